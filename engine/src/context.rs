@@ -1,0 +1,167 @@
+//! The request context: condition keys and their values.
+//!
+//! Condition key names are case-insensitive (`aws:SourceIp` = `aws:sourceip`), so keys are stored
+//! lower-cased; values keep their case. AWS passes every value as text, so numbers and booleans given
+//! as JSON are stored as their text. A key given as an array is multivalued (`aws:TagKeys`), even with
+//! one element.
+
+use crate::error::RequestError;
+use std::collections::HashMap;
+
+/// The value of one condition key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ContextValue {
+    values: Vec<String>,
+    multi: bool,
+}
+
+impl ContextValue {
+    /// A single-valued key.
+    pub fn single(value: impl Into<String>) -> Self {
+        ContextValue {
+            values: vec![value.into()],
+            multi: false,
+        }
+    }
+    /// A multivalued key (possibly empty).
+    pub fn multi(values: Vec<String>) -> Self {
+        ContextValue {
+            values,
+            multi: true,
+        }
+    }
+    /// The values, in the order given.
+    pub fn values(&self) -> &[String] {
+        &self.values
+    }
+    /// Whether the key was given as a set of values.
+    pub fn is_multi(&self) -> bool {
+        self.multi
+    }
+}
+
+impl From<&str> for ContextValue {
+    fn from(v: &str) -> Self {
+        ContextValue::single(v)
+    }
+}
+impl From<String> for ContextValue {
+    fn from(v: String) -> Self {
+        ContextValue::single(v)
+    }
+}
+impl From<bool> for ContextValue {
+    fn from(v: bool) -> Self {
+        ContextValue::single(if v { "true" } else { "false" })
+    }
+}
+impl From<Vec<String>> for ContextValue {
+    fn from(v: Vec<String>) -> Self {
+        ContextValue::multi(v)
+    }
+}
+impl From<Vec<&str>> for ContextValue {
+    fn from(v: Vec<&str>) -> Self {
+        ContextValue::multi(v.into_iter().map(str::to_owned).collect())
+    }
+}
+
+/// Condition keys given with a request.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ContextMap {
+    entries: HashMap<String, (String, ContextValue)>,
+}
+
+impl ContextMap {
+    /// An empty context.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets a key (replacing any value it had under any spelling).
+    pub fn insert(&mut self, key: &str, value: impl Into<ContextValue>) {
+        self.entries
+            .insert(key.to_lowercase(), (key.to_owned(), value.into()));
+    }
+
+    /// The value of a key, looked up case-insensitively.
+    pub fn get(&self, key: &str) -> Option<&ContextValue> {
+        self.entries.get(&key.to_lowercase()).map(|(_, v)| v)
+    }
+
+    pub(crate) fn get_lower(&self, key_lower: &str) -> Option<&ContextValue> {
+        self.entries.get(key_lower).map(|(_, v)| v)
+    }
+
+    /// Whether the key is present.
+    pub fn contains(&self, key: &str) -> bool {
+        self.entries.contains_key(&key.to_lowercase())
+    }
+
+    /// The keys as first written, with their values, sorted case-insensitively.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &ContextValue)> {
+        let mut v: Vec<_> = self.entries.iter().collect();
+        v.sort_by(|a, b| a.0.cmp(b.0));
+        v.into_iter().map(|(_, (name, val))| (name.as_str(), val))
+    }
+
+    /// Builds a context from a JSON object: each value a string, number, boolean, or array of them.
+    pub fn from_json(value: &serde_json::Value) -> Result<Self, RequestError> {
+        let mut map = ContextMap::new();
+        let serde_json::Value::Object(obj) = value else {
+            return Err(RequestError::Context {
+                key: String::new(),
+                message: "the context must be a JSON object of condition keys".into(),
+            });
+        };
+        for (k, v) in obj {
+            let value = match v {
+                serde_json::Value::Array(items) => {
+                    let mut out = Vec::with_capacity(items.len());
+                    for item in items {
+                        out.push(scalar_text(k, item)?);
+                    }
+                    ContextValue::multi(out)
+                }
+                other => ContextValue::single(scalar_text(k, other)?),
+            };
+            map.insert(k, value);
+        }
+        Ok(map)
+    }
+}
+
+fn scalar_text(key: &str, v: &serde_json::Value) -> Result<String, RequestError> {
+    match v {
+        serde_json::Value::String(s) => Ok(s.clone()),
+        serde_json::Value::Number(n) => Ok(n.to_string()),
+        serde_json::Value::Bool(b) => Ok(b.to_string()),
+        _ => Err(RequestError::Context {
+            key: key.to_owned(),
+            message: "values must be strings, numbers, booleans or arrays of them".into(),
+        }),
+    }
+}
+
+/// What evaluation reads: the given keys first, then the keys derived from the request.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Context<'a> {
+    given: &'a ContextMap,
+    derived: &'a [(String, ContextValue)],
+}
+
+impl<'a> Context<'a> {
+    pub(crate) fn new(given: &'a ContextMap, derived: &'a [(String, ContextValue)]) -> Self {
+        Context { given, derived }
+    }
+
+    /// Looks up a lower-cased key.
+    pub(crate) fn get(&self, key_lower: &str) -> Option<&'a ContextValue> {
+        self.given.get_lower(key_lower).or_else(|| {
+            self.derived
+                .iter()
+                .find(|(k, _)| k == key_lower)
+                .map(|(_, v)| v)
+        })
+    }
+}

@@ -1,0 +1,26 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod arn;
+mod condition;
+mod context;
+mod error;
+mod eval;
+mod explain;
+mod pattern;
+mod policy;
+mod request;
+pub mod simulate;
+mod variables;
+
+pub use arn::Arn;
+pub use context::{ContextMap, ContextValue};
+pub use error::{Location, PolicyError, PolicyErrorKind, PolicyErrors, RequestError};
+pub use eval::{Decision, PolicySet};
+pub use explain::{
+    ConditionProblem, Explanation, Reason, StatementExplanation, StatementRef, Step, StepKind,
+    StepOutcome,
+};
+pub use policy::{Effect, Policy, PolicyType, Version};
+pub use request::{Principal, PrincipalKind, Request};

@@ -1,0 +1,348 @@
+//! The question put to the engine: who (principal), does what (action), to what (resource), in what
+//! circumstances (context).
+
+use crate::arn::Arn;
+use crate::context::{Context, ContextMap, ContextValue};
+use crate::error::RequestError;
+use serde::{Deserialize, Serialize};
+
+/// What kind of principal makes the request; the evaluation flow differs per kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrincipalKind {
+    /// The account's root user (`arn:aws:iam::ACCOUNT:root` or a bare account id).
+    Root,
+    /// An IAM user.
+    User,
+    /// An IAM role (used directly; requests usually come from its sessions).
+    Role,
+    /// A role session: `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`.
+    AssumedRole,
+    /// A federated user session from `GetFederationToken`: `arn:aws:sts::ACCOUNT:federated-user/NAME`.
+    FederatedUser,
+    /// An AWS service principal such as `ec2.amazonaws.com`.
+    Service,
+    /// An unauthenticated caller.
+    Anonymous,
+}
+
+impl PrincipalKind {
+    /// The value AWS gives `aws:PrincipalType`.
+    pub fn aws_principal_type(self) -> &'static str {
+        match self {
+            PrincipalKind::Root => "Account",
+            PrincipalKind::User => "User",
+            PrincipalKind::Role | PrincipalKind::AssumedRole => "AssumedRole",
+            PrincipalKind::FederatedUser => "FederatedUser",
+            PrincipalKind::Service => "Service",
+            PrincipalKind::Anonymous => "Anonymous",
+        }
+    }
+
+    /// Whether the principal is a session (session policies apply).
+    pub fn is_session(self) -> bool {
+        matches!(
+            self,
+            PrincipalKind::AssumedRole | PrincipalKind::FederatedUser
+        )
+    }
+}
+
+/// The principal making a request, parsed from its ARN.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Principal {
+    pub(crate) arn: String,
+    pub(crate) kind: PrincipalKind,
+    pub(crate) account: Option<String>,
+    pub(crate) partition: String,
+    /// User name, role name, or federated user name.
+    pub(crate) name: Option<String>,
+    /// Who issued the session: for a role session its role (derived without a path, since session ARNs
+    /// do not carry it), for a federated user the IAM user who called `GetFederationToken` (known only
+    /// when the caller says so).
+    pub(crate) issuer: Option<String>,
+}
+
+impl Principal {
+    /// Parses a principal: an IAM user, role, root or account id, assumed-role session, federated user
+    /// session, a service principal (`ec2.amazonaws.com`), or `anonymous`.
+    pub fn parse(text: &str) -> Result<Self, RequestError> {
+        let bad = || RequestError::Principal(text.to_owned());
+        if text == "anonymous" || text == "*" {
+            return Ok(Principal {
+                arn: "anonymous".into(),
+                kind: PrincipalKind::Anonymous,
+                account: None,
+                partition: "aws".into(),
+                name: None,
+                issuer: None,
+            });
+        }
+        if text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit()) {
+            return Ok(Principal {
+                arn: format!("arn:aws:iam::{text}:root"),
+                kind: PrincipalKind::Root,
+                account: Some(text.to_owned()),
+                partition: "aws".into(),
+                name: None,
+                issuer: None,
+            });
+        }
+        let Some(arn) = Arn::parse(text) else {
+            if !text.is_empty()
+                && text.contains('.')
+                && !text.contains(':')
+                && !text.contains(char::is_whitespace)
+            {
+                return Ok(Principal {
+                    arn: text.to_owned(),
+                    kind: PrincipalKind::Service,
+                    account: None,
+                    partition: "aws".into(),
+                    name: Some(text.to_owned()),
+                    issuer: None,
+                });
+            }
+            return Err(bad());
+        };
+        if arn.account.is_empty() {
+            return Err(bad());
+        }
+        let last = |path: &str| path.rsplit('/').next().map(str::to_owned);
+        let (kind, name, issuer) = match (arn.service, arn.resource.split_once('/')) {
+            ("iam", None) if arn.resource == "root" => (PrincipalKind::Root, None, None),
+            ("iam", Some(("user", path))) if !path.is_empty() => {
+                (PrincipalKind::User, last(path), None)
+            }
+            ("iam", Some(("role", path))) if !path.is_empty() => {
+                (PrincipalKind::Role, last(path), None)
+            }
+            ("sts", Some(("assumed-role", rest))) => {
+                let Some((role, session)) = rest.split_once('/') else {
+                    return Err(bad());
+                };
+                if role.is_empty() || session.is_empty() {
+                    return Err(bad());
+                }
+                let role_arn = format!("arn:{}:iam::{}:role/{}", arn.partition, arn.account, role);
+                (
+                    PrincipalKind::AssumedRole,
+                    Some(role.to_owned()),
+                    Some(role_arn),
+                )
+            }
+            ("sts", Some(("federated-user", name))) if !name.is_empty() => {
+                (PrincipalKind::FederatedUser, Some(name.to_owned()), None)
+            }
+            _ => return Err(bad()),
+        };
+        Ok(Principal {
+            arn: text.to_owned(),
+            kind,
+            account: Some(arn.account.to_owned()),
+            partition: arn.partition.to_owned(),
+            name,
+            issuer,
+        })
+    }
+
+    /// The principal's ARN (or service name).
+    pub fn arn(&self) -> &str {
+        &self.arn
+    }
+    /// The kind of principal.
+    pub fn kind(&self) -> PrincipalKind {
+        self.kind
+    }
+    /// The principal's account, if it has one.
+    pub fn account(&self) -> Option<&str> {
+        self.account.as_deref()
+    }
+
+    /// The value AWS gives `aws:PrincipalArn`: for role sessions, the role's ARN.
+    pub fn principal_arn(&self) -> &str {
+        match self.kind {
+            PrincipalKind::AssumedRole => self.issuer.as_deref().unwrap_or(&self.arn),
+            _ => &self.arn,
+        }
+    }
+
+    /// The session's issuer: a role session's role, or the IAM user behind a federated user session.
+    pub fn session_issuer(&self) -> Option<&str> {
+        self.issuer.as_deref()
+    }
+}
+
+/// A request to authorize.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Request {
+    pub(crate) principal: Principal,
+    pub(crate) action: String,
+    pub(crate) action_lower: String,
+    pub(crate) resource: String,
+    pub(crate) resource_account: Option<String>,
+    pub(crate) context: ContextMap,
+    pub(crate) derived: Vec<(String, ContextValue)>,
+}
+
+impl Request {
+    /// A request with an empty context.
+    pub fn new(principal: &str, action: &str, resource: &str) -> Result<Self, RequestError> {
+        let principal = Principal::parse(principal)?;
+        match action.split_once(':') {
+            Some((svc, name)) if !svc.is_empty() && !name.is_empty() && !name.contains(':') => {}
+            _ => return Err(RequestError::Action(action.to_owned())),
+        }
+        if resource.is_empty() {
+            return Err(RequestError::Resource);
+        }
+        let mut req = Request {
+            principal,
+            action: action.to_owned(),
+            action_lower: action.to_ascii_lowercase(),
+            resource: resource.to_owned(),
+            resource_account: None,
+            context: ContextMap::new(),
+            derived: Vec::new(),
+        };
+        req.derive();
+        Ok(req)
+    }
+
+    /// Sets the account that owns the resource, for ARNs that do not carry one (S3).
+    pub fn with_resource_account(mut self, account: impl Into<String>) -> Self {
+        let account = account.into();
+        self.resource_account = (!account.is_empty()).then_some(account);
+        self.derive();
+        self
+    }
+
+    /// Names the identity that issued the principal's session: the IAM user who created a federated
+    /// user session, or a role session's role ARN with its path. Other principals ignore it.
+    pub fn with_session_issuer(mut self, issuer: impl Into<String>) -> Self {
+        if self.principal.kind.is_session() {
+            self.principal.issuer = Some(issuer.into());
+            self.derive();
+        }
+        self
+    }
+
+    /// Sets the condition keys of the request.
+    pub fn with_context(mut self, context: ContextMap) -> Self {
+        self.context = context;
+        self
+    }
+
+    /// The principal.
+    pub fn principal(&self) -> &Principal {
+        &self.principal
+    }
+    /// The action as given.
+    pub fn action(&self) -> &str {
+        &self.action
+    }
+    /// The resource as given.
+    pub fn resource(&self) -> &str {
+        &self.resource
+    }
+    /// The condition keys given with the request.
+    pub fn context(&self) -> &ContextMap {
+        &self.context
+    }
+
+    /// The account owning the resource: from its ARN, else as set, else the principal's.
+    pub fn resource_account(&self) -> Option<&str> {
+        Arn::parse(&self.resource)
+            .map(|a| a.account)
+            .filter(|a| !a.is_empty())
+            .or(self.resource_account.as_deref())
+            .or(self.principal.account.as_deref())
+    }
+
+    /// Whether the principal and the resource are in different accounts.
+    pub fn is_cross_account(&self) -> bool {
+        match (self.principal.account.as_deref(), self.resource_account()) {
+            (Some(p), Some(r)) => p != r,
+            _ => false,
+        }
+    }
+
+    pub(crate) fn ctx(&self) -> Context<'_> {
+        Context::new(&self.context, &self.derived)
+    }
+
+    /// Keys AWS derives from the request itself, used when the context does not give them.
+    fn derive(&mut self) {
+        let p = &self.principal;
+        let mut d: Vec<(String, ContextValue)> = Vec::new();
+        let is_service = p.kind == PrincipalKind::Service;
+        if !is_service && p.kind != PrincipalKind::Anonymous {
+            d.push(("aws:principalarn".into(), p.principal_arn().into()));
+            if let Some(acct) = &p.account {
+                d.push(("aws:principalaccount".into(), acct.as_str().into()));
+            }
+        }
+        d.push((
+            "aws:principaltype".into(),
+            p.kind.aws_principal_type().into(),
+        ));
+        if p.kind == PrincipalKind::User {
+            if let Some(name) = &p.name {
+                d.push(("aws:username".into(), name.as_str().into()));
+            }
+        }
+        d.push(("aws:principalisawsservice".into(), is_service.into()));
+        if is_service {
+            d.push(("aws:principalservicename".into(), p.arn.as_str().into()));
+        }
+        if let Some(acct) = self.resource_account() {
+            d.push(("aws:resourceaccount".into(), acct.into()));
+        }
+        self.derived = d;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_principals() {
+        let p = Principal::parse("arn:aws:iam::111122223333:user/division/alice").unwrap();
+        assert_eq!(p.kind, PrincipalKind::User);
+        assert_eq!(p.name.as_deref(), Some("alice"));
+        let p = Principal::parse("arn:aws:sts::111122223333:assumed-role/Admin/s1").unwrap();
+        assert_eq!(p.kind, PrincipalKind::AssumedRole);
+        assert_eq!(p.principal_arn(), "arn:aws:iam::111122223333:role/Admin");
+        assert_eq!(
+            Principal::parse("111122223333").unwrap().kind,
+            PrincipalKind::Root
+        );
+        assert_eq!(
+            Principal::parse("ec2.amazonaws.com").unwrap().kind,
+            PrincipalKind::Service
+        );
+        assert!(Principal::parse("bob").is_err());
+        assert!(Principal::parse("arn:aws:s3:::bucket").is_err());
+    }
+
+    #[test]
+    fn derives_keys() {
+        let r = Request::new(
+            "arn:aws:iam::111122223333:user/alice",
+            "s3:GetObject",
+            "arn:aws:s3:::b/k",
+        )
+        .unwrap();
+        let ctx = r.ctx();
+        assert_eq!(ctx.get("aws:username").unwrap().values(), ["alice"]);
+        assert_eq!(
+            ctx.get("aws:resourceaccount").unwrap().values(),
+            ["111122223333"]
+        );
+        assert!(!r.is_cross_account());
+        let r = r.with_resource_account("444455556666");
+        assert!(r.is_cross_account());
+        assert!(Request::new("111122223333", "GetObject", "x").is_err());
+    }
+}

@@ -1,0 +1,262 @@
+//! Simulation cases: a JSON description of policies and one request, as `iamlet simulate` and
+//! `iamlet test` read them, and as the conformance corpus is written. Everything here is pure: the
+//! caller reads the files.
+
+use crate::context::ContextMap;
+use crate::eval::{Decision, PolicySet};
+use crate::explain::Explanation;
+use crate::policy::{Policy, PolicyType};
+use crate::request::Request;
+use serde::{Deserialize, Serialize};
+
+/// One case.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Case {
+    /// Unique within its file.
+    pub id: String,
+    /// Where the case comes from (for the corpus: the documentation page).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    /// What the case shows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Identity-based policies (inline and managed, of the principal and its groups).
+    #[serde(default)]
+    pub identity_policies: Vec<serde_json::Value>,
+    /// The resource's resource-based policy (or a role's trust policy).
+    #[serde(default)]
+    pub resource_policy: Option<serde_json::Value>,
+    /// Permissions boundaries: each must allow.
+    #[serde(default)]
+    pub permission_boundaries: Vec<serde_json::Value>,
+    /// SCPs, one list per organization level, root first.
+    #[serde(default)]
+    pub scps: Vec<Vec<serde_json::Value>>,
+    /// RCPs, one list per organization level, root first.
+    #[serde(default)]
+    pub rcps: Vec<Vec<serde_json::Value>>,
+    /// Session policies.
+    #[serde(default)]
+    pub session_policies: Vec<serde_json::Value>,
+    /// The request.
+    pub request: CaseRequest,
+    /// The decision the case expects (`iamlet test`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<Decision>,
+}
+
+/// The request of a case.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseRequest {
+    /// The principal's ARN, account id, or service principal.
+    pub principal: String,
+    /// `service:Action`.
+    pub action: String,
+    /// The resource ARN (or `*`).
+    pub resource: String,
+    /// The account owning the resource, for ARNs without one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_account: Option<String>,
+    /// The identity that issued the principal's session: the IAM user behind a federated user
+    /// session, or a role session's role ARN with its path.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_issuer: Option<String>,
+    /// Condition keys.
+    #[serde(default)]
+    pub context: serde_json::Map<String, serde_json::Value>,
+}
+
+/// What running a case produced.
+#[derive(Clone, Debug, Serialize)]
+pub struct CaseResult {
+    /// The case's id.
+    pub id: String,
+    /// The decision, unless the case could not be evaluated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub decision: Option<Decision>,
+    /// The explanation of the decision.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<Explanation>,
+    /// Why the case could not be evaluated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl CaseResult {
+    /// Whether the case produced the decision it expects.
+    pub fn passes(&self, case: &Case) -> bool {
+        self.error.is_none() && case.expected.is_some() && self.decision == case.expected
+    }
+}
+
+/// Why a file of cases cannot be read.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid cases: {0}")]
+pub struct CasesError(#[from] serde_json::Error);
+
+/// Reads a JSON array of cases (or a single case).
+pub fn parse_cases(text: &str) -> Result<Vec<Case>, CasesError> {
+    let value: serde_json::Value = serde_json::from_str(text)?;
+    Ok(match value {
+        serde_json::Value::Array(_) => serde_json::from_value(value)?,
+        other => vec![serde_json::from_value(other)?],
+    })
+}
+
+/// Parses one policy given in a case: a document, a string holding one, or `{"name", "document"}`.
+pub fn policy_from_json(
+    value: &serde_json::Value,
+    default_name: &str,
+    policy_type: PolicyType,
+) -> Result<Policy, String> {
+    let (name, doc) = match value {
+        serde_json::Value::Object(o) if o.contains_key("document") => {
+            let name = o
+                .get("name")
+                .and_then(|n| n.as_str())
+                .unwrap_or(default_name);
+            match o.get("document") {
+                Some(d) => (name, d),
+                None => (default_name, value),
+            }
+        }
+        _ => (default_name, value),
+    };
+    let text = match doc {
+        serde_json::Value::String(s) => s.clone(),
+        other => serde_json::to_string_pretty(other).map_err(|e| e.to_string())?,
+    };
+    let policy_type = if policy_type == PolicyType::Resource && !has_resource_element(doc, &text) {
+        PolicyType::Trust
+    } else {
+        policy_type
+    };
+    Policy::parse_named(name, &text, policy_type).map_err(|e| e.to_string())
+}
+
+/// A resource-based policy none of whose statements names a resource is a role trust policy.
+fn has_resource_element(doc: &serde_json::Value, text: &str) -> bool {
+    let parsed;
+    let doc = match doc {
+        serde_json::Value::String(_) => match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(v) => {
+                parsed = v;
+                &parsed
+            }
+            Err(_) => return true,
+        },
+        d => d,
+    };
+    let statements = match doc.get("Statement") {
+        Some(serde_json::Value::Array(a)) => a.iter().collect::<Vec<_>>(),
+        Some(o) => vec![o],
+        None => return true,
+    };
+    statements
+        .iter()
+        .any(|s| s.get("Resource").is_some() || s.get("NotResource").is_some())
+}
+
+/// Builds the policy set and request of a case.
+pub fn compile_case(case: &Case) -> Result<(PolicySet, Request), String> {
+    let mut set = PolicySet::new();
+    let mut errors = Vec::new();
+    let mut add = |r: Result<Policy, String>, set: &mut PolicySet| match r {
+        Ok(p) => {
+            set.add(p);
+        }
+        Err(e) => errors.push(e),
+    };
+    for (i, p) in case.identity_policies.iter().enumerate() {
+        add(
+            policy_from_json(p, &format!("identity_policies[{i}]"), PolicyType::Identity),
+            &mut set,
+        );
+    }
+    if let Some(p) = case.resource_policy.as_ref().filter(|p| !p.is_null()) {
+        add(
+            policy_from_json(p, "resource_policy", PolicyType::Resource),
+            &mut set,
+        );
+    }
+    for (i, p) in case.permission_boundaries.iter().enumerate() {
+        add(
+            policy_from_json(
+                p,
+                &format!("permission_boundaries[{i}]"),
+                PolicyType::Boundary,
+            ),
+            &mut set,
+        );
+    }
+    for (i, p) in case.session_policies.iter().enumerate() {
+        add(
+            policy_from_json(p, &format!("session_policies[{i}]"), PolicyType::Session),
+            &mut set,
+        );
+    }
+    for (kind, levels, pt) in [
+        ("scps", &case.scps, PolicyType::Scp),
+        ("rcps", &case.rcps, PolicyType::Rcp),
+    ] {
+        for (l, level) in levels.iter().enumerate() {
+            let mut ps = Vec::new();
+            for (i, p) in level.iter().enumerate() {
+                match policy_from_json(p, &format!("{kind}[{l}][{i}]"), pt) {
+                    Ok(p) => ps.push(p),
+                    Err(e) => errors.push(e),
+                }
+            }
+            if pt == PolicyType::Scp {
+                set.add_scp_level(ps);
+            } else {
+                set.add_rcp_level(ps);
+            }
+        }
+    }
+    let r = &case.request;
+    let request = Request::new(&r.principal, &r.action, &r.resource)
+        .and_then(|req| {
+            let ctx = ContextMap::from_json(&serde_json::Value::Object(r.context.clone()))?;
+            let mut req = req.with_context(ctx);
+            if let Some(a) = &r.resource_account {
+                req = req.with_resource_account(a.clone());
+            }
+            if let Some(i) = &r.session_issuer {
+                req = req.with_session_issuer(i.clone());
+            }
+            Ok(req)
+        })
+        .map_err(|e| format!("request: {e}"));
+    match request {
+        Ok(req) if errors.is_empty() => Ok((set, req)),
+        Ok(_) => Err(errors.join("\n")),
+        Err(e) => {
+            errors.push(e);
+            Err(errors.join("\n"))
+        }
+    }
+}
+
+/// Evaluates a case and explains the decision.
+pub fn run_case(case: &Case) -> CaseResult {
+    match compile_case(case) {
+        Ok((set, req)) => {
+            let explanation = set.explain(&req);
+            CaseResult {
+                id: case.id.clone(),
+                decision: Some(explanation.decision),
+                explanation: Some(explanation),
+                error: None,
+            }
+        }
+        Err(e) => CaseResult {
+            id: case.id.clone(),
+            decision: None,
+            explanation: None,
+            error: Some(e),
+        },
+    }
+}
