@@ -3,14 +3,35 @@
 //!
 //! Run with `cargo bench -p iamlet-engine --bench evaluate`.
 
-#![allow(clippy::unwrap_used, reason = "benchmark set-up: a bad fixture should stop the run")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "benchmark set-up: a bad fixture should stop the run"
+)]
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use iamlet_engine::{ContextMap, Policy, PolicySet, PolicyType, Request};
 use std::hint::black_box;
 
 const SERVICES: &[&str] = &[
-    "s3", "ec2", "dynamodb", "sqs", "sns", "lambda", "kms", "logs", "cloudwatch", "iam", "sts",
-    "rds", "ecr", "ecs", "eks", "glue", "athena", "kinesis", "firehose", "secretsmanager",
+    "s3",
+    "ec2",
+    "dynamodb",
+    "sqs",
+    "sns",
+    "lambda",
+    "kms",
+    "logs",
+    "cloudwatch",
+    "iam",
+    "sts",
+    "rds",
+    "ecr",
+    "ecs",
+    "eks",
+    "glue",
+    "athena",
+    "kinesis",
+    "firehose",
+    "secretsmanager",
 ];
 
 /// A policy document of `n` statements over many services, with conditions on a third of them.
@@ -28,7 +49,10 @@ fn policy_text(n: usize, seed: usize) -> String {
             r#"{{"Sid":"S{i}","Effect":"{effect}","Action":["{svc}:Get*","{svc}:List*","{svc}:Describe{i}"],"Resource":["arn:aws:{svc}:*:111122223333:res{i}/*","arn:aws:{svc}:us-east-1:111122223333:other{i}"]{cond}}}"#
         ));
     }
-    format!(r#"{{"Version":"2012-10-17","Statement":[{}]}}"#, stmts.join(","))
+    format!(
+        r#"{{"Version":"2012-10-17","Statement":[{}]}}"#,
+        stmts.join(",")
+    )
 }
 
 fn set_of(statements: usize, policies: usize) -> PolicySet {
@@ -64,7 +88,9 @@ fn parse(c: &mut Criterion) {
 
 fn evaluate(c: &mut Criterion) {
     let mut g = c.benchmark_group("evaluate");
-    for (name, statements, policies) in [("typical-20x5", 20, 5), ("100", 100, 5), ("1000", 1000, 10)] {
+    for (name, statements, policies) in
+        [("typical-20x5", 20, 5), ("100", 100, 5), ("1000", 1000, 10)]
+    {
         let set = set_of(statements, policies);
         let allow = request("s3:GetObject", "arn:aws:s3:*:111122223333:res0/key");
         let deny = request("s3:PutObject", "arn:aws:s3:::elsewhere/key");
@@ -77,7 +103,9 @@ fn evaluate(c: &mut Criterion) {
     }
     let set = set_of(20, 5);
     let allow = request("s3:GetObject", "arn:aws:s3:*:111122223333:res0/key");
-    g.bench_function("explain/typical-20x5", |b| b.iter(|| set.explain(black_box(&allow))));
+    g.bench_function("explain/typical-20x5", |b| {
+        b.iter(|| set.explain(black_box(&allow)))
+    });
     g.finish();
 }
 
