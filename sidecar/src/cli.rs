@@ -34,7 +34,8 @@ pub(crate) enum Format {
     Json,
 }
 
-pub(crate) fn run() -> ExitCode {
+/// Parses the command line, runs the command, and returns the process exit code.
+pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Eval(a) => eval::run(*a),

@@ -1,0 +1,7 @@
+//! Iamlet's I/O side: the `iamlet` command line and (as it grows) the identity store, the WebAssembly
+//! host and the Envoy ext_authz sidecar. The decisions are `iamlet-engine`'s; this crate reads files,
+//! talks to networks and keeps caches.
+
+#![forbid(unsafe_code)]
+
+pub mod cli;
