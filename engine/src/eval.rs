@@ -26,6 +26,11 @@ use serde::{Deserialize, Serialize};
 
 /// The outcome of an evaluation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(
+    feature = "wasm",
+    derive(tsify::Tsify),
+    tsify(into_wasm_abi, from_wasm_abi)
+)]
 pub enum Decision {
     /// At least one applicable policy allows, and nothing that must also allow stands in the way.
     Allow,
@@ -54,6 +59,15 @@ impl std::fmt::Display for Decision {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
+}
+
+/// A decision and the statements that decided it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Verdict {
+    /// The decision.
+    pub decision: Decision,
+    /// The applicable denies for `ExplicitDeny`, the allows that granted access for `Allow`.
+    pub deciding: Vec<StatementRef>,
 }
 
 /// Every policy that applies to one principal's requests, grouped as AWS's evaluation groups them.
@@ -139,6 +153,16 @@ impl PolicySet {
     /// Decides a request.
     pub fn evaluate(&self, req: &Request) -> Decision {
         evaluate(self, req, None).decision
+    }
+
+    /// Decides a request and names the statements that decided (the applicable denies, or the allows
+    /// that granted access), without the full explanation.
+    pub fn decide(&self, req: &Request) -> Verdict {
+        let out = evaluate(self, req, None);
+        Verdict {
+            decision: out.decision,
+            deciding: out.deciding,
+        }
     }
 
     /// Decides a request and explains the decision: which statements decided, what each step of the

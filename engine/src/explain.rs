@@ -12,6 +12,7 @@ use std::fmt;
 
 /// A statement of a policy.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify), tsify(into_wasm_abi))]
 pub struct StatementRef {
     /// The policy's name.
     pub policy: String,
@@ -72,6 +73,7 @@ impl StatementRef {
 /// Why a statement did not apply.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify), tsify(into_wasm_abi))]
 pub enum Reason {
     /// `Principal`/`NotPrincipal` does not cover the caller.
     PrincipalNotMatched {
@@ -122,6 +124,7 @@ pub enum Reason {
 /// How a condition failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify), tsify(into_wasm_abi))]
 pub enum ConditionProblem {
     /// The key is not in the request.
     Missing,
@@ -133,6 +136,7 @@ pub enum ConditionProblem {
 
 /// What one statement did for this request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify), tsify(into_wasm_abi))]
 pub struct StatementExplanation {
     /// The statement.
     #[serde(flatten)]
@@ -339,6 +343,7 @@ fn reason(
 /// A step of AWS's evaluation flow.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify), tsify(into_wasm_abi))]
 pub enum StepKind {
     /// Looking for an applicable `Deny` in every policy.
     ExplicitDeny,
@@ -359,6 +364,7 @@ pub enum StepKind {
 /// What a step found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify), tsify(into_wasm_abi))]
 pub enum StepOutcome {
     /// The step lets evaluation go on.
     Pass,
@@ -372,6 +378,7 @@ pub enum StepOutcome {
 
 /// One step of the evaluation, in order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify), tsify(into_wasm_abi))]
 pub struct Step {
     /// The step.
     pub step: StepKind,
@@ -402,6 +409,7 @@ impl Step {
 
 /// A decision with its reasons.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify), tsify(into_wasm_abi))]
 pub struct Explanation {
     /// The decision.
     pub decision: Decision,

@@ -8,6 +8,7 @@ mod context;
 mod error;
 mod eval;
 mod explain;
+pub mod ffi;
 mod pattern;
 mod policy;
 mod request;
@@ -17,7 +18,7 @@ mod variables;
 pub use arn::Arn;
 pub use context::{ContextMap, ContextValue};
 pub use error::{Location, PolicyError, PolicyErrorKind, PolicyErrors, RequestError};
-pub use eval::{Decision, PolicySet};
+pub use eval::{Decision, PolicySet, Verdict};
 pub use explain::{
     ConditionProblem, Explanation, Reason, StatementExplanation, StatementRef, Step, StepKind,
     StepOutcome,

@@ -2,7 +2,6 @@
 //! `iamlet test` read them, and as the conformance corpus is written. Everything here is pure: the
 //! caller reads the files.
 
-use crate::context::ContextMap;
 use crate::eval::{Decision, PolicySet};
 use crate::explain::Explanation;
 use crate::policy::{Policy, PolicyType};
@@ -12,43 +11,54 @@ use serde::{Deserialize, Serialize};
 /// One case.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify), tsify(from_wasm_abi))]
 pub struct Case {
     /// Unique within its file.
     pub id: String,
     /// Where the case comes from (for the corpus: the documentation page).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "wasm", tsify(optional))]
     pub source: Option<String>,
     /// What the case shows.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "wasm", tsify(optional))]
     pub description: Option<String>,
     /// Identity-based policies (inline and managed, of the principal and its groups).
     #[serde(default)]
+    #[cfg_attr(feature = "wasm", tsify(type = "PolicyInputDocument[]"))]
     pub identity_policies: Vec<serde_json::Value>,
     /// The resource's resource-based policy (or a role's trust policy).
     #[serde(default)]
+    #[cfg_attr(feature = "wasm", tsify(type = "PolicyInputDocument | null", optional))]
     pub resource_policy: Option<serde_json::Value>,
     /// Permissions boundaries: each must allow.
     #[serde(default)]
+    #[cfg_attr(feature = "wasm", tsify(type = "PolicyInputDocument[]"))]
     pub permission_boundaries: Vec<serde_json::Value>,
     /// SCPs, one list per organization level, root first.
     #[serde(default)]
+    #[cfg_attr(feature = "wasm", tsify(type = "PolicyInputDocument[][]"))]
     pub scps: Vec<Vec<serde_json::Value>>,
     /// RCPs, one list per organization level, root first.
     #[serde(default)]
+    #[cfg_attr(feature = "wasm", tsify(type = "PolicyInputDocument[][]"))]
     pub rcps: Vec<Vec<serde_json::Value>>,
     /// Session policies.
     #[serde(default)]
+    #[cfg_attr(feature = "wasm", tsify(type = "PolicyInputDocument[]"))]
     pub session_policies: Vec<serde_json::Value>,
     /// The request.
     pub request: CaseRequest,
     /// The decision the case expects (`iamlet test`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "wasm", tsify(optional))]
     pub expected: Option<Decision>,
 }
 
 /// The request of a case.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify), tsify(from_wasm_abi))]
 pub struct CaseRequest {
     /// The principal's ARN, account id, or service principal.
     pub principal: String,
@@ -58,29 +68,39 @@ pub struct CaseRequest {
     pub resource: String,
     /// The account owning the resource, for ARNs without one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "wasm", tsify(optional))]
     pub resource_account: Option<String>,
     /// The identity that issued the principal's session: the IAM user behind a federated user
     /// session, or a role session's role ARN with its path.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "wasm", tsify(optional))]
     pub session_issuer: Option<String>,
     /// Condition keys.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "wasm",
+        tsify(type = "Record<string, ContextValueInput>", optional)
+    )]
     pub context: serde_json::Map<String, serde_json::Value>,
 }
 
 /// What running a case produced.
 #[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify), tsify(into_wasm_abi))]
 pub struct CaseResult {
     /// The case's id.
     pub id: String,
     /// The decision, unless the case could not be evaluated.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "wasm", tsify(optional))]
     pub decision: Option<Decision>,
     /// The explanation of the decision.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "wasm", tsify(optional))]
     pub explanation: Option<Explanation>,
     /// Why the case could not be evaluated.
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "wasm", tsify(optional))]
     pub error: Option<String>,
 }
 
@@ -216,20 +236,7 @@ pub fn compile_case(case: &Case) -> Result<(PolicySet, Request), String> {
             }
         }
     }
-    let r = &case.request;
-    let request = Request::new(&r.principal, &r.action, &r.resource)
-        .and_then(|req| {
-            let ctx = ContextMap::from_json(&serde_json::Value::Object(r.context.clone()))?;
-            let mut req = req.with_context(ctx);
-            if let Some(a) = &r.resource_account {
-                req = req.with_resource_account(a.clone());
-            }
-            if let Some(i) = &r.session_issuer {
-                req = req.with_session_issuer(i.clone());
-            }
-            Ok(req)
-        })
-        .map_err(|e| format!("request: {e}"));
+    let request = crate::ffi::compile_request(&case.request).map_err(|e| format!("request: {e}"));
     match request {
         Ok(req) if errors.is_empty() => Ok((set, req)),
         Ok(_) => Err(errors.join("\n")),

@@ -1,0 +1,257 @@
+//! The contract every binding shares: the npm package, the WebAssembly component and the sidecar call
+//! these functions with these serde types, so they cannot drift apart. Inputs are policy documents
+//! (JSON text or a JSON value) and requests in the case format; outputs are the engine's own
+//! serializable types, with snake_case field names everywhere.
+
+use crate::error::PolicyErrors;
+use crate::eval::PolicySet;
+use crate::policy::{Policy, PolicyType};
+use crate::request::Request;
+use crate::simulate::CaseRequest;
+use serde::{Deserialize, Serialize};
+
+/// One policy handed to a binding.
+#[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify), tsify(from_wasm_abi))]
+#[serde(deny_unknown_fields)]
+pub struct PolicyInput {
+    /// The name explanations use; defaults to `<type>[<index>]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "wasm", tsify(optional))]
+    pub name: Option<String>,
+    /// Where the policy sits in the evaluation.
+    pub policy_type: PolicyType,
+    /// The policy document: its JSON text, or the JSON value itself.
+    #[cfg_attr(feature = "wasm", tsify(type = "string | PolicyDocument"))]
+    pub document: serde_json::Value,
+    /// For SCPs and RCPs: the organization level, 0 for the root (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "wasm", tsify(optional))]
+    pub level: Option<usize>,
+}
+
+/// One problem in a policy, flattened for other languages.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify), tsify(into_wasm_abi))]
+pub struct PolicyProblem {
+    /// The policy's name.
+    pub policy: String,
+    /// The JSON path of the offending element (empty for the document).
+    pub path: String,
+    /// The message without path or position.
+    pub message: String,
+    /// The whole error as the CLI prints it: `line:column: path: message`.
+    pub display: String,
+    /// 1-based line, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// 1-based column in characters, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
+    /// Byte range of the element in the document text, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<usize>,
+    /// End of the byte range.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end: Option<usize>,
+}
+
+impl PolicyProblem {
+    fn from_errors(errors: &PolicyErrors) -> Vec<PolicyProblem> {
+        errors
+            .errors()
+            .iter()
+            .map(|e| PolicyProblem {
+                policy: errors.policy().to_owned(),
+                path: e.path().to_owned(),
+                message: e.message().to_owned(),
+                display: e.to_string(),
+                line: e.location().map(|l| l.line),
+                column: e.location().map(|l| l.column),
+                start: e.location().map(|l| l.start),
+                end: e.location().map(|l| l.end),
+            })
+            .collect()
+    }
+
+    fn general(policy: &str, message: String) -> PolicyProblem {
+        PolicyProblem {
+            policy: policy.to_owned(),
+            path: String::new(),
+            display: message.clone(),
+            message,
+            line: None,
+            column: None,
+            start: None,
+            end: None,
+        }
+    }
+}
+
+fn type_key(t: PolicyType) -> &'static str {
+    match t {
+        PolicyType::Identity => "identity",
+        PolicyType::Resource => "resource",
+        PolicyType::Trust => "trust",
+        PolicyType::Boundary => "boundary",
+        PolicyType::Scp => "scp",
+        PolicyType::Rcp => "rcp",
+        PolicyType::Session => "session",
+    }
+}
+
+/// The text of a document given as a string or a JSON value.
+fn document_text(doc: &serde_json::Value) -> Result<String, String> {
+    match doc {
+        serde_json::Value::String(s) => Ok(s.clone()),
+        other => serde_json::to_string_pretty(other).map_err(|e| e.to_string()),
+    }
+}
+
+/// Parses one policy input.
+pub fn compile_policy(
+    input: &PolicyInput,
+    default_name: &str,
+) -> Result<Policy, Vec<PolicyProblem>> {
+    let name = input.name.as_deref().unwrap_or(default_name);
+    let text = document_text(&input.document).map_err(|e| {
+        vec![PolicyProblem::general(
+            name,
+            format!("unreadable document: {e}"),
+        )]
+    })?;
+    Policy::parse_named(name, &text, input.policy_type).map_err(|e| PolicyProblem::from_errors(&e))
+}
+
+/// Checks a single policy: every problem found, empty when it is valid.
+pub fn validate(input: &PolicyInput) -> Vec<PolicyProblem> {
+    match compile_policy(input, type_key(input.policy_type)) {
+        Ok(_) => Vec::new(),
+        Err(problems) => problems,
+    }
+}
+
+/// Builds a policy set; every problem of every policy is reported.
+pub fn compile_policy_set(inputs: &[PolicyInput]) -> Result<PolicySet, Vec<PolicyProblem>> {
+    let mut set = PolicySet::new();
+    let mut problems = Vec::new();
+    let mut counts = std::collections::HashMap::<&str, usize>::new();
+    let mut scps: Vec<(usize, Policy)> = Vec::new();
+    let mut rcps: Vec<(usize, Policy)> = Vec::new();
+    for input in inputs {
+        let key = type_key(input.policy_type);
+        let n = counts.entry(key).or_insert(0);
+        let default_name = format!("{key}[{n}]");
+        *n += 1;
+        match compile_policy(input, &default_name) {
+            Ok(p) => match input.policy_type {
+                PolicyType::Scp => scps.push((input.level.unwrap_or(0), p)),
+                PolicyType::Rcp => rcps.push((input.level.unwrap_or(0), p)),
+                _ => {
+                    set.add(p);
+                }
+            },
+            Err(mut e) => problems.append(&mut e),
+        }
+    }
+    for (levels, rcp) in [(scps, false), (rcps, true)] {
+        let max = levels.iter().map(|(l, _)| *l).max();
+        let mut by_level: Vec<Vec<Policy>> = match max {
+            Some(m) => (0..=m).map(|_| Vec::new()).collect(),
+            None => Vec::new(),
+        };
+        for (l, p) in levels {
+            if let Some(v) = by_level.get_mut(l) {
+                v.push(p);
+            }
+        }
+        for level in by_level {
+            // A level with no policy attached denies everything, as an organization level with no
+            // SCP would if that were possible; callers number levels without gaps.
+            if rcp {
+                set.add_rcp_level(level);
+            } else {
+                set.add_scp_level(level);
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok(set)
+    } else {
+        Err(problems)
+    }
+}
+
+/// Builds a request from the case format's request object.
+pub fn compile_request(r: &CaseRequest) -> Result<Request, String> {
+    let ctx = crate::context::ContextMap::from_json(&serde_json::Value::Object(r.context.clone()))
+        .map_err(|e| e.to_string())?;
+    let mut req = Request::new(&r.principal, &r.action, &r.resource)
+        .map_err(|e| e.to_string())?
+        .with_context(ctx);
+    if let Some(a) = &r.resource_account {
+        req = req.with_resource_account(a.clone());
+    }
+    if let Some(i) = &r.session_issuer {
+        req = req.with_session_issuer(i.clone());
+    }
+    Ok(req)
+}
+
+/// The batch entry point: a JSON array of cases in, a JSON array of results out (each
+/// `{"id", "decision", "explanation"}` or `{"id", "error"}`); malformed input yields
+/// `{"error": "…"}`.
+pub fn simulate_json(cases: &str) -> String {
+    let out = match crate::simulate::parse_cases(cases) {
+        Ok(cases) => {
+            let results: Vec<_> = cases.iter().map(crate::simulate::run_case).collect();
+            serde_json::to_string(&results)
+        }
+        Err(e) => serde_json::to_string(&serde_json::json!({ "error": e.to_string() })),
+    };
+    out.unwrap_or_else(|e| format!("{{\"error\":\"cannot serialize results: {e}\"}}"))
+}
+
+/// The engine's version, the same in every binding.
+pub fn version() -> &'static str {
+    env!("CARGO_PKG_VERSION")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builds_sets_and_reports_problems() {
+        let ok = PolicyInput {
+            name: None,
+            policy_type: PolicyType::Scp,
+            document: serde_json::json!({"Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}}),
+            level: Some(1),
+        };
+        let set = compile_policy_set(&[ok.clone()]).unwrap();
+        assert_eq!(set.statement_count(), 1);
+        let bad = PolicyInput {
+            name: Some("mine".into()),
+            policy_type: PolicyType::Identity,
+            document: serde_json::json!("{\"Statement\": {\"Effect\": \"allow\"}}"),
+            level: None,
+        };
+        let problems = compile_policy_set(&[ok, bad.clone()]).unwrap_err();
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        assert_eq!(problems[0].policy, "mine");
+        assert_eq!(problems[0].path, "Statement.Effect");
+        assert_eq!(problems[0].line, Some(1));
+        assert_eq!(validate(&bad).len(), 3);
+    }
+
+    #[test]
+    fn simulate_json_round_trip() {
+        let out = simulate_json(
+            r#"[{"id":"a","identity_policies":[{"Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}],"request":{"principal":"arn:aws:iam::111122223333:user/a","action":"s3:GetObject","resource":"arn:aws:s3:::b/k"}}]"#,
+        );
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert_eq!(v[0]["decision"], "Allow");
+        assert!(simulate_json("nope").contains("error"));
+    }
+}

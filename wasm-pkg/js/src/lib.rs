@@ -1,0 +1,149 @@
+//! The engine for JavaScript (wasm-bindgen). A thin shell over `iamlet_engine::ffi`: the types are the
+//! engine's own serde types, with TypeScript declarations derived by tsify.
+
+#![forbid(unsafe_code)]
+
+use iamlet_engine::ffi::{self, PolicyInput, PolicyProblem};
+use iamlet_engine::simulate::{Case, CaseRequest, CaseResult};
+use iamlet_engine::{Decision, Explanation, Verdict};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen(typescript_custom_section)]
+const POLICY_TYPES: &str = r#"
+/** An IAM policy document. */
+export interface PolicyDocument {
+  Version?: "2012-10-17" | "2008-10-17";
+  Id?: string;
+  Statement: PolicyStatement | PolicyStatement[];
+}
+
+/** One statement of a policy document. */
+export interface PolicyStatement {
+  Sid?: string;
+  Effect: "Allow" | "Deny";
+  Principal?: PrincipalValue;
+  NotPrincipal?: PrincipalValue;
+  Action?: string | string[];
+  NotAction?: string | string[];
+  Resource?: string | string[];
+  NotResource?: string | string[];
+  Condition?: Record<string, Record<string, ConditionValue | ConditionValue[]>>;
+}
+
+/** `"*"`, or principals by kind. */
+export type PrincipalValue =
+  | "*"
+  | { AWS?: string | string[]; Service?: string | string[]; Federated?: string | string[]; CanonicalUser?: string | string[] };
+
+/** A value in a condition block. */
+export type ConditionValue = string | number | boolean;
+
+/** A condition key's value in a request: one value, or an array for a multivalued key. */
+export type ContextValueInput = ConditionValue | ConditionValue[];
+
+/** A policy in a simulation case: a document, its JSON text, or a named document. */
+export type PolicyInputDocument = PolicyDocument | string | { name: string; document: PolicyDocument | string };
+"#;
+
+/// A failure crossing into JavaScript: an `Error` whose message lists every problem.
+fn error(message: impl std::fmt::Display) -> JsError {
+    JsError::new(&message.to_string())
+}
+
+fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true))
+        .map_err(error)
+}
+
+/// A compiled set of policies: build it once, decide many requests.
+#[wasm_bindgen]
+#[derive(Debug)]
+pub struct PolicySet {
+    inner: iamlet_engine::PolicySet,
+}
+
+#[wasm_bindgen]
+impl PolicySet {
+    /// Compiles policies. Throws an `Error` listing every problem (with JSON path and line:column)
+    /// when one does not parse; use `validate` to get the problems as data.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "PolicyInput[]")] policies: JsValue,
+    ) -> Result<PolicySet, JsError> {
+        let inputs: Vec<PolicyInput> = serde_wasm_bindgen::from_value(policies).map_err(error)?;
+        ffi::compile_policy_set(&inputs)
+            .map(|inner| PolicySet { inner })
+            .map_err(|problems| {
+                error(
+                    problems
+                        .iter()
+                        .map(|p| format!("{}: {}", p.policy, p.display))
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                )
+            })
+    }
+
+    /// The decision for a request.
+    pub fn evaluate(&self, request: CaseRequest) -> Result<Decision, JsError> {
+        let req = ffi::compile_request(&request).map_err(error)?;
+        Ok(self.inner.evaluate(&req))
+    }
+
+    /// The decision and the statements that decided it.
+    pub fn decide(&self, request: CaseRequest) -> Result<VerdictJs, JsError> {
+        let req = ffi::compile_request(&request).map_err(error)?;
+        let v: Verdict = self.inner.decide(&req);
+        Ok(VerdictJs(to_js(&v)?))
+    }
+
+    /// The decision with its full explanation.
+    pub fn explain(&self, request: CaseRequest) -> Result<Explanation, JsError> {
+        let req = ffi::compile_request(&request).map_err(error)?;
+        Ok(self.inner.explain(&req))
+    }
+
+    /// The number of statements in the set.
+    #[wasm_bindgen(getter, js_name = statementCount)]
+    pub fn statement_count(&self) -> usize {
+        self.inner.statement_count()
+    }
+}
+
+#[wasm_bindgen]
+extern "C" {
+    /// `{ decision, deciding }`.
+    #[wasm_bindgen(typescript_type = "{ decision: Decision; deciding: StatementRef[] }")]
+    pub type VerdictJs;
+}
+
+/// Checks one policy: every problem found (empty when valid), never throws for a bad policy.
+#[wasm_bindgen(unchecked_return_type = "PolicyProblem[]")]
+pub fn validate(policy: PolicyInput) -> Result<JsValue, JsError> {
+    let problems: Vec<PolicyProblem> = ffi::validate(&policy);
+    to_js(&problems)
+}
+
+/// Runs simulation cases (the `iamlet simulate` format): an array of cases, or its JSON text.
+#[wasm_bindgen(unchecked_return_type = "CaseResult[]")]
+pub fn simulate(
+    #[wasm_bindgen(unchecked_param_type = "Case[] | string")] cases: JsValue,
+) -> Result<JsValue, JsError> {
+    let cases: Vec<Case> = match cases.as_string() {
+        Some(text) => iamlet_engine::simulate::parse_cases(&text).map_err(error)?,
+        None => serde_wasm_bindgen::from_value(cases).map_err(error)?,
+    };
+    let results: Vec<CaseResult> = cases
+        .iter()
+        .map(iamlet_engine::simulate::run_case)
+        .collect();
+    to_js(&results)
+}
+
+/// The engine's version.
+#[wasm_bindgen]
+pub fn version() -> String {
+    ffi::version().to_owned()
+}
