@@ -1,0 +1,835 @@
+//! Principal resolution: from a principal's ARN to everything that takes part in evaluating its
+//! requests — its identity-based policies (its own, inline and managed, then those of each of its
+//! groups), its permissions boundary, its tags, and the SCP and RCP levels of its account — compiled
+//! once into a [`PolicySet`].
+//!
+//! [`Snapshot`] is the compiled form of one or more account exports; [`Parts`] is what any source
+//! (a snapshot, or the live IAM API) finds for one principal; [`Resolved`] is what the cache keeps.
+
+use super::account::{AccountDetails, Document, InlinePolicy, Tag};
+use super::error::{EntityError, FetchError, LoadError, StoreError};
+use super::organization::Organization;
+use iamlet_engine::{
+    ContextMap, ContextValue, Policy, PolicySet, PolicyType, Principal, PrincipalKind, Request,
+    RequestError,
+};
+use serde::Serialize;
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
+
+/// What the cache keys compiled policies by: the principal's ARN, except that every session of a
+/// role shares its role's entry, and a federated user session is keyed with its issuing user.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum PrincipalKey {
+    /// An IAM user, by ARN (path included).
+    User(String),
+    /// An IAM role used directly, by ARN (path included).
+    Role(String),
+    /// Any session of a role: the role ARN as a session ARN gives it (without the role's path).
+    RoleSession(String),
+    /// A federated user session and the ARN of the IAM user that called `GetFederationToken`.
+    FederatedUser {
+        /// The session's ARN.
+        arn: String,
+        /// The issuing IAM user's ARN.
+        issuer: String,
+    },
+    /// An account's root user, by account id.
+    Root(String),
+    /// An AWS service principal (`ec2.amazonaws.com`): no IAM entity behind it.
+    Service(String),
+    /// An unauthenticated caller.
+    Anonymous,
+}
+
+impl PrincipalKey {
+    /// The key of a principal ARN. `issuer` is needed for federated user sessions only: the ARN of
+    /// the IAM user that issued it.
+    pub fn for_principal(principal: &str, issuer: Option<&str>) -> Result<Self, StoreError> {
+        let p = Principal::parse(principal)?;
+        Ok(match p.kind() {
+            PrincipalKind::User => PrincipalKey::User(p.arn().to_owned()),
+            PrincipalKind::Role => PrincipalKey::Role(p.arn().to_owned()),
+            PrincipalKind::AssumedRole => PrincipalKey::RoleSession(p.principal_arn().to_owned()),
+            PrincipalKind::FederatedUser => match issuer {
+                Some(i) => PrincipalKey::FederatedUser {
+                    arn: p.arn().to_owned(),
+                    issuer: i.to_owned(),
+                },
+                None => return Err(StoreError::MissingIssuer(p.arn().to_owned())),
+            },
+            PrincipalKind::Root => PrincipalKey::Root(p.account().unwrap_or_default().to_owned()),
+            PrincipalKind::Service => PrincipalKey::Service(p.arn().to_owned()),
+            _ => PrincipalKey::Anonymous,
+        })
+    }
+
+    /// The principal the key names (for messages).
+    pub fn describe(&self) -> &str {
+        match self {
+            PrincipalKey::User(a)
+            | PrincipalKey::Role(a)
+            | PrincipalKey::RoleSession(a)
+            | PrincipalKey::Root(a)
+            | PrincipalKey::Service(a)
+            | PrincipalKey::FederatedUser { arn: a, .. } => a,
+            PrincipalKey::Anonymous => "anonymous",
+        }
+    }
+}
+
+impl fmt::Display for PrincipalKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PrincipalKey::RoleSession(role) => write!(f, "sessions of {role}"),
+            PrincipalKey::FederatedUser { arn, issuer } => write!(f, "{arn} (issued by {issuer})"),
+            other => f.write_str(other.describe()),
+        }
+    }
+}
+
+/// What a source found for one principal, before the organization's policies are added.
+#[derive(Clone, Debug)]
+pub struct Parts {
+    pub(crate) kind: PrincipalKind,
+    /// The IAM entity whose policies these are: a user or role ARN with its path, a root ARN, a
+    /// service name.
+    pub(crate) entity: String,
+    pub(crate) account: Option<String>,
+    /// `UserId` / `RoleId`.
+    pub(crate) unique_id: Option<String>,
+    /// For sessions: the role ARN with its path, or the issuing user's ARN.
+    pub(crate) issuer: Option<String>,
+    pub(crate) groups: Vec<String>,
+    pub(crate) identity: Vec<Policy>,
+    pub(crate) boundary: Option<Policy>,
+    pub(crate) tags: Vec<(String, String)>,
+    /// A role's trust policy.
+    pub(crate) trust: Option<Policy>,
+}
+
+impl Parts {
+    pub(crate) fn empty(kind: PrincipalKind, entity: &str, account: Option<&str>) -> Self {
+        Parts {
+            kind,
+            entity: entity.to_owned(),
+            account: account.map(str::to_owned),
+            unique_id: None,
+            issuer: None,
+            groups: Vec::new(),
+            identity: Vec::new(),
+            boundary: None,
+            tags: Vec::new(),
+            trust: None,
+        }
+    }
+
+    /// Adds the organization's SCP and RCP levels of the principal's account and compiles the sets.
+    pub(crate) fn assemble(self, org: Option<&Organization>) -> Resolved {
+        let mut base = PolicySet::new();
+        let mut summary = Summary {
+            kind: self.kind,
+            entity: self.entity.clone(),
+            groups: self.groups.clone(),
+            policies: self.identity.iter().map(|p| p.name().to_owned()).collect(),
+            boundary: self.boundary.as_ref().map(|p| p.name().to_owned()),
+            scp_levels: Vec::new(),
+            rcp_levels: Vec::new(),
+            tags: self.tags.clone(),
+        };
+        for p in &self.identity {
+            base.add(p.clone());
+        }
+        if let Some(b) = &self.boundary {
+            base.add(b.clone());
+        }
+        let mut set = base.clone();
+        let mut org_keys = None;
+        if let (Some(org), Some(account)) = (org, self.account.as_deref()) {
+            if org.scps_enabled() {
+                for level in org.levels(account) {
+                    base.add_scp_level(level.scps.clone());
+                    set.add_scp_level(level.scps.clone());
+                    summary
+                        .scp_levels
+                        .push(LevelSummary::of(&level.id, &level.scps));
+                }
+            }
+            if org.rcps_enabled() {
+                for level in org.levels(account) {
+                    set.add_rcp_level(level.rcps.clone());
+                    summary
+                        .rcp_levels
+                        .push(LevelSummary::of(&level.id, &level.rcps));
+                }
+            }
+            org_keys = org.principal_org_keys(account);
+        }
+        Resolved {
+            parts: self,
+            base,
+            set,
+            org_keys,
+            summary,
+        }
+    }
+}
+
+/// The compiled input of every evaluation for one principal.
+#[derive(Debug)]
+pub struct Resolved {
+    parts: Parts,
+    /// Identity-based policies, boundary and SCP levels.
+    base: PolicySet,
+    /// `base` plus the RCP levels of the principal's own account (for resources in that account).
+    set: PolicySet,
+    org_keys: Option<(String, String)>,
+    summary: Summary,
+}
+
+impl Resolved {
+    /// The policies for a request on a resource in the principal's own account: identity-based,
+    /// boundary, SCP levels, and RCP levels.
+    pub fn policy_set(&self) -> &PolicySet {
+        &self.set
+    }
+
+    /// The same without RCPs: RCPs belong to the resource's account, so a request on a resource in
+    /// another account adds that account's levels to this.
+    pub fn policy_set_without_rcps(&self) -> &PolicySet {
+        &self.base
+    }
+
+    /// The principal's account.
+    pub fn account(&self) -> Option<&str> {
+        self.parts.account.as_deref()
+    }
+
+    /// The role's trust policy (for roles and their sessions).
+    pub fn trust_policy(&self) -> Option<&Policy> {
+        self.parts.trust.as_ref()
+    }
+
+    /// What applies to the principal, for people.
+    pub fn summary(&self) -> &Summary {
+        &self.summary
+    }
+
+    /// The principal's tags.
+    pub fn tags(&self) -> &[(String, String)] {
+        &self.parts.tags
+    }
+
+    /// The session issuer: a role session's role ARN with its path, or the IAM user behind a
+    /// federated user session.
+    pub fn session_issuer(&self) -> Option<&str> {
+        self.parts.issuer.as_deref()
+    }
+
+    /// Builds the request for `principal` (the ARN this was resolved from), adding what the store
+    /// knows about it to the context: `aws:PrincipalTag/…` (the stored tags are authoritative for
+    /// users and roles; for sessions, session tags already in the context override them, as in
+    /// AWS), and when absent `aws:userid`, `aws:PrincipalOrgID` and `aws:PrincipalOrgPaths`.
+    pub fn request(
+        &self,
+        principal: &str,
+        action: &str,
+        resource: &str,
+        mut context: ContextMap,
+    ) -> Result<Request, RequestError> {
+        let mut req = Request::new(principal, action, resource)?;
+        let kind = req.principal().kind();
+        if let Some(issuer) = &self.parts.issuer {
+            req = req.with_session_issuer(issuer.clone());
+        }
+        for (k, v) in &self.parts.tags {
+            let key = format!("aws:PrincipalTag/{k}");
+            if !(kind.is_session() && context.contains(&key)) {
+                context.insert(&key, v.as_str());
+            }
+        }
+        let user_id = match (kind, &self.parts.unique_id) {
+            (PrincipalKind::User | PrincipalKind::Role, Some(id)) => Some(id.clone()),
+            (PrincipalKind::AssumedRole, Some(id)) => principal
+                .rsplit('/')
+                .next()
+                .map(|session| format!("{id}:{session}")),
+            (PrincipalKind::FederatedUser, _) => {
+                let name = principal.rsplit('/').next().unwrap_or_default();
+                req.principal().account().map(|a| format!("{a}:{name}"))
+            }
+            _ => None,
+        };
+        if let Some(id) = user_id {
+            if !context.contains("aws:userid") {
+                context.insert("aws:userid", id);
+            }
+        }
+        if let Some((org, path)) = &self.org_keys {
+            if !context.contains("aws:PrincipalOrgID") {
+                context.insert("aws:PrincipalOrgID", org.as_str());
+            }
+            if !context.contains("aws:PrincipalOrgPaths") {
+                context.insert(
+                    "aws:PrincipalOrgPaths",
+                    ContextValue::multi(vec![path.clone()]),
+                );
+            }
+        }
+        Ok(req.with_context(context))
+    }
+}
+
+/// What applies to a principal: for `iamlet principals` and debugging.
+#[derive(Clone, Debug, Serialize)]
+pub struct Summary {
+    /// The kind of principal.
+    pub kind: PrincipalKind,
+    /// The user or role ARN (for sessions, the role's; for federated users, the issuing user's).
+    pub entity: String,
+    /// Its groups.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
+    /// Its identity-based policies, as named in explanations.
+    pub policies: Vec<String>,
+    /// Its permissions boundary.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub boundary: Option<String>,
+    /// SCPs per organization level, root first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scp_levels: Vec<LevelSummary>,
+    /// RCPs per organization level, root first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub rcp_levels: Vec<LevelSummary>,
+    /// Its tags.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<(String, String)>,
+}
+
+/// The policies at one organization level.
+#[derive(Clone, Debug, Serialize)]
+pub struct LevelSummary {
+    /// The root, OU or account id.
+    pub level: String,
+    /// The policies' names.
+    pub policies: Vec<String>,
+}
+
+impl LevelSummary {
+    fn of(level: &str, policies: &[Policy]) -> Self {
+        LevelSummary {
+            level: level.to_owned(),
+            policies: policies.iter().map(|p| p.name().to_owned()).collect(),
+        }
+    }
+}
+
+// ===== Snapshot =====
+
+#[derive(Clone, Debug)]
+struct UserEntry {
+    arn: String,
+    account: String,
+    user_id: Option<String>,
+    inline: Vec<Policy>,
+    attached: Vec<String>,
+    groups: Vec<String>,
+    boundary: Option<String>,
+    tags: Vec<(String, String)>,
+}
+
+#[derive(Clone, Debug)]
+struct GroupEntry {
+    arn: String,
+    inline: Vec<Policy>,
+    attached: Vec<String>,
+}
+
+#[derive(Clone, Debug)]
+struct RoleEntry {
+    arn: String,
+    account: String,
+    role_id: Option<String>,
+    inline: Vec<Policy>,
+    attached: Vec<String>,
+    boundary: Option<String>,
+    tags: Vec<(String, String)>,
+    trust: Option<Policy>,
+}
+
+#[derive(Clone, Debug)]
+struct ManagedEntry {
+    identity: Policy,
+    boundary: Option<Policy>,
+}
+
+/// One or more account exports, compiled: every policy parsed (the default version of each managed
+/// policy), every reference (groups, managed policies, boundaries) checked.
+#[derive(Clone, Debug, Default)]
+pub struct Snapshot {
+    users: HashMap<String, UserEntry>,
+    groups: HashMap<(String, String), GroupEntry>,
+    roles: HashMap<String, RoleEntry>,
+    role_names: HashMap<(String, String), String>,
+    managed: HashMap<String, ManagedEntry>,
+    accounts: BTreeSet<String>,
+}
+
+/// The account id in an IAM ARN (`arn:aws:iam::111122223333:user/alice`).
+fn arn_account(arn: &str) -> Option<&str> {
+    let mut parts = arn.splitn(6, ':');
+    let (_arn, _partition, _service, _region) =
+        (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+    parts.next().filter(|a| !a.is_empty())
+}
+
+/// `arn:aws:iam::111122223333:role/path/name` → `arn:aws:iam::111122223333:role/name`.
+fn without_path(arn: &str) -> String {
+    match (arn.split_once(":role/"), arn.rsplit('/').next()) {
+        (Some((head, _)), Some(name)) => format!("{head}:role/{name}"),
+        _ => arn.to_owned(),
+    }
+}
+
+fn tags(list: &[Tag]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|t| (t.key.clone(), t.value.clone()))
+        .collect()
+}
+
+fn parse_doc(
+    name: &str,
+    doc: &Document,
+    ty: PolicyType,
+    entity: &str,
+    errors: &mut Vec<EntityError>,
+) -> Option<Policy> {
+    match Policy::parse_named(name, doc.text(), ty) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            errors.extend(EntityError::from_policy(entity, &e));
+            None
+        }
+    }
+}
+
+fn inline_policies(
+    owner: &str,
+    entity: &str,
+    list_name: &str,
+    list: &[InlinePolicy],
+    errors: &mut Vec<EntityError>,
+) -> Vec<Policy> {
+    list.iter()
+        .enumerate()
+        .filter_map(|(i, p)| {
+            let entity = format!("{entity}.{list_name}[{i}] ({})", p.policy_name);
+            let name = format!("{owner}:inline/{}", p.policy_name);
+            parse_doc(
+                &name,
+                &p.policy_document,
+                PolicyType::Identity,
+                &entity,
+                errors,
+            )
+        })
+        .collect()
+}
+
+impl Snapshot {
+    /// Compiles exports (each with the name of the file or URL it came from). Every problem is
+    /// reported, each naming its file, entity and JSON path.
+    pub fn build(
+        exports: &[(String, AccountDetails)],
+        source_name: &str,
+    ) -> Result<Self, LoadError> {
+        let mut snap = Snapshot::default();
+        let mut errors = Vec::new();
+        let prefix = |file: &str, entity: String| {
+            if exports.len() > 1 {
+                format!("{file}: {entity}")
+            } else {
+                entity
+            }
+        };
+        // Managed policies first: users, groups and roles refer to them.
+        let mut boundary_refs: Vec<(String, String)> = Vec::new();
+        for (file, d) in exports {
+            for u in &d.user_detail_list {
+                if let Some(b) = &u.permissions_boundary {
+                    boundary_refs.push((b.permissions_boundary_arn.clone(), file.clone()));
+                }
+            }
+            for r in &d.role_detail_list {
+                if let Some(b) = &r.permissions_boundary {
+                    boundary_refs.push((b.permissions_boundary_arn.clone(), file.clone()));
+                }
+            }
+        }
+        let boundary_arns: BTreeSet<&str> = boundary_refs.iter().map(|(a, _)| a.as_str()).collect();
+        for (file, d) in exports {
+            for (i, p) in d.policies.iter().enumerate() {
+                let entity = prefix(file, format!("Policies[{i}] ({})", p.policy_name));
+                let default = p
+                    .policy_version_list
+                    .iter()
+                    .enumerate()
+                    .find(|(_, v)| v.is_default_version)
+                    .or_else(|| {
+                        p.policy_version_list.iter().enumerate().find(|(_, v)| {
+                            p.default_version_id.as_deref() == Some(v.version_id.as_str())
+                        })
+                    });
+                let Some((vi, version)) = default else {
+                    errors.push(EntityError::new(
+                        entity,
+                        "no version in `PolicyVersionList` has `IsDefaultVersion` true",
+                    ));
+                    continue;
+                };
+                let entity = format!("{entity}.PolicyVersionList[{vi}] ({})", version.version_id);
+                let Some(doc) = &version.document else {
+                    errors.push(EntityError::new(
+                        entity,
+                        "the default version has no `Document`",
+                    ));
+                    continue;
+                };
+                let Some(identity) =
+                    parse_doc(&p.arn, doc, PolicyType::Identity, &entity, &mut errors)
+                else {
+                    continue;
+                };
+                let boundary = if boundary_arns.contains(p.arn.as_str()) {
+                    parse_doc(&p.arn, doc, PolicyType::Boundary, &entity, &mut errors)
+                } else {
+                    None
+                };
+                // The same AWS-managed policy may come with every account's export.
+                snap.managed
+                    .entry(p.arn.clone())
+                    .or_insert(ManagedEntry { identity, boundary });
+            }
+        }
+        let check_managed = |arn: &str, entity: String, errors: &mut Vec<EntityError>| {
+            if !snap.managed.contains_key(arn) {
+                errors.push(EntityError::new(
+                    entity,
+                    format!("managed policy `{arn}` is not in the export's `Policies`"),
+                ));
+            }
+        };
+        let mut users = Vec::new();
+        let mut groups = Vec::new();
+        let mut roles = Vec::new();
+        for (file, d) in exports {
+            for (i, g) in d.group_detail_list.iter().enumerate() {
+                let entity = prefix(file, format!("GroupDetailList[{i}] ({})", g.group_name));
+                let Some(account) = arn_account(&g.arn) else {
+                    errors.push(EntityError::new(
+                        entity,
+                        format!("`{}` is not a group ARN", g.arn),
+                    ));
+                    continue;
+                };
+                let owner = format!("group/{}", g.group_name);
+                let inline = inline_policies(
+                    &owner,
+                    &entity,
+                    "GroupPolicyList",
+                    &g.group_policy_list,
+                    &mut errors,
+                );
+                for (j, a) in g.attached_managed_policies.iter().enumerate() {
+                    check_managed(
+                        &a.policy_arn,
+                        format!("{entity}.AttachedManagedPolicies[{j}]"),
+                        &mut errors,
+                    );
+                }
+                groups.push((
+                    (account.to_owned(), g.group_name.clone()),
+                    GroupEntry {
+                        arn: g.arn.clone(),
+                        inline,
+                        attached: g
+                            .attached_managed_policies
+                            .iter()
+                            .map(|a| a.policy_arn.clone())
+                            .collect(),
+                    },
+                ));
+            }
+        }
+        let group_names: BTreeSet<(String, String)> =
+            groups.iter().map(|(k, _)| k.clone()).collect();
+        for (file, d) in exports {
+            for (i, u) in d.user_detail_list.iter().enumerate() {
+                let entity = prefix(file, format!("UserDetailList[{i}] ({})", u.user_name));
+                let Some(account) = arn_account(&u.arn) else {
+                    errors.push(EntityError::new(
+                        entity,
+                        format!("`{}` is not a user ARN", u.arn),
+                    ));
+                    continue;
+                };
+                let owner = format!("user/{}", u.user_name);
+                let inline = inline_policies(
+                    &owner,
+                    &entity,
+                    "UserPolicyList",
+                    &u.user_policy_list,
+                    &mut errors,
+                );
+                for (j, a) in u.attached_managed_policies.iter().enumerate() {
+                    check_managed(
+                        &a.policy_arn,
+                        format!("{entity}.AttachedManagedPolicies[{j}]"),
+                        &mut errors,
+                    );
+                }
+                for (j, g) in u.group_list.iter().enumerate() {
+                    if !group_names.contains(&(account.to_owned(), g.clone())) {
+                        errors.push(EntityError::new(
+                            format!("{entity}.GroupList[{j}]"),
+                            format!("group `{g}` is not in the export's `GroupDetailList`"),
+                        ));
+                    }
+                }
+                if let Some(b) = &u.permissions_boundary {
+                    check_managed(
+                        &b.permissions_boundary_arn,
+                        format!("{entity}.PermissionsBoundary"),
+                        &mut errors,
+                    );
+                }
+                users.push(UserEntry {
+                    arn: u.arn.clone(),
+                    account: account.to_owned(),
+                    user_id: u.user_id.clone(),
+                    inline,
+                    attached: u
+                        .attached_managed_policies
+                        .iter()
+                        .map(|a| a.policy_arn.clone())
+                        .collect(),
+                    groups: u.group_list.clone(),
+                    boundary: u
+                        .permissions_boundary
+                        .as_ref()
+                        .map(|b| b.permissions_boundary_arn.clone()),
+                    tags: tags(&u.tags),
+                });
+            }
+            for (i, r) in d.role_detail_list.iter().enumerate() {
+                let entity = prefix(file, format!("RoleDetailList[{i}] ({})", r.role_name));
+                let Some(account) = arn_account(&r.arn) else {
+                    errors.push(EntityError::new(
+                        entity,
+                        format!("`{}` is not a role ARN", r.arn),
+                    ));
+                    continue;
+                };
+                let owner = format!("role/{}", r.role_name);
+                let inline = inline_policies(
+                    &owner,
+                    &entity,
+                    "RolePolicyList",
+                    &r.role_policy_list,
+                    &mut errors,
+                );
+                let trust = r.assume_role_policy_document.as_ref().and_then(|doc| {
+                    parse_doc(
+                        &format!("{owner}:trust"),
+                        doc,
+                        PolicyType::Trust,
+                        &format!("{entity}.AssumeRolePolicyDocument"),
+                        &mut errors,
+                    )
+                });
+                for (j, a) in r.attached_managed_policies.iter().enumerate() {
+                    check_managed(
+                        &a.policy_arn,
+                        format!("{entity}.AttachedManagedPolicies[{j}]"),
+                        &mut errors,
+                    );
+                }
+                if let Some(b) = &r.permissions_boundary {
+                    check_managed(
+                        &b.permissions_boundary_arn,
+                        format!("{entity}.PermissionsBoundary"),
+                        &mut errors,
+                    );
+                }
+                roles.push(RoleEntry {
+                    arn: r.arn.clone(),
+                    account: account.to_owned(),
+                    role_id: r.role_id.clone(),
+                    inline,
+                    attached: r
+                        .attached_managed_policies
+                        .iter()
+                        .map(|a| a.policy_arn.clone())
+                        .collect(),
+                    boundary: r
+                        .permissions_boundary
+                        .as_ref()
+                        .map(|b| b.permissions_boundary_arn.clone()),
+                    tags: tags(&r.tags),
+                    trust,
+                });
+            }
+        }
+        if !errors.is_empty() {
+            return Err(LoadError::Invalid {
+                source_name: source_name.to_owned(),
+                errors,
+            });
+        }
+        for (key, g) in groups {
+            snap.accounts.insert(key.0.clone());
+            snap.groups.insert(key, g);
+        }
+        for u in users {
+            snap.accounts.insert(u.account.clone());
+            snap.users.insert(u.arn.clone(), u);
+        }
+        for r in roles {
+            snap.accounts.insert(r.account.clone());
+            snap.role_names
+                .insert((r.account.clone(), without_path(&r.arn)), r.arn.clone());
+            snap.roles.insert(r.arn.clone(), r);
+        }
+        Ok(snap)
+    }
+
+    /// The accounts the snapshot has entities of.
+    pub fn accounts(&self) -> impl Iterator<Item = &str> {
+        self.accounts.iter().map(String::as_str)
+    }
+
+    /// Every user and role ARN, sorted.
+    pub fn principals(&self) -> Vec<String> {
+        let mut v: Vec<String> = self
+            .users
+            .keys()
+            .chain(self.roles.keys())
+            .cloned()
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn managed_identity(
+        &self,
+        arns: &[String],
+        seen: &mut BTreeSet<String>,
+        out: &mut Vec<Policy>,
+    ) {
+        for arn in arns {
+            if let Some(m) = self.managed.get(arn) {
+                if seen.insert(arn.clone()) {
+                    out.push(m.identity.clone());
+                }
+            }
+        }
+    }
+
+    fn boundary(&self, arn: Option<&String>) -> Option<Policy> {
+        arn.and_then(|a| self.managed.get(a))
+            .and_then(|m| m.boundary.clone())
+    }
+
+    /// What the snapshot has for a principal.
+    pub fn parts(&self, key: &PrincipalKey) -> Result<Parts, FetchError> {
+        let not_found = || FetchError::NotFound(key.describe().to_owned());
+        match key {
+            PrincipalKey::User(arn) => {
+                let u = self.users.get(arn).ok_or_else(not_found)?;
+                Ok(self.user_parts(u, PrincipalKind::User))
+            }
+            PrincipalKey::FederatedUser { issuer, .. } => {
+                let u = self.users.get(issuer).ok_or_else(not_found)?;
+                let mut parts = self.user_parts(u, PrincipalKind::FederatedUser);
+                parts.issuer = Some(u.arn.clone());
+                Ok(parts)
+            }
+            PrincipalKey::Role(arn) => {
+                let r = self.roles.get(arn).ok_or_else(not_found)?;
+                Ok(self.role_parts(r, PrincipalKind::Role))
+            }
+            PrincipalKey::RoleSession(role) => {
+                let account = arn_account(role).unwrap_or_default().to_owned();
+                let arn = self
+                    .role_names
+                    .get(&(account, role.clone()))
+                    .ok_or_else(not_found)?;
+                let r = self.roles.get(arn).ok_or_else(not_found)?;
+                let mut parts = self.role_parts(r, PrincipalKind::AssumedRole);
+                parts.issuer = Some(r.arn.clone());
+                Ok(parts)
+            }
+            PrincipalKey::Root(account) => {
+                if !self.accounts.contains(account) {
+                    return Err(not_found());
+                }
+                let arn = format!("arn:aws:iam::{account}:root");
+                Ok(Parts::empty(PrincipalKind::Root, &arn, Some(account)))
+            }
+            PrincipalKey::Service(name) => Ok(Parts::empty(PrincipalKind::Service, name, None)),
+            PrincipalKey::Anonymous => {
+                Ok(Parts::empty(PrincipalKind::Anonymous, "anonymous", None))
+            }
+        }
+    }
+
+    fn user_parts(&self, u: &UserEntry, kind: PrincipalKind) -> Parts {
+        let mut identity = u.inline.clone();
+        let mut seen = BTreeSet::new();
+        self.managed_identity(&u.attached, &mut seen, &mut identity);
+        for g in &u.groups {
+            if let Some(group) = self.groups.get(&(u.account.clone(), g.clone())) {
+                identity.extend(group.inline.iter().cloned());
+                self.managed_identity(&group.attached, &mut seen, &mut identity);
+            }
+        }
+        Parts {
+            kind,
+            entity: u.arn.clone(),
+            account: Some(u.account.clone()),
+            unique_id: u.user_id.clone(),
+            issuer: None,
+            groups: u
+                .groups
+                .iter()
+                .map(|g| {
+                    self.groups
+                        .get(&(u.account.clone(), g.clone()))
+                        .map(|e| e.arn.clone())
+                        .unwrap_or_else(|| g.clone())
+                })
+                .collect(),
+            identity,
+            boundary: self.boundary(u.boundary.as_ref()),
+            tags: u.tags.clone(),
+            trust: None,
+        }
+    }
+
+    fn role_parts(&self, r: &RoleEntry, kind: PrincipalKind) -> Parts {
+        let mut identity = r.inline.clone();
+        self.managed_identity(&r.attached, &mut BTreeSet::new(), &mut identity);
+        Parts {
+            kind,
+            entity: r.arn.clone(),
+            account: Some(r.account.clone()),
+            unique_id: r.role_id.clone(),
+            issuer: None,
+            groups: Vec::new(),
+            identity,
+            boundary: self.boundary(r.boundary.as_ref()),
+            tags: r.tags.clone(),
+            trust: r.trust.clone(),
+        }
+    }
+}
