@@ -1,7 +1,9 @@
 //! The command line: argument parsing and the commands that read files and print results. The
 //! decisions themselves are the engine's.
 
+mod account;
 mod eval;
+mod principals;
 mod simulate;
 
 use clap::{Parser, Subcommand};
@@ -23,6 +25,8 @@ enum Command {
     Simulate(simulate::SimulateArgs),
     /// Run cases that carry an `expected` decision; exit non-zero if any fails.
     Test(simulate::TestArgs),
+    /// List the principals of an account export and what applies to each.
+    Principals(principals::PrincipalsArgs),
 }
 
 /// Output format.
@@ -41,6 +45,7 @@ pub fn run() -> ExitCode {
         Command::Eval(a) => eval::run(*a),
         Command::Simulate(a) => simulate::run_simulate(a),
         Command::Test(a) => simulate::run_test(a),
+        Command::Principals(a) => principals::run(a),
     };
     match result {
         Ok(code) => code,

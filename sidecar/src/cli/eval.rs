@@ -1,8 +1,12 @@
 //! `iamlet eval`: one request against policy files.
 
+use super::account::AccountArgs;
 use super::Format;
+use crate::store::Query;
 use anyhow::{anyhow, Context as _};
-use iamlet_engine::{ContextMap, ContextValue, Policy, PolicySet, PolicyType, Request};
+use iamlet_engine::{
+    ContextMap, ContextValue, Explanation, Policy, PolicySet, PolicyType, Request,
+};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -45,9 +49,47 @@ pub(crate) struct EvalArgs {
     /// `aws:EpochTime` default to now.
     #[arg(long = "context", value_name = "KEY=VALUE")]
     context: Vec<String>,
+    /// Resolve the principal's policies (its own and its groups', boundary, tags, and with
+    /// `--organization` its SCPs, RCPs and the resource's policy) from an account export, as
+    /// `aws iam simulate-principal-policy` does; `--policy` and the other files are added to them.
+    #[command(flatten)]
+    account: AccountArgs,
+    /// For a federated user session resolved with `--account`: the IAM user that called
+    /// `GetFederationToken`.
+    #[arg(long, value_name = "ARN", requires = "account")]
+    session_issuer: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
+}
+
+/// The policies given as files.
+#[derive(Debug, Default)]
+struct Files {
+    /// Identity-based, resource-based (or trust), boundaries and session policies.
+    policies: Vec<Policy>,
+    scps: Vec<Vec<Policy>>,
+    rcps: Vec<Vec<Policy>>,
+}
+
+impl Files {
+    fn is_empty(&self) -> bool {
+        self.policies.is_empty() && self.scps.is_empty() && self.rcps.is_empty()
+    }
+
+    fn into_set(self) -> PolicySet {
+        let mut set = PolicySet::new();
+        for p in self.policies {
+            set.add(p);
+        }
+        for l in self.scps {
+            set.add_scp_level(l);
+        }
+        for l in self.rcps {
+            set.add_rcp_level(l);
+        }
+        set
+    }
 }
 
 fn load(path: &Path, policy_type: PolicyType) -> anyhow::Result<Policy> {
@@ -89,10 +131,10 @@ pub(crate) fn parse_context(args: &[String]) -> anyhow::Result<ContextMap> {
     Ok(ctx)
 }
 
-pub(crate) fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
-    let mut set = PolicySet::new();
+fn load_files(args: &EvalArgs) -> anyhow::Result<Files> {
+    let mut files = Files::default();
     for p in &args.policies {
-        set.add(load(p, PolicyType::Identity)?);
+        files.policies.push(load(p, PolicyType::Identity)?);
     }
     if let Some(p) = &args.resource_policy {
         let text =
@@ -102,34 +144,75 @@ pub(crate) fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         } else {
             PolicyType::Trust
         };
-        set.add(load(p, kind)?);
+        files.policies.push(load(p, kind)?);
     }
     for p in &args.boundaries {
-        set.add(load(p, PolicyType::Boundary)?);
+        files.policies.push(load(p, PolicyType::Boundary)?);
     }
     for p in &args.session_policies {
-        set.add(load(p, PolicyType::Session)?);
+        files.policies.push(load(p, PolicyType::Session)?);
     }
     for level in &args.scps {
         let ps = level
             .split(',')
             .map(|f| load(Path::new(f), PolicyType::Scp))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        set.add_scp_level(ps);
+        files.scps.push(ps);
     }
     for level in &args.rcps {
         let ps = level
             .split(',')
             .map(|f| load(Path::new(f), PolicyType::Rcp))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        set.add_rcp_level(ps);
+        files.rcps.push(ps);
     }
-    let mut req = Request::new(&args.principal, &args.action, &args.resource)?
-        .with_context(parse_context(&args.context)?);
-    if let Some(a) = &args.resource_account {
-        req = req.with_resource_account(a.clone());
-    }
-    let explanation = set.explain(&req);
+    Ok(files)
+}
+
+pub(crate) fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
+    let files = load_files(&args)?;
+    let context = parse_context(&args.context)?;
+    let explanation = match args.account.config() {
+        None => {
+            let mut req =
+                Request::new(&args.principal, &args.action, &args.resource)?.with_context(context);
+            if let Some(a) = &args.resource_account {
+                req = req.with_resource_account(a.clone());
+            }
+            files.into_set().explain(&req)
+        }
+        Some(config) => {
+            let source = args.account.account.clone().unwrap_or_default();
+            super::account::runtime()?.block_on(async {
+                let store = super::account::open(config).await?;
+                let query = Query {
+                    principal: args.principal.clone(),
+                    session_issuer: args.session_issuer.clone(),
+                    action: args.action.clone(),
+                    resource: args.resource.clone(),
+                    resource_account: args.resource_account.clone(),
+                    context,
+                };
+                let mut prepared = store.prepare(query).await?;
+                if args.format == Format::Text {
+                    print!(
+                        "{}",
+                        super::principals::describe(
+                            &args.principal,
+                            prepared.resolved().summary(),
+                            &source
+                        )
+                    );
+                }
+                if !files.is_empty() {
+                    prepared = prepared
+                        .with_policies(files.policies)
+                        .with_org_levels(files.scps, files.rcps);
+                }
+                Ok::<Explanation, anyhow::Error>(prepared.explain())
+            })?
+        }
+    };
     match args.format {
         Format::Text => print!("{explanation}"),
         Format::Json => println!("{}", serde_json::to_string_pretty(&explanation)?),

@@ -1,0 +1,68 @@
+//! Opening the identity store from the command line: `--account FILE|DIR|URL|iam|iam:snapshot` and
+//! `--organization FILE|URL`.
+
+use crate::store::iam_api::{IamApiConfig, IamApiMode};
+use crate::store::{AccountSource, OrganizationSource, Store, StoreConfig};
+use anyhow::Context as _;
+use std::path::PathBuf;
+
+/// The store's sources.
+#[derive(Clone, Debug, clap::Args)]
+pub(crate) struct AccountArgs {
+    /// The principals' IAM data: the JSON of `aws iam get-account-authorization-details` in a file, a
+    /// directory of such files (one per account) or at an http(s) URL; or `iam` for the live IAM API
+    /// (per principal) and `iam:snapshot` for the whole account through
+    /// `GetAccountAuthorizationDetails` (credentials, region and `AWS_ENDPOINT_URL` as for the AWS CLI).
+    #[arg(long, value_name = "FILE|DIR|URL|iam|iam:snapshot")]
+    pub(crate) account: Option<String>,
+    /// SCPs, RCPs and resource-based policies: an organization file (see
+    /// `examples/organization.json`) or its URL.
+    #[arg(long, value_name = "FILE|URL", requires = "account")]
+    pub(crate) organization: Option<String>,
+}
+
+fn is_url(s: &str) -> bool {
+    s.starts_with("http://") || s.starts_with("https://")
+}
+
+impl AccountArgs {
+    /// The store's configuration, or `None` without `--account`.
+    pub(crate) fn config(&self) -> Option<StoreConfig> {
+        let account = self.account.as_deref()?;
+        let accounts = match account {
+            "iam" => AccountSource::IamApi(IamApiConfig::default()),
+            "iam:snapshot" => AccountSource::IamApi(IamApiConfig {
+                mode: IamApiMode::AccountSnapshot,
+                ..IamApiConfig::default()
+            }),
+            u if is_url(u) => AccountSource::Url(u.to_owned()),
+            p => AccountSource::Path(PathBuf::from(p)),
+        };
+        let organization = self.organization.as_deref().map(|o| {
+            if is_url(o) {
+                OrganizationSource::Url(o.to_owned())
+            } else {
+                OrganizationSource::Path(PathBuf::from(o))
+            }
+        });
+        Some(StoreConfig {
+            accounts,
+            organization,
+            poll_interval: None,
+            cache: Default::default(),
+        })
+    }
+}
+
+/// A runtime for the command line: one thread is plenty.
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")
+}
+
+/// Opens the store (loading every source once; no watching).
+pub(crate) async fn open(config: StoreConfig) -> anyhow::Result<Store> {
+    Store::open(config).await.map_err(anyhow::Error::new)
+}
