@@ -108,7 +108,8 @@ pub struct RoleDetail {
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct ManagedPolicyDetail {
-    /// The policy's name.
+    /// The policy's name (when absent, the ARN's last segment is used in messages).
+    #[serde(default)]
     pub policy_name: String,
     /// Its ARN (`arn:aws:iam::aws:policy/…` for AWS-managed policies).
     pub arn: String,

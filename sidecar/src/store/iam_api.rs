@@ -73,14 +73,11 @@ pub async fn client(config: &IamApiConfig) -> Client {
     let http = aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
         .build_https();
-    let region = aws_config::meta::region::RegionProviderChain::first_try(
-        config.region.clone().map(aws_config::Region::new),
-    )
-    .or_default_provider()
-    .or_else("us-east-1");
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(http)
-        .region(region);
+    // The loader hands this client to the default credential and region chains it builds too.
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest()).http_client(http);
+    if let Some(r) = &config.region {
+        loader = loader.region(aws_config::Region::new(r.clone()));
+    }
     if let Some(url) = &config.endpoint_url {
         loader = loader.endpoint_url(url.clone());
     }
@@ -93,7 +90,13 @@ pub async fn client(config: &IamApiConfig) -> Client {
             "iamlet",
         ));
     }
-    Client::new(&loader.load().await)
+    let sdk = loader.load().await;
+    // IAM is global: sign for us-east-1 when no region is configured anywhere.
+    let mut iam = aws_sdk_iam::config::Builder::from(&sdk);
+    if sdk.region().is_none() {
+        iam = iam.region(aws_config::Region::new("us-east-1"));
+    }
+    Client::from_conf(iam.build())
 }
 
 /// A failed call: "no such entity" is `NotFound`, anything else a failure the cache may ride out.
@@ -690,7 +693,11 @@ fn convert_policy(
         })
         .collect::<Result<Vec<_>, String>>()?;
     Ok(ManagedPolicyDetail {
-        policy_name: required(p.policy_name(), "PolicyName")?,
+        // Some IAM look-alikes (moto) leave the name out: it is the ARN's last segment.
+        policy_name: p
+            .policy_name()
+            .unwrap_or_else(|| last_segment(&arn))
+            .to_owned(),
         default_version_id: p.default_version_id().map(str::to_owned),
         policy_version_list: versions,
         arn,

@@ -469,7 +469,12 @@ impl Snapshot {
         let boundary_arns: BTreeSet<&str> = boundary_refs.iter().map(|(a, _)| a.as_str()).collect();
         for (file, d) in exports {
             for (i, p) in d.policies.iter().enumerate() {
-                let entity = prefix(file, format!("Policies[{i}] ({})", p.policy_name));
+                let name = if p.policy_name.is_empty() {
+                    p.arn.rsplit('/').next().unwrap_or_default()
+                } else {
+                    &p.policy_name
+                };
+                let entity = prefix(file, format!("Policies[{i}] ({name})"));
                 let default = p
                     .policy_version_list
                     .iter()
