@@ -132,14 +132,25 @@ impl ContextMap {
 }
 
 fn scalar_text(key: &str, v: &serde_json::Value) -> Result<String, RequestError> {
+    scalar_value_text(v).ok_or_else(|| RequestError::Context {
+        key: key.to_owned(),
+        message: "values must be strings, numbers, booleans or arrays of them".into(),
+    })
+}
+
+/// The text of a JSON scalar as a context value. Numbers are written as JavaScript writes them
+/// (`2.0` becomes `2`), so that a request built from JSON in any language carries the same text.
+pub fn scalar_value_text(v: &serde_json::Value) -> Option<String> {
     match v {
-        serde_json::Value::String(s) => Ok(s.clone()),
-        serde_json::Value::Number(n) => Ok(n.to_string()),
-        serde_json::Value::Bool(b) => Ok(b.to_string()),
-        _ => Err(RequestError::Context {
-            key: key.to_owned(),
-            message: "values must be strings, numbers, booleans or arrays of them".into(),
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(match (n.as_i64(), n.as_u64(), n.as_f64()) {
+            (Some(i), _, _) => i.to_string(),
+            (None, Some(u), _) => u.to_string(),
+            (None, None, Some(f)) => f.to_string(),
+            (None, None, None) => n.to_string(),
         }),
+        serde_json::Value::Bool(b) => Some(b.to_string()),
+        _ => None,
     }
 }
 
@@ -163,5 +174,26 @@ impl<'a> Context<'a> {
                 .find(|(k, _)| k == key_lower)
                 .map(|(_, v)| v)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_values_become_text_as_javascript_writes_them() {
+        let ctx = ContextMap::from_json(&serde_json::json!({
+            "a": 2.0, "b": 2.5, "c": 10, "d": true, "e": ["x", 1], "f": "s"
+        }))
+        .unwrap();
+        assert_eq!(ctx.get("a").unwrap().values(), ["2"]);
+        assert_eq!(ctx.get("b").unwrap().values(), ["2.5"]);
+        assert_eq!(ctx.get("c").unwrap().values(), ["10"]);
+        assert_eq!(ctx.get("d").unwrap().values(), ["true"]);
+        assert!(ctx.get("E").unwrap().is_multi());
+        assert_eq!(ctx.get("e").unwrap().values(), ["x", "1"]);
+        assert!(ContextMap::from_json(&serde_json::json!({"x": null})).is_err());
+        assert!(ContextMap::from_json(&serde_json::json!({"x": {"y": 1}})).is_err());
     }
 }

@@ -26,11 +26,7 @@ use serde::{Deserialize, Serialize};
 
 /// The outcome of an evaluation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(
-    feature = "wasm",
-    derive(tsify::Tsify),
-    tsify(into_wasm_abi, from_wasm_abi)
-)]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub enum Decision {
     /// At least one applicable policy allows, and nothing that must also allow stands in the way.
     Allow,
@@ -63,6 +59,7 @@ impl std::fmt::Display for Decision {
 
 /// A decision and the statements that decided it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub struct Verdict {
     /// The decision.
     pub decision: Decision,

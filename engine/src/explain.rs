@@ -12,7 +12,7 @@ use std::fmt;
 
 /// A statement of a policy.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "wasm", derive(tsify::Tsify), tsify(into_wasm_abi))]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub struct StatementRef {
     /// The policy's name.
     pub policy: String,
@@ -73,7 +73,7 @@ impl StatementRef {
 /// Why a statement did not apply.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-#[cfg_attr(feature = "wasm", derive(tsify::Tsify), tsify(into_wasm_abi))]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub enum Reason {
     /// `Principal`/`NotPrincipal` does not cover the caller.
     PrincipalNotMatched {
@@ -124,7 +124,7 @@ pub enum Reason {
 /// How a condition failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "wasm", derive(tsify::Tsify), tsify(into_wasm_abi))]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub enum ConditionProblem {
     /// The key is not in the request.
     Missing,
@@ -136,7 +136,7 @@ pub enum ConditionProblem {
 
 /// What one statement did for this request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "wasm", derive(tsify::Tsify), tsify(into_wasm_abi))]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub struct StatementExplanation {
     /// The statement.
     #[serde(flatten)]
@@ -343,7 +343,7 @@ fn reason(
 /// A step of AWS's evaluation flow.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "wasm", derive(tsify::Tsify), tsify(into_wasm_abi))]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub enum StepKind {
     /// Looking for an applicable `Deny` in every policy.
     ExplicitDeny,
@@ -364,7 +364,7 @@ pub enum StepKind {
 /// What a step found.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
-#[cfg_attr(feature = "wasm", derive(tsify::Tsify), tsify(into_wasm_abi))]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub enum StepOutcome {
     /// The step lets evaluation go on.
     Pass,
@@ -378,7 +378,7 @@ pub enum StepOutcome {
 
 /// One step of the evaluation, in order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "wasm", derive(tsify::Tsify), tsify(into_wasm_abi))]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub struct Step {
     /// The step.
     pub step: StepKind,
@@ -409,7 +409,7 @@ impl Step {
 
 /// A decision with its reasons.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "wasm", derive(tsify::Tsify), tsify(into_wasm_abi))]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub struct Explanation {
     /// The decision.
     pub decision: Decision,

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 /// One policy handed to a binding.
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
-#[cfg_attr(feature = "wasm", derive(tsify::Tsify), tsify(from_wasm_abi))]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 #[serde(deny_unknown_fields)]
 pub struct PolicyInput {
     /// The name explanations use; defaults to `<type>[<index>]`.
@@ -32,7 +32,7 @@ pub struct PolicyInput {
 
 /// One problem in a policy, flattened for other languages.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "wasm", derive(tsify::Tsify), tsify(into_wasm_abi))]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub struct PolicyProblem {
     /// The policy's name.
     pub policy: String,
@@ -100,8 +100,9 @@ fn type_key(t: PolicyType) -> &'static str {
     }
 }
 
-/// The text of a document given as a string or a JSON value.
-fn document_text(doc: &serde_json::Value) -> Result<String, String> {
+/// The text of a document given as a string or a JSON value (pretty-printed: positions in errors and
+/// explanations refer to this text, in every binding).
+pub fn document_text(doc: &serde_json::Value) -> Result<String, String> {
     match doc {
         serde_json::Value::String(s) => Ok(s.clone()),
         other => serde_json::to_string_pretty(other).map_err(|e| e.to_string()),

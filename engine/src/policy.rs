@@ -19,11 +19,7 @@ use std::sync::Arc;
 /// statements combine with the others.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-#[cfg_attr(
-    feature = "wasm",
-    derive(tsify::Tsify),
-    tsify(into_wasm_abi, from_wasm_abi)
-)]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub enum PolicyType {
     /// An identity-based policy (inline or managed) of a user, group or role.
     Identity,
@@ -72,11 +68,7 @@ pub enum Version {
 
 /// `Allow` or `Deny`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(
-    feature = "wasm",
-    derive(tsify::Tsify),
-    tsify(into_wasm_abi, from_wasm_abi)
-)]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub enum Effect {
     /// Grants the access the statement describes.
     Allow,

@@ -4,14 +4,15 @@
 
 use crate::eval::{Decision, PolicySet};
 use crate::explain::Explanation;
-use crate::policy::{Policy, PolicyType};
+use crate::ffi::{self, PolicyInput};
+use crate::policy::PolicyType;
 use crate::request::Request;
 use serde::{Deserialize, Serialize};
 
 /// One case.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-#[cfg_attr(feature = "wasm", derive(tsify::Tsify), tsify(from_wasm_abi))]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub struct Case {
     /// Unique within its file.
     pub id: String,
@@ -58,7 +59,7 @@ pub struct Case {
 /// The request of a case.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-#[cfg_attr(feature = "wasm", derive(tsify::Tsify), tsify(from_wasm_abi))]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub struct CaseRequest {
     /// The principal's ARN, account id, or service principal.
     pub principal: String,
@@ -86,7 +87,7 @@ pub struct CaseRequest {
 
 /// What running a case produced.
 #[derive(Clone, Debug, Serialize)]
-#[cfg_attr(feature = "wasm", derive(tsify::Tsify), tsify(into_wasm_abi))]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub struct CaseResult {
     /// The case's id.
     pub id: String,
@@ -125,42 +126,39 @@ pub fn parse_cases(text: &str) -> Result<Vec<Case>, CasesError> {
     })
 }
 
-/// Parses one policy given in a case: a document, a string holding one, or `{"name", "document"}`.
-pub fn policy_from_json(
+/// One policy of a case as a binding input: a document, a string holding one, or
+/// `{"name", "document"}`. A resource-based policy none of whose statements names a resource is a
+/// role trust policy.
+pub fn policy_input(
     value: &serde_json::Value,
     default_name: &str,
     policy_type: PolicyType,
-) -> Result<Policy, String> {
+    level: Option<usize>,
+) -> PolicyInput {
     let (name, doc) = match value {
-        serde_json::Value::Object(o) if o.contains_key("document") => {
-            let name = o
-                .get("name")
-                .and_then(|n| n.as_str())
-                .unwrap_or(default_name);
-            match o.get("document") {
-                Some(d) => (name, d),
-                None => (default_name, value),
-            }
-        }
+        serde_json::Value::Object(o) => match (o.get("document"), o.get("name")) {
+            (Some(d), name) => (name.and_then(|n| n.as_str()).unwrap_or(default_name), d),
+            (None, _) => (default_name, value),
+        },
         _ => (default_name, value),
     };
-    let text = match doc {
-        serde_json::Value::String(s) => s.clone(),
-        other => serde_json::to_string_pretty(other).map_err(|e| e.to_string())?,
-    };
-    let policy_type = if policy_type == PolicyType::Resource && !has_resource_element(doc, &text) {
+    let policy_type = if policy_type == PolicyType::Resource && !has_resource_element(doc) {
         PolicyType::Trust
     } else {
         policy_type
     };
-    Policy::parse_named(name, &text, policy_type).map_err(|e| e.to_string())
+    PolicyInput {
+        name: Some(name.to_owned()),
+        policy_type,
+        document: doc.clone(),
+        level,
+    }
 }
 
-/// A resource-based policy none of whose statements names a resource is a role trust policy.
-fn has_resource_element(doc: &serde_json::Value, text: &str) -> bool {
+fn has_resource_element(doc: &serde_json::Value) -> bool {
     let parsed;
     let doc = match doc {
-        serde_json::Value::String(_) => match serde_json::from_str::<serde_json::Value>(text) {
+        serde_json::Value::String(text) => match serde_json::from_str::<serde_json::Value>(text) {
             Ok(v) => {
                 parsed = v;
                 &parsed
@@ -179,69 +177,72 @@ fn has_resource_element(doc: &serde_json::Value, text: &str) -> bool {
         .any(|s| s.get("Resource").is_some() || s.get("NotResource").is_some())
 }
 
-/// Builds the policy set and request of a case.
-pub fn compile_case(case: &Case) -> Result<(PolicySet, Request), String> {
-    let mut set = PolicySet::new();
-    let mut errors = Vec::new();
-    let mut add = |r: Result<Policy, String>, set: &mut PolicySet| match r {
-        Ok(p) => {
-            set.add(p);
-        }
-        Err(e) => errors.push(e),
-    };
+/// Every policy of a case as binding inputs, named after where they sit in the case
+/// (`identity_policies[0]`, `scps[1][0]`…) unless the case names them.
+pub fn case_policy_inputs(case: &Case) -> Vec<PolicyInput> {
+    let mut out = Vec::new();
     for (i, p) in case.identity_policies.iter().enumerate() {
-        add(
-            policy_from_json(p, &format!("identity_policies[{i}]"), PolicyType::Identity),
-            &mut set,
-        );
+        out.push(policy_input(
+            p,
+            &format!("identity_policies[{i}]"),
+            PolicyType::Identity,
+            None,
+        ));
     }
     if let Some(p) = case.resource_policy.as_ref().filter(|p| !p.is_null()) {
-        add(
-            policy_from_json(p, "resource_policy", PolicyType::Resource),
-            &mut set,
-        );
+        out.push(policy_input(
+            p,
+            "resource_policy",
+            PolicyType::Resource,
+            None,
+        ));
     }
     for (i, p) in case.permission_boundaries.iter().enumerate() {
-        add(
-            policy_from_json(
-                p,
-                &format!("permission_boundaries[{i}]"),
-                PolicyType::Boundary,
-            ),
-            &mut set,
-        );
+        out.push(policy_input(
+            p,
+            &format!("permission_boundaries[{i}]"),
+            PolicyType::Boundary,
+            None,
+        ));
     }
     for (i, p) in case.session_policies.iter().enumerate() {
-        add(
-            policy_from_json(p, &format!("session_policies[{i}]"), PolicyType::Session),
-            &mut set,
-        );
+        out.push(policy_input(
+            p,
+            &format!("session_policies[{i}]"),
+            PolicyType::Session,
+            None,
+        ));
     }
     for (kind, levels, pt) in [
         ("scps", &case.scps, PolicyType::Scp),
         ("rcps", &case.rcps, PolicyType::Rcp),
     ] {
         for (l, level) in levels.iter().enumerate() {
-            let mut ps = Vec::new();
             for (i, p) in level.iter().enumerate() {
-                match policy_from_json(p, &format!("{kind}[{l}][{i}]"), pt) {
-                    Ok(p) => ps.push(p),
-                    Err(e) => errors.push(e),
-                }
-            }
-            if pt == PolicyType::Scp {
-                set.add_scp_level(ps);
-            } else {
-                set.add_rcp_level(ps);
+                out.push(policy_input(p, &format!("{kind}[{l}][{i}]"), pt, Some(l)));
             }
         }
     }
-    let request = crate::ffi::compile_request(&case.request).map_err(|e| format!("request: {e}"));
-    match request {
-        Ok(req) if errors.is_empty() => Ok((set, req)),
-        Ok(_) => Err(errors.join("\n")),
-        Err(e) => {
-            errors.push(e);
+    out
+}
+
+/// Builds the policy set and request of a case.
+pub fn compile_case(case: &Case) -> Result<(PolicySet, Request), String> {
+    let set = ffi::compile_policy_set(&case_policy_inputs(case));
+    let request = ffi::compile_request(&case.request).map_err(|e| format!("request: {e}"));
+    match (set, request) {
+        (Ok(set), Ok(req)) => Ok((set, req)),
+        (set, req) => {
+            let mut errors: Vec<String> = match set {
+                Err(problems) => problems
+                    .iter()
+                    .map(|p| format!("policy `{}`: {}", p.policy, p.display))
+                    .collect(),
+                Ok(_) => Vec::new(),
+            };
+            if let Err(e) = req {
+                errors.push(e);
+            }
             Err(errors.join("\n"))
         }
     }

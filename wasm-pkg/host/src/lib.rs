@@ -423,3 +423,60 @@ impl Inner {
         }
     }
 }
+
+/// The component's record for one of the engine's binding inputs (the same document text, so error
+/// positions and statement lines agree with native evaluation).
+pub fn policy_input(p: &iamlet_engine::ffi::PolicyInput) -> Result<PolicyInput, String> {
+    Ok(PolicyInput {
+        name: p.name.clone(),
+        policy_type: match p.policy_type {
+            iamlet_engine::PolicyType::Identity => PolicyType::Identity,
+            iamlet_engine::PolicyType::Resource => PolicyType::Resource,
+            iamlet_engine::PolicyType::Trust => PolicyType::Trust,
+            iamlet_engine::PolicyType::Boundary => PolicyType::Boundary,
+            iamlet_engine::PolicyType::Scp => PolicyType::Scp,
+            iamlet_engine::PolicyType::Rcp => PolicyType::Rcp,
+            iamlet_engine::PolicyType::Session => PolicyType::Session,
+        },
+        document: iamlet_engine::ffi::document_text(&p.document)?,
+        level: p
+            .level
+            .map(|l| u32::try_from(l).map_err(|e| e.to_string()))
+            .transpose()?,
+    })
+}
+
+/// The component's request record for a request in the case format.
+pub fn request(r: &iamlet_engine::simulate::CaseRequest) -> Result<Request, String> {
+    let text = |key: &str, v: &serde_json::Value| -> Result<String, String> {
+        iamlet_engine::scalar_value_text(v).ok_or_else(|| {
+            format!(
+                "context key `{key}`: values must be strings, numbers, booleans or arrays of them"
+            )
+        })
+    };
+    let mut context = Vec::with_capacity(r.context.len());
+    for (key, v) in &r.context {
+        let value = match v {
+            serde_json::Value::Array(items) => ContextValue::Multi(
+                items
+                    .iter()
+                    .map(|i| text(key, i))
+                    .collect::<Result<_, _>>()?,
+            ),
+            other => ContextValue::Single(text(key, other)?),
+        };
+        context.push(ContextEntry {
+            key: key.clone(),
+            value,
+        });
+    }
+    Ok(Request {
+        principal: r.principal.clone(),
+        action: r.action.clone(),
+        resource: r.resource.clone(),
+        resource_account: r.resource_account.clone(),
+        session_issuer: r.session_issuer.clone(),
+        context,
+    })
+}

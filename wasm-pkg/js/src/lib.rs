@@ -87,22 +87,33 @@ impl PolicySet {
     }
 
     /// The decision for a request.
-    pub fn evaluate(&self, request: CaseRequest) -> Result<Decision, JsError> {
-        let req = ffi::compile_request(&request).map_err(error)?;
-        Ok(self.inner.evaluate(&req))
+    #[wasm_bindgen(unchecked_return_type = "Decision")]
+    pub fn evaluate(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "CaseRequest")] request: JsValue,
+    ) -> Result<JsValue, JsError> {
+        let decision: Decision = self.inner.evaluate(&request_from(request)?);
+        to_js(&decision)
     }
 
     /// The decision and the statements that decided it.
-    pub fn decide(&self, request: CaseRequest) -> Result<VerdictJs, JsError> {
-        let req = ffi::compile_request(&request).map_err(error)?;
-        let v: Verdict = self.inner.decide(&req);
-        Ok(VerdictJs(to_js(&v)?))
+    #[wasm_bindgen(unchecked_return_type = "Verdict")]
+    pub fn decide(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "CaseRequest")] request: JsValue,
+    ) -> Result<JsValue, JsError> {
+        let verdict: Verdict = self.inner.decide(&request_from(request)?);
+        to_js(&verdict)
     }
 
     /// The decision with its full explanation.
-    pub fn explain(&self, request: CaseRequest) -> Result<Explanation, JsError> {
-        let req = ffi::compile_request(&request).map_err(error)?;
-        Ok(self.inner.explain(&req))
+    #[wasm_bindgen(unchecked_return_type = "Explanation")]
+    pub fn explain(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "CaseRequest")] request: JsValue,
+    ) -> Result<JsValue, JsError> {
+        let explanation: Explanation = self.inner.explain(&request_from(request)?);
+        to_js(&explanation)
     }
 
     /// The number of statements in the set.
@@ -112,16 +123,17 @@ impl PolicySet {
     }
 }
 
-#[wasm_bindgen]
-extern "C" {
-    /// `{ decision, deciding }`.
-    #[wasm_bindgen(typescript_type = "{ decision: Decision; deciding: StatementRef[] }")]
-    pub type VerdictJs;
+fn request_from(request: JsValue) -> Result<iamlet_engine::Request, JsError> {
+    let request: CaseRequest = serde_wasm_bindgen::from_value(request).map_err(error)?;
+    ffi::compile_request(&request).map_err(error)
 }
 
 /// Checks one policy: every problem found (empty when valid), never throws for a bad policy.
 #[wasm_bindgen(unchecked_return_type = "PolicyProblem[]")]
-pub fn validate(policy: PolicyInput) -> Result<JsValue, JsError> {
+pub fn validate(
+    #[wasm_bindgen(unchecked_param_type = "PolicyInput")] policy: JsValue,
+) -> Result<JsValue, JsError> {
+    let policy: PolicyInput = serde_wasm_bindgen::from_value(policy).map_err(error)?;
     let problems: Vec<PolicyProblem> = ffi::validate(&policy);
     to_js(&problems)
 }
@@ -140,6 +152,15 @@ pub fn simulate(
         .map(iamlet_engine::simulate::run_case)
         .collect();
     to_js(&results)
+}
+
+/// The policies of a simulation case as `PolicySet` inputs, named after where they sit in the case.
+#[wasm_bindgen(js_name = casePolicyInputs, unchecked_return_type = "PolicyInput[]")]
+pub fn case_policy_inputs(
+    #[wasm_bindgen(unchecked_param_type = "Case")] case: JsValue,
+) -> Result<JsValue, JsError> {
+    let case: Case = serde_wasm_bindgen::from_value(case).map_err(error)?;
+    to_js(&iamlet_engine::simulate::case_policy_inputs(&case))
 }
 
 /// The engine's version.

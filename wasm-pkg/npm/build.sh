@@ -1,0 +1,20 @@
+#!/bin/sh
+# Builds the npm package: the iamlet-js crate for wasm32-unknown-unknown (size-optimised profile),
+# wasm-bindgen (the CLI at the exact version of the wasm-bindgen crate in Cargo.lock; scripts/setup
+# installs it), then wasm-opt from the `binaryen` npm package (Debian's is too old for the reference
+# types wasm-bindgen emits).
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+cd "$root"
+cargo build --profile wasm-release --locked -p iamlet-js --target wasm32-unknown-unknown
+rm -rf "$here/dist"
+wasm-bindgen --target web --out-dir "$here/dist" target/wasm32-unknown-unknown/wasm-release/iamlet_js.wasm
+raw=$(wc -c < "$here/dist/iamlet_js_bg.wasm")
+if [ ! -x "$here/node_modules/.bin/wasm-opt" ]; then
+  (cd "$here" && npm ci --no-audit --no-fund)
+fi
+"$here/node_modules/.bin/wasm-opt" -Oz "$here/dist/iamlet_js_bg.wasm" -o "$here/dist/iamlet_js_bg.wasm"
+opt=$(wc -c < "$here/dist/iamlet_js_bg.wasm")
+gz=$(gzip -9 -c "$here/dist/iamlet_js_bg.wasm" | wc -c)
+echo "iamlet_js_bg.wasm: $raw bytes from rustc, $opt bytes after wasm-opt -Oz, $gz bytes gzipped"

@@ -1,0 +1,20 @@
+// Compiled by `tsc --noEmit` in types.test.mjs: the declarations must type real use, and reject misuse.
+import { PolicySet, validate, type Explanation, type PolicyInput, type Decision, type CaseRequest } from "@iamlet/engine";
+
+const input: PolicyInput = {
+  policy_type: "identity",
+  document: { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "s3:*", Resource: "*" }] },
+};
+const set = new PolicySet([input]);
+const request: CaseRequest = { principal: "arn:aws:iam::111122223333:user/alice", action: "s3:GetObject", resource: "*", context: { "aws:TagKeys": ["a", "b"] } };
+const decision: Decision = set.evaluate(request);
+const why: Explanation = set.explain(request);
+const first: string | undefined = why.statements[0]?.message;
+const line: number | undefined = validate(input)[0]?.line;
+console.log(decision, first, line, why.deciding.map((d) => d.policy_type));
+
+// @ts-expect-error: "allow" is not an Effect
+const wrong: PolicyInput = { policy_type: "identity", document: { Statement: { Effect: "allow", Action: "*", Resource: "*" } } };
+// @ts-expect-error: policy_type is required
+const missing: PolicyInput = { document: "{}" };
+console.log(wrong, missing);
