@@ -120,6 +120,11 @@ impl<T> Published<T> {
         st.last_error = None;
     }
 
+    fn clear_error(&self) {
+        let mut st = self.status.lock().unwrap_or_else(PoisonError::into_inner);
+        st.last_error = None;
+    }
+
     fn fail(&self, e: LoadError) {
         let mut st = self.status.lock().unwrap_or_else(PoisonError::into_inner);
         st.failures += 1;
@@ -145,6 +150,8 @@ impl<T: Send + Sync + 'static> Watched<T> {
         docs.hash(&mut h);
         let hash = h.finish();
         if self.last_hash == Some(hash) {
+            // Back to the version in force (after a broken one, say): nothing to report any more.
+            self.published.clear_error();
             return Ok(false);
         }
         let value = (self.build)(&docs, &self.loader.name())?;
