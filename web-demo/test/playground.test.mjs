@@ -1,0 +1,249 @@
+// End-to-end tests of the built playground in Debian's headless Chromium (playwright-core): the first
+// visit, the gallery, editing, error markers, share links, reloads, the dark theme, offline use and
+// the keyboard. Each test saves a screenshot under test-artifacts/.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import { launchBrowser, screenshot, serve } from "./harness.mjs";
+
+let server;
+let browser;
+
+before(async () => {
+  server = await serve();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** A fresh context (empty storage) with the playground loaded; `foreign` collects requests that leave it. */
+async function open(t, { path = "", ...options } = {}) {
+  const context = await browser.newContext({ viewport: { width: 1440, height: 900 }, colorScheme: "light", ...options });
+  t.after(() => context.close());
+  const page = await context.newPage();
+  const errors = [];
+  const foreign = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
+  page.on("request", (r) => {
+    if (!r.url().startsWith(server.url) && !r.url().startsWith("data:")) foreign.push(r.url());
+  });
+  await page.goto(server.url + path);
+  await page.waitForSelector("html[data-ready]");
+  return { context, page, errors, foreign };
+}
+
+const decisionOf = (page) => page.getByTestId("decision").textContent();
+
+async function expectDecision(page, expected) {
+  try {
+    await page.waitForFunction((v) => document.querySelector("[data-testid=decision]")?.textContent === v, expected, {
+      timeout: 5000,
+    });
+  } catch {
+    assert.equal(await decisionOf(page), expected);
+  }
+}
+
+const activeEditor = (page) => page.locator(".editor:not([hidden]) .cm-content");
+const editorLine = (page, n) => page.locator(".editor:not([hidden]) .cm-line").nth(n - 1);
+
+test("opens on an example with its decision already shown", async (t) => {
+  const { page, errors, foreign } = await open(t);
+  assert.equal(await decisionOf(page), "Allow");
+  assert.match(await page.locator("#summary").textContent(), /ReadWriteOwnPrefix/);
+  // The deciding statement is highlighted in its editor: lines 11 to 16 of the first policy.
+  assert.equal(await page.locator(".editor:not([hidden]) .cm-line.cm-deciding-allow").count(), 6);
+  assert.match(await editorLine(page, 12).textContent(), /ReadWriteOwnPrefix/);
+  assert.deepEqual(await page.getByTestId("batch-decision").allTextContents(), ["Allow", "ImplicitDeny", "ExplicitDeny", "ImplicitDeny"]);
+  assert.equal(await page.getByRole("tab").count(), 3);
+  await screenshot(page, "01-first-visit");
+  assert.deepEqual(errors, []);
+  assert.deepEqual(foreign, [], "no request leaves the page's own origin");
+});
+
+test("the gallery's examples each show their stated decision", async (t) => {
+  const { page, errors } = await open(t);
+  await page.getByRole("button", { name: "Examples" }).click();
+  const cards = page.locator("#gallery .card");
+  const count = await cards.count();
+  assert.ok(count >= 10, `at least ten examples (${count})`);
+  await screenshot(page, "02-gallery");
+  await page.keyboard.press("Escape");
+  for (let i = 0; i < count; i++) {
+    await page.getByRole("button", { name: "Examples" }).click();
+    const card = cards.nth(i);
+    const expected = await card.locator(".badge").textContent();
+    const title = await card.locator(".card-title").textContent();
+    await card.click();
+    await expectDecision(page, expected);
+    assert.equal(await page.locator("#example-blurb strong").textContent(), title);
+    if (expected !== "ImplicitDeny") {
+      assert.ok((await page.locator(".cm-deciding").count()) > 0, `${title}: the deciding statement is highlighted`);
+    }
+  }
+  // The last one opened stays on screen: ABAC, say, would be any; take the ABAC one for the picture.
+  await page.getByRole("button", { name: "Examples" }).click();
+  await page.locator('#gallery [data-example="abac"]').click();
+  await expectDecision(page, "Allow");
+  await screenshot(page, "02-example-abac");
+  // Back returns to the example before.
+  await page.goBack();
+  await page.waitForFunction(() => document.querySelector("#example-blurb strong")?.textContent !== "ABAC with principal and resource tags");
+  assert.deepEqual(errors, []);
+});
+
+test("editing a policy flips the decision, and undo flips it back", async (t) => {
+  const { page } = await open(t);
+  assert.equal(await decisionOf(page), "Allow");
+  // Line 13 is `"Effect": "Allow",` of ReadWriteOwnPrefix: turn it into a Deny with real keystrokes.
+  assert.match(await editorLine(page, 13).textContent(), /"Effect": "Allow",/);
+  await editorLine(page, 13).click();
+  await page.keyboard.press("End");
+  await page.keyboard.press("ArrowLeft");
+  await page.keyboard.press("ArrowLeft");
+  for (let i = 0; i < 5; i++) await page.keyboard.press("Backspace");
+  await page.keyboard.type("Deny");
+  await expectDecision(page, "ExplicitDeny");
+  assert.match(await page.locator("#summary").textContent(), /explicitly denied by statement ReadWriteOwnPrefix/i);
+  assert.equal(await page.locator(".editor:not([hidden]) .cm-line.cm-deciding-deny").count(), 6);
+  await screenshot(page, "03-edit-flips-decision");
+  await page.keyboard.press("Control+z");
+  await expectDecision(page, "Allow");
+});
+
+test("broken JSON gets an error marker at the engine's line and column", async (t) => {
+  const { page } = await open(t);
+  // Delete the comma after `"Effect": "Allow"` on line 6: the engine expects it at 6:24.
+  await editorLine(page, 6).click();
+  await page.keyboard.press("End");
+  await page.keyboard.press("Backspace");
+  await expectDecision(page, "Error");
+  const marker = page.locator(".editor:not([hidden]) .cm-lintRange-error");
+  await marker.first().waitFor();
+  // The marker sits on line 6, where the engine reports the problem.
+  const line = await marker.first().evaluate((el) => {
+    const lines = [...document.querySelectorAll(".editor:not([hidden]) .cm-line")];
+    return lines.indexOf(el.closest(".cm-line")) + 1;
+  });
+  assert.equal(line, 6);
+  const problem = await page.locator("#problems .problem").first().textContent();
+  assert.equal(problem, "developer 6:24: invalid JSON: expected comma");
+  assert.equal(await page.locator("#tab-0 .tab-problems").textContent(), "1");
+  assert.deepEqual(await page.getByTestId("batch-decision").allTextContents(), ["—", "—", "—", "—"]);
+  await marker.first().hover();
+  await page.locator(".cm-tooltip-lint").waitFor();
+  assert.match(await page.locator(".cm-tooltip-lint").textContent(), /6:24: invalid JSON: expected comma/);
+  await screenshot(page, "04-broken-json");
+  // Typing the comma back restores the decision.
+  await page.keyboard.type(",");
+  await expectDecision(page, "Allow");
+  assert.equal(await page.locator(".editor:not([hidden]) .cm-lintRange-error").count(), 0);
+});
+
+test("a share link restores the whole state in a fresh browser", async (t) => {
+  const { page } = await open(t);
+  await page.getByLabel("Action", { exact: true }).fill("s3:DeleteObject");
+  await expectDecision(page, "ExplicitDeny");
+  await page.getByRole("button", { name: "+ Row" }).click();
+  await page.getByLabel("Action of row 5").fill("s3:PutObject");
+  await page.getByLabel("Resource of row 5").fill("arn:aws:s3:::amzn-s3-demo-bucket/home/alice/new.txt");
+  await page.locator("#tab-2").click();
+  await page.getByRole("button", { name: "Share" }).click();
+  const link = await page.locator("#share-url").inputValue();
+  assert.match(link, /#s=[A-Za-z0-9_-]+$/);
+  await screenshot(page, "05-share-popover");
+
+  const other = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+  t.after(() => other.close());
+  const restored = await other.newPage();
+  await restored.goto(link);
+  await restored.waitForSelector("html[data-ready]");
+  await expectDecision(restored, "ExplicitDeny");
+  assert.equal(await restored.getByLabel("Action", { exact: true }).inputValue(), "s3:DeleteObject");
+  assert.equal(await restored.getByLabel("Action of row 5").inputValue(), "s3:PutObject");
+  assert.deepEqual(await restored.getByTestId("batch-decision").allTextContents(), ["Allow", "ImplicitDeny", "ExplicitDeny", "ImplicitDeny", "Allow"]);
+  assert.equal(await restored.locator("#tab-2").getAttribute("aria-selected"), "true");
+  await screenshot(restored, "05-share-restored");
+});
+
+test("the state survives a reload (localStorage)", async (t) => {
+  const { page } = await open(t);
+  await page.getByLabel("Resource", { exact: true }).fill("arn:aws:s3:::amzn-s3-demo-bucket/home/bob/notes.txt");
+  await expectDecision(page, "ImplicitDeny");
+  // The bare address, without the fragment, at once: the state comes from localStorage (saved on
+  // the way out at the latest).
+  await page.goto(server.url);
+  await page.waitForSelector("html[data-ready]");
+  await expectDecision(page, "ImplicitDeny");
+  assert.equal(await page.getByLabel("Resource", { exact: true }).inputValue(), "arn:aws:s3:::amzn-s3-demo-bucket/home/bob/notes.txt");
+  await screenshot(page, "06-after-reload");
+});
+
+test("context keys: single and multiple values, global keys suggested", async (t) => {
+  const { page } = await open(t);
+  // MFA present: deleting in the home prefix is no longer denied (batch row 3).
+  await page.locator(".ctx-row").nth(2).locator(".ctx-value").fill("true");
+  await page.waitForFunction(() => document.querySelectorAll("[data-testid=batch-decision]")[2]?.textContent === "Allow");
+  const suggestions = await page.locator("#condition-keys option").evaluateAll((os) => os.map((o) => o.value));
+  for (const key of ["aws:SourceIp", "aws:CurrentTime", "aws:PrincipalOrgID", "s3:prefix"]) assert.ok(suggestions.includes(key), key);
+
+  await page.getByRole("button", { name: "Examples" }).click();
+  await page.locator('#gallery [data-example="tag-on-create"]').click();
+  await expectDecision(page, "Allow");
+  const tagKeys = page.locator(".ctx-row").nth(1);
+  assert.equal(await tagKeys.locator("input[type=checkbox]").isChecked(), true);
+  await tagKeys.locator(".ctx-value").fill("owner, project, cost-center");
+  await expectDecision(page, "ImplicitDeny");
+  assert.match(await page.locator(".statements").textContent(), /ForAllValues:StringEquals/);
+  await screenshot(page, "07-multivalued-context");
+});
+
+test("dark theme follows the system", async (t) => {
+  const { page } = await open(t, { colorScheme: "dark" });
+  const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+  const [r, g, b] = bg.match(/\d+/g).map(Number);
+  assert.ok(r + g + b < 120, `a dark background (${bg})`);
+  await screenshot(page, "08-dark-theme");
+});
+
+test("works offline once loaded", async (t) => {
+  const { context, page, errors } = await open(t);
+  await page.evaluate(async () => {
+    await navigator.serviceWorker.ready;
+  });
+  // The first visit is not yet controlled; once the worker has cached everything, go offline.
+  await context.setOffline(true);
+  await page.reload();
+  await page.waitForSelector("html[data-ready]");
+  await expectDecision(page, "Allow");
+  await page.getByLabel("Action", { exact: true }).fill("ec2:RunInstances");
+  await expectDecision(page, "ImplicitDeny");
+  await screenshot(page, "09-offline");
+  assert.deepEqual(errors.filter((e) => !/ERR_INTERNET_DISCONNECTED/.test(e)), []);
+});
+
+test("usable with the keyboard", async (t) => {
+  const { page } = await open(t);
+  await page.locator("#tab-0").focus();
+  await page.keyboard.press("ArrowRight");
+  assert.equal(await page.locator("#tab-1").getAttribute("aria-selected"), "true");
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "tab-1");
+  await page.keyboard.press("End");
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "tab-2");
+  // Tab from the tab list reaches the policy's fields, and the editor lets Tab move on.
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement?.id), "add-policy");
+  // The gallery opens from the keyboard and closes with Escape.
+  await page.getByRole("button", { name: "Examples" }).focus();
+  await page.keyboard.press("Enter");
+  assert.equal(await page.locator("#gallery").evaluate((d) => d.open), true);
+  await page.keyboard.press("Escape");
+  assert.equal(await page.locator("#gallery").evaluate((d) => d.open), false);
+  await activeEditor(page).focus();
+  await page.keyboard.press("Tab");
+  assert.notEqual(await page.evaluate(() => document.activeElement?.className), "cm-content");
+  await screenshot(page, "10-keyboard");
+});
