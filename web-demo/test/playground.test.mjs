@@ -84,12 +84,11 @@ test("the gallery's examples each show their stated decision", async (t) => {
       assert.ok((await page.locator(".cm-deciding").count()) > 0, `${title}: the deciding statement is highlighted`);
     }
   }
-  // The last one opened stays on screen: ABAC, say, would be any; take the ABAC one for the picture.
+  // ABAC for the picture; then Back returns to the example opened before it.
   await page.getByRole("button", { name: "Examples" }).click();
   await page.locator('#gallery [data-example="abac"]').click();
   await expectDecision(page, "Allow");
   await screenshot(page, "02-example-abac");
-  // Back returns to the example before.
   await page.goBack();
   await page.waitForFunction(() => document.querySelector("#example-blurb strong")?.textContent !== "ABAC with principal and resource tags");
   assert.deepEqual(errors, []);
@@ -152,6 +151,8 @@ test("a share link restores the whole state in a fresh browser", async (t) => {
   await page.getByLabel("Resource of row 5").fill("arn:aws:s3:::amzn-s3-demo-bucket/home/alice/new.txt");
   await page.locator("#tab-2").click();
   await page.getByRole("button", { name: "Share" }).click();
+  // The link is ready once the popover shows (compression is asynchronous).
+  await page.locator("#share-popover").waitFor({ state: "visible" });
   const link = await page.locator("#share-url").inputValue();
   assert.match(link, /#s=[A-Za-z0-9_-]+$/);
   await screenshot(page, "05-share-popover");
