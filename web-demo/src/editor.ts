@@ -107,6 +107,8 @@ export class PolicyEditor {
     this.view = new EditorView({
       parent: this.element,
       doc: text,
+      // The cursor starts on line 2, not beside the outer brace (whose match would light up).
+      selection: { anchor: text.indexOf("\n") + 1 },
       extensions: [
         basicSetup,
         json(),
