@@ -183,6 +183,22 @@ pub fn compile_policy_set(inputs: &[PolicyInput]) -> Result<PolicySet, Vec<Polic
     }
 }
 
+/// The inputs a policy set was built from (names, types, organization levels and document texts), to
+/// compile the same set in another binding.
+pub fn policy_set_inputs(set: &PolicySet) -> Vec<PolicyInput> {
+    set.slots()
+        .map(|(slot, p)| PolicyInput {
+            name: Some(p.name.clone()),
+            policy_type: p.policy_type,
+            document: serde_json::Value::String(p.source.to_string()),
+            level: match slot {
+                crate::eval::Slot::Scp(l) | crate::eval::Slot::Rcp(l) => Some(l),
+                _ => None,
+            },
+        })
+        .collect()
+}
+
 /// Builds a request from the case format's request object.
 pub fn compile_request(r: &CaseRequest) -> Result<Request, String> {
     let ctx = crate::context::ContextMap::from_json(&serde_json::Value::Object(r.context.clone()))
@@ -244,6 +260,32 @@ mod tests {
         assert_eq!(problems[0].path, "Statement.Effect");
         assert_eq!(problems[0].line, Some(1));
         assert_eq!(validate(&bad).len(), 3);
+    }
+
+    #[test]
+    fn policy_sets_export_their_inputs() {
+        let inputs = vec![
+            PolicyInput {
+                name: Some("a".into()),
+                policy_type: PolicyType::Identity,
+                document: serde_json::json!(
+                    "{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}}"
+                ),
+                level: None,
+            },
+            PolicyInput {
+                name: Some("root".into()),
+                policy_type: PolicyType::Scp,
+                document: serde_json::json!(
+                    "{\"Statement\":{\"Effect\":\"Allow\",\"Action\":\"*\",\"Resource\":\"*\"}}"
+                ),
+                level: Some(0),
+            },
+        ];
+        let set = compile_policy_set(&inputs).unwrap();
+        let mut again = policy_set_inputs(&set);
+        again.sort_by(|a, b| a.name.cmp(&b.name));
+        assert_eq!(again, inputs);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 mod account;
 mod eval;
 mod principals;
+mod serve;
 mod simulate;
 
 use clap::{Parser, Subcommand};
@@ -27,6 +28,10 @@ enum Command {
     Test(simulate::TestArgs),
     /// List the principals of an account export and what applies to each.
     Principals(principals::PrincipalsArgs),
+    /// Run the Envoy ext_authz sidecar (gRPC and HTTP modes, admin server).
+    Serve(serve::ServeArgs),
+    /// Check a sidecar configuration and its route map; exit 64 if unusable.
+    CheckConfig(serve::CheckConfigArgs),
 }
 
 /// Output format.
@@ -46,6 +51,8 @@ pub fn run() -> ExitCode {
         Command::Simulate(a) => simulate::run_simulate(a),
         Command::Test(a) => simulate::run_test(a),
         Command::Principals(a) => principals::run(a),
+        Command::Serve(a) => serve::run_serve(a),
+        Command::CheckConfig(a) => serve::run_check(a),
     };
     match result {
         Ok(code) => code,

@@ -4,5 +4,13 @@
 
 #![forbid(unsafe_code)]
 
+pub mod authz;
 pub mod cli;
+pub mod config;
+pub mod decision_log;
+pub mod evaluator;
+pub mod metrics;
+pub mod routes;
+pub mod serve;
+pub mod server;
 pub mod store;

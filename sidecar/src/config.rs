@@ -1,0 +1,563 @@
+//! The sidecar's configuration: one TOML file (see `sidecar/examples/iamlet.toml`), checked in full
+//! before any port is bound; every problem is reported with where it is.
+
+use crate::routes::{RouteError, RouteSpec, Routes};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// The configuration as written.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where to listen.
+    #[serde(default)]
+    pub listen: Listen,
+    /// The identity store.
+    pub store: StoreSection,
+    /// Which engine evaluates.
+    #[serde(default)]
+    pub engine: EngineSection,
+    /// How the principal is established.
+    #[serde(default)]
+    pub principal: PrincipalSection,
+    /// How condition keys are derived from the request.
+    #[serde(default)]
+    pub context: ContextSection,
+    /// Enforcement, dry-run and shadow evaluation.
+    #[serde(default)]
+    pub mode: ModeSection,
+    /// What a deny tells the client, and unmapped requests.
+    #[serde(default)]
+    pub responses: ResponsesSection,
+    /// Timeouts, concurrency and size limits.
+    #[serde(default)]
+    pub limits: LimitsSection,
+    /// The decision log.
+    #[serde(default)]
+    pub decision_log: DecisionLogSection,
+    /// The route map: request → IAM action and resource.
+    #[serde(default)]
+    pub routes: Vec<RouteSpec>,
+}
+
+/// Listening addresses.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Listen {
+    /// gRPC ext_authz (`envoy.service.auth.v3.Authorization`).
+    #[serde(default = "default_grpc")]
+    pub grpc: SocketAddr,
+    /// Envoy's HTTP ext_authz mode.
+    #[serde(default = "default_http")]
+    pub http: SocketAddr,
+    /// Metrics and health.
+    #[serde(default = "default_admin")]
+    pub admin: SocketAddr,
+    /// In HTTP mode, the `path_prefix` Envoy puts before forwarded paths, stripped before routing.
+    #[serde(default)]
+    pub http_path_prefix: String,
+}
+
+fn default_grpc() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 9191))
+}
+fn default_http() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 9192))
+}
+fn default_admin() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8181))
+}
+
+impl Default for Listen {
+    fn default() -> Self {
+        Listen {
+            grpc: default_grpc(),
+            http: default_http(),
+            admin: default_admin(),
+            http_path_prefix: String::new(),
+        }
+    }
+}
+
+/// The identity store.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSection {
+    /// An export file or directory, an `http(s)://` URL, or `iam-api` for the live IAM API.
+    pub accounts: String,
+    /// The organization file (SCPs, RCPs, resource-based policies): a path or URL.
+    #[serde(default)]
+    pub organization: Option<String>,
+    /// How often watched sources are polled (`2s`, `500ms`, `1m`); absent: load once.
+    #[serde(default, with = "duration_opt")]
+    pub poll_interval: Option<Duration>,
+    /// Principals kept compiled.
+    #[serde(default)]
+    pub cache_capacity: Option<usize>,
+    /// How long a compiled principal is fresh.
+    #[serde(default, with = "duration_opt")]
+    pub cache_ttl: Option<Duration>,
+    /// How long an unknown principal is remembered as unknown.
+    #[serde(default, with = "duration_opt")]
+    pub negative_ttl: Option<Duration>,
+    /// How long a stale principal may be served while its source fails; then requests are denied.
+    #[serde(default, with = "duration_opt")]
+    pub max_stale: Option<Duration>,
+}
+
+/// The engine.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineSection {
+    /// `component` (the WebAssembly component under wasmtime) or `native`.
+    #[serde(default)]
+    pub kind: EngineKind,
+    /// Warm component instances.
+    #[serde(default)]
+    pub instances: Option<usize>,
+    /// Memory per instance, in MiB.
+    #[serde(default)]
+    pub max_memory_mib: Option<usize>,
+    /// Time per guest call.
+    #[serde(default, with = "duration_opt")]
+    pub call_timeout: Option<Duration>,
+}
+
+impl Default for EngineSection {
+    fn default() -> Self {
+        EngineSection {
+            kind: EngineKind::Component,
+            instances: None,
+            max_memory_mib: None,
+            call_timeout: None,
+        }
+    }
+}
+
+/// Which engine evaluates.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum EngineKind {
+    /// The WebAssembly component under wasmtime.
+    #[default]
+    Component,
+    /// The engine compiled into the sidecar.
+    Native,
+}
+
+/// How the principal is established, in this order: mTLS (SPIFFE rules), verified JWT claims, a
+/// trusted header.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrincipalSection {
+    /// mTLS source principals (SPIFFE IDs) mapped to IAM principals, first match wins.
+    #[serde(default)]
+    pub spiffe: Vec<SpiffeRule>,
+    /// Claims verified by Envoy's `jwt_authn` filter.
+    #[serde(default)]
+    pub jwt: Option<JwtSection>,
+    /// A header holding the principal ARN, trusted only because it is named here (Envoy must strip
+    /// it from client requests).
+    #[serde(default)]
+    pub trusted_header: Option<String>,
+}
+
+/// One SPIFFE mapping: `spiffe://cluster.local/ns/{ns}/sa/{sa}` → `arn:aws:sts::…:assumed-role/{sa}/{ns}`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpiffeRule {
+    /// The SPIFFE ID template; `{name}` captures one path segment.
+    #[serde(rename = "match")]
+    pub pattern: String,
+    /// The principal ARN template.
+    pub principal: String,
+}
+
+/// JWT claims from Envoy's metadata.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JwtSection {
+    /// The filter whose metadata holds the payload.
+    #[serde(default = "default_jwt_filter")]
+    pub filter: String,
+    /// The key under which `jwt_authn` stores the payload (`payload_in_metadata`).
+    #[serde(default = "default_jwt_key")]
+    pub payload_key: String,
+    /// The principal ARN template; `{claim}` is replaced with the claim's value, e.g.
+    /// `arn:aws:iam::111122223333:user/{sub}`.
+    pub principal: String,
+    /// A claim holding the session issuer (for federated users), optional.
+    #[serde(default)]
+    pub session_issuer: Option<String>,
+    /// Claims copied to `aws:PrincipalTag/<claim>`.
+    #[serde(default)]
+    pub tag_claims: Vec<String>,
+}
+
+fn default_jwt_filter() -> String {
+    "envoy.filters.http.jwt_authn".into()
+}
+fn default_jwt_key() -> String {
+    "jwt_payload".into()
+}
+
+/// Condition keys derived from the request.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ContextSection {
+    /// Proxies in front of Envoy whose `X-Forwarded-For` entries are trusted (0: use the peer
+    /// address).
+    #[serde(default)]
+    pub trusted_hops: usize,
+    /// Headers copied into `aws:RequestTag/<tag>` (and `aws:TagKeys`): header name → tag key.
+    #[serde(default)]
+    pub request_tags: BTreeMap<String, String>,
+    /// The region requests are served in: `aws:RequestedRegion` unless a route sets it.
+    #[serde(default)]
+    pub region: Option<String>,
+}
+
+/// Enforcement.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModeSection {
+    /// `false`: dry run — decide and log every request, but always allow.
+    #[serde(default = "yes")]
+    pub enforce: bool,
+    /// A candidate account export (path or URL) evaluated beside the live one on real traffic; every
+    /// disagreement is logged and counted.
+    #[serde(default)]
+    pub shadow_accounts: Option<String>,
+    /// The candidate's organization file.
+    #[serde(default)]
+    pub shadow_organization: Option<String>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for ModeSection {
+    fn default() -> Self {
+        ModeSection {
+            enforce: true,
+            shadow_accounts: None,
+            shadow_organization: None,
+        }
+    }
+}
+
+/// What clients see.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResponsesSection {
+    /// `true`: deny bodies carry the reason (the decision and the deciding statement); `false`: only
+    /// the request id.
+    #[serde(default)]
+    pub verbose_denials: bool,
+    /// `true`: requests no route maps are allowed (and logged); `false`: denied.
+    #[serde(default)]
+    pub allow_unmapped: bool,
+    /// `true`: an internal failure (store down, engine trap) allows. Never do this in production.
+    #[serde(default)]
+    pub fail_open: bool,
+    /// The header carrying the resolved principal upstream on allow.
+    #[serde(default = "default_principal_header")]
+    pub principal_header: String,
+}
+
+fn default_principal_header() -> String {
+    "x-iamlet-principal".into()
+}
+
+impl Default for ResponsesSection {
+    fn default() -> Self {
+        ResponsesSection {
+            verbose_denials: false,
+            allow_unmapped: false,
+            fail_open: false,
+            principal_header: default_principal_header(),
+        }
+    }
+}
+
+/// Limits.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsSection {
+    /// Time for one check; past it the check is denied.
+    #[serde(default = "default_timeout", with = "duration")]
+    pub check_timeout: Duration,
+    /// Checks in flight at once; more are shed at once with a deny.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+    /// Total bytes of request headers accepted.
+    #[serde(default = "default_header_bytes")]
+    pub max_header_bytes: usize,
+    /// Grace period to drain in-flight checks on shutdown.
+    #[serde(default = "default_grace", with = "duration")]
+    pub shutdown_grace: Duration,
+}
+
+fn default_timeout() -> Duration {
+    Duration::from_millis(500)
+}
+fn default_concurrency() -> usize {
+    1024
+}
+fn default_header_bytes() -> usize {
+    64 * 1024
+}
+fn default_grace() -> Duration {
+    Duration::from_secs(10)
+}
+
+impl Default for LimitsSection {
+    fn default() -> Self {
+        LimitsSection {
+            check_timeout: default_timeout(),
+            concurrency: default_concurrency(),
+            max_header_bytes: default_header_bytes(),
+            shutdown_grace: default_grace(),
+        }
+    }
+}
+
+/// The decision log.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionLogSection {
+    /// `-` for stdout, a file path to append to, absent for none.
+    #[serde(default)]
+    pub path: Option<String>,
+}
+
+/// A configuration that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file cannot be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The TOML is malformed or has unknown or mistyped fields.
+    #[error("{path}: {message}")]
+    Syntax {
+        /// The file.
+        path: PathBuf,
+        /// toml's message, with line and column.
+        message: String,
+    },
+    /// The routes do not compile.
+    #[error("{path}: {0}", path = .1.display())]
+    Routes(RouteError, PathBuf),
+    /// Something else is inconsistent.
+    #[error("{path}: {message}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What.
+        message: String,
+    },
+}
+
+/// A checked configuration: the file's contents with its routes compiled and relative paths resolved
+/// against the file's directory.
+#[derive(Clone, Debug)]
+pub struct Checked {
+    /// The configuration.
+    pub config: Config,
+    /// The compiled route map.
+    pub routes: Routes,
+}
+
+/// The largest route map accepted.
+const MAX_ROUTES: usize = 10_000;
+
+impl Config {
+    /// Reads and checks a configuration file.
+    pub fn load(path: &Path) -> Result<Checked, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::parse(&text, path)
+    }
+
+    /// Checks configuration text; `path` names it in errors and anchors relative paths.
+    pub fn parse(text: &str, path: &Path) -> Result<Checked, ConfigError> {
+        let mut config: Config = toml::from_str(text).map_err(|e| ConfigError::Syntax {
+            path: path.to_owned(),
+            message: e.to_string().trim_end().replace('\n', " "),
+        })?;
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.to_owned(),
+            message,
+        };
+        if config.routes.len() > MAX_ROUTES {
+            return Err(invalid(format!(
+                "{} routes; at most {MAX_ROUTES} are accepted",
+                config.routes.len()
+            )));
+        }
+        let routes =
+            Routes::compile(&config.routes).map_err(|e| ConfigError::Routes(e, path.to_owned()))?;
+        if config.limits.concurrency == 0 {
+            return Err(invalid("limits.concurrency must be at least 1".into()));
+        }
+        for (i, r) in config.principal.spiffe.iter().enumerate() {
+            if !r.pattern.starts_with("spiffe://") {
+                return Err(invalid(format!(
+                    "principal.spiffe[{i}].match `{}` is not a spiffe:// ID template",
+                    r.pattern
+                )));
+            }
+        }
+        if let Some(j) = config
+            .principal
+            .jwt
+            .as_ref()
+            .filter(|j| !j.principal.contains('{'))
+        {
+            return Err(invalid(format!(
+                "principal.jwt.principal `{}` names no claim; use e.g. `arn:aws:iam::111122223333:user/{{sub}}`",
+                j.principal
+            )));
+        }
+        let base = path.parent().unwrap_or(Path::new("."));
+        let resolve = |p: &mut String| {
+            if !p.contains("://") && p != "iam-api" && Path::new(p.as_str()).is_relative() {
+                *p = base.join(p.as_str()).to_string_lossy().into_owned();
+            }
+        };
+        resolve(&mut config.store.accounts);
+        if let Some(o) = config.store.organization.as_mut() {
+            resolve(o);
+        }
+        if let Some(s) = config.mode.shadow_accounts.as_mut() {
+            resolve(s);
+        }
+        if let Some(s) = config.mode.shadow_organization.as_mut() {
+            resolve(s);
+        }
+        if let Some(p) = config.decision_log.path.as_mut() {
+            if p != "-" {
+                resolve(p);
+            }
+        }
+        Ok(Checked { config, routes })
+    }
+}
+
+/// Durations as `500ms`, `2s`, `5m`, `1h`.
+pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
+    let t = text.trim();
+    let split = t
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| format!("`{t}` has no unit; write e.g. `500ms`, `2s`, `5m`"))?;
+    let (num, unit) = t.split_at(split);
+    let n: u64 = num
+        .parse()
+        .map_err(|_| format!("`{t}` is not a duration like `500ms`, `2s`, `5m`"))?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(n)),
+        "s" => Ok(Duration::from_secs(n)),
+        "m" => Ok(Duration::from_secs(n * 60)),
+        "h" => Ok(Duration::from_secs(n * 3600)),
+        _ => Err(format!("`{t}`: unknown unit `{unit}`; use ms, s, m or h")),
+    }
+}
+
+mod duration {
+    use serde::{Deserialize, Deserializer};
+    use std::time::Duration;
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let s = String::deserialize(d)?;
+        super::parse_duration(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+mod duration_opt {
+    use serde::{Deserialize, Deserializer};
+    use std::time::Duration;
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Duration>, D::Error> {
+        let s = String::deserialize(d)?;
+        super::parse_duration(&s)
+            .map(Some)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_full_config() {
+        let text = r#"
+[listen]
+grpc = "127.0.0.1:19191"
+
+[store]
+accounts = "account.json"
+poll_interval = "2s"
+
+[engine]
+kind = "native"
+
+[principal]
+trusted_header = "x-principal"
+[[principal.spiffe]]
+match = "spiffe://cluster.local/ns/{ns}/sa/{sa}"
+principal = "arn:aws:sts::111122223333:assumed-role/{sa}/{ns}"
+
+[[routes]]
+method = "GET"
+path = "/buckets/{bucket}/objects/{key*}"
+action = "s3:GetObject"
+resource = "arn:aws:s3:::{bucket}/{key}"
+"#;
+        let c = Config::parse(text, Path::new("/etc/iamlet/iamlet.toml")).unwrap();
+        assert_eq!(c.config.listen.grpc.port(), 19191);
+        assert_eq!(c.config.listen.admin.port(), 8181);
+        assert_eq!(c.config.store.accounts, "/etc/iamlet/account.json");
+        assert_eq!(c.config.store.poll_interval, Some(Duration::from_secs(2)));
+        assert_eq!(c.config.engine.kind, EngineKind::Native);
+        assert!(c.config.mode.enforce);
+        assert_eq!(c.routes.len(), 1);
+    }
+
+    #[test]
+    fn errors_say_where() {
+        let e = Config::parse("[store]\naccounts = 1\n", Path::new("c.toml")).unwrap_err();
+        assert!(e.to_string().starts_with("c.toml: "), "{e}");
+        let e = Config::parse(
+            "[store]\naccounts = \"a\"\nbogus = 1\n",
+            Path::new("c.toml"),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("bogus"), "{e}");
+        let e = Config::parse(
+            "[store]\naccounts = \"a\"\npoll_interval = \"2 parsecs\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("parsecs"), "{e}");
+        let e = Config::parse(
+            "[store]\naccounts = \"a\"\n[[routes]]\npath = \"/x/{a}\"\naction = \"s3:GetObject\"\nresource = \"arn:aws:s3:::{b}\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("routes[0]"), "{e}");
+    }
+}

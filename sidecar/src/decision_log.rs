@@ -1,0 +1,124 @@
+//! The decision log: one JSON line per decision, with CloudTrail-like field names, written by a task
+//! of its own so that checks never wait on the disk. If the writer falls behind, lines are dropped
+//! and counted rather than slowing checks down.
+
+use serde::Serialize;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use tokio::io::AsyncWriteExt;
+use tokio::sync::mpsc;
+
+/// One decision.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DecisionRecord {
+    /// RFC 3339 time of the decision.
+    pub event_time: String,
+    /// The request id (Envoy's `x-request-id`, or one of ours).
+    pub request_id: String,
+    /// `grpc` or `http`.
+    pub protocol: &'static str,
+    /// The principal's ARN, when established.
+    pub principal: Option<String>,
+    /// The IAM action.
+    pub action: Option<String>,
+    /// The resource ARN.
+    pub resource: Option<String>,
+    /// `Allow`, `ExplicitDeny`, `ImplicitDeny`, or `Error` when no decision could be made.
+    pub decision: String,
+    /// Whether the request was let through (dry runs let denied requests through).
+    pub allowed: bool,
+    /// `false` in dry-run mode.
+    pub enforced: bool,
+    /// The deciding policy.
+    pub deciding_policy: Option<String>,
+    /// The deciding statement: `Statement[i]` and its Sid.
+    pub deciding_statement: Option<String>,
+    /// Why, in words.
+    pub reason: String,
+    /// The client's address.
+    pub source_ip_address: Option<String>,
+    /// The client's `User-Agent`.
+    pub user_agent: Option<String>,
+    /// The HTTP method and path.
+    pub http_method: String,
+    /// The HTTP path.
+    pub http_path: String,
+    /// Time spent deciding, in microseconds.
+    pub latency_micros: u64,
+    /// `component` or `native`.
+    pub engine: &'static str,
+    /// In shadow mode, the candidate's decision when it differs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shadow_decision: Option<String>,
+}
+
+/// Where decisions go.
+#[derive(Clone, Debug)]
+pub struct DecisionLog {
+    tx: Option<mpsc::Sender<DecisionRecord>>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl DecisionLog {
+    /// A log that writes nothing.
+    pub fn disabled() -> Self {
+        DecisionLog {
+            tx: None,
+            dropped: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// Starts the writer: `-` for stdout, else a file appended to.
+    pub async fn open(path: &str) -> std::io::Result<Self> {
+        let mut out: Box<dyn tokio::io::AsyncWrite + Send + Unpin> = if path == "-" {
+            Box::new(tokio::io::stdout())
+        } else {
+            Box::new(
+                tokio::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .await?,
+            )
+        };
+        let (tx, mut rx) = mpsc::channel::<DecisionRecord>(8192);
+        tokio::spawn(async move {
+            while let Some(first) = rx.recv().await {
+                let mut buf = Vec::with_capacity(512);
+                let mut next = Some(first);
+                // Write what has queued up in one go.
+                while let Some(rec) = next {
+                    if serde_json::to_writer(&mut buf, &rec).is_ok() {
+                        buf.push(b'\n');
+                    }
+                    next = rx.try_recv().ok();
+                    if buf.len() > 256 * 1024 {
+                        break;
+                    }
+                }
+                if out.write_all(&buf).await.is_err() || out.flush().await.is_err() {
+                    break;
+                }
+            }
+        });
+        Ok(DecisionLog {
+            tx: Some(tx),
+            dropped: Arc::new(AtomicU64::new(0)),
+        })
+    }
+
+    /// Queues a record; never waits.
+    pub fn record(&self, rec: DecisionRecord) {
+        if let Some(tx) = &self.tx {
+            if tx.try_send(rec).is_err() {
+                self.dropped.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Records dropped because the writer fell behind.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+}

@@ -1,0 +1,203 @@
+//! Which engine decides: the WebAssembly component under wasmtime (the default: the same artefact the
+//! browser and Node run), or the engine compiled in. Both answer from a store's [`Prepared`].
+//!
+//! The component keeps one guest policy set per compiled principal (and per resource-side addition),
+//! in an LRU of its own. Entries are keyed by the address of the principal's compiled set and hold a
+//! `Weak` to it, which keeps that address from being reused while the entry lives: a principal whose
+//! policies change gets a new set, never an old one.
+
+use crate::store::{Prepared, Resolved};
+use iamlet_engine::ffi::policy_set_inputs;
+use iamlet_engine::{Decision, Request};
+use iamlet_wasm_host::{GuestPolicySet, Host, HostConfig, HostError};
+use lru::LruCache;
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::num::NonZeroUsize;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+
+/// A decision and what decided it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Verdict {
+    /// The decision.
+    pub decision: Decision,
+    /// The first deciding statement: `policy` and `Statement[i]` (with its Sid).
+    pub deciding: Option<Deciding>,
+}
+
+/// A statement that decided.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Deciding {
+    /// The policy's name.
+    pub policy: String,
+    /// The statement's index.
+    pub statement: usize,
+    /// Its Sid.
+    pub sid: Option<String>,
+}
+
+/// The engine failed; the caller denies.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct EngineFailure(pub HostError);
+
+type GuestKey = (usize, u64);
+
+struct GuestEntry {
+    _owner: Weak<Resolved>,
+    set: Arc<GuestPolicySet>,
+}
+
+/// The engine in use.
+#[derive(Debug)]
+pub struct Evaluator(Engine);
+
+enum Engine {
+    /// Compiled in.
+    Native,
+    /// The component, with its cache of guest policy sets.
+    Component {
+        host: Host,
+        sets: Mutex<LruCache<GuestKey, GuestEntry>>,
+    },
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Engine::Native => f.write_str("Native"),
+            Engine::Component { host, .. } => f.debug_tuple("Component").field(host).finish(),
+        }
+    }
+}
+
+impl Evaluator {
+    /// The engine compiled into the sidecar.
+    pub fn native() -> Evaluator {
+        Evaluator(Engine::Native)
+    }
+
+    /// The component engine, with room for `capacity` guest policy sets.
+    pub fn component(config: HostConfig, capacity: usize) -> Result<Evaluator, HostError> {
+        let cap = NonZeroUsize::new(capacity.max(1)).unwrap_or(NonZeroUsize::MIN);
+        Ok(Evaluator(Engine::Component {
+            host: Host::new(config)?,
+            sets: Mutex::new(LruCache::new(cap)),
+        }))
+    }
+
+    /// `native` or `component`.
+    pub fn name(&self) -> &'static str {
+        match &self.0 {
+            Engine::Native => "native",
+            Engine::Component { .. } => "component",
+        }
+    }
+
+    /// The host, for its counters.
+    pub fn host(&self) -> Option<&Host> {
+        match &self.0 {
+            Engine::Native => None,
+            Engine::Component { host, .. } => Some(host),
+        }
+    }
+
+    /// Decides a prepared request.
+    pub fn decide(&self, prepared: &Prepared) -> Result<Verdict, EngineFailure> {
+        match &self.0 {
+            Engine::Native => {
+                let v = prepared.policy_set().decide(prepared.request());
+                Ok(Verdict {
+                    decision: v.decision,
+                    deciding: v.deciding.into_iter().next().map(|d| Deciding {
+                        policy: d.policy,
+                        statement: d.statement,
+                        sid: d.sid,
+                    }),
+                })
+            }
+            Engine::Component { host, sets } => {
+                let set = Self::guest_set(host, sets, prepared)?;
+                let request = wit_request(prepared.request());
+                let e = host
+                    .evaluate(&set, &request, false)
+                    .map_err(EngineFailure)?;
+                Ok(Verdict {
+                    decision: match e.decision {
+                        iamlet_wasm_host::Decision::Allow => Decision::Allow,
+                        iamlet_wasm_host::Decision::ExplicitDeny => Decision::ExplicitDeny,
+                        iamlet_wasm_host::Decision::ImplicitDeny => Decision::ImplicitDeny,
+                    },
+                    deciding: e.deciding.into_iter().next().map(|d| Deciding {
+                        policy: d.policy,
+                        statement: d.statement as usize,
+                        sid: d.sid,
+                    }),
+                })
+            }
+        }
+    }
+
+    fn guest_set(
+        host: &Host,
+        sets: &Mutex<LruCache<GuestKey, GuestEntry>>,
+        prepared: &Prepared,
+    ) -> Result<Arc<GuestPolicySet>, EngineFailure> {
+        let resolved = prepared.resolved();
+        let own = !std::ptr::eq(prepared.policy_set(), resolved.policy_set());
+        let inputs = own.then(|| policy_set_inputs(prepared.policy_set()));
+        let extra = inputs.as_ref().map_or(0, |inputs| {
+            let mut h = DefaultHasher::new();
+            for i in inputs {
+                (&i.name, i.policy_type, i.level).hash(&mut h);
+            }
+            h.finish()
+        });
+        let key = (Arc::as_ptr(resolved) as usize, extra);
+        if let Some(e) = sets
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+        {
+            return Ok(e.set.clone());
+        }
+        let inputs = inputs.unwrap_or_else(|| policy_set_inputs(resolved.policy_set()));
+        let wit: Vec<_> = inputs
+            .iter()
+            .filter_map(|p| iamlet_wasm_host::policy_input(p).ok())
+            .collect();
+        let set = Arc::new(host.compile(wit).map_err(EngineFailure)?);
+        sets.lock().unwrap_or_else(PoisonError::into_inner).put(
+            key,
+            GuestEntry {
+                _owner: Arc::downgrade(resolved),
+                set: set.clone(),
+            },
+        );
+        Ok(set)
+    }
+}
+
+/// The component's request record for an engine request (typed: no JSON on the way).
+fn wit_request(r: &Request) -> iamlet_wasm_host::Request {
+    use iamlet_wasm_host::{ContextEntry, ContextValue};
+    iamlet_wasm_host::Request {
+        principal: r.principal().arn().to_owned(),
+        action: r.action().to_owned(),
+        resource: r.resource().to_owned(),
+        resource_account: r.resource_account().map(str::to_owned),
+        session_issuer: r.principal().session_issuer().map(str::to_owned),
+        context: r
+            .context()
+            .iter()
+            .map(|(k, v)| ContextEntry {
+                key: k.to_owned(),
+                value: if v.is_multi() {
+                    ContextValue::Multi(v.values().to_vec())
+                } else {
+                    ContextValue::Single(v.values().first().cloned().unwrap_or_default())
+                },
+            })
+            .collect(),
+    }
+}

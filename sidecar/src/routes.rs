@@ -1,0 +1,443 @@
+//! The route map: which IAM action on which resource an HTTP request is.
+//!
+//! A route matches a method, a host and a path template (`/buckets/{bucket}/objects/{key*}`: `{name}`
+//! takes one segment, a final `{name*}` the rest), and yields an action, a resource ARN built from the
+//! captures (`arn:aws:s3:::{bucket}/{key}`), and condition keys taken from the path, the query or
+//! headers. The first route that matches wins.
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// A route as written in the configuration.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteSpec {
+    /// `GET`, `PUT`…; absent or `*` for any.
+    #[serde(default)]
+    pub method: Option<String>,
+    /// The host (`:authority`) this route is for: exact, `*.example.com`, or absent for any.
+    #[serde(default)]
+    pub host: Option<String>,
+    /// The path template.
+    pub path: String,
+    /// The IAM action, `service:Action`.
+    pub action: String,
+    /// The resource ARN template.
+    pub resource: String,
+    /// The account owning the resource, for ARNs without one.
+    #[serde(default)]
+    pub resource_account: Option<String>,
+    /// Condition keys: key → `path:NAME`, `query:NAME`, `header:NAME`, or `literal:VALUE`.
+    #[serde(default)]
+    pub context: BTreeMap<String, String>,
+}
+
+/// A route that cannot be compiled.
+#[derive(Debug, thiserror::Error)]
+#[error("routes[{index}] (`{path}`): {message}")]
+pub struct RouteError {
+    index: usize,
+    path: String,
+    message: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Segment {
+    Literal(String),
+    Capture(String),
+    Rest(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Piece {
+    Text(String),
+    Var(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Source {
+    Path(String),
+    Query(String),
+    Header(String),
+    Literal(String),
+}
+
+#[derive(Clone, Debug)]
+struct Route {
+    method: Option<String>,
+    host: Option<String>,
+    segments: Vec<Segment>,
+    action: String,
+    resource: Vec<Piece>,
+    resource_account: Option<String>,
+    context: Vec<(String, Source)>,
+}
+
+/// The compiled route map.
+#[derive(Clone, Debug, Default)]
+pub struct Routes {
+    routes: Vec<Route>,
+}
+
+/// What a request is, in IAM's terms.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Mapped {
+    /// The action.
+    pub action: String,
+    /// The resource ARN.
+    pub resource: String,
+    /// The resource's account, when the route names it.
+    pub resource_account: Option<String>,
+    /// Condition keys from the route.
+    pub context: Vec<(String, String)>,
+}
+
+/// The parts of an HTTP request a route looks at.
+#[derive(Clone, Copy)]
+pub struct HttpParts<'a> {
+    /// The method.
+    pub method: &'a str,
+    /// The host, without port.
+    pub host: &'a str,
+    /// The path without the query.
+    pub path: &'a str,
+    /// The raw query string (after `?`), possibly empty.
+    pub query: &'a str,
+    /// Header lookup (lower-case names).
+    pub header: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl std::fmt::Debug for HttpParts<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpParts")
+            .field("method", &self.method)
+            .field("host", &self.host)
+            .field("path", &self.path)
+            .field("query", &self.query)
+            .finish_non_exhaustive()
+    }
+}
+
+fn template(text: &str) -> Result<Vec<Piece>, String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    while let Some(start) = rest.find('{') {
+        let (before, after) = rest.split_at(start);
+        if !before.is_empty() {
+            out.push(Piece::Text(before.to_owned()));
+        }
+        let end = after
+            .find('}')
+            .ok_or_else(|| format!("unclosed `{{` in `{text}`"))?;
+        let name = after.get(1..end).unwrap_or_default();
+        if name.is_empty() || name.contains(['{', '/']) {
+            return Err(format!("bad variable `{{{name}}}` in `{text}`"));
+        }
+        out.push(Piece::Var(name.to_owned()));
+        rest = after.get(end + 1..).unwrap_or_default();
+    }
+    if !rest.is_empty() {
+        out.push(Piece::Text(rest.to_owned()));
+    }
+    Ok(out)
+}
+
+impl Routes {
+    /// Compiles the route map, checking every template.
+    pub fn compile(specs: &[RouteSpec]) -> Result<Routes, RouteError> {
+        let mut routes = Vec::with_capacity(specs.len());
+        for (index, spec) in specs.iter().enumerate() {
+            let err = |message: String| RouteError {
+                index,
+                path: spec.path.clone(),
+                message,
+            };
+            if !spec.path.starts_with('/') {
+                return Err(err("the path must start with `/`".into()));
+            }
+            let mut segments = Vec::new();
+            let parts: Vec<&str> = spec.path.split('/').skip(1).collect();
+            for (i, seg) in parts.iter().enumerate() {
+                let s = match seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
+                    Some(name) if name.ends_with('*') => {
+                        if i + 1 != parts.len() {
+                            return Err(err(format!("`{{{name}}}` must be the last segment")));
+                        }
+                        Segment::Rest(name.trim_end_matches('*').to_owned())
+                    }
+                    Some(name) if !name.is_empty() => Segment::Capture(name.to_owned()),
+                    _ if seg.contains(['{', '}']) => {
+                        return Err(err(format!(
+                            "segment `{seg}`: a variable must be a whole segment"
+                        )))
+                    }
+                    _ => Segment::Literal((*seg).to_owned()),
+                };
+                segments.push(s);
+            }
+            let names: Vec<&str> = segments
+                .iter()
+                .filter_map(|s| match s {
+                    Segment::Capture(n) | Segment::Rest(n) => Some(n.as_str()),
+                    Segment::Literal(_) => None,
+                })
+                .collect();
+            match spec.action.split_once(':') {
+                Some((svc, name)) if !svc.is_empty() && !name.is_empty() => {}
+                _ => {
+                    return Err(err(format!(
+                        "action `{}` is not `service:Action`",
+                        spec.action
+                    )))
+                }
+            }
+            let resource = template(&spec.resource).map_err(&err)?;
+            for p in &resource {
+                if let Piece::Var(v) = p {
+                    if !names.contains(&v.as_str()) {
+                        return Err(err(format!(
+                            "resource `{}` uses `{{{v}}}`, which the path does not capture",
+                            spec.resource
+                        )));
+                    }
+                }
+            }
+            let mut context = Vec::new();
+            for (key, source) in &spec.context {
+                let src = match source.split_once(':') {
+                    Some(("path", n)) if names.contains(&n) => Source::Path(n.to_owned()),
+                    Some(("path", n)) => {
+                        return Err(err(format!(
+                            "context `{key}`: the path does not capture `{n}`"
+                        )))
+                    }
+                    Some(("query", n)) if !n.is_empty() => Source::Query(n.to_owned()),
+                    Some(("header", n)) if !n.is_empty() => Source::Header(n.to_ascii_lowercase()),
+                    Some(("literal", v)) => Source::Literal(v.to_owned()),
+                    _ => {
+                        return Err(err(format!(
+                            "context `{key}` = `{source}`: expected `path:NAME`, `query:NAME`, `header:NAME` or `literal:VALUE`"
+                        )))
+                    }
+                };
+                context.push((key.clone(), src));
+            }
+            routes.push(Route {
+                method: spec
+                    .method
+                    .as_ref()
+                    .filter(|m| *m != "*")
+                    .map(|m| m.to_ascii_uppercase()),
+                host: spec
+                    .host
+                    .as_ref()
+                    .filter(|h| *h != "*")
+                    .map(|h| h.to_ascii_lowercase()),
+                segments,
+                action: spec.action.clone(),
+                resource,
+                resource_account: spec.resource_account.clone(),
+                context,
+            });
+        }
+        Ok(Routes { routes })
+    }
+
+    /// The number of routes.
+    pub fn len(&self) -> usize {
+        self.routes.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.routes.is_empty()
+    }
+
+    /// Maps a request; `None` when no route matches.
+    pub fn map(&self, req: &HttpParts<'_>) -> Option<Mapped> {
+        self.routes.iter().find_map(|r| r.map(req))
+    }
+}
+
+fn host_matches(pattern: &str, host: &str) -> bool {
+    let host = host.to_ascii_lowercase();
+    match pattern.strip_prefix("*.") {
+        Some(suffix) => host.ends_with(&format!(".{suffix}")),
+        None => pattern == host,
+    }
+}
+
+fn decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+fn query_param(query: &str, name: &str) -> Option<String> {
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        (decode(&k.replace('+', " ")) == name).then(|| decode(&v.replace('+', " ")))
+    })
+}
+
+impl Route {
+    fn map(&self, req: &HttpParts<'_>) -> Option<Mapped> {
+        if let Some(m) = &self.method {
+            if !m.eq_ignore_ascii_case(req.method) {
+                return None;
+            }
+        }
+        if let Some(h) = &self.host {
+            if !host_matches(h, req.host) {
+                return None;
+            }
+        }
+        let mut captures: Vec<(&str, String)> = Vec::new();
+        let parts: Vec<&str> = req.path.split('/').skip(1).collect();
+        let mut i = 0;
+        for seg in &self.segments {
+            match seg {
+                Segment::Literal(l) => {
+                    if parts.get(i) != Some(&l.as_str()) {
+                        return None;
+                    }
+                    i += 1;
+                }
+                Segment::Capture(n) => {
+                    let v = parts.get(i).filter(|v| !v.is_empty())?;
+                    captures.push((n, decode(v)));
+                    i += 1;
+                }
+                Segment::Rest(n) => {
+                    let rest = parts.get(i..).unwrap_or_default().join("/");
+                    captures.push((n, decode(&rest)));
+                    i = parts.len();
+                }
+            }
+        }
+        if i != parts.len() {
+            return None;
+        }
+        let get = |name: &str| {
+            captures
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.clone())
+        };
+        let resource = self
+            .resource
+            .iter()
+            .map(|p| match p {
+                Piece::Text(t) => t.clone(),
+                Piece::Var(v) => get(v).unwrap_or_default(),
+            })
+            .collect();
+        let context = self
+            .context
+            .iter()
+            .filter_map(|(k, src)| {
+                let v = match src {
+                    Source::Path(n) => get(n),
+                    Source::Query(n) => query_param(req.query, n),
+                    Source::Header(n) => (req.header)(n),
+                    Source::Literal(v) => Some(v.clone()),
+                }?;
+                Some((k.clone(), v))
+            })
+            .collect();
+        Some(Mapped {
+            action: self.action.clone(),
+            resource,
+            resource_account: self.resource_account.clone(),
+            context,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(method: &str, path: &str, action: &str, resource: &str) -> RouteSpec {
+        RouteSpec {
+            method: Some(method.into()),
+            host: None,
+            path: path.into(),
+            action: action.into(),
+            resource: resource.into(),
+            resource_account: None,
+            context: BTreeMap::new(),
+        }
+    }
+
+    fn parts<'a>(
+        method: &'a str,
+        path: &'a str,
+        query: &'a str,
+        h: &'a dyn Fn(&str) -> Option<String>,
+    ) -> HttpParts<'a> {
+        HttpParts {
+            method,
+            host: "api.example.com",
+            path,
+            query,
+            header: h,
+        }
+    }
+
+    #[test]
+    fn maps_requests() {
+        let mut get = spec(
+            "GET",
+            "/buckets/{bucket}/objects/{key*}",
+            "s3:GetObject",
+            "arn:aws:s3:::{bucket}/{key}",
+        );
+        get.context
+            .insert("s3:prefix".into(), "query:prefix".into());
+        get.context
+            .insert("aws:RequestTag/team".into(), "header:x-team".into());
+        let list = spec(
+            "GET",
+            "/buckets/{bucket}",
+            "s3:ListBucket",
+            "arn:aws:s3:::{bucket}",
+        );
+        let routes = Routes::compile(&[get, list]).unwrap();
+        let h = |n: &str| (n == "x-team").then(|| "red".to_string());
+        let m = routes
+            .map(&parts(
+                "GET",
+                "/buckets/b1/objects/home/alice/a%20b.txt",
+                "prefix=home%2F&x=1",
+                &h,
+            ))
+            .unwrap();
+        assert_eq!(m.action, "s3:GetObject");
+        assert_eq!(m.resource, "arn:aws:s3:::b1/home/alice/a b.txt");
+        assert!(m.context.contains(&("s3:prefix".into(), "home/".into())));
+        assert!(m
+            .context
+            .contains(&("aws:RequestTag/team".into(), "red".into())));
+        let m = routes.map(&parts("get", "/buckets/b1", "", &h)).unwrap();
+        assert_eq!(m.action, "s3:ListBucket");
+        assert!(routes.map(&parts("PUT", "/buckets/b1", "", &h)).is_none());
+        assert!(routes.map(&parts("GET", "/buckets", "", &h)).is_none());
+        assert!(routes.map(&parts("GET", "/buckets//", "", &h)).is_none());
+    }
+
+    #[test]
+    fn rejects_bad_routes() {
+        let bad = |s: RouteSpec| Routes::compile(&[s]).unwrap_err().to_string();
+        assert!(bad(spec("GET", "/a/{x*}/b", "s3:GetObject", "*")).contains("last segment"));
+        assert!(bad(spec("GET", "/a/{x}", "GetObject", "*")).contains("service:Action"));
+        assert!(
+            bad(spec("GET", "/a/{x}", "s3:GetObject", "arn:aws:s3:::{y}"))
+                .contains("does not capture")
+        );
+        assert!(bad(spec("GET", "a", "s3:GetObject", "*")).contains("start with"));
+        let mut s = spec("GET", "/a/{x}", "s3:GetObject", "*");
+        s.context.insert("k".into(), "cookie:x".into());
+        assert!(bad(s).contains("expected `path:NAME`"));
+    }
+}

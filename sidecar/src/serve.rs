@@ -1,0 +1,276 @@
+//! `iamlet serve`: opens the store, starts the engine, binds the three listeners, and on SIGTERM or
+//! Ctrl-C stops accepting, drains the checks in flight (within the grace period) and exits.
+
+use crate::authz::Authorizer;
+use crate::config::{Checked, EngineKind};
+use crate::decision_log::DecisionLog;
+use crate::evaluator::Evaluator;
+use crate::metrics::Metrics;
+use crate::server::admin;
+use crate::server::grpc::ExtAuthz;
+use crate::server::guard::GuardLayer;
+use crate::server::http::HttpMode;
+use crate::store::cache::CacheConfig;
+use crate::store::iam_api::{IamApiConfig, IamApiMode};
+use crate::store::{AccountSource, OrganizationSource, Store, StoreConfig};
+use anyhow::Context as _;
+use envoy_types::ext_authz::v3::pb::AuthorizationServer;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::num::NonZeroUsize;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tower::Layer;
+
+/// The addresses actually bound (port 0 in the configuration picks a free one).
+#[derive(Clone, Copy, Debug)]
+pub struct Bound {
+    /// gRPC ext_authz.
+    pub grpc: SocketAddr,
+    /// HTTP ext_authz.
+    pub http: SocketAddr,
+    /// Admin.
+    pub admin: SocketAddr,
+}
+
+fn account_source(s: &str) -> AccountSource {
+    if s == "iam-api" {
+        AccountSource::IamApi(IamApiConfig {
+            mode: IamApiMode::PerPrincipal,
+            endpoint_url: std::env::var("IAMLET_IAM_ENDPOINT").ok(),
+            region: None,
+            credentials: None,
+        })
+    } else if s.starts_with("http://") || s.starts_with("https://") {
+        AccountSource::Url(s.to_owned())
+    } else {
+        AccountSource::Path(s.into())
+    }
+}
+
+fn organization_source(s: &str) -> OrganizationSource {
+    if s.starts_with("http://") || s.starts_with("https://") {
+        OrganizationSource::Url(s.to_owned())
+    } else {
+        OrganizationSource::Path(s.into())
+    }
+}
+
+fn store_config(checked: &Checked, accounts: &str, organization: Option<&str>) -> StoreConfig {
+    let s = &checked.config.store;
+    let mut cache = CacheConfig::default();
+    if let Some(c) = s.cache_capacity.and_then(NonZeroUsize::new) {
+        cache.capacity = c;
+    }
+    if let Some(t) = s.cache_ttl {
+        cache.ttl = t;
+    }
+    if let Some(t) = s.negative_ttl {
+        cache.negative_ttl = t;
+    }
+    if let Some(t) = s.max_stale {
+        cache.max_stale = t;
+    }
+    StoreConfig {
+        accounts: account_source(accounts),
+        organization: organization.map(organization_source),
+        poll_interval: s.poll_interval,
+        cache,
+    }
+}
+
+/// Everything `serve` starts, before it binds: the authorizer.
+pub async fn build(
+    checked: Checked,
+    engine: Option<EngineKind>,
+) -> anyhow::Result<Arc<Authorizer>> {
+    let cfg = checked.config.clone();
+    let store = Store::open(store_config(
+        &checked,
+        &cfg.store.accounts,
+        cfg.store.organization.as_deref(),
+    ))
+    .await
+    .context("opening the identity store")?;
+    let shadow = match &cfg.mode.shadow_accounts {
+        Some(acc) => Some(Arc::new(
+            Store::open(store_config(
+                &checked,
+                acc,
+                cfg.mode
+                    .shadow_organization
+                    .as_deref()
+                    .or(cfg.store.organization.as_deref()),
+            ))
+            .await
+            .context("opening the shadow store")?,
+        )),
+        None => None,
+    };
+    let evaluator = match engine.unwrap_or(cfg.engine.kind) {
+        EngineKind::Native => Evaluator::native(),
+        EngineKind::Component => {
+            let mut hc = iamlet_wasm_host::HostConfig::default();
+            if let Some(n) = cfg.engine.instances {
+                hc.instances = n.max(1);
+            }
+            if let Some(m) = cfg.engine.max_memory_mib {
+                hc.max_memory_bytes = m.saturating_mul(1024 * 1024);
+            }
+            if let Some(t) = cfg.engine.call_timeout {
+                hc.call_timeout = t;
+            }
+            let capacity = cfg.store.cache_capacity.unwrap_or(10_000);
+            Evaluator::component(hc, capacity).context("starting the engine component")?
+        }
+    };
+    let log = match &cfg.decision_log.path {
+        Some(p) => DecisionLog::open(p)
+            .await
+            .with_context(|| format!("opening the decision log {p}"))?,
+        None => DecisionLog::disabled(),
+    };
+    Ok(Arc::new(Authorizer::new(
+        checked,
+        Arc::new(store),
+        shadow,
+        evaluator,
+        log,
+        Arc::new(Metrics::new()),
+    )))
+}
+
+/// Serves HTTP/1 connections from a listener until `stop` flips, then lets open ones finish.
+fn serve_http<F, Fut>(
+    listener: TcpListener,
+    mut stop: watch::Receiver<bool>,
+    handler: F,
+) -> tokio::task::JoinHandle<()>
+where
+    F: Fn(hyper::Request<hyper::body::Incoming>, SocketAddr) -> Fut + Clone + Send + Sync + 'static,
+    Fut:
+        Future<Output = hyper::Response<http_body_util::Full<hyper::body::Bytes>>> + Send + 'static,
+{
+    tokio::spawn(async move {
+        let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+        loop {
+            tokio::select! {
+                accepted = listener.accept() => {
+                    let Ok((stream, peer)) = accepted else { continue };
+                    let handler = handler.clone();
+                    let svc = service_fn(move |req| {
+                        let h = handler.clone();
+                        async move { Ok::<_, std::convert::Infallible>(h(req, peer).await) }
+                    });
+                    let conn = hyper::server::conn::http1::Builder::new()
+                        .max_buf_size(256 * 1024)
+                        .serve_connection(TokioIo::new(stream), svc);
+                    let conn = graceful.watch(conn);
+                    tokio::spawn(async move {
+                        let _ = conn.await;
+                    });
+                }
+                _ = stop.changed() => break,
+            }
+        }
+        graceful.shutdown().await;
+    })
+}
+
+/// Binds and serves until `shutdown` completes; `on_bound` learns the addresses once listening.
+pub async fn run(
+    authz: Arc<Authorizer>,
+    checked_listen: crate::config::Listen,
+    http_path_prefix: String,
+    limits: crate::config::LimitsSection,
+    shutdown: impl Future<Output = ()>,
+    on_bound: impl FnOnce(Bound),
+) -> anyhow::Result<()> {
+    let grpc_l = TcpListener::bind(checked_listen.grpc)
+        .await
+        .with_context(|| format!("binding gRPC on {}", checked_listen.grpc))?;
+    let http_l = TcpListener::bind(checked_listen.http)
+        .await
+        .with_context(|| format!("binding HTTP on {}", checked_listen.http))?;
+    let admin_l = TcpListener::bind(checked_listen.admin)
+        .await
+        .with_context(|| format!("binding admin on {}", checked_listen.admin))?;
+    let bound = Bound {
+        grpc: grpc_l.local_addr()?,
+        http: http_l.local_addr()?,
+        admin: admin_l.local_addr()?,
+    };
+
+    let guarded = GuardLayer::new(limits.concurrency, limits.check_timeout).layer(authz.clone());
+    let (stop_tx, stop_rx) = watch::channel(false);
+
+    let http_mode = Arc::new(HttpMode {
+        service: guarded.clone(),
+        path_prefix: http_path_prefix,
+        max_header_bytes: limits.max_header_bytes,
+    });
+    let http_task = serve_http(http_l, stop_rx.clone(), move |req, peer| {
+        let m = http_mode.clone();
+        async move { m.handle(req, peer).await }
+    });
+    let admin_authz = authz.clone();
+    let admin_task = serve_http(admin_l, stop_rx.clone(), move |req, _peer| {
+        let a = admin_authz.clone();
+        async move { admin::handle(a, req).await }
+    });
+    let mut grpc_stop = stop_rx.clone();
+    let grpc_task = tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_service(AuthorizationServer::new(ExtAuthz::new(guarded)))
+            .serve_with_incoming_shutdown(
+                tokio_stream::wrappers::TcpListenerStream::new(grpc_l),
+                async move {
+                    let _ = grpc_stop.changed().await;
+                },
+            ),
+    );
+    on_bound(bound);
+    shutdown.await;
+    let _ = stop_tx.send(true);
+    let drain = async {
+        let _ = grpc_task.await;
+        let _ = http_task.await;
+        let _ = admin_task.await;
+    };
+    if tokio::time::timeout(limits.shutdown_grace, drain)
+        .await
+        .is_err()
+    {
+        eprintln!(
+            "iamlet: in-flight checks did not finish within {:?}; exiting",
+            limits.shutdown_grace
+        );
+    }
+    Ok(())
+}
+
+/// Completes on SIGTERM or Ctrl-C.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        let term = async {
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}

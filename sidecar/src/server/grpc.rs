@@ -1,0 +1,207 @@
+//! `envoy.service.auth.v3.Authorization/Check` over gRPC (tonic, `envoy-types`).
+
+use super::guard::Guarded;
+use crate::authz::{CheckInput, Outcome};
+use envoy_types::ext_authz::v3::pb::{
+    Authorization, CheckRequest, CheckResponse, DeniedHttpResponse, HeaderValue, HeaderValueOption,
+    HttpResponse, HttpStatus, OkHttpResponse,
+};
+use envoy_types::pb::envoy::config::core::v3::address::Address;
+use envoy_types::pb::google::protobuf::{value::Kind, Struct, Value};
+use envoy_types::pb::google::rpc;
+use std::collections::HashMap;
+use tower::ServiceExt;
+
+/// The gRPC service.
+#[derive(Clone, Debug)]
+pub struct ExtAuthz {
+    service: Guarded,
+}
+
+impl ExtAuthz {
+    /// Serves checks through the guarded authorizer.
+    pub fn new(service: Guarded) -> Self {
+        ExtAuthz { service }
+    }
+}
+
+fn value_to_json(v: &Value) -> serde_json::Value {
+    match &v.kind {
+        None | Some(Kind::NullValue(_)) => serde_json::Value::Null,
+        Some(Kind::NumberValue(n)) => {
+            // Protobuf numbers are doubles: keep integral ones integral (JWT times).
+            if n.fract() == 0.0 && n.abs() < 9.0e15 {
+                serde_json::Value::from(*n as i64)
+            } else {
+                serde_json::Number::from_f64(*n)
+                    .map_or(serde_json::Value::Null, serde_json::Value::Number)
+            }
+        }
+        Some(Kind::StringValue(s)) => serde_json::Value::String(s.clone()),
+        Some(Kind::BoolValue(b)) => serde_json::Value::Bool(*b),
+        Some(Kind::StructValue(s)) => struct_to_json(s),
+        Some(Kind::ListValue(l)) => {
+            serde_json::Value::Array(l.values.iter().map(value_to_json).collect())
+        }
+    }
+}
+
+fn struct_to_json(s: &Struct) -> serde_json::Value {
+    serde_json::Value::Object(
+        s.fields
+            .iter()
+            .map(|(k, v)| (k.clone(), value_to_json(v)))
+            .collect(),
+    )
+}
+
+/// The protocol-free view of a `CheckRequest`.
+pub fn check_input(req: &CheckRequest) -> CheckInput {
+    let attrs = req.attributes.as_ref();
+    let source = attrs.and_then(|a| a.source.as_ref());
+    let source_address = source
+        .and_then(|s| s.address.as_ref())
+        .and_then(|a| match &a.address {
+            Some(Address::SocketAddress(sa)) => Some(sa.address.clone()),
+            _ => None,
+        })
+        .filter(|s| !s.is_empty());
+    let source_principal = source
+        .map(|s| s.principal.clone())
+        .filter(|p| !p.is_empty());
+    let http = attrs
+        .and_then(|a| a.request.as_ref())
+        .and_then(|r| r.http.as_ref());
+    let mut headers: HashMap<String, String> = http
+        .map(|h| {
+            h.headers
+                .iter()
+                .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    if let Some(map) = http.and_then(|h| h.header_map.as_ref()) {
+        for hv in &map.headers {
+            let value = if hv.value.is_empty() {
+                String::from_utf8_lossy(&hv.raw_value).into_owned()
+            } else {
+                hv.value.clone()
+            };
+            headers.insert(hv.key.to_ascii_lowercase(), value);
+        }
+    }
+    let path = http.map(|h| h.path.clone()).unwrap_or_default();
+    let path = if path.is_empty() {
+        headers.get(":path").cloned().unwrap_or_default()
+    } else {
+        path
+    };
+    let method = http
+        .map(|h| h.method.clone())
+        .filter(|m| !m.is_empty())
+        .or_else(|| headers.get(":method").cloned())
+        .unwrap_or_default();
+    let host = http
+        .map(|h| h.host.clone())
+        .filter(|m| !m.is_empty())
+        .or_else(|| headers.get(":authority").cloned())
+        .unwrap_or_default();
+    let scheme = http
+        .map(|h| h.scheme.clone())
+        .filter(|m| !m.is_empty())
+        .or_else(|| headers.get(":scheme").cloned())
+        .unwrap_or_else(|| "http".into());
+    if let Some(id) = http.map(|h| h.id.clone()).filter(|i| !i.is_empty()) {
+        headers.entry("x-request-id".into()).or_insert(id);
+    }
+    let filter_metadata = attrs
+        .and_then(|a| a.metadata_context.as_ref())
+        .map(|m| {
+            m.filter_metadata
+                .iter()
+                .map(|(k, v)| (k.clone(), struct_to_json(v)))
+                .collect()
+        })
+        .unwrap_or_default();
+    CheckInput {
+        protocol: "grpc",
+        source_address,
+        source_principal,
+        method,
+        scheme,
+        host,
+        path,
+        headers,
+        filter_metadata,
+        context_extensions: attrs
+            .map(|a| a.context_extensions.clone())
+            .unwrap_or_default(),
+    }
+}
+
+fn header(key: &str, value: &str) -> HeaderValueOption {
+    HeaderValueOption {
+        header: Some(HeaderValue {
+            key: key.to_owned(),
+            value: value.to_owned(),
+            ..HeaderValue::default()
+        }),
+        ..HeaderValueOption::default()
+    }
+}
+
+/// The `CheckResponse` for an outcome: OK with headers for upstream, or a denied HTTP response
+/// (403, or 401 without a principal) with a JSON body.
+pub fn check_response(out: &Outcome) -> CheckResponse {
+    if out.allowed {
+        CheckResponse {
+            status: Some(rpc::Status {
+                code: 0,
+                ..rpc::Status::default()
+            }),
+            http_response: Some(HttpResponse::OkResponse(OkHttpResponse {
+                headers: out
+                    .upstream_headers
+                    .iter()
+                    .map(|(k, v)| header(k, v))
+                    .collect(),
+                ..OkHttpResponse::default()
+            })),
+            ..CheckResponse::default()
+        }
+    } else {
+        CheckResponse {
+            status: Some(rpc::Status {
+                code: if out.status == 401 { 16 } else { 7 },
+                message: out.decision.clone(),
+                ..rpc::Status::default()
+            }),
+            http_response: Some(HttpResponse::DeniedResponse(DeniedHttpResponse {
+                status: Some(HttpStatus {
+                    code: i32::from(out.status),
+                }),
+                headers: vec![
+                    header("content-type", "application/json"),
+                    header("x-iamlet-request-id", &out.request_id),
+                ],
+                body: out.body.clone(),
+            })),
+            ..CheckResponse::default()
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl Authorization for ExtAuthz {
+    async fn check(
+        &self,
+        request: tonic::Request<CheckRequest>,
+    ) -> Result<tonic::Response<CheckResponse>, tonic::Status> {
+        let input = check_input(request.get_ref());
+        let out = match self.service.clone().oneshot(input).await {
+            Ok(out) => out,
+            Err(never) => match never {},
+        };
+        Ok(tonic::Response::new(check_response(&out)))
+    }
+}
