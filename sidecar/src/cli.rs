@@ -43,6 +43,16 @@ pub(crate) enum Format {
     Json,
 }
 
+/// Writes to stdout; a reader that went away (`iamlet eval … | head`) is not an error.
+pub(crate) fn write_stdout(text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}
+
 /// Parses the command line, runs the command, and returns the process exit code.
 pub fn run() -> ExitCode {
     let cli = Cli::parse();

@@ -195,14 +195,11 @@ pub(crate) fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
                 };
                 let mut prepared = store.prepare(query).await?;
                 if args.format == Format::Text {
-                    print!(
-                        "{}",
-                        super::principals::describe(
-                            &args.principal,
-                            prepared.resolved().summary(),
-                            &source
-                        )
-                    );
+                    super::write_stdout(&super::principals::describe(
+                        &args.principal,
+                        prepared.resolved().summary(),
+                        &source,
+                    ))?;
                 }
                 if !files.is_empty() {
                     prepared = prepared
@@ -214,8 +211,11 @@ pub(crate) fn run(args: EvalArgs) -> anyhow::Result<ExitCode> {
         }
     };
     match args.format {
-        Format::Text => print!("{explanation}"),
-        Format::Json => println!("{}", serde_json::to_string_pretty(&explanation)?),
+        Format::Text => super::write_stdout(&explanation.to_string())?,
+        Format::Json => super::write_stdout(&format!(
+            "{}\n",
+            serde_json::to_string_pretty(&explanation)?
+        ))?,
     }
     Ok(ExitCode::SUCCESS)
 }
