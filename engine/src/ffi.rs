@@ -246,7 +246,7 @@ mod tests {
             document: serde_json::json!({"Statement": {"Effect": "Allow", "Action": "*", "Resource": "*"}}),
             level: Some(1),
         };
-        let set = compile_policy_set(&[ok.clone()]).unwrap();
+        let set = compile_policy_set(std::slice::from_ref(&ok)).unwrap();
         assert_eq!(set.statement_count(), 1);
         let bad = PolicyInput {
             name: Some("mine".into()),

@@ -62,13 +62,10 @@ impl Metrics {
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("iamlet");
         let checks = Family::<CheckLabels, Counter>::default();
-        let latency = Histogram::new(
-            [
-                0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05,
-                0.1, 0.25, 0.5, 1.0,
-            ]
-            .into_iter(),
-        );
+        let latency = Histogram::new([
+            0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1,
+            0.25, 0.5, 1.0,
+        ]);
         let engine_failures = Family::<KindLabels, Counter>::default();
         let store_failures = Family::<KindLabels, Counter>::default();
         let m = Metrics {
