@@ -27,25 +27,11 @@ pub struct Arn<'a> {
 impl<'a> Arn<'a> {
     /// Parses `arn:partition:service:region:account:resource`; `None` if the text is not an ARN.
     pub fn parse(text: &'a str) -> Option<Self> {
-        let mut it = text.splitn(6, ':');
-        let (
-            Some("arn"),
-            Some(partition),
-            Some(service),
-            Some(region),
-            Some(account),
-            Some(resource),
-        ) = (
-            it.next(),
-            it.next(),
-            it.next(),
-            it.next(),
-            it.next(),
-            it.next(),
-        )
-        else {
-            return None;
-        };
+        let rest = text.strip_prefix("arn:")?;
+        let (partition, rest) = field(rest)?;
+        let (service, rest) = field(rest)?;
+        let (region, rest) = field(rest)?;
+        let (account, resource) = field(rest)?;
         if partition.is_empty() || service.is_empty() {
             return None;
         }
@@ -57,16 +43,31 @@ impl<'a> Arn<'a> {
             resource,
         })
     }
+}
 
-    fn segments(&self) -> [&'a str; 6] {
-        [
-            "arn",
-            self.partition,
-            self.service,
-            self.region,
-            self.account,
-            self.resource,
-        ]
+/// The text before the first colon and the text after it. (A byte loop: ARN fields are short, and
+/// this runs for every request.)
+fn field(text: &str) -> Option<(&str, &str)> {
+    let colon = text.bytes().position(|b| b == b':')?;
+    Some((text.get(..colon)?, text.get(colon + 1..)?))
+}
+
+/// A resource as `Resource` patterns match it: its text, and its ARN when it is one, parsed once.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct ResourceName<'a> {
+    text: &'a str,
+    arn: Option<Arn<'a>>,
+}
+
+impl<'a> ResourceName<'a> {
+    /// `arn` is `Arn::parse(text)`.
+    pub(crate) fn new(text: &'a str, arn: Option<Arn<'a>>) -> Self {
+        ResourceName { text, arn }
+    }
+
+    /// The resource's ARN, when it is one.
+    pub(crate) fn arn(&self) -> Option<&Arn<'a>> {
+        self.arn.as_ref()
     }
 }
 
@@ -148,15 +149,32 @@ impl ArnPattern {
     pub(crate) fn matches(&self, resource: &str) -> bool {
         match self {
             ArnPattern::Whole(p) => p.matches(resource),
-            ArnPattern::Segments(pats) => match Arn::parse(resource) {
-                Some(arn) => pats.iter().zip(arn.segments()).all(|(p, s)| p.matches(s)),
+            _ => self.matches_name(&ResourceName::new(resource, Arn::parse(resource))),
+        }
+    }
+
+    /// Matches a resource whose ARN has already been parsed.
+    pub(crate) fn matches_name(&self, resource: &ResourceName<'_>) -> bool {
+        match self {
+            ArnPattern::Whole(p) => p.matches(resource.text),
+            ArnPattern::Segments(pats) => match &resource.arn {
+                Some(arn) => {
+                    let [arn_p, partition, service, region, account, res] = &**pats;
+                    // The resource and the account tell ARNs apart most often: they go first.
+                    res.matches(arn.resource)
+                        && account.matches(arn.account)
+                        && service.matches(arn.service)
+                        && region.matches(arn.region)
+                        && partition.matches(arn.partition)
+                        && arn_p.matches("arn")
+                }
                 None => false,
             },
             ArnPattern::Prefix(pats) => {
-                if Arn::parse(resource).is_none() {
+                if resource.arn.is_none() {
                     return false;
                 }
-                let parts = resource.splitn(pats.len(), ':');
+                let parts = resource.text.splitn(pats.len(), ':');
                 let mut n = 0;
                 for (p, s) in pats.iter().zip(parts) {
                     if !p.matches(s) {
@@ -190,6 +208,12 @@ mod tests {
         let s3 = Arn::parse("arn:aws:s3:::bucket/key").unwrap();
         assert_eq!(s3.account, "");
         assert!(Arn::parse("arn:aws:s3").is_none());
+        assert!(Arn::parse("arn:aws:s3::").is_none());
+        assert!(Arn::parse("arn::s3:::b").is_none());
+        assert!(Arn::parse("arn:aws::::b").is_none());
+        assert!(Arn::parse("ARN:aws:s3:::b").is_none());
+        let empty = Arn::parse("arn:aws:s3:::").unwrap();
+        assert_eq!((empty.region, empty.account, empty.resource), ("", "", ""));
         assert!(Arn::parse("*").is_none());
     }
 

@@ -253,16 +253,22 @@ impl Condition {
             };
             return if holds { Ok(()) } else { Err(Miss::Missing) };
         }
-        let mut matched = Vec::with_capacity(request.len());
+        // Every request value is read (a malformed one makes the condition false whatever the
+        // others are), then the operator decides on whether some matched and some did not.
+        let (mut some_match, mut some_miss) = (false, false);
         for v in request {
-            matched.push(self.any_value_matches(v, ctx)?);
+            if self.any_value_matches(v, ctx)? {
+                some_match = true;
+            } else {
+                some_miss = true;
+            }
         }
         let holds = match (op.qualifier, op.negated) {
-            (None, false) | (Some(SetQualifier::ForAnyValue), false) => matched.iter().any(|m| *m),
-            (None, true) => !matched.iter().any(|m| *m),
-            (Some(SetQualifier::ForAnyValue), true) => matched.iter().any(|m| !*m),
-            (Some(SetQualifier::ForAllValues), false) => matched.iter().all(|m| *m),
-            (Some(SetQualifier::ForAllValues), true) => matched.iter().all(|m| !*m),
+            (None, false) | (Some(SetQualifier::ForAnyValue), false) => some_match,
+            (None, true) => !some_match,
+            (Some(SetQualifier::ForAnyValue), true) => some_miss,
+            (Some(SetQualifier::ForAllValues), false) => !some_miss,
+            (Some(SetQualifier::ForAllValues), true) => !some_match,
         };
         if holds {
             Ok(())

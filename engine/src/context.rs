@@ -6,7 +6,7 @@
 //! one element.
 
 use crate::error::RequestError;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 
 /// The value of one condition key.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -69,7 +69,9 @@ impl From<Vec<&str>> for ContextValue {
 /// Condition keys given with a request.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ContextMap {
-    entries: HashMap<String, (String, ContextValue)>,
+    /// By lower-cased key. An ordered map: a lookup compares a few short keys instead of hashing
+    /// one, and iteration comes sorted.
+    entries: BTreeMap<String, (String, ContextValue)>,
 }
 
 impl ContextMap {
@@ -100,9 +102,9 @@ impl ContextMap {
 
     /// The keys as first written, with their values, sorted case-insensitively.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &ContextValue)> {
-        let mut v: Vec<_> = self.entries.iter().collect();
-        v.sort_by(|a, b| a.0.cmp(b.0));
-        v.into_iter().map(|(_, (name, val))| (name.as_str(), val))
+        self.entries
+            .values()
+            .map(|(name, val)| (name.as_str(), val))
     }
 
     /// Builds a context from a JSON object: each value a string, number, boolean, or array of them.

@@ -15,13 +15,12 @@
 //! 6. For sessions, the session policies must allow; a federated user session without one has no
 //!    permissions.
 
-use crate::context::Context;
 use crate::explain::{
     Explanation, StatementExplanation, StatementRef, Step, StepKind, StepOutcome,
 };
 use crate::policy::principal::Grant;
 use crate::policy::{Effect, Policy, PolicyType, Statement};
-use crate::request::{PrincipalKind, Request};
+use crate::request::{Prepared, PrincipalKind, Request};
 use serde::{Deserialize, Serialize};
 
 /// The outcome of an evaluation.
@@ -158,7 +157,7 @@ impl PolicySet {
         let out = evaluate(self, req, None);
         Verdict {
             decision: out.decision,
-            deciding: out.deciding,
+            deciding: out.deciding_refs(),
         }
     }
 
@@ -167,15 +166,10 @@ impl PolicySet {
     pub fn explain(&self, req: &Request) -> Explanation {
         let mut trace = Vec::new();
         let out = evaluate(self, req, Some(&mut trace));
+        let deciding = out.deciding_refs();
         let mut statements = trace;
         statements.sort_by_key(|s| s.order);
-        Explanation::build(
-            out.decision,
-            out.deciding,
-            out.steps,
-            statements,
-            out.summary,
-        )
+        Explanation::build(out.decision, deciding, out.steps, statements, out.summary)
     }
 }
 
@@ -194,13 +188,7 @@ impl Hit<'_> {
     }
 }
 
-pub(crate) struct Outcome {
-    pub(crate) decision: Decision,
-    pub(crate) deciding: Vec<StatementRef>,
-    pub(crate) steps: Vec<Step>,
-    pub(crate) summary: String,
-}
-
+/// The statements of one evaluation group that applied, in policy and statement order.
 #[derive(Default)]
 struct Group<'p> {
     allows: Vec<Hit<'p>>,
@@ -214,49 +202,146 @@ impl<'p> Group<'p> {
     fn best_grant(&self) -> Option<Grant> {
         self.allows.iter().filter_map(|h| h.grant).max()
     }
-    fn refs_with_grant(&self, g: Grant) -> Vec<StatementRef> {
-        self.allows
+    fn record(&mut self, hit: Hit<'p>) {
+        match hit.stmt.effect {
+            Effect::Allow => self.allows.push(hit),
+            Effect::Deny => self.denies.push(hit),
+        }
+    }
+}
+
+/// Every group's applicable statements.
+struct Groups<'p> {
+    /// One per organization level.
+    rcps: Vec<Group<'p>>,
+    /// One per organization level; none for service principals and anonymous callers.
+    scps: Vec<Group<'p>>,
+    resource: Group<'p>,
+    identity: Group<'p>,
+    /// One per permissions boundary.
+    boundaries: Vec<Group<'p>>,
+    /// Empty unless the principal is a session.
+    session: Group<'p>,
+}
+
+impl<'p> Groups<'p> {
+    /// Every applicable `Deny`, in evaluation order.
+    fn denies(&self) -> impl Iterator<Item = &Hit<'p>> {
+        self.rcps
             .iter()
-            .filter(|h| h.grant == Some(g))
-            .map(|h| h.to_ref())
+            .chain(&self.scps)
+            .chain([&self.resource, &self.identity])
+            .chain(&self.boundaries)
+            .chain([&self.session])
+            .flat_map(|g| g.denies.iter())
+    }
+}
+
+/// Which applicable statements decided.
+#[derive(Clone, Copy, Debug)]
+enum Deciding {
+    /// An implicit deny: no statement decided.
+    Nothing,
+    /// Every applicable `Deny`.
+    Denies,
+    /// The resource-based policy's allows: all of them, or those whose principal matched this way.
+    Resource(Option<Grant>),
+    /// The identity-based allows, and for cross-account access the resource-based ones after them.
+    Identity { and_resource: bool },
+}
+
+impl Deciding {
+    fn hits<'p>(self, g: &Groups<'p>) -> Vec<Hit<'p>> {
+        match self {
+            Deciding::Nothing => Vec::new(),
+            Deciding::Denies => g.denies().copied().collect(),
+            Deciding::Resource(None) => g.resource.allows.clone(),
+            Deciding::Resource(Some(grant)) => g
+                .resource
+                .allows
+                .iter()
+                .filter(|h| h.grant == Some(grant))
+                .copied()
+                .collect(),
+            Deciding::Identity { and_resource } => {
+                let resource: &[Hit<'p>] = if and_resource {
+                    &g.resource.allows
+                } else {
+                    &[]
+                };
+                g.identity.allows.iter().chain(resource).copied().collect()
+            }
+        }
+    }
+}
+
+pub(crate) struct Outcome<'p> {
+    pub(crate) decision: Decision,
+    deciding: Deciding,
+    groups: Groups<'p>,
+    /// Empty unless explaining.
+    pub(crate) steps: Vec<Step>,
+    /// Empty unless explaining.
+    pub(crate) summary: String,
+}
+
+impl Outcome<'_> {
+    /// The statements that decided: the applicable denies for `ExplicitDeny`, the allows that granted
+    /// access for `Allow`.
+    pub(crate) fn deciding_refs(&self) -> Vec<StatementRef> {
+        self.deciding
+            .hits(&self.groups)
+            .into_iter()
+            .map(Hit::to_ref)
             .collect()
     }
 }
 
+/// Finds the applicable statements of one group. Explaining, every statement is matched and
+/// explained; deciding, only those the index offers for the action's service (the others cannot
+/// match the action, so the decision is the same).
 fn run_group<'p>(
     slot: Slot,
     policies: &'p [Policy],
     has_boundary: bool,
-    req: &Request,
-    ctx: &Context<'_>,
+    target: &Prepared<'_>,
     trace: &mut Option<&mut Vec<StatementExplanation>>,
     order: &mut usize,
 ) -> Group<'p> {
     let mut g = Group::default();
     for policy in policies {
-        for stmt in &policy.statements {
-            *order += 1;
-            let result = stmt.applies(req, ctx, has_boundary);
-            if let Some(t) = trace.as_deref_mut() {
-                t.push(StatementExplanation::new(
-                    *order,
-                    StatementRef::new(slot, policy, stmt),
-                    result.as_ref().err(),
-                    stmt,
-                    req,
-                    ctx,
-                ));
+        let mut record = |stmt: &'p Statement, grant| {
+            g.record(Hit {
+                slot,
+                policy,
+                stmt,
+                grant,
+            })
+        };
+        match trace.as_deref_mut() {
+            Some(trace) => {
+                for stmt in policy.statements.iter() {
+                    *order += 1;
+                    let result = stmt.applies(target, has_boundary);
+                    trace.push(StatementExplanation::new(
+                        *order,
+                        StatementRef::new(slot, policy, stmt),
+                        result.as_ref().err(),
+                        stmt,
+                        target.req,
+                        &target.ctx,
+                    ));
+                    if let Ok(grant) = result {
+                        record(stmt, grant);
+                    }
+                }
             }
-            if let Ok(grant) = result {
-                let hit = Hit {
-                    slot,
-                    policy,
-                    stmt,
-                    grant,
-                };
-                match stmt.effect {
-                    Effect::Allow => g.allows.push(hit),
-                    Effect::Deny => g.denies.push(hit),
+            None => {
+                let candidates = policy.index.candidates(&target.service);
+                for stmt in candidates.filter_map(|i| policy.statements.get(i)) {
+                    if let Ok(grant) = stmt.applies(target, has_boundary) {
+                        record(stmt, grant);
+                    }
                 }
             }
         }
@@ -264,395 +349,617 @@ fn run_group<'p>(
     g
 }
 
-pub(crate) fn evaluate(
-    set: &PolicySet,
+pub(crate) fn evaluate<'p>(
+    set: &'p PolicySet,
     req: &Request,
     mut trace: Option<&mut Vec<StatementExplanation>>,
-) -> Outcome {
-    let tracing = trace.is_some();
-    let ctx = req.ctx();
+) -> Outcome<'p> {
+    let explaining = trace.is_some();
+    let target = Prepared::new(req);
     let kind = req.principal.kind;
+    let is_service_or_anon = matches!(kind, PrincipalKind::Service | PrincipalKind::Anonymous);
+    let hb = !set.boundaries.is_empty();
     let mut order = 0usize;
-    let mut steps: Vec<Step> = Vec::new();
-    let mut step = |s: Step| {
-        if tracing {
-            steps.push(s)
-        }
+    let mut run = |slot: Slot, policies: &'p [Policy]| {
+        run_group(slot, policies, hb, &target, &mut trace, &mut order)
     };
 
-    let is_service_or_anon = matches!(kind, PrincipalKind::Service | PrincipalKind::Anonymous);
-    let session_applies = kind.is_session();
-    let hb = !set.boundaries.is_empty();
-
-    let rcps: Vec<Group<'_>> = set
+    let rcps: Vec<Group<'p>> = set
         .rcps
         .iter()
         .enumerate()
-        .map(|(i, l)| run_group(Slot::Rcp(i), l, hb, req, &ctx, &mut trace, &mut order))
+        .map(|(i, l)| run(Slot::Rcp(i), l))
         .collect();
     // SCPs limit the principals of member accounts: not service principals or anonymous callers.
-    let scps: Vec<Group<'_>> = if is_service_or_anon {
+    let scps: Vec<Group<'p>> = if is_service_or_anon {
         Vec::new()
     } else {
         set.scps
             .iter()
             .enumerate()
-            .map(|(i, l)| run_group(Slot::Scp(i), l, hb, req, &ctx, &mut trace, &mut order))
+            .map(|(i, l)| run(Slot::Scp(i), l))
             .collect()
     };
-    let resource = run_group(
-        Slot::Resource,
-        &set.resource,
-        hb,
-        req,
-        &ctx,
-        &mut trace,
-        &mut order,
-    );
-    let identity = run_group(
-        Slot::Identity,
-        &set.identity,
-        hb,
-        req,
-        &ctx,
-        &mut trace,
-        &mut order,
-    );
-    let boundaries: Vec<Group<'_>> = set
+    let resource = run(Slot::Resource, &set.resource);
+    let identity = run(Slot::Identity, &set.identity);
+    let boundaries: Vec<Group<'p>> = set
         .boundaries
         .chunks(1)
-        .map(|b| run_group(Slot::Boundary, b, hb, req, &ctx, &mut trace, &mut order))
+        .map(|b| run(Slot::Boundary, b))
         .collect();
-    let session = if session_applies {
-        run_group(
-            Slot::Session,
-            &set.session,
-            hb,
-            req,
-            &ctx,
-            &mut trace,
-            &mut order,
-        )
+    let session = if kind.is_session() {
+        run(Slot::Session, &set.session)
     } else {
         Group::default()
     };
-
-    // 1. Explicit deny anywhere.
-    let denies: Vec<StatementRef> = rcps
-        .iter()
-        .chain(scps.iter())
-        .chain([&resource, &identity])
-        .chain(boundaries.iter())
-        .chain([&session])
-        .flat_map(|g| g.denies.iter().map(|h| h.to_ref()))
-        .collect();
-    if let Some(first) = denies.first() {
-        let summary = format!("explicitly denied by {}", first.describe());
-        step(Step::new(
-            StepKind::ExplicitDeny,
-            None,
-            StepOutcome::Deny,
-            summary.clone(),
-        ));
-        return Outcome {
-            decision: Decision::ExplicitDeny,
-            deciding: denies,
-            steps,
-            summary,
-        };
-    }
-    step(Step::new(
-        StepKind::ExplicitDeny,
-        None,
-        StepOutcome::Pass,
-        "no applicable Deny statement".into(),
-    ));
-
-    let what = format!("`{}` on `{}`", req.action, req.resource);
-    let implicit = |steps: Vec<Step>, summary: String| Outcome {
-        decision: Decision::ImplicitDeny,
-        deciding: Vec::new(),
-        steps,
-        summary,
+    let groups = Groups {
+        rcps,
+        scps,
+        resource,
+        identity,
+        boundaries,
+        session,
     };
 
-    // 2. RCPs, then SCPs: every level must allow.
-    for (i, g) in rcps.iter().enumerate() {
-        if !g.allows() {
-            let s = format!(
-                "implicitly denied: no resource control policy at organization level {i} allows {what}"
-            );
-            step(Step::new(
-                StepKind::Rcp,
-                Some(i),
-                StepOutcome::Deny,
-                s.clone(),
-            ));
-            return implicit(steps, s);
-        }
-        step(Step::new(
-            StepKind::Rcp,
-            Some(i),
-            StepOutcome::Pass,
-            format!("level {i} allows"),
-        ));
-    }
-    for (i, g) in scps.iter().enumerate() {
-        if !g.allows() {
-            let s = format!(
-                "implicitly denied: no service control policy at organization level {i} allows {what}"
-            );
-            step(Step::new(
-                StepKind::Scp,
-                Some(i),
-                StepOutcome::Deny,
-                s.clone(),
-            ));
-            return implicit(steps, s);
-        }
-        step(Step::new(
-            StepKind::Scp,
-            Some(i),
-            StepOutcome::Pass,
-            format!("level {i} allows"),
-        ));
-    }
-
-    let cross = req.is_cross_account();
-    let root_here = kind == PrincipalKind::Root;
-    let identity_allows = root_here || identity.allows();
-    let boundary_fail = boundaries.iter().position(|g| !g.allows());
-    let session_ok = if !session_applies {
-        true
-    } else if set.session.is_empty() {
-        // A role session without session policies keeps the role's permissions; a federated user
-        // session (GetFederationToken) without one has none.
-        kind == PrincipalKind::AssumedRole
-    } else {
-        session.allows()
-    };
-    let rbp_grant = resource.best_grant();
-    let service = req.action_lower.split(':').next().unwrap_or("");
-    let must_have_rbp = !set.resource.is_empty()
-        && (service == "kms"
-            || set
-                .resource
-                .iter()
-                .any(|p| p.policy_type == PolicyType::Trust));
-
-    let boundary_summary = |i: usize| {
-        let name = boundaries
-            .get(i)
-            .and_then(|_| set.boundaries.get(i))
-            .map(|p| p.name.clone())
-            .unwrap_or_default();
-        format!("implicitly denied: the permissions boundary `{name}` does not allow {what}")
-    };
-    let session_summary = || {
-        if set.session.is_empty() {
-            "implicitly denied: a federated user session has only the permissions its session policy grants, and it has none".to_owned()
-        } else {
-            format!("implicitly denied: no session policy allows {what}")
-        }
-    };
-
-    // 3. Resource-based policies.
-    match rbp_grant {
-        Some(g) => step(Step::new(
-            StepKind::ResourcePolicy,
-            None,
-            StepOutcome::Allow,
-            format!("the resource-based policy allows, naming {}", g.describe()),
-        )),
-        None if set.resource.is_empty() => step(Step::new(
-            StepKind::ResourcePolicy,
-            None,
-            StepOutcome::NotApplicable,
-            "no resource-based policy".into(),
-        )),
-        None => step(Step::new(
-            StepKind::ResourcePolicy,
-            None,
-            StepOutcome::Pass,
-            "the resource-based policy does not allow".into(),
-        )),
-    }
-    if must_have_rbp && rbp_grant.is_none() {
-        let s = format!(
-            "implicitly denied: role trust policies and KMS key policies must allow the principal, and the {} does not allow {what}",
-            set.resource.first().map(|p| p.policy_type.label()).unwrap_or("resource-based policy")
-        );
-        step(Step::new(
-            StepKind::ResourcePolicy,
-            None,
-            StepOutcome::Deny,
-            s.clone(),
-        ));
-        return implicit(steps, s);
-    }
-    if cross || is_service_or_anon {
-        if rbp_grant.is_none() {
-            let s = if is_service_or_anon {
-                format!("implicitly denied: {} principals get access only from a resource-based policy, and none allows {what}", if kind == PrincipalKind::Service { "service" } else { "anonymous" })
-            } else {
-                format!(
-                    "implicitly denied: cross-account access needs the resource-based policy of account {} to allow {what}, and it does not",
-                    req.resource_account().unwrap_or("?")
-                )
-            };
-            step(Step::new(
-                StepKind::ResourcePolicy,
-                None,
-                StepOutcome::Deny,
-                s.clone(),
-            ));
-            return implicit(steps, s);
-        }
-        if is_service_or_anon {
-            return allow_outcome(
-                steps,
-                resource.allows.iter().map(|h| h.to_ref()).collect(),
-                tracing,
-                "the resource-based policy",
-            );
-        }
-    } else if let Some(g) = rbp_grant {
-        if g == Grant::Direct {
-            let s = "the resource-based policy names the principal itself; within one account that grant is not limited by implicit denies in identity-based policies, boundaries or session policies";
-            step(Step::new(
-                StepKind::ResourcePolicy,
-                None,
-                StepOutcome::Allow,
-                s.into(),
-            ));
-            return allow_outcome(
-                steps,
-                resource.refs_with_grant(Grant::Direct),
-                tracing,
-                "the resource-based policy",
-            );
-        }
-        if g == Grant::Issuer {
-            if let Some(i) = boundary_fail {
-                let s = boundary_summary(i);
-                step(Step::new(
-                    StepKind::Boundary,
-                    Some(i),
-                    StepOutcome::Deny,
-                    s.clone(),
-                ));
-                return implicit(steps, s);
-            }
-            if !session_ok {
-                let s = session_summary();
-                step(Step::new(
-                    StepKind::Session,
-                    None,
-                    StepOutcome::Deny,
-                    s.clone(),
-                ));
-                return implicit(steps, s);
-            }
-            return allow_outcome(
-                steps,
-                resource.refs_with_grant(Grant::Issuer),
-                tracing,
-                "the resource-based policy",
-            );
-        }
-    }
-
-    // 4. Identity-based policies.
-    if !identity_allows {
-        let s = format!("implicitly denied: no identity-based policy allows {what}");
-        step(Step::new(
-            StepKind::Identity,
-            None,
-            StepOutcome::Deny,
-            s.clone(),
-        ));
-        return implicit(steps, s);
-    }
-    step(Step::new(
-        StepKind::Identity,
-        None,
-        StepOutcome::Allow,
-        if root_here && !identity.allows() {
-            "the account's root user has every permission in its own account".into()
-        } else {
-            "an identity-based policy allows".into()
+    let mut flow = Flow {
+        set,
+        target: &target,
+        groups: &groups,
+        steps: Steps {
+            explaining,
+            list: Vec::new(),
         },
-    ));
-    // 5. Boundaries.
-    if let Some(i) = boundary_fail {
-        let s = boundary_summary(i);
-        step(Step::new(
-            StepKind::Boundary,
-            Some(i),
-            StepOutcome::Deny,
-            s.clone(),
-        ));
-        return implicit(steps, s);
-    }
-    if !boundaries.is_empty() {
-        step(Step::new(
-            StepKind::Boundary,
-            None,
-            StepOutcome::Pass,
-            "every permissions boundary allows".into(),
-        ));
-    }
-    // 6. Session policies.
-    if !session_ok {
-        let s = session_summary();
-        step(Step::new(
-            StepKind::Session,
-            None,
-            StepOutcome::Deny,
-            s.clone(),
-        ));
-        return implicit(steps, s);
-    }
-    if session_applies && !set.session.is_empty() {
-        step(Step::new(
-            StepKind::Session,
-            None,
-            StepOutcome::Pass,
-            "a session policy allows".into(),
-        ));
-    }
-    let mut deciding: Vec<StatementRef> = identity.allows.iter().map(|h| h.to_ref()).collect();
-    if cross {
-        deciding.extend(resource.allows.iter().map(|h| h.to_ref()));
-    }
-    let by = if cross {
-        "identity-based and resource-based policies"
-    } else if root_here && identity.allows.is_empty() {
-        "the root user's own permissions"
-    } else {
-        "an identity-based policy"
     };
-    allow_outcome(steps, deciding, tracing, by)
+    let end = flow.run();
+    let steps = flow.steps.list;
+    Outcome {
+        decision: end.decision,
+        deciding: end.deciding,
+        groups,
+        steps,
+        summary: end.summary,
+    }
 }
 
-fn allow_outcome(
-    steps: Vec<Step>,
-    deciding: Vec<StatementRef>,
-    tracing: bool,
-    by: &str,
-) -> Outcome {
-    let summary = if tracing {
-        match deciding.first() {
-            Some(first) => format!("allowed by {}", first.describe()),
-            None => format!("allowed by {by}"),
+/// How an evaluation ended.
+struct End {
+    decision: Decision,
+    deciding: Deciding,
+    /// Empty unless explaining.
+    summary: String,
+}
+
+/// The steps of an evaluation, written down only when explaining: their text is built only then.
+struct Steps {
+    explaining: bool,
+    list: Vec<Step>,
+}
+
+impl Steps {
+    fn note(
+        &mut self,
+        kind: StepKind,
+        level: Option<usize>,
+        outcome: StepOutcome,
+        detail: impl FnOnce() -> String,
+    ) {
+        if self.explaining {
+            self.list.push(Step::new(kind, level, outcome, detail()));
         }
-    } else {
-        String::new()
-    };
-    Outcome {
-        decision: Decision::Allow,
-        deciding,
-        steps,
-        summary,
+    }
+
+    /// Ends the evaluation with a deny at this step; the summary is the step's text.
+    fn deny(
+        &mut self,
+        kind: StepKind,
+        level: Option<usize>,
+        decision: Decision,
+        deciding: Deciding,
+        summary: impl FnOnce() -> String,
+    ) -> End {
+        let summary = if self.explaining {
+            summary()
+        } else {
+            String::new()
+        };
+        self.note(kind, level, StepOutcome::Deny, || summary.clone());
+        End {
+            decision,
+            deciding,
+            summary,
+        }
+    }
+
+    fn implicit_deny(
+        &mut self,
+        kind: StepKind,
+        level: Option<usize>,
+        summary: impl FnOnce() -> String,
+    ) -> End {
+        self.deny(
+            kind,
+            level,
+            Decision::ImplicitDeny,
+            Deciding::Nothing,
+            summary,
+        )
+    }
+
+    /// Ends the evaluation with an allow; the summary names the first deciding statement, else
+    /// `by`.
+    fn allow(&self, deciding: Deciding, groups: &Groups<'_>, by: &str) -> End {
+        let summary = if self.explaining {
+            match deciding.hits(groups).first() {
+                Some(first) => format!("allowed by {}", first.to_ref().describe()),
+                None => format!("allowed by {by}"),
+            }
+        } else {
+            String::new()
+        };
+        End {
+            decision: Decision::Allow,
+            deciding,
+            summary,
+        }
+    }
+}
+
+/// AWS's evaluation flow over the applicable statements.
+struct Flow<'a, 'p> {
+    set: &'p PolicySet,
+    target: &'a Prepared<'a>,
+    groups: &'a Groups<'p>,
+    steps: Steps,
+}
+
+/// "`action` on `resource`", for summaries.
+fn what(req: &Request) -> String {
+    format!("`{}` on `{}`", req.action, req.resource)
+}
+
+impl Flow<'_, '_> {
+    fn run(&mut self) -> End {
+        let (set, req, groups) = (self.set, self.target.req, self.groups);
+        let kind = req.principal.kind;
+        let is_service_or_anon = matches!(kind, PrincipalKind::Service | PrincipalKind::Anonymous);
+
+        // 1. Explicit deny anywhere.
+        if let Some(first) = groups.denies().next() {
+            return self.steps.deny(
+                StepKind::ExplicitDeny,
+                None,
+                Decision::ExplicitDeny,
+                Deciding::Denies,
+                || format!("explicitly denied by {}", first.to_ref().describe()),
+            );
+        }
+        self.steps
+            .note(StepKind::ExplicitDeny, None, StepOutcome::Pass, || {
+                "no applicable Deny statement".into()
+            });
+
+        // 2. RCPs, then SCPs: every level must allow.
+        for (i, g) in groups.rcps.iter().enumerate() {
+            if !g.allows() {
+                return self.steps.implicit_deny(StepKind::Rcp, Some(i), || {
+                    format!(
+                        "implicitly denied: no resource control policy at organization level {i} allows {}",
+                        what(req)
+                    )
+                });
+            }
+            self.steps
+                .note(StepKind::Rcp, Some(i), StepOutcome::Pass, || {
+                    format!("level {i} allows")
+                });
+        }
+        for (i, g) in groups.scps.iter().enumerate() {
+            if !g.allows() {
+                return self.steps.implicit_deny(StepKind::Scp, Some(i), || {
+                    format!(
+                        "implicitly denied: no service control policy at organization level {i} allows {}",
+                        what(req)
+                    )
+                });
+            }
+            self.steps
+                .note(StepKind::Scp, Some(i), StepOutcome::Pass, || {
+                    format!("level {i} allows")
+                });
+        }
+
+        let cross = self.target.cross_account;
+        let root_here = kind == PrincipalKind::Root;
+        let identity_allows = root_here || groups.identity.allows();
+        let rbp_grant = groups.resource.best_grant();
+        // Every KMS key has a key policy, and IAM policies grant access to a key only when it allows:
+        // a request on a key with no key policy given is decided as AWS would decide it, denied.
+        let kms = self.target.service.name() == "kms";
+        let kms_key = kms
+            && self
+                .target
+                .resource
+                .arn()
+                .is_some_and(|a| a.service == "kms" && a.resource.starts_with("key/"));
+        let must_have_rbp = kms_key
+            || (!set.resource.is_empty()
+                && (kms
+                    || set
+                        .resource
+                        .iter()
+                        .any(|p| p.policy_type == PolicyType::Trust)));
+
+        // 3. Resource-based policies.
+        match rbp_grant {
+            Some(g) => self
+                .steps
+                .note(StepKind::ResourcePolicy, None, StepOutcome::Allow, || {
+                    format!("the resource-based policy allows, naming {}", g.describe())
+                }),
+            None if set.resource.is_empty() => self.steps.note(
+                StepKind::ResourcePolicy,
+                None,
+                StepOutcome::NotApplicable,
+                || "no resource-based policy".into(),
+            ),
+            None => self
+                .steps
+                .note(StepKind::ResourcePolicy, None, StepOutcome::Pass, || {
+                    "the resource-based policy does not allow".into()
+                }),
+        }
+        if must_have_rbp && rbp_grant.is_none() && set.resource.is_empty() {
+            return self.steps.implicit_deny(StepKind::ResourcePolicy, None, || {
+                format!(
+                    "implicitly denied: a KMS key's key policy must allow the principal (directly, or by naming the account so that IAM policies apply), and no key policy was given for {}",
+                    req.resource()
+                )
+            });
+        }
+        if must_have_rbp && rbp_grant.is_none() {
+            return self.steps.implicit_deny(StepKind::ResourcePolicy, None, || {
+                format!(
+                    "implicitly denied: role trust policies and KMS key policies must allow the principal, and the {} does not allow {}",
+                    set.resource.first().map(|p| p.policy_type.label()).unwrap_or("resource-based policy"),
+                    what(req)
+                )
+            });
+        }
+        if cross || is_service_or_anon {
+            if rbp_grant.is_none() {
+                return self.steps.implicit_deny(StepKind::ResourcePolicy, None, || {
+                    if is_service_or_anon {
+                        format!("implicitly denied: {} principals get access only from a resource-based policy, and none allows {}", if kind == PrincipalKind::Service { "service" } else { "anonymous" }, what(req))
+                    } else {
+                        format!(
+                            "implicitly denied: cross-account access needs the resource-based policy of account {} to allow {}, and it does not",
+                            req.resource_account().unwrap_or("?"),
+                            what(req)
+                        )
+                    }
+                });
+            }
+            if is_service_or_anon {
+                return self.steps.allow(
+                    Deciding::Resource(None),
+                    groups,
+                    "the resource-based policy",
+                );
+            }
+        } else if let Some(g) = rbp_grant {
+            if g == Grant::Direct {
+                self.steps.note(StepKind::ResourcePolicy, None, StepOutcome::Allow, || {
+                    "the resource-based policy names the principal itself; within one account that grant is not limited by implicit denies in identity-based policies, boundaries or session policies".into()
+                });
+                return self.steps.allow(
+                    Deciding::Resource(Some(Grant::Direct)),
+                    groups,
+                    "the resource-based policy",
+                );
+            }
+            if g == Grant::Issuer {
+                if let Some(end) = self.limits(false) {
+                    return end;
+                }
+                return self.steps.allow(
+                    Deciding::Resource(Some(Grant::Issuer)),
+                    groups,
+                    "the resource-based policy",
+                );
+            }
+        }
+
+        // 4. Identity-based policies.
+        if !identity_allows {
+            return self.steps.implicit_deny(StepKind::Identity, None, || {
+                format!(
+                    "implicitly denied: no identity-based policy allows {}",
+                    what(req)
+                )
+            });
+        }
+        self.steps
+            .note(StepKind::Identity, None, StepOutcome::Allow, || {
+                if root_here && !groups.identity.allows() {
+                    "the account's root user has every permission in its own account".into()
+                } else {
+                    "an identity-based policy allows".into()
+                }
+            });
+        // 5. Boundaries, 6. session policies.
+        if let Some(end) = self.limits(true) {
+            return end;
+        }
+        let by = if cross {
+            "identity-based and resource-based policies"
+        } else if root_here && groups.identity.allows.is_empty() {
+            "the root user's own permissions"
+        } else {
+            "an identity-based policy"
+        };
+        self.steps.allow(
+            Deciding::Identity {
+                and_resource: cross,
+            },
+            groups,
+            by,
+        )
+    }
+
+    /// Steps 5 and 6, for a grant that they limit: every permissions boundary must allow, and for a
+    /// session its session policies must (a role session without one keeps the role's permissions; a
+    /// federated user session without one has none). `None` when they allow. `note_passes` also
+    /// writes down the steps that pass (the identity-based path does; a resource-based grant to a
+    /// session's issuer notes only a deny).
+    fn limits(&mut self, note_passes: bool) -> Option<End> {
+        let (set, req, groups) = (self.set, self.target.req, self.groups);
+        let kind = req.principal.kind;
+        let session_applies = kind.is_session();
+        if let Some(i) = groups.boundaries.iter().position(|g| !g.allows()) {
+            return Some(self.steps.implicit_deny(StepKind::Boundary, Some(i), || {
+                let name = set
+                    .boundaries
+                    .get(i)
+                    .map(|p| p.name.as_str())
+                    .unwrap_or_default();
+                format!(
+                    "implicitly denied: the permissions boundary `{name}` does not allow {}",
+                    what(req)
+                )
+            }));
+        }
+        if note_passes && !groups.boundaries.is_empty() {
+            self.steps
+                .note(StepKind::Boundary, None, StepOutcome::Pass, || {
+                    "every permissions boundary allows".into()
+                });
+        }
+        let session_ok = if !session_applies {
+            true
+        } else if set.session.is_empty() {
+            kind == PrincipalKind::AssumedRole
+        } else {
+            groups.session.allows()
+        };
+        if !session_ok {
+            return Some(self.steps.implicit_deny(StepKind::Session, None, || {
+                if set.session.is_empty() {
+                    "implicitly denied: a federated user session has only the permissions its session policy grants, and it has none".to_owned()
+                } else {
+                    format!(
+                        "implicitly denied: no session policy allows {}",
+                        what(req)
+                    )
+                }
+            }));
+        }
+        if note_passes && session_applies && !set.session.is_empty() {
+            self.steps
+                .note(StepKind::Session, None, StepOutcome::Pass, || {
+                    "a session policy allows".into()
+                });
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::context::ContextMap;
+
+    /// A small deterministic generator (an LCG): the same cases on every run.
+    struct Gen(u64);
+
+    impl Gen {
+        fn next(&mut self, n: usize) -> usize {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((self.0 >> 33) as usize) % n
+        }
+        fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+            items[self.next(items.len())]
+        }
+    }
+
+    const ACTIONS: &[&str] = &[
+        r#""Action":"*""#,
+        r#""Action":"s3:*""#,
+        r#""Action":"S3:GetObject""#,
+        r#""Action":"s3:get*""#,
+        r#""Action":"s3:Get?bject""#,
+        r#""Action":["s3:PutObject","EC2:DescribeInstances"]"#,
+        r#""Action":["iam:*","s3:List*"]"#,
+        r#""Action":["ec2:*","*"]"#,
+        r#""Action":"ec2:Describe*""#,
+        r#""Action":"iam:PassRole""#,
+        r#""Action":"sqs:SendMessage""#,
+        r#""NotAction":"s3:*""#,
+        r#""NotAction":["iam:*","S3:GetObject"]"#,
+        r#""NotAction":"kms:*""#,
+    ];
+    const RESOURCES: &[&str] = &[
+        r#""Resource":"*""#,
+        r#""Resource":"arn:aws:s3:::bucket/*""#,
+        r#""Resource":["arn:aws:ec2:*:111122223333:instance/*","arn:aws:iam::111122223333:role/*"]"#,
+        r#""NotResource":"arn:aws:s3:::secret/*""#,
+    ];
+    const CONDITIONS: &[&str] = &[
+        "",
+        "",
+        r#","Condition":{"StringEquals":{"aws:PrincipalTag/team":"search"}}"#,
+        r#","Condition":{"StringEquals":{"aws:PrincipalTag/team":"payments"}}"#,
+    ];
+    const PRINCIPALS: &[&str] = &[
+        r#""Principal":"*","#,
+        r#""Principal":{"AWS":"arn:aws:iam::111122223333:user/alice"},"#,
+        r#""Principal":{"AWS":"arn:aws:iam::111122223333:role/Admin"},"#,
+        r#""Principal":{"AWS":"111122223333"},"#,
+    ];
+
+    fn policy(g: &mut Gen, policy_type: PolicyType, name: &str) -> Policy {
+        let n = 1 + g.next(6);
+        let mut statements = Vec::new();
+        for i in 0..n {
+            let effect = if g.next(4) == 0 { "Deny" } else { "Allow" };
+            let principal = match policy_type {
+                PolicyType::Resource => g.pick(PRINCIPALS),
+                PolicyType::Rcp => r#""Principal":"*","#,
+                _ => "",
+            };
+            statements.push(format!(
+                r#"{{"Sid":"S{i}","Effect":"{effect}",{principal}{},{}{}}}"#,
+                g.pick(ACTIONS),
+                g.pick(RESOURCES),
+                g.pick(CONDITIONS)
+            ));
+        }
+        let text = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{}]}}"#,
+            statements.join(",")
+        );
+        Policy::parse_named(name, &text, policy_type).unwrap()
+    }
+
+    fn policy_set(g: &mut Gen) -> PolicySet {
+        let mut set = PolicySet::new();
+        for i in 0..1 + g.next(3) {
+            set.add(policy(g, PolicyType::Identity, &format!("identity{i}")));
+        }
+        if g.next(3) == 0 {
+            set.add(policy(g, PolicyType::Resource, "resource"));
+        }
+        for i in 0..g.next(3) {
+            set.add(policy(g, PolicyType::Boundary, &format!("boundary{i}")));
+        }
+        if g.next(3) == 0 {
+            set.add(policy(g, PolicyType::Session, "session"));
+        }
+        if g.next(3) == 0 {
+            let level = (0..1 + g.next(2))
+                .map(|i| policy(g, PolicyType::Scp, &format!("scp{i}")))
+                .collect();
+            set.add_scp_level(level);
+        }
+        if g.next(4) == 0 {
+            set.add(policy(g, PolicyType::Rcp, "rcp"));
+        }
+        set
+    }
+
+    fn requests() -> Vec<Request> {
+        let principals = [
+            "arn:aws:iam::111122223333:user/alice",
+            "arn:aws:sts::111122223333:assumed-role/Admin/s1",
+        ];
+        let actions = [
+            "s3:GetObject",
+            "S3:getobject",
+            "s3:PutObject",
+            "s3:ListBucket",
+            "ec2:DescribeInstances",
+            "iam:PassRole",
+            "sqs:SendMessage",
+            "kms:Decrypt",
+        ];
+        let resources = [
+            "arn:aws:s3:::bucket/key",
+            "arn:aws:s3:::secret/key",
+            "arn:aws:ec2:us-east-1:111122223333:instance/i-1",
+            "*",
+        ];
+        let mut out = Vec::new();
+        for (pi, p) in principals.iter().enumerate() {
+            for a in actions {
+                for r in resources {
+                    let mut ctx = ContextMap::new();
+                    ctx.insert(
+                        "aws:PrincipalTag/team",
+                        if pi == 0 { "search" } else { "payments" },
+                    );
+                    out.push(Request::new(p, a, r).unwrap().with_context(ctx));
+                }
+            }
+        }
+        out
+    }
+
+    /// The index only narrows which statements are tried: `decide` and `evaluate` (indexed) give the
+    /// decision and the deciding statements that `explain` (every statement) gives.
+    #[test]
+    fn indexed_decisions_equal_a_scan_of_every_statement() {
+        let mut g = Gen(8);
+        let requests = requests();
+        let mut seen = std::collections::HashMap::new();
+        for _ in 0..300 {
+            let set = policy_set(&mut g);
+            for req in &requests {
+                let explained = set.explain(req);
+                let verdict = set.decide(req);
+                assert_eq!(verdict.decision, explained.decision, "{req:?}\n{explained}");
+                assert_eq!(verdict.deciding, explained.deciding, "{req:?}\n{explained}");
+                assert_eq!(set.evaluate(req), explained.decision);
+                *seen.entry(explained.decision).or_insert(0usize) += 1;
+            }
+        }
+        // The generated cases reach every outcome, each many times.
+        for d in [
+            Decision::Allow,
+            Decision::ExplicitDeny,
+            Decision::ImplicitDeny,
+        ] {
+            assert!(seen.get(&d).copied().unwrap_or(0) > 500, "{seen:?}");
+        }
+    }
+
+    /// Denies filed under the action's service and denies considered for every action are reported
+    /// together in statement order, as a scan reports them.
+    #[test]
+    fn deciding_statements_keep_statement_order_across_buckets() {
+        let text = r#"{"Version":"2012-10-17","Statement":[
+            {"Sid":"A","Effect":"Allow","Action":"*","Resource":"*"},
+            {"Sid":"D1","Effect":"Deny","Action":"s3:Get*","Resource":"*"},
+            {"Sid":"D2","Effect":"Deny","NotAction":"iam:*","Resource":"*"},
+            {"Sid":"D3","Effect":"Deny","Action":"EC2:Describe*","Resource":"*"},
+            {"Sid":"D4","Effect":"Deny","Action":["ec2:Run*","S3:GetObject"],"Resource":"*"},
+            {"Sid":"D5","Effect":"Deny","Action":"*","Resource":"*"}
+        ]}"#;
+        let mut set = PolicySet::new();
+        set.add(Policy::parse_named("p", text, PolicyType::Identity).unwrap());
+        let sids = |action: &str| {
+            let req = Request::new("arn:aws:iam::111122223333:user/alice", action, "*").unwrap();
+            let v = set.decide(&req);
+            assert_eq!(v.decision, Decision::ExplicitDeny);
+            assert_eq!(v.deciding, set.explain(&req).deciding);
+            v.deciding
+                .into_iter()
+                .filter_map(|r| r.sid)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(sids("s3:GetObject"), ["D1", "D2", "D4", "D5"]);
+        assert_eq!(sids("ec2:DescribeVpcs"), ["D2", "D3", "D5"]);
+        assert_eq!(sids("iam:PassRole"), ["D5"]);
     }
 }

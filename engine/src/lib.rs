@@ -3,12 +3,17 @@
 #![warn(missing_docs)]
 
 mod arn;
-mod condition;
+pub mod catalog;
+pub(crate) mod condition;
 mod context;
 mod error;
 mod eval;
 mod explain;
 pub mod ffi;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
+pub mod lint;
 mod pattern;
 mod policy;
 mod request;
@@ -23,5 +28,5 @@ pub use explain::{
     ConditionProblem, Explanation, Reason, StatementExplanation, StatementRef, Step, StepKind,
     StepOutcome,
 };
-pub use policy::{Effect, Policy, PolicyType, Version};
+pub use policy::{Effect, Policy, PolicyType, QuotaFinding, SizeCount, Version};
 pub use request::{Principal, PrincipalKind, Request};

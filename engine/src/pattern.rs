@@ -6,8 +6,38 @@
 //! bounded number of times per segment. Star-free, question-free segments are found with `memchr`'s
 //! substring search, which is linear; a segment with `?` is tried at each candidate start, bounded by
 //! the segment's length.
+//!
+//! So the work is O(n + m) for a pattern of length m whose star-free runs are plain text (`a*a*a*…`,
+//! `*?*?*`), and O(n·k) at worst when a star-free run of length k mixes text and `?` (`*a?a?a?b`).
+//! Tests and the fuzz targets count that work with `work`.
 
 use std::fmt;
+
+/// Work counting for the tests and the fuzz targets: the matcher adds the bytes and tokens it
+/// examines. Compiled to nothing in other builds.
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) mod work {
+    use std::cell::Cell;
+
+    thread_local! {
+        static STEPS: Cell<u64> = const { Cell::new(0) };
+    }
+
+    pub(crate) fn add(n: usize) {
+        STEPS.with(|s| s.set(s.get().saturating_add(n as u64)));
+    }
+
+    /// The steps counted on this thread since the last call.
+    pub(crate) fn take() -> u64 {
+        STEPS.with(|s| s.replace(0))
+    }
+}
+
+#[cfg(not(any(test, feature = "fuzzing")))]
+pub(crate) mod work {
+    #[inline(always)]
+    pub(crate) fn add(_: usize) {}
+}
 
 /// One element of a compiled pattern.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -138,7 +168,10 @@ impl Pattern {
     pub(crate) fn matches(&self, input: &str) -> bool {
         match &self.kind {
             Kind::Any => true,
-            Kind::Exact(s) => s.as_ref() == input,
+            Kind::Exact(s) => {
+                work::add(s.len().min(input.len()) + 1);
+                s.as_ref() == input
+            }
             Kind::Glob { segments, has_star } => glob(segments, *has_star, input),
         }
     }
@@ -185,12 +218,16 @@ fn match_at(seg: &Segment, input: &str, at: usize) -> Option<usize> {
         let rest = input.get(p..)?;
         match t {
             SegTok::Lit(l) => {
+                work::add(l.len() + 1);
                 if !rest.starts_with(l.as_ref()) {
                     return None;
                 }
                 p += l.len();
             }
-            SegTok::One => p += rest.chars().next()?.len_utf8(),
+            SegTok::One => {
+                work::add(1);
+                p += rest.chars().next()?.len_utf8();
+            }
         }
     }
     Some(p)
@@ -203,12 +240,16 @@ fn match_suffix(seg: &Segment, input: &str) -> Option<usize> {
         let head = input.get(..e)?;
         match t {
             SegTok::Lit(l) => {
+                work::add(l.len() + 1);
                 if !head.ends_with(l.as_ref()) {
                     return None;
                 }
                 e -= l.len();
             }
-            SegTok::One => e -= head.chars().next_back()?.len_utf8(),
+            SegTok::One => {
+                work::add(1);
+                e -= head.chars().next_back()?.len_utf8();
+            }
         }
     }
     Some(e)
@@ -216,18 +257,24 @@ fn match_suffix(seg: &Segment, input: &str) -> Option<usize> {
 
 /// Finds the leftmost match of a segment at or after `from` in `hay`; returns its end position.
 fn find(seg: &Segment, hay: &str, from: usize) -> Option<usize> {
+    // A substring search examines what it skips, and the needle where it stops.
+    let searched = |rest: &[u8], found: Option<usize>, needle: usize| {
+        work::add(found.map_or(rest.len(), |i| i + needle) + 1);
+        found
+    };
     match seg.toks.as_slice() {
         [] => Some(from),
         [SegTok::Lit(l)] => {
             let rest = hay.as_bytes().get(from..)?;
-            memchr::memmem::find(rest, l.as_bytes()).map(|i| from + i + l.len())
+            searched(rest, memchr::memmem::find(rest, l.as_bytes()), l.len())
+                .map(|i| from + i + l.len())
         }
         [SegTok::Lit(l), ..] => {
             let finder = memchr::memmem::Finder::new(l.as_bytes());
             let mut start = from;
             loop {
                 let rest = hay.as_bytes().get(start..)?;
-                let i = start + finder.find(rest)?;
+                let i = start + searched(rest, finder.find(rest), l.len())?;
                 if let Some(end) = match_at(seg, hay, i) {
                     return Some(end);
                 }
@@ -237,6 +284,7 @@ fn find(seg: &Segment, hay: &str, from: usize) -> Option<usize> {
         _ => {
             let rest = hay.get(from..)?;
             for (i, _) in rest.char_indices() {
+                work::add(1);
                 if let Some(end) = match_at(seg, hay, from + i) {
                     return Some(end);
                 }
@@ -289,12 +337,116 @@ mod tests {
         assert!(!p.matches("abc"));
     }
 
+    /// The obviously right matcher: dynamic programming over characters, O(n·m).
+    fn reference(p: &str, s: &str) -> bool {
+        let p: Vec<char> = p.chars().collect();
+        let s: Vec<char> = s.chars().collect();
+        // row[j]: the pattern so far matches the first j characters of s.
+        let mut row = vec![false; s.len() + 1];
+        row[0] = true;
+        for c in &p {
+            let mut next = vec![false; s.len() + 1];
+            for j in 0..=s.len() {
+                next[j] = match c {
+                    '*' => row[j] || (j > 0 && next[j - 1]),
+                    '?' => j > 0 && row[j - 1],
+                    lit => j > 0 && row[j - 1] && s[j - 1] == *lit,
+                };
+            }
+            row = next;
+        }
+        row[s.len()]
+    }
+
+    /// The factor the matcher's work may grow by: the longest star-free run of the pattern that
+    /// holds a `?` (1 when every run is plain text).
+    fn factor(p: &str) -> usize {
+        p.split('*')
+            .filter(|run| run.contains('?'))
+            .map(str::len)
+            .max()
+            .unwrap_or(1)
+    }
+
+    /// Matches and returns the work done.
+    fn counted(p: &Pattern, s: &str) -> (bool, u64) {
+        work::take();
+        let r = p.matches(s);
+        (r, work::take())
+    }
+
+    /// The most work a match may take: linear in pattern and input, times [`factor`].
+    fn bound(p: &str, s: &str) -> u64 {
+        (4 * (p.len() + s.len() + 1) * (factor(p) + 1)) as u64
+    }
+
+    fn assert_bounded(p: &str, s: &str, expect: bool) {
+        let (r, steps) = counted(&Pattern::new(p), s);
+        assert_eq!(
+            r,
+            expect,
+            "{} chars of pattern, {} of input",
+            p.len(),
+            s.len()
+        );
+        assert!(
+            steps <= bound(p, s),
+            "{steps} steps for {} chars of pattern (factor {}) and {} of input; the bound is {}",
+            p.len(),
+            factor(p),
+            s.len(),
+            bound(p, s)
+        );
+    }
+
     #[test]
-    fn adversarial_patterns_do_not_blow_up() {
-        let pat = format!("{}b", "a*".repeat(2000));
-        let input = "a".repeat(100_000);
-        assert!(!m(&pat, &input));
-        let pat = format!("{}?b", "*a?".repeat(500));
-        assert!(!m(&pat, &input));
+    fn adversarial_patterns_take_bounded_work() {
+        let a = "a".repeat(100_000);
+        // The classic backtracking killers: stars between repeated text, against text that almost
+        // matches. Each is linear here.
+        assert_bounded(&format!("{}b", "a*".repeat(2000)), &a, false);
+        assert_bounded(&format!("*{}b*", "a*".repeat(2000)), &a, false);
+        assert_bounded(&format!("{}a", "a*".repeat(2000)), &a, true);
+        assert_bounded(&"*?".repeat(3000), &a, true);
+        assert_bounded(&format!("{}x", "*?".repeat(3000)), &a, false);
+        assert_bounded(&format!("{}?b", "*a?".repeat(500)), &a, false);
+        assert_bounded(
+            &format!("*{}*", "ab".repeat(1000)),
+            &"ab".repeat(50_000),
+            true,
+        );
+        assert_bounded(
+            &format!("*{}c*", "ab".repeat(1000)),
+            &"ab".repeat(50_000),
+            false,
+        );
+        // A long run of text and `?` is tried at every position: work n·k, and no more.
+        let run = format!("*{}b*", "a?".repeat(32));
+        assert_bounded(&run, &"a".repeat(20_000), false);
+        let (_, steps) = counted(&Pattern::new(&run), &"a".repeat(20_000));
+        assert!(steps >= 20_000 * 32, "the bound is not slack: {steps}");
+    }
+
+    #[test]
+    fn the_work_of_plain_runs_does_not_grow_with_the_number_of_stars() {
+        let input = "x".repeat(10_000);
+        let few = counted(&Pattern::new("*a*a*a*"), &input).1;
+        let many = counted(&Pattern::new(&"*a".repeat(1000)), &input).1;
+        // The first missing segment ends the search: one pass over the input either way.
+        assert!(few <= 2 * 10_000 && many <= 2 * 10_000, "{few} {many}");
+    }
+
+    proptest::proptest! {
+        /// The matcher agrees with the reference on short patterns and inputs over a small
+        /// alphabet (multi-byte characters included), within the work bound.
+        #[test]
+        fn agrees_with_the_reference(
+            p in "[ab*?é]{0,12}",
+            s in "[abé]{0,16}",
+        ) {
+            let (r, steps) = counted(&Pattern::new(&p), &s);
+            proptest::prop_assert_eq!(r, reference(&p, &s), "pattern {:?} input {:?}", p, s);
+            proptest::prop_assert!(steps <= bound(&p, &s), "{} steps for {:?} on {:?}", steps, p, s);
+        }
     }
 }

@@ -1,19 +1,24 @@
 //! Typed, pre-compiled policies: the JSON is parsed once into statements whose patterns and condition
 //! values are ready to match; evaluation never looks at the JSON again.
 
-mod parse;
+mod index;
+pub(crate) mod parse;
 pub(crate) mod principal;
+mod quota;
 
-use crate::arn::ArnPattern;
+use crate::arn::{ArnPattern, ResourceName};
 use crate::condition::{Condition, Miss};
 use crate::context::Context;
 use crate::error::{Location, PolicyErrors};
 use crate::pattern::Pattern;
-use crate::request::Request;
+use crate::request::Prepared;
 use crate::variables::Template;
+pub(crate) use index::{ActionIndex, Service};
 use principal::{Grant, PrincipalSpec};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+
+pub use quota::{QuotaFinding, SizeCount};
 
 /// Where a policy sits in AWS's evaluation: this decides which elements it may have and how its
 /// statements combine with the others.
@@ -83,7 +88,11 @@ pub struct Policy {
     pub(crate) policy_type: PolicyType,
     pub(crate) version: Version,
     pub(crate) id: Option<String>,
-    pub(crate) statements: Vec<Statement>,
+    /// Shared: a policy set is cloned per request when a resource adds its policy, and cloning a
+    /// policy must not copy its compiled statements.
+    pub(crate) statements: Arc<[Statement]>,
+    /// The statements by the service prefix of their actions.
+    pub(crate) index: Arc<ActionIndex>,
     pub(crate) source: Arc<str>,
 }
 
@@ -175,12 +184,12 @@ pub(crate) enum ResourcePattern {
 
 impl ResourcePattern {
     /// `Err` with the variable's name when a variable cannot be resolved.
-    fn matches(&self, resource: &str, ctx: &Context<'_>) -> Result<bool, String> {
+    fn matches(&self, resource: &ResourceName<'_>, ctx: &Context<'_>) -> Result<bool, String> {
         match self {
-            ResourcePattern::Static(p) => Ok(p.matches(resource)),
+            ResourcePattern::Static(p) => Ok(p.matches_name(resource)),
             ResourcePattern::Template(t) => {
                 let tokens = t.tokens(ctx).map_err(|u| u.variable)?;
-                Ok(ArnPattern::from_tokens(&tokens).matches(resource))
+                Ok(ArnPattern::from_tokens(&tokens).matches_name(resource))
             }
         }
     }
@@ -200,10 +209,11 @@ impl Statement {
     /// `has_boundary`: the principal has a permissions boundary (it changes how `NotPrincipal` reads).
     pub(crate) fn applies(
         &self,
-        req: &Request,
-        ctx: &Context<'_>,
+        target: &Prepared<'_>,
         has_boundary: bool,
     ) -> Result<Option<Grant>, StatementMiss> {
+        let req = target.req;
+        let ctx = &target.ctx;
         let deny_with_boundary = has_boundary && self.effect == Effect::Deny;
         let grant = match &self.principal {
             Some(spec) => Some(
@@ -224,7 +234,7 @@ impl Statement {
             let mut unresolved = Vec::new();
             let mut hit = false;
             for p in &res.patterns {
-                match p.matches(&req.resource, ctx) {
+                match p.matches(&target.resource, ctx) {
                     Ok(true) => {
                         hit = true;
                         break;
@@ -242,5 +252,105 @@ impl Statement {
                 .map_err(|miss| StatementMiss::Condition { index, miss })?;
         }
         Ok(grant)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::context::ContextMap;
+    use crate::eval::{Decision, PolicySet};
+    use crate::pattern::work;
+    use crate::request::Request;
+
+    /// The matcher's bound for one pattern (see `pattern.rs`).
+    fn bound(pattern: &str, input: &str) -> u64 {
+        let k = pattern
+            .split('*')
+            .filter(|run| run.contains('?'))
+            .map(str::len)
+            .max()
+            .unwrap_or(1);
+        (4 * (pattern.len() + input.len() + 8) * (k + 1)) as u64
+    }
+
+    #[test]
+    fn adversarial_patterns_in_a_policy_take_bounded_work() {
+        // Every element holds patterns built to make a backtracking matcher explode, each followed
+        // by one that matches, so that evaluation tries them all; the last condition fails.
+        let stars = format!("{}b", "a*".repeat(500));
+        let run = format!("*{}b*", "a?".repeat(16));
+        let questions = format!("{}x", "*?".repeat(200));
+        let long = "a".repeat(50_000);
+        let arn = format!("arn:aws:s3:::{long}");
+        let text = format!(
+            r#"{{"Version":"2012-10-17","Statement":{{"Effect":"Allow",
+              "Action":["s3:{stars}","s3:{run}","s3:{questions}","s3:a*"],
+              "Resource":["arn:aws:s3:::{stars}","arn:aws:s3:::{run}","arn:aws:s3:::{questions}","arn:aws:s3:::*"],
+              "Condition":{{
+                "ArnLike":{{"aws:SourceArn":["arn:aws:s3:::{stars}","arn:aws:s3:::{run}","arn:aws:s3:::*"]}},
+                "StringLike":{{"aws:PrincipalTag/team":["{stars}","{run}","{questions}"]}}}}}}}}"#
+        );
+        let mut set = PolicySet::new();
+        set.add(Policy::parse(&text, PolicyType::Identity).unwrap());
+        let mut ctx = ContextMap::new();
+        ctx.insert("aws:SourceArn", arn.as_str());
+        ctx.insert("aws:PrincipalTag/team", long.as_str());
+        let req = Request::new(
+            "arn:aws:iam::111122223333:user/alice",
+            &format!("s3:{long}"),
+            &arn,
+        )
+        .unwrap()
+        .with_context(ctx);
+
+        work::take();
+        assert_eq!(set.evaluate(&req), Decision::ImplicitDeny);
+        let steps = work::take();
+        // Four elements, up to four patterns each, every one against about `long`.
+        let most: u64 = [&stars, &run, &questions]
+            .iter()
+            .map(|p| 4 * bound(&format!("arn:aws:s3:::{p}"), &arn))
+            .sum();
+        assert!(steps <= most, "{steps} steps; the bound is {most}");
+        // The work was counted: the run pattern alone is tried at every position.
+        assert!(steps >= 3 * 50_000, "{steps} steps");
+    }
+
+    #[test]
+    fn huge_arrays_are_linear() {
+        // 20,000 actions and resources (about 200 KB of policy): parsed once, and one evaluation
+        // tries each pattern once.
+        let n = 20_000;
+        let actions: Vec<String> = (0..n).map(|i| format!("\"s3:A{i}*\"")).collect();
+        let text = format!(
+            r#"{{"Statement":{{"Effect":"Allow","Action":[{}],"Resource":"arn:aws:s3:::b/*"}}}}"#,
+            actions.join(",")
+        );
+        assert!(text.len() <= parse::MAX_POLICY_BYTES);
+        let mut set = PolicySet::new();
+        set.add(Policy::parse(&text, PolicyType::Identity).unwrap());
+        let req = Request::new(
+            "arn:aws:iam::111122223333:user/alice",
+            "s3:B",
+            "arn:aws:s3:::b/k",
+        )
+        .unwrap();
+        work::take();
+        assert_eq!(set.evaluate(&req), Decision::ImplicitDeny);
+        let steps = work::take();
+        // Each prefix pattern is compared once with the action: its length, plus one.
+        let most: usize = actions.iter().map(|a| a.len() - 2 + 1).sum();
+        assert!(
+            steps <= most as u64,
+            "{steps} steps for {n} patterns; the bound is {most}"
+        );
+        let req = Request::new(
+            "arn:aws:iam::111122223333:user/alice",
+            &format!("s3:A{}x", n - 1),
+            "arn:aws:s3:::b/k",
+        )
+        .unwrap();
+        assert_eq!(set.evaluate(&req), Decision::Allow);
     }
 }

@@ -1,9 +1,10 @@
 //! The question put to the engine: who (principal), does what (action), to what (resource), in what
 //! circumstances (context).
 
-use crate::arn::Arn;
+use crate::arn::{Arn, ResourceName};
 use crate::context::{Context, ContextMap, ContextValue};
 use crate::error::RequestError;
+use crate::policy::Service;
 use serde::{Deserialize, Serialize};
 
 /// What kind of principal makes the request; the evaluation flow differs per kind.
@@ -252,8 +253,12 @@ impl Request {
 
     /// The account owning the resource: from its ARN, else as set, else the principal's.
     pub fn resource_account(&self) -> Option<&str> {
-        Arn::parse(&self.resource)
-            .map(|a| a.account)
+        self.resource_account_of(Arn::parse(&self.resource).as_ref())
+    }
+
+    /// [`Request::resource_account`] with the resource's ARN already parsed.
+    fn resource_account_of<'s>(&'s self, arn: Option<&Arn<'s>>) -> Option<&'s str> {
+        arn.map(|a| a.account)
             .filter(|a| !a.is_empty())
             .or(self.resource_account.as_deref())
             .or(self.principal.account.as_deref())
@@ -261,7 +266,14 @@ impl Request {
 
     /// Whether the principal and the resource are in different accounts.
     pub fn is_cross_account(&self) -> bool {
-        match (self.principal.account.as_deref(), self.resource_account()) {
+        self.is_cross_account_of(Arn::parse(&self.resource).as_ref())
+    }
+
+    fn is_cross_account_of(&self, arn: Option<&Arn<'_>>) -> bool {
+        match (
+            self.principal.account.as_deref(),
+            self.resource_account_of(arn),
+        ) {
             (Some(p), Some(r)) => p != r,
             _ => false,
         }
@@ -299,6 +311,35 @@ impl Request {
             d.push(("aws:resourceaccount".into(), acct.into()));
         }
         self.derived = d;
+    }
+}
+
+/// A request as evaluation reads it: what every statement looks at, worked out once per request.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Prepared<'r> {
+    pub(crate) req: &'r Request,
+    pub(crate) ctx: Context<'r>,
+    /// The action's service prefix, lower-cased.
+    pub(crate) service: Service<&'r str>,
+    pub(crate) resource: ResourceName<'r>,
+    /// [`Request::is_cross_account`].
+    pub(crate) cross_account: bool,
+}
+
+impl<'r> Prepared<'r> {
+    pub(crate) fn new(req: &'r Request) -> Self {
+        let service = req
+            .action_lower
+            .split_once(':')
+            .map_or(req.action_lower.as_str(), |(s, _)| s);
+        let arn = Arn::parse(&req.resource);
+        Prepared {
+            req,
+            ctx: req.ctx(),
+            service: Service::new(service),
+            resource: ResourceName::new(&req.resource, arn),
+            cross_account: req.is_cross_account_of(arn.as_ref()),
+        }
     }
 }
 

@@ -6,7 +6,7 @@
 )]
 //! `iamlet test`, and requires each to produce its documented decision.
 
-use iamlet_engine::simulate::{parse_cases, run_case};
+use iamlet_engine::simulate::{compile_case, parse_cases, run_case};
 use std::collections::HashSet;
 use std::path::PathBuf;
 
@@ -92,4 +92,32 @@ fn conformance_corpus() {
         cond_cases >= 150,
         "the condition corpus has only {cond_cases} cases"
     );
+}
+
+/// `run_case` explains, and an explanation matches every statement. `PolicySet::decide` and
+/// `evaluate` match only the statements indexed under the action's service: every case must get the
+/// same decision and deciding statements from them.
+#[test]
+fn indexed_decisions_match_explanations() {
+    let mut compared = 0;
+    for file in corpus_files() {
+        let name = file.file_name().unwrap().to_string_lossy().to_string();
+        let text = std::fs::read_to_string(&file).unwrap();
+        for case in parse_cases(&text).unwrap_or_else(|e| panic!("{name}: {e}")) {
+            let Ok((set, req)) = compile_case(&case) else {
+                continue;
+            };
+            let explained = set.explain(&req);
+            let verdict = set.decide(&req);
+            assert_eq!(
+                (verdict.decision, &verdict.deciding),
+                (explained.decision, &explained.deciding),
+                "{name} {}",
+                case.id
+            );
+            assert_eq!(set.evaluate(&req), explained.decision, "{name} {}", case.id);
+            compared += 1;
+        }
+    }
+    assert!(compared >= 300, "only {compared} cases compared");
 }

@@ -4,7 +4,8 @@
 
 use super::principal::{PrincipalEntry, PrincipalSpec};
 use super::{
-    ActionSpec, Effect, Policy, PolicyType, ResourcePattern, ResourceSpec, Statement, Version,
+    ActionIndex, ActionSpec, Effect, Policy, PolicyType, ResourcePattern, ResourceSpec, Statement,
+    Version,
 };
 use crate::arn::ArnPattern;
 use crate::condition::Condition;
@@ -37,27 +38,17 @@ pub(crate) fn parse_policy(text: &str, policy_type: PolicyType) -> Result<Policy
         });
         return Err(w.finish_err());
     }
-    if nesting_depth(text) > MAX_DEPTH {
+    if let Some(at) = too_deep(text) {
+        let location = Some(w.loc(at, at + 1));
         w.errors.push(PolicyError {
             kind: K::Limit,
             path: String::new(),
             message: format!("the policy is nested more than {MAX_DEPTH} levels deep"),
-            location: None,
+            location,
         });
         return Err(w.finish_err());
     }
-    let options = ParseOptions {
-        allow_comments: false,
-        allow_loose_object_property_names: false,
-        allow_trailing_commas: false,
-        allow_missing_commas: false,
-        allow_single_quoted_strings: false,
-        allow_hexadecimal_numbers: false,
-        allow_unary_plus_numbers: false,
-        allow_bare_decimal_point_numbers: false,
-        allow_non_finite_numbers: false,
-        allow_extended_string_escapes: false,
-    };
+    let options = json_options();
     let ast = match jsonc_parser::parse_to_ast(text, &CollectOptions::default(), &options) {
         Ok(r) => r,
         Err(e) => {
@@ -87,6 +78,22 @@ pub(crate) fn parse_policy(text: &str, policy_type: PolicyType) -> Result<Policy
     }
 }
 
+/// Strict JSON: what AWS accepts.
+pub(crate) fn json_options() -> ParseOptions {
+    ParseOptions {
+        allow_comments: false,
+        allow_loose_object_property_names: false,
+        allow_trailing_commas: false,
+        allow_missing_commas: false,
+        allow_single_quoted_strings: false,
+        allow_hexadecimal_numbers: false,
+        allow_unary_plus_numbers: false,
+        allow_bare_decimal_point_numbers: false,
+        allow_non_finite_numbers: false,
+        allow_extended_string_escapes: false,
+    }
+}
+
 fn lower_first(s: &str) -> String {
     let mut c = s.chars();
     match c.next() {
@@ -95,11 +102,11 @@ fn lower_first(s: &str) -> String {
     }
 }
 
-/// Bracket depth outside strings, in one pass: refuses pathological nesting before the recursive
-/// parser sees it.
-fn nesting_depth(text: &str) -> usize {
-    let (mut depth, mut max, mut in_str, mut esc) = (0usize, 0usize, false, false);
-    for b in text.bytes() {
+/// Where the text first opens a bracket (outside strings) more than [`MAX_DEPTH`] levels deep, in one
+/// pass: refuses pathological nesting before the recursive parser sees it.
+fn too_deep(text: &str) -> Option<usize> {
+    let (mut depth, mut in_str, mut esc) = (0usize, false, false);
+    for (i, b) in text.bytes().enumerate() {
         if in_str {
             match (esc, b) {
                 (true, _) => esc = false,
@@ -113,13 +120,15 @@ fn nesting_depth(text: &str) -> usize {
             b'"' => in_str = true,
             b'{' | b'[' => {
                 depth += 1;
-                max = max.max(depth);
+                if depth > MAX_DEPTH {
+                    return Some(i);
+                }
             }
             b'}' | b']' => depth = depth.saturating_sub(1),
             _ => {}
         }
     }
-    max
+    None
 }
 
 fn kind_name(v: &Value<'_>) -> &'static str {
@@ -356,12 +365,14 @@ impl<'s> Walker<'s> {
                 ),
             ),
         }
+        let statements = statements?;
         Some(Policy {
             name: id.clone().unwrap_or_else(|| "policy".to_owned()),
             policy_type,
             version,
             id,
-            statements: statements?,
+            index: Arc::new(ActionIndex::build(&statements)),
+            statements: statements.into(),
             source: Arc::from(self.src),
         })
     }
@@ -885,6 +896,51 @@ mod tests {
         assert!(parse_policy(trust, PolicyType::Trust).is_ok());
         let rcp = r#"{"Statement":{"Effect":"Deny","Principal":{"AWS":"111122223333"},"Action":"s3:*","Resource":"*"}}"#;
         assert!(errs(rcp, PolicyType::Rcp)[0].contains("must be \"*\""));
+    }
+
+    #[test]
+    fn nesting_is_refused_before_the_recursive_parser() {
+        let arrays = |n: usize| format!("{}{}", "[".repeat(n), "]".repeat(n));
+        // At the limit the parser runs, and finds that this is no policy.
+        let e = parse_policy(&arrays(MAX_DEPTH), PolicyType::Identity).unwrap_err();
+        assert_eq!(e.errors[0].kind, K::InvalidValue, "{e}");
+        // One level more is refused, at the bracket that goes too deep.
+        let e = parse_policy(&arrays(MAX_DEPTH + 1), PolicyType::Identity).unwrap_err();
+        assert_eq!(e.errors.len(), 1);
+        assert_eq!(e.errors[0].kind, K::Limit);
+        assert_eq!(
+            e.errors[0].to_string(),
+            format!(
+                "1:{}: the policy is nested more than {MAX_DEPTH} levels deep",
+                MAX_DEPTH + 1
+            )
+        );
+        // 100,000 levels of arrays (40,000 of objects, within the size limit), far beyond what any
+        // stack would survive: the same answer, from the one pass over the bytes.
+        let objects = format!("{}1{}", r#"{"a":"#.repeat(40_000), "}".repeat(40_000));
+        for (deep, at) in [(arrays(100_000), MAX_DEPTH), (objects, MAX_DEPTH * 5)] {
+            assert!(deep.len() <= MAX_POLICY_BYTES);
+            let e = parse_policy(&deep, PolicyType::Identity).unwrap_err();
+            assert_eq!(e.errors[0].kind, K::Limit);
+            assert_eq!(e.errors[0].location.map(|l| l.start), Some(at));
+        }
+        // Past the size limit nothing is parsed at all.
+        let e = parse_policy(&arrays(MAX_POLICY_BYTES), PolicyType::Identity).unwrap_err();
+        assert_eq!(
+            e.errors[0].to_string(),
+            format!(
+                "the policy is {} bytes; the limit is {MAX_POLICY_BYTES} bytes",
+                2 * MAX_POLICY_BYTES
+            )
+        );
+        // Brackets in strings, after escaped quotes too, are text.
+        let text = format!(
+            r#"{{"Statement":{{"Sid":"{}\"{}","Effect":"Allow","Action":"*","Resource":"*"}}}}"#,
+            "[".repeat(1000),
+            "{".repeat(1000)
+        );
+        assert_eq!(too_deep(&text), None);
+        assert!(parse_policy(&text, PolicyType::Identity).is_ok());
     }
 
     #[test]

@@ -1,0 +1,172 @@
+//! Policy validation findings in the spirit of IAM Access Analyzer's policy validation: errors (the
+//! grammar, actions and condition keys the catalog does not know, operators that cannot work on a
+//! key's type), security warnings (`iam:PassRole` on `*`, `Allow` with `NotAction`/`NotResource`,
+//! wildcards granting permissions-management actions, public principals without conditions),
+//! warnings and suggestions (missing `Version`, empty arrays, redundant actions and statements). Each
+//! finding names its JSON path, its line:column and, where there is one, a fix.
+
+mod catalog_checks;
+mod doc;
+mod security;
+mod suggestions;
+
+use crate::catalog::Catalog;
+use crate::error::Location;
+use crate::policy::{Policy, PolicyType};
+use serde::Serialize;
+
+/// How serious a finding is, most serious first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
+pub enum Severity {
+    /// The policy is invalid, or part of it can never take effect.
+    Error,
+    /// The policy grants more than it probably means to.
+    SecurityWarning,
+    /// The policy works, but not as it reads.
+    Warning,
+    /// The policy could be simpler or clearer.
+    Suggestion,
+}
+
+impl Severity {
+    /// How the severity reads in text output.
+    pub fn label(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::SecurityWarning => "security warning",
+            Severity::Warning => "warning",
+            Severity::Suggestion => "suggestion",
+        }
+    }
+}
+
+/// One finding about a policy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
+pub struct Finding {
+    /// How serious it is.
+    pub severity: Severity,
+    /// A stable identifier of the check (`unknown_action`, `pass_role_with_star`…).
+    pub code: String,
+    /// What is wrong, without path or position.
+    pub message: String,
+    /// The JSON path of the element (`Statement[1].Action[0]`; empty for the document).
+    pub path: String,
+    /// Where the element is in the text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "wasm", tsify(optional))]
+    pub location: Option<Location>,
+    /// How to fix it, when there is a clear way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "wasm", tsify(optional))]
+    pub fix: Option<String>,
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if let Some(loc) = self.location {
+            write!(f, "{}:{}: ", loc.line, loc.column)?;
+        }
+        write!(f, "{} [{}]: ", self.severity.label(), self.code)?;
+        if !self.path.is_empty() {
+            write!(f, "{}: ", self.path)?;
+        }
+        write!(f, "{}", self.message)?;
+        if let Some(fix) = &self.fix {
+            write!(f, " (fix: {fix})")?;
+        }
+        Ok(())
+    }
+}
+
+/// Lints a policy document of the given type with the embedded catalog. Findings are sorted by
+/// position, then severity.
+pub fn lint(text: &str, policy_type: PolicyType) -> Vec<Finding> {
+    lint_with(text, policy_type, Catalog::embedded())
+}
+
+/// Lints with a given catalog (an empty catalog skips the action and condition-key checks).
+pub fn lint_with(text: &str, policy_type: PolicyType, catalog: &Catalog) -> Vec<Finding> {
+    let mut out = Vec::new();
+    if let Err(errors) = Policy::parse(text, policy_type) {
+        out.extend(errors.errors().iter().map(|e| {
+            Finding {
+                severity: Severity::Error,
+                code: serde_json::to_value(e.kind())
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_else(|| "invalid".to_owned()),
+                message: e.message().to_owned(),
+                path: e.path().to_owned(),
+                location: e.location(),
+                fix: None,
+            }
+        }));
+    }
+    if let Some(doc) = doc::Doc::read(text) {
+        if !catalog.is_empty() {
+            catalog_checks::check(&doc, catalog, &mut out);
+        }
+        security::check(&doc, catalog, policy_type, &mut out);
+        suggestions::check(&doc, catalog, &mut out);
+    }
+    out.sort_by(|a, b| {
+        let pos = |f: &Finding| f.location.map_or(0, |l| l.start);
+        pos(a)
+            .cmp(&pos(b))
+            .then(a.severity.cmp(&b.severity))
+            .then(a.code.cmp(&b.code))
+    });
+    out
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// The codes found, in order.
+    pub(crate) fn codes(text: &str, t: PolicyType) -> Vec<String> {
+        lint(text, t).into_iter().map(|f| f.code).collect()
+    }
+
+    pub(crate) fn find(text: &str, t: PolicyType, code: &str) -> Option<Finding> {
+        lint(text, t).into_iter().find(|f| f.code == code)
+    }
+
+    #[test]
+    fn a_tight_policy_has_no_findings() {
+        let text = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["s3:GetObject","s3:ListBucket"],"Resource":"arn:aws:s3:::b/*","Condition":{"Bool":{"aws:SecureTransport":"true"}}}]}"#;
+        assert_eq!(codes(text, PolicyType::Identity), Vec::<String>::new());
+    }
+
+    #[test]
+    fn grammar_errors_are_findings_with_positions() {
+        let text = "{\n \"Version\": \"2012-10-17\",\n \"Statement\": {\"Effect\": \"allow\", \"Action\": \"s3:GetObject\", \"Resource\": \"*\"}\n}";
+        let f = lint(text, PolicyType::Identity);
+        let first = f
+            .first()
+            .map(|f| (f.severity, f.code.as_str(), f.path.as_str()));
+        assert_eq!(
+            first,
+            Some((Severity::Error, "invalid_value", "Statement.Effect"))
+        );
+        assert_eq!(f.first().and_then(|f| f.location).map(|l| l.line), Some(3));
+        let syntax = codes("{\"Version\": ", PolicyType::Identity);
+        assert_eq!(syntax, vec!["syntax"]);
+    }
+
+    #[test]
+    fn display_reads_as_one_line() {
+        let f = find(
+            r#"{"Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}}"#,
+            PolicyType::Identity,
+            "missing_version",
+        );
+        assert_eq!(
+            f.map(|f| f.to_string()),
+            Some("1:1: suggestion [missing_version]: the policy has no `Version`: policy variables are not substituted and AWS reads it as 2008-10-17 (fix: add \"Version\": \"2012-10-17\")".to_owned())
+        );
+    }
+}
