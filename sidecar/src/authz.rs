@@ -1,8 +1,10 @@
 //! From an HTTP request (as Envoy describes it, over gRPC or HTTP) to an IAM question and back to an
 //! answer. Protocol-free: `grpc.rs` and `http.rs` translate to and from [`CheckInput`] and [`Outcome`].
 //!
-//! 1. The principal: an mTLS SPIFFE ID mapped by rules, else verified JWT claims in Envoy's metadata,
-//!    else a header the configuration names as trusted. None: 401.
+//! 1. The principal: the owner of the access key of a SigV4 signature (header or presigned URL),
+//!    verified with the credentials file, else an mTLS SPIFFE ID mapped by rules, else verified JWT
+//!    claims in Envoy's metadata, else a header the configuration names as trusted. None: 401; a
+//!    signature that does not verify: 403 with AWS's error code.
 //! 2. The action and resource: per-route `context_extensions` (`iamlet.action`, `iamlet.resource`),
 //!    else the route map. No route: 403 (unless configured to allow).
 //! 3. The context, derived as AWS derives it: `aws:SourceIp`, `aws:SecureTransport`,
@@ -14,6 +16,8 @@
 //!    what it would have done; a shadow store decides beside the live one and disagreements are logged.
 
 use crate::config::{Checked, JwtSection, SpiffeRule};
+use crate::credentials::sigv4::{self, SigV4Error};
+use crate::credentials::WatchedCredentials;
 use crate::decision_log::{DecisionLog, DecisionRecord};
 use crate::evaluator::{Evaluator, Verdict};
 use crate::metrics::{CheckLabels, KindLabels, Metrics};
@@ -78,6 +82,30 @@ pub struct Authorizer {
     evaluator: Evaluator,
     log: DecisionLog,
     metrics: Arc<Metrics>,
+    credentials: Option<Arc<WatchedCredentials>>,
+}
+
+/// The authorizer as a `tower::Service`: the innermost service of the servers' stack.
+#[derive(Clone, Debug)]
+pub struct AuthorizeService(pub Arc<Authorizer>);
+
+impl tower::Service<CheckInput> for AuthorizeService {
+    type Response = Outcome;
+    type Error = std::convert::Infallible;
+    type Future =
+        std::pin::Pin<Box<dyn std::future::Future<Output = Result<Outcome, Self::Error>> + Send>>;
+
+    fn poll_ready(
+        &mut self,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, input: CheckInput) -> Self::Future {
+        let authz = self.0.clone();
+        Box::pin(async move { Ok(authz.check(input).await) })
+    }
 }
 
 static REQUEST_SEQ: AtomicU64 = AtomicU64::new(0);
@@ -201,7 +229,14 @@ impl Authorizer {
             evaluator,
             log,
             metrics,
+            credentials: None,
         }
+    }
+
+    /// Verifies SigV4-signed requests with these access keys.
+    pub fn with_credentials(mut self, credentials: Arc<WatchedCredentials>) -> Self {
+        self.credentials = Some(credentials);
+        self
     }
 
     /// The identity store.
@@ -229,7 +264,40 @@ impl Authorizer {
         &self.checked.routes
     }
 
-    fn identify(&self, input: &CheckInput) -> Option<Identity> {
+    /// The SigV4 signer, when the request is signed and access keys are configured.
+    fn sigv4_identity(&self, input: &CheckInput) -> Result<Option<Identity>, SigV4Error> {
+        let Some(credentials) = &self.credentials else {
+            return Ok(None);
+        };
+        let keys = credentials.current();
+        let req = sigv4::HttpRequest {
+            method: &input.method,
+            host: &input.host,
+            path: &input.path,
+            headers: &input.headers,
+            body: None,
+        };
+        let Some(v) = sigv4::verify(&req, |id| keys.key(id), chrono::Utc::now())? else {
+            return Ok(None);
+        };
+        Ok(Some(Identity {
+            principal: v.user_arn,
+            session_issuer: None,
+            context: vec![(
+                "aws:RequestedRegion".to_owned(),
+                ContextValue::from(v.region),
+            )],
+        }))
+    }
+
+    fn identify(&self, input: &CheckInput) -> Result<Option<Identity>, SigV4Error> {
+        if let Some(identity) = self.sigv4_identity(input)? {
+            return Ok(Some(identity));
+        }
+        Ok(self.identify_unsigned(input))
+    }
+
+    fn identify_unsigned(&self, input: &CheckInput) -> Option<Identity> {
         let p = &self.checked.config.principal;
         if let Some(id) = input.source_principal.as_deref().filter(|s| !s.is_empty()) {
             if let Some(principal) = spiffe_principal(&p.spiffe, id) {
@@ -379,6 +447,28 @@ impl Authorizer {
     /// Decides a request. Never fails: every error is a deny (or, with `fail_open`, an allow).
     pub async fn check(&self, input: CheckInput) -> Outcome {
         let started = Instant::now();
+        // The HTTP front end refuses oversized headers before parsing them; gRPC requests arrive
+        // whole, so the same limit is applied here.
+        let header_bytes: usize = input.path.len()
+            + input
+                .headers
+                .iter()
+                .map(|(k, v)| k.len() + v.len())
+                .sum::<usize>();
+        let limit = self.checked.config.limits.max_header_bytes;
+        if header_bytes > limit {
+            let mut out = self.failure(
+                input.protocol,
+                "limit",
+                format!(
+                    "the request's path and headers are {header_bytes} bytes, over the limit of {limit} ([limits] max_header_bytes)"
+                ),
+            );
+            if !out.allowed {
+                out.status = 431;
+            }
+            return out;
+        }
         let request_id = input
             .headers
             .get("x-request-id")
@@ -391,6 +481,10 @@ impl Authorizer {
             request_id: request_id.clone(),
             protocol: input.protocol,
             principal: None,
+            access_key_id: self
+                .credentials
+                .as_ref()
+                .and_then(|_| signing_key_id(&input)),
             action: None,
             resource: None,
             decision: String::new(),
@@ -402,21 +496,36 @@ impl Authorizer {
             source_ip_address: self.source_ip(&input),
             user_agent: input.headers.get("user-agent").cloned(),
             http_method: input.method.clone(),
-            http_path: input.path.clone(),
+            http_path: redact_signature(&input.path),
             latency_micros: 0,
             engine: self.evaluator.name(),
             shadow_decision: None,
         };
 
+        let mut auth_error = None;
         let (decision, status, allowed, reason, upstream) = 'out: {
-            let Some(identity) = self.identify(&input) else {
-                break 'out (
-                    "Unauthenticated".to_owned(),
-                    401,
-                    !cfg.mode.enforce,
-                    "no principal could be established (no mapped mTLS identity, verified JWT or trusted header)".to_owned(),
-                    Vec::new(),
-                );
+            let identity = match self.identify(&input) {
+                Ok(Some(identity)) => identity,
+                Ok(None) => {
+                    break 'out (
+                        "Unauthenticated".to_owned(),
+                        401,
+                        !cfg.mode.enforce,
+                        "no principal could be established (no SigV4 signature, mapped mTLS identity, verified JWT or trusted header)".to_owned(),
+                        Vec::new(),
+                    );
+                }
+                Err(e) => {
+                    let reason = e.to_string();
+                    auth_error = Some(e);
+                    break 'out (
+                        "Unauthenticated".to_owned(),
+                        403,
+                        !cfg.mode.enforce,
+                        reason,
+                        Vec::new(),
+                    );
+                }
             };
             rec.principal = Some(identity.principal.clone());
             let Some(mapped) = self.map(&input) else {
@@ -515,7 +624,16 @@ impl Authorizer {
             .inc();
         self.metrics.latency.observe(latency.as_secs_f64());
         self.log.record(rec);
-        self.outcome(allowed, status, request_id, decision, reason, upstream)
+        let mut outcome = self.outcome(allowed, status, request_id, decision, reason, upstream);
+        if let (Some(e), false) = (auth_error, outcome.allowed) {
+            // AWS's error code and message: the client's SDK reports them as it would AWS's.
+            let mut body: serde_json::Value =
+                serde_json::from_str(&outcome.body).unwrap_or_default();
+            body["error"] = e.code().as_str().into();
+            body["message"] = e.message().into();
+            outcome.body = body.to_string();
+        }
+        outcome
     }
 
     /// An answer when the check itself could not run (shed, timed out).
@@ -535,6 +653,7 @@ impl Authorizer {
             request_id: request_id.clone(),
             protocol,
             principal: None,
+            access_key_id: None,
             action: None,
             resource: None,
             decision: "Error".to_owned(),
@@ -599,9 +718,76 @@ impl Authorizer {
     }
 }
 
+/// The access key id a SigV4 signature names (header or presigned), for the decision log.
+fn signing_key_id(input: &CheckInput) -> Option<String> {
+    let credential = match input.headers.get("authorization") {
+        Some(a) if a.trim_start().starts_with(sigv4::ALGORITHM) => {
+            a.split_once("Credential=").map(|(_, c)| c.to_owned())?
+        }
+        _ => {
+            let query = input.path.split_once('?')?.1;
+            query
+                .split('&')
+                .find_map(|p| p.strip_prefix("X-Amz-Credential="))
+                .map(|c| {
+                    percent_encoding::percent_decode_str(c)
+                        .decode_utf8_lossy()
+                        .into_owned()
+                })?
+        }
+    };
+    let id = credential.split('/').next()?.trim();
+    (!id.is_empty() && id.len() <= 128).then(|| id.to_owned())
+}
+
+/// The path with presigned URLs' `X-Amz-Signature` and `X-Amz-Security-Token` replaced: until it
+/// expires, a presigned URL is a credential.
+fn redact_signature(path: &str) -> String {
+    let Some((p, query)) = path.split_once('?') else {
+        return path.to_owned();
+    };
+    let query: Vec<String> = query
+        .split('&')
+        .map(|kv| match kv.split_once('=') {
+            Some((k, _))
+                if k.eq_ignore_ascii_case("X-Amz-Signature")
+                    || k.eq_ignore_ascii_case("X-Amz-Security-Token") =>
+            {
+                format!("{k}=REDACTED")
+            }
+            _ => kv.to_owned(),
+        })
+        .collect();
+    format!("{p}?{}", query.join("&"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn presigned_signatures_stay_out_of_the_log() {
+        let path = "/o?X-Amz-Credential=AKIAEXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Signature=aeee&x-amz-security-token=tok&a=b";
+        assert_eq!(
+            redact_signature(path),
+            "/o?X-Amz-Credential=AKIAEXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Signature=REDACTED&x-amz-security-token=REDACTED&a=b"
+        );
+        let input = CheckInput {
+            path: path.to_owned(),
+            ..CheckInput::default()
+        };
+        assert_eq!(signing_key_id(&input).as_deref(), Some("AKIAEXAMPLE"));
+        let mut input = CheckInput::default();
+        input.headers.insert(
+            "authorization".into(),
+            "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20150830/us-east-1/service/aws4_request, SignedHeaders=host, Signature=00".into(),
+        );
+        assert_eq!(signing_key_id(&input).as_deref(), Some("AKIDEXAMPLE"));
+        input
+            .headers
+            .insert("authorization".into(), "Bearer x".into());
+        assert_eq!(signing_key_id(&input), None);
+    }
 
     #[test]
     fn spiffe_rules_map_ids() {

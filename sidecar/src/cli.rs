@@ -3,6 +3,8 @@
 
 mod account;
 mod eval;
+mod keys;
+mod lint;
 mod principals;
 mod serve;
 mod simulate;
@@ -28,6 +30,13 @@ enum Command {
     Test(simulate::TestArgs),
     /// List the principals of an account export and what applies to each.
     Principals(principals::PrincipalsArgs),
+    /// Manage IAM users' access keys in a credentials file.
+    Keys(keys::KeysArgs),
+    /// Check policy files: errors, security warnings and suggestions, each with its JSON path and a
+    /// fix; exit 1 if any error.
+    Lint(lint::LintArgs),
+    /// List the actions of the catalog that action patterns match, with their access levels.
+    Actions(lint::ActionsArgs),
     /// Run the Envoy ext_authz sidecar (gRPC and HTTP modes, admin server).
     Serve(serve::ServeArgs),
     /// Check a sidecar configuration and its route map; exit 64 if unusable.
@@ -61,6 +70,9 @@ pub fn run() -> ExitCode {
         Command::Simulate(a) => simulate::run_simulate(a),
         Command::Test(a) => simulate::run_test(a),
         Command::Principals(a) => principals::run(a),
+        Command::Keys(a) => keys::run(a),
+        Command::Lint(a) => lint::run(a),
+        Command::Actions(a) => lint::run_actions(a),
         Command::Serve(a) => serve::run_serve(a),
         Command::CheckConfig(a) => serve::run_check(a),
     };

@@ -148,8 +148,9 @@ pub enum EngineKind {
     Native,
 }
 
-/// How the principal is established, in this order: mTLS (SPIFFE rules), verified JWT claims, a
-/// trusted header.
+/// How the principal is established, in this order: an AWS SigV4 signature (header or presigned
+/// URL) verified with the credentials file, mTLS (SPIFFE rules), verified JWT claims, a trusted
+/// header.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PrincipalSection {
@@ -163,6 +164,24 @@ pub struct PrincipalSection {
     /// it from client requests).
     #[serde(default)]
     pub trusted_header: Option<String>,
+    /// SigV4-signed requests, verified with IAM users' access keys.
+    #[serde(default)]
+    pub sigv4: Option<SigV4Section>,
+}
+
+/// `[principal.sigv4]`: where the access keys are (`iamlet keys` writes the file).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SigV4Section {
+    /// The credentials file (mode 0600; relative to the configuration file).
+    pub credentials: String,
+    /// How often the file is checked for changes (a deactivated key stops working within this).
+    #[serde(default = "default_credentials_poll", with = "duration")]
+    pub poll_interval: Duration,
+}
+
+fn default_credentials_poll() -> Duration {
+    Duration::from_secs(2)
 }
 
 /// One SPIFFE mapping: `spiffe://cluster.local/ns/{ns}/sa/{sa}` → `arn:aws:sts::…:assumed-role/{sa}/{ns}`.
@@ -446,6 +465,14 @@ impl Config {
         if let Some(s) = config.mode.shadow_organization.as_mut() {
             resolve(s);
         }
+        if let Some(s) = config.principal.sigv4.as_mut() {
+            resolve(&mut s.credentials);
+            if s.poll_interval.is_zero() {
+                return Err(invalid(
+                    "principal.sigv4.poll_interval must be more than 0".into(),
+                ));
+            }
+        }
         if let Some(p) = config.decision_log.path.as_mut() {
             if p != "-" {
                 resolve(p);
@@ -517,6 +544,7 @@ kind = "native"
 
 [principal]
 trusted_header = "x-principal"
+sigv4 = { credentials = "credentials.json" }
 [[principal.spiffe]]
 match = "spiffe://cluster.local/ns/{ns}/sa/{sa}"
 principal = "arn:aws:sts::111122223333:assumed-role/{sa}/{ns}"
@@ -533,6 +561,9 @@ resource = "arn:aws:s3:::{bucket}/{key}"
         assert_eq!(c.config.store.accounts, "/etc/iamlet/account.json");
         assert_eq!(c.config.store.poll_interval, Some(Duration::from_secs(2)));
         assert_eq!(c.config.engine.kind, EngineKind::Native);
+        let sigv4 = c.config.principal.sigv4.as_ref().unwrap();
+        assert_eq!(sigv4.credentials, "/etc/iamlet/credentials.json");
+        assert_eq!(sigv4.poll_interval, Duration::from_secs(2));
         assert!(c.config.mode.enforce);
         assert_eq!(c.routes.len(), 1);
     }

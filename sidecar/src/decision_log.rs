@@ -20,6 +20,9 @@ pub struct DecisionRecord {
     pub protocol: &'static str,
     /// The principal's ARN, when established.
     pub principal: Option<String>,
+    /// The access key that signed the request (SigV4), verified or not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub access_key_id: Option<String>,
     /// The IAM action.
     pub action: Option<String>,
     /// The resource ARN.

@@ -2,7 +2,8 @@
 //! browser and Node run), or the engine compiled in. Both answer from a store's [`Prepared`].
 //!
 //! The component keeps one guest policy set per compiled principal (and per resource-side addition),
-//! in an LRU of its own. Entries are keyed by the address of the principal's compiled set and hold a
+//! in an LRU of its own. Entries are keyed by the address of the principal's compiled set (plus
+//! [`Prepared::additions`]) and hold a
 //! `Weak` to it, which keeps that address from being reused while the entry lives: a principal whose
 //! policies change gets a new set, never an old one.
 
@@ -11,8 +12,6 @@ use iamlet_engine::ffi::policy_set_inputs;
 use iamlet_engine::{Decision, Request};
 use iamlet_wasm_host::{GuestPolicySet, Host, HostConfig, HostError};
 use lru::LruCache;
-use std::collections::hash_map::DefaultHasher;
-use std::hash::{Hash, Hasher};
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
@@ -144,16 +143,9 @@ impl Evaluator {
         prepared: &Prepared,
     ) -> Result<Arc<GuestPolicySet>, EngineFailure> {
         let resolved = prepared.resolved();
-        let own = !std::ptr::eq(prepared.policy_set(), resolved.policy_set());
-        let inputs = own.then(|| policy_set_inputs(prepared.policy_set()));
-        let extra = inputs.as_ref().map_or(0, |inputs| {
-            let mut h = DefaultHasher::new();
-            for i in inputs {
-                (&i.name, i.policy_type, i.level).hash(&mut h);
-            }
-            h.finish()
-        });
-        let key = (Arc::as_ptr(resolved) as usize, extra);
+        // The principal's set (by address, kept alive by the entry's Weak) plus what the resource
+        // added, by name: no document is touched on a hit.
+        let key = (Arc::as_ptr(resolved) as usize, prepared.additions());
         if let Some(e) = sets
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -161,7 +153,7 @@ impl Evaluator {
         {
             return Ok(e.set.clone());
         }
-        let inputs = inputs.unwrap_or_else(|| policy_set_inputs(resolved.policy_set()));
+        let inputs = policy_set_inputs(prepared.policy_set());
         let wit: Vec<_> = inputs
             .iter()
             .filter_map(|p| iamlet_wasm_host::policy_input(p).ok())

@@ -7,6 +7,7 @@
 pub mod authz;
 pub mod cli;
 pub mod config;
+pub mod credentials;
 pub mod decision_log;
 pub mod evaluator;
 pub mod metrics;
@@ -14,3 +15,4 @@ pub mod routes;
 pub mod serve;
 pub mod server;
 pub mod store;
+pub mod telemetry;

@@ -3,12 +3,12 @@
 
 use crate::authz::Authorizer;
 use crate::config::{Checked, EngineKind};
+use crate::credentials::WatchedCredentials;
 use crate::decision_log::DecisionLog;
 use crate::evaluator::Evaluator;
 use crate::metrics::Metrics;
 use crate::server::admin;
 use crate::server::grpc::ExtAuthz;
-use crate::server::guard::GuardLayer;
 use crate::server::http::HttpMode;
 use crate::store::cache::CacheConfig;
 use crate::store::iam_api::{IamApiConfig, IamApiMode};
@@ -23,7 +23,6 @@ use std::num::NonZeroUsize;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
-use tower::Layer;
 
 /// The addresses actually bound (port 0 in the configuration picks a free one).
 #[derive(Clone, Copy, Debug)]
@@ -88,7 +87,7 @@ pub async fn build(
     engine: Option<EngineKind>,
 ) -> anyhow::Result<Arc<Authorizer>> {
     let cfg = checked.config.clone();
-    let store = Store::open(store_config(
+    let store = Store::open_unready(store_config(
         &checked,
         &cfg.store.accounts,
         cfg.store.organization.as_deref(),
@@ -97,7 +96,7 @@ pub async fn build(
     .context("opening the identity store")?;
     let shadow = match &cfg.mode.shadow_accounts {
         Some(acc) => Some(Arc::new(
-            Store::open(store_config(
+            Store::open_unready(store_config(
                 &checked,
                 acc,
                 cfg.mode
@@ -133,14 +132,52 @@ pub async fn build(
             .with_context(|| format!("opening the decision log {p}"))?,
         None => DecisionLog::disabled(),
     };
-    Ok(Arc::new(Authorizer::new(
+    let credentials = match &cfg.principal.sigv4 {
+        Some(s) => Some(watch_credentials(
+            WatchedCredentials::open(&s.credentials).context("opening the credentials file")?,
+            s.poll_interval,
+        )),
+        None => None,
+    };
+    let authorizer = Authorizer::new(
         checked,
         Arc::new(store),
         shadow,
         evaluator,
         log,
         Arc::new(Metrics::new()),
-    )))
+    );
+    Ok(Arc::new(match credentials {
+        Some(c) => authorizer.with_credentials(c),
+        None => authorizer,
+    }))
+}
+
+/// Re-reads the credentials file when it changes; a broken version is logged and the last good one
+/// kept.
+fn watch_credentials(
+    credentials: WatchedCredentials,
+    interval: std::time::Duration,
+) -> Arc<WatchedCredentials> {
+    let credentials = Arc::new(credentials);
+    let weak = Arc::downgrade(&credentials);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(interval);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            let Some(c) = weak.upgrade() else { break };
+            match c.refresh() {
+                Ok(true) => tracing::info!(path = %c.path().display(), "credentials reloaded"),
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "credentials reload failed; keeping the last good version")
+                }
+            }
+        }
+    });
+    credentials
 }
 
 /// Serves HTTP/1 connections from a listener until `stop` flips, then lets open ones finish.
@@ -204,7 +241,7 @@ pub async fn run(
         admin: admin_l.local_addr()?,
     };
 
-    let guarded = GuardLayer::new(limits.concurrency, limits.check_timeout).layer(authz.clone());
+    let guarded = crate::server::checks(authz.clone(), limits.concurrency, limits.check_timeout);
     let (stop_tx, stop_rx) = watch::channel(false);
 
     let http_mode = Arc::new(HttpMode {
@@ -244,9 +281,9 @@ pub async fn run(
         .await
         .is_err()
     {
-        eprintln!(
-            "iamlet: in-flight checks did not finish within {:?}; exiting",
-            limits.shutdown_grace
+        tracing::warn!(
+            grace = ?limits.shutdown_grace,
+            "in-flight checks did not finish within the grace period; exiting"
         );
     }
     Ok(())

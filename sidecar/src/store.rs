@@ -112,6 +112,15 @@ impl<T> Published<T> {
             .clone()
     }
 
+    /// Why nothing can be answered from a source that has never loaded.
+    fn not_loaded(&self) -> FetchError {
+        let status = self.status();
+        FetchError::Failed(match status.last_error {
+            Some(e) => format!("{} has not loaded: {e}", status.name),
+            None => format!("{} has not loaded", status.name),
+        })
+    }
+
     fn publish(&self, value: T) {
         self.current.store(Some(Arc::new(value)));
         let mut st = self.status.lock().unwrap_or_else(PoisonError::into_inner);
@@ -160,6 +169,23 @@ impl<T: Send + Sync + 'static> Watched<T> {
         Ok(true)
     }
 
+    /// The first load: an error is returned, or (when a watcher will retry) recorded in the status.
+    async fn first_load(&mut self, retried: bool) -> Result<(), LoadError> {
+        match self.poll().await {
+            Ok(_) => Ok(()),
+            Err(e) if retried => {
+                tracing::warn!(
+                    source = %self.loader.name(),
+                    error = %e,
+                    "first load failed; not ready until a retry loads it"
+                );
+                self.published.fail(e);
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// Polls every `interval`, invalidating the cache when a new snapshot is published; failures
     /// keep the last good snapshot and are recorded in the status.
     fn spawn(mut self, interval: Duration, cache: Arc<PrincipalCache>) -> JoinHandle<()> {
@@ -167,9 +193,19 @@ impl<T: Send + Sync + 'static> Watched<T> {
             loop {
                 tokio::time::sleep(interval).await;
                 match self.poll().await {
-                    Ok(true) => cache.invalidate_all(),
+                    Ok(true) => {
+                        tracing::info!(source = %self.loader.name(), "loaded a new version");
+                        cache.invalidate_all();
+                    }
                     Ok(false) => {}
-                    Err(e) => self.published.fail(e),
+                    Err(e) => {
+                        tracing::warn!(
+                            source = %self.loader.name(),
+                            error = %e,
+                            "reload failed; keeping the last good version"
+                        );
+                        self.published.fail(e);
+                    }
                 }
             }
         })
@@ -203,13 +239,17 @@ impl Fetcher for SnapshotFetcher {
         Box::pin(async move {
             match self.0.current() {
                 Some(s) => s.parts(key),
-                None => Err(FetchError::Failed(format!(
-                    "no snapshot loaded from {}",
-                    self.0.status().name
-                ))),
+                None => Err(self.0.not_loaded()),
             }
         })
     }
+}
+
+/// Whether a failed first load fails [`Store::open_with`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FirstLoad {
+    Required,
+    Retried,
 }
 
 /// The cache of compiled principals.
@@ -296,7 +336,17 @@ pub struct Prepared {
     resolved: Arc<Resolved>,
     /// A set of its own when the resource adds policies (else the principal's set is used as is).
     own: Option<PolicySet>,
+    /// Names what `own` added to the principal's set (0: nothing), so an engine that keeps compiled
+    /// sets can find this combination again without looking at the documents.
+    additions: u64,
     request: Request,
+}
+
+/// Folds an added policy (or level) into [`Prepared::additions`].
+fn mix(key: u64, what: impl Hash) -> u64 {
+    let mut h = DefaultHasher::new();
+    (key, what).hash(&mut h);
+    h.finish() | 1
 }
 
 impl Prepared {
@@ -317,12 +367,20 @@ impl Prepared {
         &self.resolved
     }
 
+    /// What was added to the principal's policies for this request (by name, type and level), as a
+    /// key: 0 when nothing was. Two requests with the same principal set and the same key evaluate
+    /// the same policies.
+    pub fn additions(&self) -> u64 {
+        self.additions
+    }
+
     /// Adds policies (session policies, extra identity policies to try) to this evaluation only.
     pub fn with_policies(mut self, policies: impl IntoIterator<Item = Policy>) -> Self {
         let set = self
             .own
             .get_or_insert_with(|| self.resolved.policy_set().clone());
         for p in policies {
+            self.additions = mix(self.additions, (p.name(), p.policy_type()));
             set.add(p);
         }
         self
@@ -334,9 +392,13 @@ impl Prepared {
             .own
             .get_or_insert_with(|| self.resolved.policy_set().clone());
         for l in scps {
+            let names: Vec<&str> = l.iter().map(Policy::name).collect();
+            self.additions = mix(self.additions, ("scp", &names));
             set.add_scp_level(l);
         }
         for l in rcps {
+            let names: Vec<&str> = l.iter().map(Policy::name).collect();
+            self.additions = mix(self.additions, ("rcp", &names));
             set.add_rcp_level(l);
         }
         self
@@ -375,6 +437,19 @@ impl Store {
     /// Opens a store: loads every source once (an error here is the first load's), then, if the
     /// config says so, watches them from background tasks. Needs a tokio runtime.
     pub async fn open(config: StoreConfig) -> Result<Store, LoadError> {
+        Store::open_with(config, FirstLoad::Required).await
+    }
+
+    /// Opens a store that starts even if a watched source fails its first load: it is then not
+    /// ready (the source's status says why, lookups fail with that reason) until its watcher loads
+    /// it. Without a poll interval nothing would retry, so a failed first load is still an error.
+    /// What a server wants: up and answering (denying, with the reason) while its store is down.
+    pub async fn open_unready(config: StoreConfig) -> Result<Store, LoadError> {
+        Store::open_with(config, FirstLoad::Retried).await
+    }
+
+    async fn open_with(config: StoreConfig, first: FirstLoad) -> Result<Store, LoadError> {
+        let retried = first == FirstLoad::Retried && config.poll_interval.is_some();
         let cache = Arc::new(PrincipalCache::new(config.cache));
         let mut tasks = Vec::new();
 
@@ -392,7 +467,7 @@ impl Store {
                     published: published.clone(),
                     last_hash: None,
                 };
-                w.poll().await?;
+                w.first_load(retried).await?;
                 if let Some(i) = config.poll_interval {
                     tasks.push(w.spawn(i, cache.clone()));
                 }
@@ -419,7 +494,7 @@ impl Store {
                     published: published.clone(),
                     last_hash: None,
                 };
-                w.poll().await?;
+                w.first_load(retried).await?;
                 if let Some(i) = config.poll_interval {
                     tasks.push(w.spawn(i, cache.clone()));
                 }
@@ -521,8 +596,16 @@ impl Store {
         principal: &str,
     ) -> Result<Arc<Resolved>, StoreError> {
         let fetch = || async {
+            // An organization that has not loaded is no organization: without its SCPs and RCPs
+            // the answer could allow what they deny, so nothing is resolved until it loads.
+            let org = match &self.organization {
+                None => None,
+                Some(p) => match p.current() {
+                    Some(o) => Some(o),
+                    None => return Err(p.not_loaded()),
+                },
+            };
             let parts = self.fetcher.fetch(key).await?;
-            let org = self.organization();
             Ok(Arc::new(parts.assemble(org.as_deref())))
         };
         self.cache.get(key, fetch).await.map_err(|e| match e {
@@ -583,12 +666,14 @@ impl Store {
         let rcps_differ = other_account
             && request.principal().kind() != PrincipalKind::Service
             && org.as_deref().is_some_and(|o| o.rcps_enabled());
+        let mut additions = 0;
         let own = if resource_policies.is_empty() && !rcps_differ {
             None
         } else {
             let mut set = if rcps_differ {
                 let mut set = resolved.policy_set_without_rcps().clone();
                 if let (Some(o), Some(acct)) = (org.as_deref(), resource_account.as_deref()) {
+                    additions = mix(additions, ("rcps of", acct));
                     for level in o.levels(acct) {
                         set.add_rcp_level(level.rcps.clone());
                     }
@@ -598,6 +683,7 @@ impl Store {
                 resolved.policy_set().clone()
             };
             for p in resource_policies {
+                additions = mix(additions, (p.name(), p.policy_type()));
                 set.add(p);
             }
             Some(set)
@@ -605,6 +691,7 @@ impl Store {
         Ok(Prepared {
             resolved,
             own,
+            additions,
             request,
         })
     }

@@ -103,8 +103,14 @@ def free_port():
         return s.getsockname()[1]
 
 
-def config_toml(ports, log_path, engine="component", enforce=True):
+def config_toml(ports, log_path, engine="component", enforce=True, accounts=None, shadow=None,
+                poll="2s", capacity=10000, memory_mib=256, credentials=None):
     ex = os.path.join(ROOT, "examples")
+    accounts = accounts or f"{ex}/account.json"
+    shadow_line = f'shadow_accounts = "{shadow}"' if shadow else ""
+    sigv4_line = (
+        f'sigv4 = {{ credentials = "{credentials}", poll_interval = "100ms" }}' if credentials else ""
+    )
     return f"""
 [listen]
 grpc = "127.0.0.1:{ports['grpc']}"
@@ -112,21 +118,22 @@ http = "127.0.0.1:{ports['http']}"
 admin = "127.0.0.1:{ports['admin']}"
 
 [store]
-accounts = "{ex}/account.json"
+accounts = "{accounts}"
 organization = "{ex}/organization.json"
-poll_interval = "2s"
-cache_capacity = 10000
+poll_interval = "{poll}"
+cache_capacity = {capacity}
 cache_ttl = "5m"
 negative_ttl = "30s"
 max_stale = "1h"
 
 [engine]
 kind = "{engine}"
-max_memory_mib = 256
+max_memory_mib = {memory_mib}
 call_timeout = "2s"
 
 [principal]
 trusted_header = "x-iamlet-principal"
+{sigv4_line}
 
 [[principal.spiffe]]
 match = "spiffe://cluster.local/ns/{{namespace}}/sa/{{account}}"
@@ -143,6 +150,7 @@ request_tags = {{ "x-tag-project" = "project" }}
 
 [mode]
 enforce = {"true" if enforce else "false"}
+{shadow_line}
 
 [responses]
 verbose_denials = true
@@ -184,16 +192,21 @@ context = {{ "s3:prefix" = "query:prefix" }}
 class Sidecar:
     """One `iamlet serve` process on free ports, with its own config and decision log."""
 
-    def __init__(self, engine="component", enforce=True):
+    def __init__(self, engine="component", enforce=True, args=(), prepare=None, **config):
+        """`prepare(dir)` may write files into the sidecar's directory and return config overrides
+        (`accounts`, `shadow`, `poll`, `capacity`, `memory_mib`, `credentials`) before the process
+        starts; `args` are extra CLI flags."""
         self.dir = tempfile.mkdtemp(prefix="iamlet-e2e-")
         self.ports = {k: free_port() for k in ("grpc", "http", "admin")}
         self.log_path = os.path.join(self.dir, "decisions.jsonl")
         self.config = os.path.join(self.dir, "iamlet.toml")
+        if prepare:
+            config.update(prepare(self.dir))
         with open(self.config, "w") as f:
-            f.write(config_toml(self.ports, self.log_path, engine, enforce))
+            f.write(config_toml(self.ports, self.log_path, engine, enforce, **config))
         self.stderr = open(os.path.join(self.dir, "stderr.txt"), "w+")
         self.proc = subprocess.Popen(
-            [BIN, "serve", "--config", self.config],
+            [BIN, "serve", "--config", self.config, *args],
             stdout=subprocess.DEVNULL,
             stderr=self.stderr,
         )
@@ -203,22 +216,33 @@ class Sidecar:
         req = urllib.request.Request(
             f"http://127.0.0.1:{self.ports['admin']}{path}", method=method
         )
-        with urllib.request.urlopen(req, timeout=5) as r:
-            return r.status, r.read().decode()
+        try:
+            with urllib.request.urlopen(req, timeout=5) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, e.read().decode()
 
-    def wait_ready(self, timeout=30):
+    def wait_for(self, path, done, what, timeout):
+        """Polls an admin path until `done((status, body))`; fails if the process exits first."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"iamlet exited {self.proc.returncode}: {self.stderr_text()}")
             try:
-                status, _ = self.admin("/readyz")
-                if status == 200:
-                    return
+                answer = self.admin(path)
+                if done(answer):
+                    return answer
             except (urllib.error.URLError, ConnectionError, OSError):
                 pass
             time.sleep(0.05)
-        raise RuntimeError(f"iamlet not ready within {timeout}s: {self.stderr_text()}")
+        raise RuntimeError(f"iamlet not {what} within {timeout}s: {self.stderr_text()}")
+
+    def wait_listening(self, timeout=30):
+        """Up and answering on the admin port, ready or not."""
+        return self.wait_for("/healthz", lambda _: True, "listening", timeout)
+
+    def wait_ready(self, timeout=30):
+        self.wait_for("/readyz", lambda answer: answer[0] == 200, "ready", timeout)
 
     def stub(self):
         import grpc
@@ -332,10 +356,11 @@ def metric(text, name, **labels):
 class Base(unittest.TestCase):
     engine = "component"
     enforce = True
+    options = {}
 
     @classmethod
     def setUpClass(cls):
-        cls.sidecar = Sidecar(cls.engine, cls.enforce)
+        cls.sidecar = Sidecar(cls.engine, cls.enforce, **cls.options)
         try:
             cls.sidecar.wait_ready()
         except BaseException:
@@ -400,6 +425,14 @@ class GrpcComponentTest(Base):
     def test_no_principal_is_401(self):
         body = self.assertDenied(self.check(path=object_path("alice")), "Unauthenticated", 401)
         self.assertEqual(body["error"], "Unauthenticated")
+
+    def test_oversized_headers_are_denied_with_431(self):
+        resp = self.check(
+            path=object_path("alice"),
+            headers={"x-iamlet-principal": ALICE, "x-padding": "p" * 70_000},
+        )
+        body = self.assertDenied(resp, "Error", 431)
+        self.assertIn("max_header_bytes", body["reason"])
 
     def test_unmapped_route_is_denied(self):
         self.assertDenied(
@@ -582,6 +615,169 @@ class HttpModeTest(Base):
         self.assertTrue(any(d["protocol"] == "http" for d in lines))
 
 
+def iamlet_cli(*args):
+    """Runs the `iamlet` command line; returns its stdout, raising with stderr on failure."""
+    out = subprocess.run([BIN, *args], cwd=ROOT, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise RuntimeError(f"iamlet {' '.join(args)} exited {out.returncode}: {out.stderr}")
+    return out.stdout
+
+
+class SigV4Test(Base):
+    """Requests signed by botocore (an independent SigV4 signer) with keys from `iamlet keys create`:
+    the key's user is the principal; every failure is AWS's error code and a decision-log line."""
+
+    engine = "native"
+    keys = {}
+
+    @classmethod
+    def prepare(cls, directory):
+        path = os.path.join(directory, "credentials.json")
+        for user in ("alice", "bob"):
+            out = iamlet_cli(
+                "keys", "create", "--credentials", path, "--user", user,
+                "--account", os.path.join(ROOT, "examples", "account.json"),
+            )
+            cls.keys[user] = json.loads(out)["AccessKey"]
+        cls.credentials_path = path
+        return {"credentials": path}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.options = {"prepare": cls.prepare}
+        super().setUpClass()
+
+    def creds(self, user="alice", secret=None):
+        from botocore.credentials import Credentials
+
+        key = self.keys[user]
+        return Credentials(key["AccessKeyId"], secret or key["SecretAccessKey"])
+
+    def signed(self, url, user="alice", service="s3", auth=None, secret=None, **kw):
+        """The headers botocore signs for GET `url`."""
+        from botocore.auth import S3SigV4Auth, SigV4Auth
+        from botocore.awsrequest import AWSRequest
+
+        request = AWSRequest(method="GET", url=url)
+        cls = auth or (S3SigV4Auth if service == "s3" else SigV4Auth)
+        cls(self.creds(user, secret), service, "eu-west-1", **kw).add_auth(request)
+        return {k.lower(): v for k, v in request.headers.items()}
+
+    def grpc_signed(self, path, **kw):
+        headers = self.signed(f"https://storage.example.com{path}", **kw)
+        return self.check(path=path, headers=headers)
+
+    def log_line(self, request_id):
+        for _ in range(100):
+            for d in self.sidecar.decisions():
+                if d["requestId"] == request_id:
+                    return d
+            time.sleep(0.05)
+        self.fail(f"no decision-log line for {request_id}")
+
+    def test_a_signed_request_is_the_keys_user(self):
+        for service in ("s3", "storage"):
+            with self.subTest(service=service):
+                resp = self.grpc_signed(object_path("alice"), service=service)
+                self.assertAllowed(resp, ALICE)
+        self.assertDenied(self.grpc_signed(object_path("bob")), "ImplicitDeny")
+        self.assertAllowed(self.grpc_signed(object_path("bob"), user="bob"), BOB)
+
+    def test_signature_outranks_the_trusted_header(self):
+        headers = self.signed(f"https://storage.example.com{object_path('alice')}")
+        headers["x-iamlet-principal"] = BOB
+        self.assertAllowed(self.check(path=object_path("alice"), headers=headers), ALICE)
+
+    def test_failures_are_aws_error_codes_and_logged(self):
+        path = object_path("alice")
+        url = f"https://storage.example.com{path}"
+        tampered = self.signed(url)
+        unknown = dict(tampered, authorization=tampered["authorization"].replace(
+            self.keys["alice"]["AccessKeyId"], "AKIAAAAAAAAAAAAAAAAA"))
+        wrong_secret = self.signed(url, secret="x" * 40)
+        import datetime
+        from unittest import mock
+
+        old = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None) - datetime.timedelta(minutes=16)
+        with mock.patch("botocore.auth.get_current_datetime", return_value=old):
+            skewed = self.signed(url)
+        cases = [
+            ("e2e-sig-tampered", object_path("alice", "other.txt"), tampered, "SignatureDoesNotMatch"),
+            ("e2e-sig-unknown", path, unknown, "InvalidAccessKeyId"),
+            ("e2e-sig-secret", path, wrong_secret, "SignatureDoesNotMatch"),
+            ("e2e-sig-skewed", path, skewed, "RequestTimeTooSkewed"),
+        ]
+        for request_id, p, headers, code in cases:
+            with self.subTest(code=code, request_id=request_id):
+                body = self.assertDenied(
+                    self.check(path=p, headers=headers, request_id=request_id), "Unauthenticated"
+                )
+                self.assertEqual(body["error"], code, body)
+                self.assertTrue(body["message"], body)
+                line = self.log_line(request_id)
+                self.assertEqual(line["decision"], "Unauthenticated")
+                self.assertIsNone(line["principal"])
+                self.assertTrue(line["reason"].startswith(code), line)
+                self.assertTrue(line["accessKeyId"].startswith("AKIA"), line)
+        with open(self.sidecar.log_path) as f:
+            log = f.read()
+        for key in self.keys.values():
+            self.assertNotIn(key["SecretAccessKey"], log)
+        self.assertNotIn(self.keys["alice"]["SecretAccessKey"], self.sidecar.stderr_text())
+
+    def test_presigned_url(self):
+        from botocore.auth import S3SigV4QueryAuth
+        from botocore.awsrequest import AWSRequest
+
+        request = AWSRequest(method="GET", url=f"https://storage.example.com{object_path('alice')}")
+        S3SigV4QueryAuth(self.creds(), "s3", "eu-west-1", expires=60).add_auth(request)
+        query = request.url.split("?", 1)[1]
+        self.assertIn("X-Amz-Signature=", query)
+        path = f"{object_path('alice')}?{query}"
+        self.assertAllowed(self.check(path=path, request_id="e2e-presigned"), ALICE)
+        line = self.log_line("e2e-presigned")
+        self.assertIn("X-Amz-Signature=REDACTED", line["httpPath"])
+        signature = re.search(r"X-Amz-Signature=([0-9a-f]+)", query).group(1)
+        self.assertNotIn(signature, json.dumps(line))
+        body = self.assertDenied(
+            self.check(path=path.replace("notes.txt", "other.txt")), "Unauthenticated"
+        )
+        self.assertEqual(body["error"], "SignatureDoesNotMatch")
+
+    def test_http_mode(self):
+        url = f"http://127.0.0.1:{self.sidecar.ports['http']}{object_path('alice')}"
+        headers = self.signed(url)
+        headers["x-forwarded-proto"] = "https"
+        req = urllib.request.Request(url, headers=headers)
+        with urllib.request.urlopen(req, timeout=10) as r:
+            self.assertEqual(r.status, 200)
+            self.assertEqual(r.headers.get("x-iamlet-principal"), ALICE)
+        headers = self.signed(url)
+        headers["x-forwarded-proto"] = "https"
+        req = urllib.request.Request(url.replace("notes.txt", "other.txt"), headers=headers)
+        with self.assertRaises(urllib.error.HTTPError) as e:
+            urllib.request.urlopen(req, timeout=10)
+        self.assertEqual(e.exception.code, 403)
+        self.assertEqual(json.loads(e.exception.read())["error"], "SignatureDoesNotMatch")
+
+    def test_zz_a_deactivated_key_stops_working(self):
+        # Runs last in this class (unittest sorts by name): bob's key is deactivated for good.
+        self.assertAllowed(self.grpc_signed(object_path("bob"), user="bob"), BOB)
+        iamlet_cli(
+            "keys", "deactivate", "--credentials", self.credentials_path, "--user", "bob",
+            "--access-key-id", self.keys["bob"]["AccessKeyId"],
+        )
+        deadline = time.monotonic() + 10
+        while True:
+            resp = self.grpc_signed(object_path("bob"), user="bob")
+            if resp.status.code != 0 or time.monotonic() > deadline:
+                break
+            time.sleep(0.1)
+        body = self.assertDenied(resp, "Unauthenticated")
+        self.assertEqual(body["error"], "InvalidAccessKeyId")
+        self.assertAllowed(self.grpc_signed(object_path("alice")), ALICE)
+
+
 class DryRunTest(Base):
     """`[mode] enforce = false`: denials are let through but logged as what they would have been."""
 
@@ -611,6 +807,249 @@ class DryRunTest(Base):
         self.assertEqual(
             metric(text, "iamlet_checks_total", decision="Unauthenticated", allowed="true"), 1
         )
+
+
+
+def shadow_export(dir):
+    """A candidate account export in which alice may also read bob's folder."""
+    with open(os.path.join(ROOT, "examples", "account.json")) as f:
+        export = json.load(f)
+    alice = next(u for u in export["UserDetailList"] if u["UserName"] == "alice")
+    alice["UserPolicyList"].append(
+        {
+            "PolicyName": "read-bob",
+            "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Sid": "ReadBobsFolder",
+                        "Effect": "Allow",
+                        "Action": "s3:GetObject",
+                        "Resource": f"arn:aws:s3:::{BUCKET}/home/bob/*",
+                    }
+                ],
+            },
+        }
+    )
+    path = os.path.join(dir, "candidate.json")
+    with open(path, "w") as f:
+        json.dump(export, f)
+    return {"shadow": path}
+
+
+class ShadowTest(Base):
+    """A candidate store decides beside the live one; the live one's answer is enforced and every
+    disagreement is logged (with the candidate's decision) and counted."""
+
+    options = {"prepare": shadow_export}
+
+    def test_disagreements_are_logged_and_counted_and_the_live_answer_enforced(self):
+        hdr = {"x-iamlet-principal": ALICE}
+        _, before = self.sidecar.admin("/metrics")
+        self.assertEqual(metric(before, "iamlet_shadow_disagreements_total"), 0)
+        self.assertAllowed(self.check(path=object_path("alice"), headers=hdr, request_id="sh-1"), ALICE)
+        self.assertDenied(
+            self.check(path=object_path("bob"), headers=hdr, request_id="sh-2"), "ImplicitDeny"
+        )
+        self.assertDenied(
+            self.check(path=object_path("bob"), headers=hdr, scheme="http", request_id="sh-3"),
+            "ExplicitDeny",
+        )
+        lines = {d["requestId"]: d for d in self.sidecar.wait_decisions(3)}
+        self.assertNotIn("shadowDecision", lines["sh-1"], "both allow: no disagreement")
+        self.assertEqual(lines["sh-2"]["decision"], "ImplicitDeny")
+        self.assertEqual(lines["sh-2"]["shadowDecision"], "Allow")
+        self.assertFalse(lines["sh-2"]["allowed"])
+        self.assertNotIn("shadowDecision", lines["sh-3"], "the bucket's TLS deny holds in both")
+        _, after = self.sidecar.admin("/metrics")
+        self.assertEqual(metric(after, "iamlet_shadow_disagreements_total"), 1)
+
+
+class UnreadyStartTest(unittest.TestCase):
+    """The store is unreachable at start: the sidecar serves anyway, not ready, denying every check
+    with the reason; once the export appears it loads, becomes ready and allows. Diagnostics are
+    JSON lines with `--log-format json`."""
+
+    def test_denies_until_the_store_loads(self):
+        missing = {}
+
+        def prepare(dir):
+            missing["path"] = os.path.join(dir, "later", "account.json")
+            return {"accounts": missing["path"], "poll": "200ms"}
+
+        sidecar = Sidecar(prepare=prepare, args=("--log-format", "json"))
+        try:
+            status, body = sidecar.wait_listening()
+            self.assertEqual(status, 200, body)
+            status, why = sidecar.admin("/readyz")
+            self.assertEqual(status, 503, why)
+            self.assertIn("account.json", why)
+            resp = sidecar.stub().Check(
+                check_request(path=object_path("alice"), headers={"x-iamlet-principal": ALICE}),
+                timeout=10,
+            )
+            self.assertTrue(resp.HasField("denied_response"), resp)
+            body = json.loads(resp.denied_response.body)
+            self.assertEqual(body["decision"], "Error", body)
+            self.assertIn("has not loaded", body["reason"])
+
+            os.makedirs(os.path.dirname(missing["path"]))
+            shutil.copy(os.path.join(ROOT, "examples", "account.json"), missing["path"])
+            sidecar.wait_ready(timeout=15)
+            resp = sidecar.stub().Check(
+                check_request(path=object_path("alice"), headers={"x-iamlet-principal": ALICE}),
+                timeout=10,
+            )
+            self.assertEqual(resp.status.code, 0, resp)
+
+            events = [json.loads(l) for l in sidecar.stderr_text().splitlines() if l.strip()]
+            messages = [e.get("message") for e in events]
+            self.assertIn("first load failed; not ready until a retry loads it", messages)
+            self.assertIn("serving ext_authz", messages)
+            self.assertIn("check failed", messages)
+            self.assertTrue(all(e.get("level") for e in events), events)
+        finally:
+            sidecar.stop()
+
+
+LOADGEN = os.environ.get("IAMLET_LOADGEN", os.path.join(ROOT, "target", "debug", "iamlet-loadgen"))
+
+
+class LoadGeneratorTest(Base):
+    """The benchmark's load generator (bench/src/bin/loadgen.rs) against a live sidecar, briefly, so
+    bench/sidecar/run cannot rot: both shapes of load, every check answered, stopping by itself."""
+
+    def run_loadgen(self, *args):
+        out = subprocess.run(
+            [LOADGEN, "--target", f"http://127.0.0.1:{self.sidecar.ports['grpc']}", "--json",
+             "--seconds", "1", "--warmup", "0.2", *args],
+            check=True, capture_output=True, text=True, timeout=60,
+        ).stdout
+        return json.loads(out.splitlines()[-1])
+
+    def test_open_and_closed_loops(self):
+        fixed = self.run_loadgen("--rate", "300", "--connections", "2")
+        self.assertGreater(fixed["checks"], 200, fixed)
+        self.assertEqual(fixed["allowed"], fixed["checks"], fixed)
+        self.assertEqual(fixed["errors"] + fixed["notSent"], 0, fixed)
+        self.assertLessEqual(fixed["p50us"], fixed["p99us"])
+        flat = self.run_loadgen("--concurrency", "4", "--path", object_path("bob"))
+        self.assertGreater(flat["checks"], 0, flat)
+        self.assertEqual(flat["denied"], flat["checks"], "alice may not read bob's folder")
+
+
+
+def generated_accounts(users, capacity):
+    def prepare(dir):
+        path = os.path.join(dir, "generated.json")
+        with open(path, "w") as f:
+            subprocess.run(
+                [sys.executable, os.path.join(ROOT, "bench", "sidecar", "accounts.py"), "--users", str(users)],
+                check=True, stdout=f,
+            )
+        return {"accounts": path, "capacity": capacity}
+
+    return prepare
+
+
+class SoakTest(unittest.TestCase):
+    """A bounded soak (the long one is `bench/sidecar/run --only soak`): principals churning through a
+    small cache (every check a miss) at a steady rate the debug build sustains; no errors, open file descriptors flat, resident memory flat once
+    warm (the second half's peak within 15% + 4 MiB of the first half's)."""
+
+    SECONDS = float(os.environ.get("IAMLET_SOAK_SECONDS", "20"))
+
+    def test_steady_load_with_cache_churn(self):
+        sidecar = Sidecar(prepare=generated_accounts(2000, 200))
+        try:
+            sidecar.wait_ready(timeout=60)
+            pid = sidecar.proc.pid
+            gen = subprocess.Popen(
+                [LOADGEN, "--target", f"http://127.0.0.1:{sidecar.ports['grpc']}", "--json",
+                 "--principal", "arn:aws:iam::111122223333:user/user{n}",
+                 "--path", f"/buckets/{BUCKET}/objects/home/user{{n}}/notes.txt",
+                 "--principals", "2000", "--rate", "100", "--connections", "2",
+                 "--seconds", str(self.SECONDS), "--warmup", "2"],
+                stdout=subprocess.PIPE, text=True,
+            )
+            samples = []
+            while gen.poll() is None:
+                with open(f"/proc/{pid}/status") as f:
+                    rss = int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+                samples.append((rss, len(os.listdir(f"/proc/{pid}/fd"))))
+                time.sleep(0.5)
+            out, _ = gen.communicate()
+            result = json.loads(out.splitlines()[-1])
+            self.assertEqual(gen.returncode, 0)
+            self.assertGreater(result["checks"], self.SECONDS * 80, result)
+            self.assertEqual(result["allowed"], result["checks"], result)
+            self.assertEqual(result["errors"] + result["notSent"], 0, result)
+            warm = samples[len(samples) // 5:]
+            half = len(warm) // 2
+            first, second = warm[:half], warm[half:]
+            self.assertLessEqual(
+                max(r for r, _ in second), max(r for r, _ in first) * 1.15 + 4096, samples
+            )
+            self.assertLessEqual(max(f for _, f in second), max(f for _, f in first) + 2, samples)
+            _, text = sidecar.admin("/metrics")
+            self.assertGreater(metric(text, "iamlet_cache_evictions"), self.SECONDS * 50, "churn")
+            if os.environ.get("IAMLET_SOAK_REPORT"):
+                print(f"\nsoak: {result}\nRSS KiB, fds every 0.5 s: {samples}", file=sys.stderr)
+        finally:
+            sidecar.stop()
+
+
+
+def heavy_user_export(dir):
+    """The example account plus `heavy`, whose 40 inline policies of 500 statements cannot be compiled
+    in a guest limited to 4 MiB."""
+    with open(os.path.join(ROOT, "examples", "account.json")) as f:
+        export = json.load(f)
+    alice = next(u for u in export["UserDetailList"] if u["UserName"] == "alice")
+    heavy = json.loads(json.dumps(alice))
+    heavy.update(UserName="heavy", UserId="AIDAHEAVYEXAMPLE0001", Arn=f"arn:aws:iam::{ACCOUNT}:user/heavy",
+                 GroupList=[])
+    heavy["UserPolicyList"] = [
+        {
+            "PolicyName": f"p{p}",
+            "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Sid": f"S{i}", "Effect": "Allow", "Action": [f"s3:Get{i}*", f"ec2:Describe{i}"],
+                     "Resource": f"arn:aws:s3:::bucket{i}/*",
+                     "Condition": {"StringEquals": {"aws:PrincipalTag/team": [f"a{i}", f"b{i}"]}}}
+                    for i in range(500)
+                ],
+            },
+        }
+        for p in range(40)
+    ]
+    export["UserDetailList"].append(heavy)
+    path = os.path.join(dir, "heavy.json")
+    with open(path, "w") as f:
+        json.dump(export, f)
+    return {"accounts": path, "memory_mib": 4}
+
+
+class GuestTrapTest(Base):
+    """A principal whose policies exhaust the component's memory limit: that check is denied (an
+    engine failure, counted), the guest instance is replaced, and the next check is answered."""
+
+    options = {"prepare": heavy_user_export}
+
+    def test_a_trap_denies_one_check_and_the_next_is_fine(self):
+        heavy = f"arn:aws:iam::{ACCOUNT}:user/heavy"
+        body = self.assertDenied(
+            self.check(path=object_path("heavy"), headers={"x-iamlet-principal": heavy}), "Error"
+        )
+        self.assertIn("memory", body["reason"])
+        self.assertAllowed(
+            self.check(path=object_path("alice"), headers={"x-iamlet-principal": ALICE}), ALICE
+        )
+        _, text = self.sidecar.admin("/metrics")
+        self.assertEqual(metric(text, "iamlet_component_traps_total"), 1)
+        self.assertEqual(metric(text, "iamlet_component_instances_replaced_total"), 1)
+        self.assertEqual(self.sidecar.proc.poll(), None, "still running")
 
 
 class ShutdownTest(unittest.TestCase):

@@ -86,17 +86,18 @@ pub(crate) fn run(args: PrincipalsArgs) -> anyhow::Result<ExitCode> {
             anyhow!("listing principals needs an export (a file, directory, URL or iam:snapshot), not the per-principal IAM API")
         })?;
         let mut json = Vec::new();
-        let mut first = true;
+        let mut text = String::new();
         for arn in snapshot.principals() {
             let resolved = store.resolve(&arn, None).await?;
             match args.format {
                 Format::Text => {
-                    if !first {
-                        println!();
+                    if !text.is_empty() {
+                        text.push('\n');
                     }
-                    print!("{}", describe(&arn, resolved.summary(), &source));
+                    text.push_str(&describe(&arn, resolved.summary(), &source));
                     if resolved.trust_policy().is_some() {
-                        println!("  trust policy: role/{}:trust", arn.rsplit('/').next().unwrap_or_default());
+                        let role = arn.rsplit('/').next().unwrap_or_default();
+                        text.push_str(&format!("  trust policy: role/{role}:trust\n"));
                     }
                 }
                 Format::Json => json.push(serde_json::json!({
@@ -105,11 +106,12 @@ pub(crate) fn run(args: PrincipalsArgs) -> anyhow::Result<ExitCode> {
                     "has_trust_policy": resolved.trust_policy().is_some(),
                 })),
             }
-            first = false;
         }
         if args.format == Format::Json {
-            println!("{}", serde_json::to_string_pretty(&json)?);
+            text = serde_json::to_string_pretty(&json)? + "\n";
         }
+        // A reader that stops early (`| head`) is not an error.
+        super::write_stdout(&text)?;
         Ok(ExitCode::SUCCESS)
     })
 }

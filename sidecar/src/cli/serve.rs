@@ -1,6 +1,7 @@
 //! `iamlet serve` and `iamlet check-config`.
 
 use crate::config::{Config, EngineKind};
+use crate::telemetry::LogFormat;
 use anyhow::Context as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,6 +14,13 @@ pub(crate) struct ServeArgs {
     /// Override the engine: the WebAssembly component (default) or the native engine.
     #[arg(long, value_enum)]
     engine: Option<EngineKind>,
+    /// Which diagnostics to print (to stderr), as `tracing` filter directives, e.g. `warn` or
+    /// `info,iamlet::server=debug` (per-check spans). Default: `$IAMLET_LOG`, else `info`.
+    #[arg(long, value_name = "FILTER")]
+    log_level: Option<String>,
+    /// Diagnostics as text lines or JSON objects.
+    #[arg(long, value_enum, default_value_t)]
+    log_format: LogFormat,
 }
 
 #[derive(Debug, clap::Args)]
@@ -27,6 +35,14 @@ const EX_CONFIG: u8 = 64;
 pub(crate) fn run_check(args: CheckConfigArgs) -> anyhow::Result<ExitCode> {
     match Config::load(&args.config) {
         Ok(c) => {
+            if let Some(s) = &c.config.principal.sigv4 {
+                if let Err(e) =
+                    crate::credentials::Credentials::load(std::path::Path::new(&s.credentials))
+                {
+                    eprintln!("error: {e}");
+                    return Ok(ExitCode::from(EX_CONFIG));
+                }
+            }
             println!(
                 "{}: ok ({} routes; gRPC {}, HTTP {}, admin {}; engine {:?}; store {})",
                 args.config.display(),
@@ -47,6 +63,10 @@ pub(crate) fn run_check(args: CheckConfigArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub(crate) fn run_serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    if let Err(e) = crate::telemetry::init(args.log_level.as_deref(), args.log_format) {
+        eprintln!("error: {e:#}");
+        return Ok(ExitCode::from(EX_CONFIG));
+    }
     let checked = match Config::load(&args.config) {
         Ok(c) => c,
         Err(e) => {
@@ -71,14 +91,17 @@ pub(crate) fn run_serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             limits,
             crate::serve::shutdown_signal(),
             |b| {
-                eprintln!(
-                    "iamlet: serving ext_authz gRPC on {}, HTTP on {}, admin on {} (engine: {engine})",
-                    b.grpc, b.http, b.admin
+                tracing::info!(
+                    grpc = %b.grpc,
+                    http = %b.http,
+                    admin = %b.admin,
+                    engine,
+                    "serving ext_authz"
                 );
             },
         )
         .await
     })?;
-    eprintln!("iamlet: stopped");
+    tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
 }

@@ -1,6 +1,6 @@
 //! `envoy.service.auth.v3.Authorization/Check` over gRPC (tonic, `envoy-types`).
 
-use super::guard::Guarded;
+use super::Checks;
 use crate::authz::{CheckInput, Outcome};
 use envoy_types::ext_authz::v3::pb::{
     Authorization, CheckRequest, CheckResponse, DeniedHttpResponse, HeaderValue, HeaderValueOption,
@@ -15,12 +15,12 @@ use tower::ServiceExt;
 /// The gRPC service.
 #[derive(Clone, Debug)]
 pub struct ExtAuthz {
-    service: Guarded,
+    service: Checks,
 }
 
 impl ExtAuthz {
     /// Serves checks through the guarded authorizer.
-    pub fn new(service: Guarded) -> Self {
+    pub fn new(service: Checks) -> Self {
         ExtAuthz { service }
     }
 }

@@ -5,7 +5,7 @@
 //! `X-Forwarded-For` entry (Envoy appends the downstream address), and an mTLS identity from the
 //! `URI=` of the last `X-Forwarded-Client-Cert` element (Envoy sanitizes client-sent ones by default).
 
-use super::guard::Guarded;
+use super::Checks;
 use crate::authz::CheckInput;
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
@@ -18,7 +18,7 @@ use tower::ServiceExt;
 #[derive(Clone, Debug)]
 pub struct HttpMode {
     /// The guarded authorizer.
-    pub service: Guarded,
+    pub service: Checks,
     /// A prefix Envoy adds to forwarded paths (`path_prefix`), stripped before routing.
     pub path_prefix: String,
     /// Total header bytes accepted.

@@ -491,3 +491,70 @@ async fn broken_references_are_named() {
     assert!(err.contains("UserDetailList[0] (dan).AttachedManagedPolicies[0]: managed policy `arn:aws:iam::aws:policy/X` is not in the export's `Policies`"), "{err}");
     assert!(err.contains("UserDetailList[0] (dan).GroupList[0]: group `ghosts` is not in the export's `GroupDetailList`"), "{err}");
 }
+
+#[tokio::test]
+async fn what_the_resource_adds_is_named_by_the_additions_key() {
+    let s = store(true).await;
+    let q = |action: &str, resource: &str| Query {
+        principal: arn("user/alice"),
+        action: action.into(),
+        resource: resource.into(),
+        resource_account: Some("111122223333".into()),
+        ..Query::default()
+    };
+    let key = |p: &iamlet::store::Prepared| p.additions();
+    let object = s
+        .prepare(q(
+            "s3:GetObject",
+            "arn:aws:s3:::amzn-s3-demo-bucket/home/alice/a",
+        ))
+        .await
+        .unwrap();
+    let object_again = s
+        .prepare(q(
+            "s3:GetObject",
+            "arn:aws:s3:::amzn-s3-demo-bucket/home/bob/b",
+        ))
+        .await
+        .unwrap();
+    let other_bucket = s
+        .prepare(q("s3:GetObject", "arn:aws:s3:::another-bucket/x"))
+        .await
+        .unwrap();
+    let queue = s
+        .prepare(q(
+            "sqs:SendMessage",
+            "arn:aws:sqs:eu-west-1:111122223333:payments-events",
+        ))
+        .await
+        .unwrap();
+    assert_ne!(key(&object), 0, "the bucket policy is added");
+    assert_eq!(key(&object), key(&object_again), "same bucket, same policy");
+    assert_eq!(
+        key(&other_bucket),
+        0,
+        "no resource policy: the principal's set as is"
+    );
+    assert!(std::ptr::eq(
+        other_bucket.policy_set(),
+        other_bucket.resolved().policy_set()
+    ));
+    assert_ne!(key(&queue), 0);
+    assert_ne!(
+        key(&queue),
+        key(&object),
+        "another resource policy, another key"
+    );
+    // Policies added by the caller count too.
+    let session = iamlet_engine::Policy::parse(
+        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}"#,
+        iamlet_engine::PolicyType::Session,
+    )
+    .unwrap();
+    let with_session = s
+        .prepare(q("s3:GetObject", "arn:aws:s3:::another-bucket/x"))
+        .await
+        .unwrap()
+        .with_policies([session]);
+    assert_ne!(key(&with_session), 0);
+}

@@ -246,3 +246,45 @@ async fn the_organization_file_is_watched_too() {
         Decision::Allow
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_down_at_start_is_unready_then_loads_when_the_source_appears() {
+    let dir = temp_dir("unready");
+    let path = dir.join("account.json");
+    let org = dir.join("organization.json");
+    // Without a watcher nothing would retry: still an error, naming the file.
+    let err = Store::open_unready(StoreConfig::path(&path))
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("account.json"), "{err}");
+
+    let config = StoreConfig::path(&path)
+        .with_organization_path(&org)
+        .watching(Duration::from_millis(20));
+    let store = Store::open_unready(config).await.unwrap();
+    let status = store.accounts_status().unwrap();
+    assert_eq!(status.loads, 0);
+    assert!(status.last_error.is_some());
+    let alice = arn("user/alice");
+    let why = store.resolve(&alice, None).await.unwrap_err().to_string();
+    assert!(why.contains("organization.json has not loaded"), "{why}");
+
+    // The organization arrives first: lookups now fail on the accounts, never answer without SCPs.
+    write(
+        &org,
+        &std::fs::read_to_string(example("organization.json")).unwrap(),
+    );
+    wait_for("the organization", || {
+        store.organization_status().unwrap().loads == 1
+    })
+    .await;
+    let why = store.resolve(&alice, None).await.unwrap_err().to_string();
+    assert!(why.contains("account.json has not loaded"), "{why}");
+
+    write(&path, &example_json().to_string());
+    wait_for("the accounts", || {
+        store.accounts_status().unwrap().loads == 1
+    })
+    .await;
+    assert!(store.resolve(&alice, None).await.is_ok());
+}

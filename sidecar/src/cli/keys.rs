@@ -1,0 +1,163 @@
+//! `iamlet keys create|list|activate|deactivate|delete`: IAM users' access keys in the credentials
+//! file. Output is the JSON of the matching `aws iam` commands; the secret is printed only at creation.
+
+use super::account::{open, runtime, AccountArgs};
+use crate::credentials::{AccessKey, Credentials, KeyStatus};
+use anyhow::{anyhow, bail};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct KeysArgs {
+    #[command(subcommand)]
+    command: KeysCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum KeysCommand {
+    /// Create an access key for a user of the account export (at most two per user); prints the
+    /// secret once.
+    Create(CreateArgs),
+    /// List access keys (never their secrets).
+    List(ListArgs),
+    /// Let a key sign requests again.
+    Activate(KeyArgs),
+    /// Refuse requests signed with a key (`InvalidAccessKeyId`) without deleting it.
+    Deactivate(KeyArgs),
+    /// Delete a key.
+    Delete(KeyArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct FileArg {
+    /// The credentials file (created with mode 0600 if missing).
+    #[arg(long, value_name = "FILE")]
+    credentials: PathBuf,
+}
+
+#[derive(Debug, clap::Args)]
+struct CreateArgs {
+    #[command(flatten)]
+    file: FileArg,
+    /// The user's name.
+    #[arg(long)]
+    user: String,
+    #[command(flatten)]
+    account: AccountArgs,
+    /// The user's account, when the export holds several with a user of that name.
+    #[arg(long, value_name = "ID")]
+    account_id: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+struct ListArgs {
+    #[command(flatten)]
+    file: FileArg,
+    /// Only this user's keys.
+    #[arg(long)]
+    user: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+struct KeyArgs {
+    #[command(flatten)]
+    file: FileArg,
+    /// The key's owner.
+    #[arg(long)]
+    user: String,
+    /// The key (`AKIA…`).
+    #[arg(long, value_name = "AKIA…")]
+    access_key_id: String,
+}
+
+/// `aws iam list-access-keys`' shape.
+fn metadata(k: &AccessKey) -> serde_json::Value {
+    serde_json::json!({
+        "UserName": k.user_name(),
+        "AccessKeyId": k.access_key_id,
+        "Status": k.status.to_string(),
+        "CreateDate": k.create_date,
+    })
+}
+
+fn print(value: &serde_json::Value) -> anyhow::Result<ExitCode> {
+    super::write_stdout(&(serde_json::to_string_pretty(value)? + "\n"))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The ARN of the user named `name` in the export.
+fn user_arn(args: &CreateArgs) -> anyhow::Result<String> {
+    let Some(config) = args.account.config() else {
+        bail!("`iamlet keys create` needs --account to find the user");
+    };
+    runtime()?.block_on(async {
+        let store = open(config).await?;
+        let snapshot = store.snapshot().ok_or_else(|| {
+            anyhow!("finding a user needs an export (a file, directory, URL or iam:snapshot)")
+        })?;
+        let found: Vec<String> = snapshot
+            .principals()
+            .into_iter()
+            .filter(|arn| {
+                let mut parts = arn.splitn(6, ':');
+                let account = parts.nth(4).unwrap_or_default();
+                let resource = parts.next().unwrap_or_default();
+                resource.starts_with("user/")
+                    && crate::credentials::user_name(resource) == args.user
+                    && args.account_id.as_deref().is_none_or(|id| id == account)
+            })
+            .collect();
+        match found.as_slice() {
+            [arn] => Ok(arn.clone()),
+            [] => Err(anyhow!("no user `{}` in the export", args.user)),
+            _ => Err(anyhow!(
+                "user `{}` is in several accounts ({}): pick one with --account-id",
+                args.user,
+                found.join(", ")
+            )),
+        }
+    })
+}
+
+pub(crate) fn run(args: KeysArgs) -> anyhow::Result<ExitCode> {
+    match args.command {
+        KeysCommand::Create(a) => {
+            let arn = user_arn(&a)?;
+            let path = &a.file.credentials;
+            let mut credentials = Credentials::load(path)?;
+            let key = credentials.create_key(&arn, chrono::Utc::now())?;
+            credentials.save(path)?;
+            let mut out = metadata(&key);
+            if let Some(o) = out.as_object_mut() {
+                o.insert(
+                    "SecretAccessKey".into(),
+                    key.secret_access_key.expose().into(),
+                );
+            }
+            print(&serde_json::json!({ "AccessKey": out }))
+        }
+        KeysCommand::List(a) => {
+            let credentials = Credentials::load(&a.file.credentials)?;
+            let keys: Vec<_> = credentials
+                .keys_of(a.user.as_deref())
+                .map(metadata)
+                .collect();
+            print(&serde_json::json!({ "AccessKeyMetadata": keys }))
+        }
+        KeysCommand::Activate(a) => set_status(a, KeyStatus::Active),
+        KeysCommand::Deactivate(a) => set_status(a, KeyStatus::Inactive),
+        KeysCommand::Delete(a) => {
+            let mut credentials = Credentials::load(&a.file.credentials)?;
+            credentials.delete(&a.user, &a.access_key_id)?;
+            credentials.save(&a.file.credentials)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn set_status(a: KeyArgs, status: KeyStatus) -> anyhow::Result<ExitCode> {
+    let mut credentials = Credentials::load(&a.file.credentials)?;
+    credentials.set_status(&a.user, &a.access_key_id, status)?;
+    credentials.save(&a.file.credentials)?;
+    Ok(ExitCode::SUCCESS)
+}
