@@ -11,8 +11,10 @@ pub mod credentials;
 pub mod decision_log;
 pub mod evaluator;
 pub mod metrics;
-pub mod routes;
 pub mod serve;
 pub mod server;
 pub mod store;
 pub mod telemetry;
+
+/// The route map (crate `iamlet-routes`): which IAM action on which resource an HTTP request is.
+pub use iamlet_routes as routes;

@@ -18,17 +18,18 @@
 //! Beside it, an optional organization file ([`organization`]): SCPs, RCPs and resource-based
 //! policies.
 
-pub mod account;
 pub mod cache;
-mod error;
 pub mod file;
 pub mod http;
 pub mod iam_api;
-pub mod organization;
-mod resolve;
 
-pub use error::{EntityError, FetchError, LoadError, StoreError};
-pub use resolve::{LevelSummary, Parts, PrincipalKey, Resolved, Snapshot, Summary};
+// What the documents mean (parsing, compiling, resolving) lives in `iamlet-account`, with no I/O;
+// this module reads them and caches what it resolves.
+pub use iamlet_account::{export as account, organization};
+pub use iamlet_account::{
+    EntityError, FetchError, LevelSummary, LoadError, Parts, PrincipalKey, Resolved, Snapshot,
+    StoreError, Summary,
+};
 
 use arc_swap::ArcSwapOption;
 use cache::{Cache, CacheConfig, CacheError, CacheStats};

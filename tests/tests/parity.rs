@@ -1,6 +1,6 @@
-//! One evaluator everywhere: every conformance case is decided and explained natively, by the
-//! WebAssembly component under wasmtime, and by the npm package in Node; the three explanations must
-//! be identical.
+//! One evaluator everywhere: every conformance case, and a few hundred generated ones, are decided
+//! and explained natively, by the WebAssembly component under wasmtime, and by the npm package in
+//! Node; the three explanations must be identical.
 #![allow(
     clippy::unwrap_used,
     clippy::panic,
@@ -8,8 +8,12 @@
     reason = "a test harness reports failures by panicking"
 )]
 
+mod generate;
+
 use iamlet_engine::simulate::{case_policy_inputs, parse_cases, run_case, Case};
 use iamlet_wasm_host::{Host, HostConfig};
+use proptest::strategy::{Strategy, ValueTree};
+use proptest::test_runner::TestRunner;
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -89,14 +93,12 @@ fn node(files: &[PathBuf]) -> HashMap<String, Value> {
         .collect()
 }
 
-#[test]
-fn native_component_and_npm_agree_on_every_case() {
-    let (files, cases) = corpus();
-    assert!(cases.len() > 700, "only {} cases", cases.len());
+/// Every case decided and explained three ways; the differences, described.
+fn differences(files: &[PathBuf], cases: &[Case]) -> Vec<String> {
     let host = Host::new(HostConfig::default()).unwrap();
-    let from_node = node(&files);
+    let from_node = node(files);
     let mut differences = Vec::new();
-    for case in &cases {
+    for case in cases {
         let n = native(case);
         assert!(n.get("error").is_none(), "{}: {n}", case.id);
         let c = component(&host, case);
@@ -115,10 +117,57 @@ fn native_component_and_npm_agree_on_every_case() {
             None => differences.push(format!("{}: missing from the npm run", case.id)),
         }
     }
+    differences
+}
+
+#[test]
+fn native_component_and_npm_agree_on_every_case() {
+    let (files, cases) = corpus();
+    assert!(cases.len() > 700, "only {} cases", cases.len());
+    let differences = differences(&files, &cases);
     assert!(
         differences.is_empty(),
         "{} differences:\n{}",
         differences.len(),
+        differences.join("\n")
+    );
+}
+
+/// Cases from the invariant tests' generator (`generate/`), drawn by a deterministic runner so a
+/// failure replays: identity, resource, boundary, SCP and session policies with wildcards,
+/// `NotAction`/`NotResource` and conditions, for users, roles, sessions and accounts.
+#[test]
+fn native_component_and_npm_agree_on_generated_cases() {
+    const CASES: usize = 300;
+    let mut runner = TestRunner::deterministic();
+    let strategy = (generate::policy_set(), generate::request());
+    let json: Vec<Value> = (0..CASES)
+        .map(|i| {
+            let (set, req) = strategy.new_tree(&mut runner).unwrap().current();
+            set.to_case(&req, &format!("generated-{i}"))
+        })
+        .collect();
+    let dir = std::env::temp_dir().join(format!("iamlet-parity-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("generated.json");
+    let text = serde_json::to_string(&json).unwrap();
+    std::fs::write(&file, &text).unwrap();
+    let cases = parse_cases(&text).unwrap();
+    let decisions: std::collections::BTreeSet<String> = cases
+        .iter()
+        .filter_map(|c| native(c)["decision"].as_str().map(str::to_owned))
+        .collect();
+    // A generator that only ever produced one outcome would compare nothing interesting.
+    assert_eq!(decisions.len(), 3, "decisions seen: {decisions:?}");
+    let differences = differences(&[file], &cases);
+    if differences.is_empty() {
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+    assert!(
+        differences.is_empty(),
+        "{} differences (the cases are in {}):\n{}",
+        differences.len(),
+        dir.display(),
         differences.join("\n")
     );
 }

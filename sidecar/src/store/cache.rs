@@ -16,7 +16,7 @@
 //!
 //! Time is `tokio::time::Instant`, so tests drive TTLs with a paused clock.
 
-use super::error::FetchError;
+use super::FetchError;
 use lru::LruCache;
 use serde::Serialize;
 use std::collections::HashMap;

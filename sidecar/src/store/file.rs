@@ -7,7 +7,7 @@
 //! and editors that replace files, where inotify-style events are easy to miss, and it needs no extra
 //! crate; the cost is up to one poll interval of delay.
 
-use super::error::LoadError;
+use super::LoadError;
 use super::{BoxFuture, Documents, Loader};
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;

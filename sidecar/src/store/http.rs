@@ -2,7 +2,7 @@
 //! Modified` costs no download and no rebuild. TLS is rustls on ring with the system's root
 //! certificates; redirects are not followed (point the URL at the final location).
 
-use super::error::LoadError;
+use super::LoadError;
 use super::{BoxFuture, Documents, Loader};
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper::body::Bytes;

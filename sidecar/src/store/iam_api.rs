@@ -18,9 +18,9 @@ use super::account::{
     AccountDetails, AttachedPolicy, Document, GroupDetail, InlinePolicy, ManagedPolicyDetail,
     PermissionsBoundary, PolicyVersion, RoleDetail, Tag, UserDetail,
 };
-use super::error::{FetchError, LoadError};
-use super::resolve::{Parts, PrincipalKey};
 use super::{BoxFuture, Documents, Fetcher, Loader};
+use super::{FetchError, LoadError};
+use super::{Parts, PrincipalKey};
 use aws_sdk_iam::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_iam::Client;
 use iamlet_engine::{Policy, PolicyType, PrincipalKind};

@@ -31,8 +31,8 @@
 //!   bucket. `Account` names the owner for ARNs that carry none (S3).
 //! - Documents are JSON objects or strings (plain or URL-encoded JSON).
 
-use super::account::{parse_json, Document};
-use super::error::{EntityError, LoadError};
+use crate::error::{EntityError, LoadError};
+use crate::export::{parse_json, Document};
 use iamlet_engine::{Policy, PolicyType};
 use serde::Deserialize;
 use std::collections::{HashMap, HashSet};
@@ -135,10 +135,13 @@ pub struct ResourcePolicyEntry {
 
 /// One organization level: a root, OU or account with the SCPs and RCPs attached to it.
 #[derive(Clone, Debug)]
-pub(crate) struct Level {
-    pub(crate) id: String,
-    pub(crate) scps: Vec<Policy>,
-    pub(crate) rcps: Vec<Policy>,
+pub struct Level {
+    /// `r-…`, `ou-…` or the account id.
+    pub id: String,
+    /// The SCPs attached to this level.
+    pub scps: Vec<Policy>,
+    /// The RCPs attached to this level.
+    pub rcps: Vec<Policy>,
 }
 
 /// An account's place in the organization.
@@ -152,9 +155,11 @@ struct Placement {
 
 /// A compiled resource-based policy.
 #[derive(Clone, Debug)]
-pub(crate) struct ResourcePolicy {
-    pub(crate) policy: Policy,
-    pub(crate) account: Option<String>,
+pub struct ResourcePolicy {
+    /// The policy, compiled as a resource-based policy.
+    pub policy: Policy,
+    /// The resource's owner, for ARNs that carry no account (S3).
+    pub account: Option<String>,
 }
 
 /// The organization file, compiled: every document parsed, every reference checked.
@@ -383,19 +388,19 @@ impl Organization {
 
     /// The organization levels (root first) of an account's principals or resources; empty for the
     /// management account and accounts outside the organization.
-    pub(crate) fn levels(&self, account: &str) -> &[Level] {
+    pub fn levels(&self, account: &str) -> &[Level] {
         self.placement(account)
             .map(|p| p.levels.as_slice())
             .unwrap_or_default()
     }
 
     /// Whether SCPs are in use.
-    pub(crate) fn scps_enabled(&self) -> bool {
+    pub fn scps_enabled(&self) -> bool {
         self.scps_enabled
     }
 
     /// Whether RCPs are in use.
-    pub(crate) fn rcps_enabled(&self) -> bool {
+    pub fn rcps_enabled(&self) -> bool {
         self.rcps_enabled
     }
 
@@ -405,14 +410,14 @@ impl Organization {
     }
 
     /// `aws:PrincipalOrgID` and `aws:PrincipalOrgPaths` for an account's principals.
-    pub(crate) fn principal_org_keys(&self, account: &str) -> Option<(String, String)> {
+    pub fn principal_org_keys(&self, account: &str) -> Option<(String, String)> {
         let id = self.id.clone()?;
         let path = self.accounts.get(account)?.org_path.clone()?;
         Some((id, path))
     }
 
     /// The resource-based policy of a resource: its exact ARN, or for an S3 object its bucket.
-    pub(crate) fn resource_policy(&self, resource: &str) -> Option<&ResourcePolicy> {
+    pub fn resource_policy(&self, resource: &str) -> Option<&ResourcePolicy> {
         if let Some(p) = self.resources.get(resource) {
             return Some(p);
         }

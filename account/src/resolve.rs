@@ -6,9 +6,9 @@
 //! [`Snapshot`] is the compiled form of one or more account exports; [`Parts`] is what any source
 //! (a snapshot, or the live IAM API) finds for one principal; [`Resolved`] is what the cache keeps.
 
-use super::account::{AccountDetails, Document, InlinePolicy, Tag};
-use super::error::{EntityError, FetchError, LoadError, StoreError};
-use super::organization::Organization;
+use crate::error::{EntityError, FetchError, LoadError, StoreError};
+use crate::export::{AccountDetails, Document, InlinePolicy, Tag};
+use crate::organization::Organization;
 use iamlet_engine::{
     ContextMap, ContextValue, Policy, PolicySet, PolicyType, Principal, PrincipalKind, Request,
     RequestError,
@@ -91,25 +91,32 @@ impl fmt::Display for PrincipalKey {
 /// What a source found for one principal, before the organization's policies are added.
 #[derive(Clone, Debug)]
 pub struct Parts {
-    pub(crate) kind: PrincipalKind,
+    /// What kind of principal this is.
+    pub kind: PrincipalKind,
     /// The IAM entity whose policies these are: a user or role ARN with its path, a root ARN, a
     /// service name.
-    pub(crate) entity: String,
-    pub(crate) account: Option<String>,
+    pub entity: String,
+    /// The principal's account.
+    pub account: Option<String>,
     /// `UserId` / `RoleId`.
-    pub(crate) unique_id: Option<String>,
+    pub unique_id: Option<String>,
     /// For sessions: the role ARN with its path, or the issuing user's ARN.
-    pub(crate) issuer: Option<String>,
-    pub(crate) groups: Vec<String>,
-    pub(crate) identity: Vec<Policy>,
-    pub(crate) boundary: Option<Policy>,
-    pub(crate) tags: Vec<(String, String)>,
+    pub issuer: Option<String>,
+    /// The names of a user's groups.
+    pub groups: Vec<String>,
+    /// Identity-based policies: the entity's own (inline, then managed), then each group's.
+    pub identity: Vec<Policy>,
+    /// The permissions boundary.
+    pub boundary: Option<Policy>,
+    /// The entity's tags.
+    pub tags: Vec<(String, String)>,
     /// A role's trust policy.
-    pub(crate) trust: Option<Policy>,
+    pub trust: Option<Policy>,
 }
 
 impl Parts {
-    pub(crate) fn empty(kind: PrincipalKind, entity: &str, account: Option<&str>) -> Self {
+    /// No policies: a root, a service, the anonymous principal.
+    pub fn empty(kind: PrincipalKind, entity: &str, account: Option<&str>) -> Self {
         Parts {
             kind,
             entity: entity.to_owned(),
@@ -125,7 +132,7 @@ impl Parts {
     }
 
     /// Adds the organization's SCP and RCP levels of the principal's account and compiles the sets.
-    pub(crate) fn assemble(self, org: Option<&Organization>) -> Resolved {
+    pub fn assemble(self, org: Option<&Organization>) -> Resolved {
         let mut base = PolicySet::new();
         let mut summary = Summary {
             kind: self.kind,

@@ -1,27 +1,22 @@
-//! Invariants of AWS's evaluation logic, checked on generated policy sets and requests.
+//! Generated policy sets and requests, shared by the invariant tests (`properties.rs`) and the
+//! native/component/npm parity test on generated cases (`parity.rs`).
 //!
 //! Policies are drawn from a small alphabet (three services, a handful of actions and resources,
 //! wildcards, `NotAction`/`NotResource`, string, `Bool`, `Null` and set conditions on a few context
-//! keys) so that generated statements often apply to generated requests. The properties:
-//!
-//! - an applicable `Deny` anywhere makes the decision `ExplicitDeny`; a statement that does not apply
-//!   changes nothing;
-//! - adding an `Allow` statement never turns `Allow` into a deny (nor `ExplicitDeny` into anything else);
-//! - adding a `Deny` statement, policy, boundary, SCP level or session policy never turns a deny into
-//!   `Allow`;
-//! - neither statement order nor policy order (nor the order of SCP levels) changes the decision or
-//!   the statements that decided it;
-//! - a permissions boundary or a level of SCPs only ever removes access.
-//!
-//! 256 cases per property by default; set `PROPTEST_CASES` for more or fewer.
+//! keys) so that generated statements often apply to generated requests.
 
-use iamlet_engine::{ContextMap, Decision, Policy, PolicySet, PolicyType, PrincipalKind, Request};
+#![allow(
+    dead_code,
+    reason = "shared by two test binaries, each using part of it"
+)]
+
+use iamlet_engine::{ContextMap, Policy, PolicySet, PolicyType, Request};
 use proptest::prelude::*;
 use proptest::sample::{select, subsequence};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
-const ACTIONS: &[&str] = &[
+pub const ACTIONS: &[&str] = &[
     "s3:GetObject",
     "s3:PutObject",
     "s3:ListBucket",
@@ -31,7 +26,7 @@ const ACTIONS: &[&str] = &[
     "iam:GetUser",
 ];
 
-const RESOURCES: &[&str] = &[
+pub const RESOURCES: &[&str] = &[
     "arn:aws:s3:::bucket-a/key1",
     "arn:aws:s3:::bucket-a/alice/notes.txt",
     "arn:aws:s3:::bucket-b/dir/key2",
@@ -41,7 +36,7 @@ const RESOURCES: &[&str] = &[
     "arn:aws:iam::111122223333:user/bob",
 ];
 
-const PRINCIPALS: &[&str] = &[
+pub const PRINCIPALS: &[&str] = &[
     "arn:aws:iam::111122223333:user/alice",
     "arn:aws:iam::111122223333:role/dev",
     "arn:aws:sts::111122223333:assumed-role/dev/session-1",
@@ -49,12 +44,12 @@ const PRINCIPALS: &[&str] = &[
     "111122223333",
 ];
 
-const TEAM: &str = "aws:PrincipalTag/team";
-const MFA: &str = "aws:MultiFactorAuthPresent";
-const TAG_KEYS: &str = "aws:TagKeys";
+pub const TEAM: &str = "aws:PrincipalTag/team";
+pub const MFA: &str = "aws:MultiFactorAuthPresent";
+pub const TAG_KEYS: &str = "aws:TagKeys";
 
 /// An action pattern derived from a real action: some forms match it, some match others too.
-fn action_form(action: &str, form: usize) -> String {
+pub fn action_form(action: &str, form: usize) -> String {
     let (svc, name) = action.split_once(':').unwrap_or((action, ""));
     match form {
         0 => action.to_owned(),
@@ -74,10 +69,10 @@ fn action_form(action: &str, form: usize) -> String {
         _ => action.to_ascii_uppercase(),
     }
 }
-const MATCHING_ACTION_FORMS: usize = 8;
+pub const MATCHING_ACTION_FORMS: usize = 8;
 
 /// A resource pattern derived from a real ARN: forms 0 to 5 match it.
-fn resource_form(arn: &str, form: usize) -> String {
+pub fn resource_form(arn: &str, form: usize) -> String {
     let svc = arn.split(':').nth(2).unwrap_or("s3");
     match form {
         0 => arn.to_owned(),
@@ -96,30 +91,30 @@ fn resource_form(arn: &str, form: usize) -> String {
         _ => "arn:aws:s3:::bucket-a/${aws:username}/*".to_owned(),
     }
 }
-const MATCHING_RESOURCE_FORMS: usize = 6;
+pub const MATCHING_RESOURCE_FORMS: usize = 6;
 
 #[derive(Clone, Debug)]
-struct Cond {
-    op: &'static str,
-    key: &'static str,
-    values: Vec<&'static str>,
+pub struct Cond {
+    pub op: &'static str,
+    pub key: &'static str,
+    pub values: Vec<&'static str>,
 }
 
 #[derive(Clone, Debug)]
-struct Stmt {
-    sid: String,
-    allow: bool,
-    not_action: bool,
-    actions: Vec<String>,
-    not_resource: bool,
-    resources: Vec<String>,
-    conditions: Vec<Cond>,
+pub struct Stmt {
+    pub sid: String,
+    pub allow: bool,
+    pub not_action: bool,
+    pub actions: Vec<String>,
+    pub not_resource: bool,
+    pub resources: Vec<String>,
+    pub conditions: Vec<Cond>,
     /// Used only in resource-based policies.
-    principal: Value,
+    pub principal: Value,
 }
 
 impl Stmt {
-    fn to_json(&self, with_principal: bool) -> Value {
+    pub fn to_json(&self, with_principal: bool) -> Value {
         let mut s = Map::new();
         s.insert("Sid".into(), json!(self.sid));
         s.insert(
@@ -154,7 +149,7 @@ impl Stmt {
         Value::Object(s)
     }
 
-    fn with_effect(&self, allow: bool) -> Stmt {
+    pub fn with_effect(&self, allow: bool) -> Stmt {
         Stmt {
             allow,
             ..self.clone()
@@ -163,9 +158,9 @@ impl Stmt {
 }
 
 #[derive(Clone, Debug, Default)]
-struct Pol {
-    name: String,
-    stmts: Vec<Stmt>,
+pub struct Pol {
+    pub name: String,
+    pub stmts: Vec<Stmt>,
 }
 
 impl Pol {
@@ -173,7 +168,7 @@ impl Pol {
         clippy::panic,
         reason = "a generator that makes invalid policies must stop the test"
     )]
-    fn parse(&self, policy_type: PolicyType) -> Policy {
+    pub fn parse(&self, policy_type: PolicyType) -> Policy {
         let with_principal = policy_type == PolicyType::Resource;
         let doc = json!({
             "Version": "2012-10-17",
@@ -186,7 +181,7 @@ impl Pol {
 
 /// Where a policy goes in a set.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Slot {
+pub enum Slot {
     Identity,
     Resource,
     Boundary,
@@ -195,16 +190,16 @@ enum Slot {
 }
 
 #[derive(Clone, Debug, Default)]
-struct SetSpec {
-    identity: Vec<Pol>,
-    resource: Option<Pol>,
-    boundaries: Vec<Pol>,
-    scps: Vec<Vec<Pol>>,
-    session: Vec<Pol>,
+pub struct SetSpec {
+    pub identity: Vec<Pol>,
+    pub resource: Option<Pol>,
+    pub boundaries: Vec<Pol>,
+    pub scps: Vec<Vec<Pol>>,
+    pub session: Vec<Pol>,
 }
 
 impl SetSpec {
-    fn build(&self) -> PolicySet {
+    pub fn build(&self) -> PolicySet {
         let mut set = PolicySet::new();
         for p in &self.identity {
             set.add(p.parse(PolicyType::Identity));
@@ -225,7 +220,7 @@ impl SetSpec {
     }
 
     /// Gives every policy a unique name and every statement a unique `Sid`.
-    fn named(mut self) -> Self {
+    pub fn named(mut self) -> Self {
         let name = |p: &mut Pol, n: String| {
             for (i, s) in p.stmts.iter_mut().enumerate() {
                 s.sid = format!("{n}s{i}");
@@ -253,7 +248,7 @@ impl SetSpec {
     }
 
     /// Every existing policy as (slot, level, index).
-    fn places(&self) -> Vec<(Slot, usize, usize)> {
+    pub fn places(&self) -> Vec<(Slot, usize, usize)> {
         let mut out = Vec::new();
         out.extend((0..self.identity.len()).map(|i| (Slot::Identity, 0, i)));
         if self.resource.is_some() {
@@ -267,7 +262,7 @@ impl SetSpec {
         out
     }
 
-    fn policy_mut(&mut self, (slot, level, i): (Slot, usize, usize)) -> Option<&mut Pol> {
+    pub fn policy_mut(&mut self, (slot, level, i): (Slot, usize, usize)) -> Option<&mut Pol> {
         match slot {
             Slot::Identity => self.identity.get_mut(i),
             Slot::Resource => self.resource.as_mut(),
@@ -279,7 +274,7 @@ impl SetSpec {
 
     /// The set with `stmt` added to the existing policy chosen by `pick` (modulo their number), or as
     /// a new identity-based policy when there is none or `pick` says so.
-    fn with_statement(&self, stmt: &Stmt, pick: usize) -> (SetSpec, Slot) {
+    pub fn with_statement(&self, stmt: &Stmt, pick: usize) -> (SetSpec, Slot) {
         let mut out = self.clone();
         let places = self.places();
         let place = places.get(pick % (places.len() + 1)).copied();
@@ -299,7 +294,7 @@ impl SetSpec {
     }
 
     /// A set holding only `stmt`, in a new policy of the given slot.
-    fn only(stmt: &Stmt, slot: Slot) -> SetSpec {
+    pub fn only(stmt: &Stmt, slot: Slot) -> SetSpec {
         let pol = Pol {
             name: "only".into(),
             stmts: vec![stmt.clone()],
@@ -316,7 +311,7 @@ impl SetSpec {
     }
 
     /// The same policies with statements, policies and SCP levels permuted by `seed`.
-    fn shuffled(&self, seed: u64) -> SetSpec {
+    pub fn shuffled(&self, seed: u64) -> SetSpec {
         let mut rng = seed;
         let mut next = move || {
             // splitmix64: deterministic, so a failing case replays.
@@ -354,13 +349,13 @@ impl SetSpec {
 }
 
 #[derive(Clone, Debug)]
-struct Req {
-    principal: &'static str,
-    action: &'static str,
-    resource: &'static str,
-    team: Option<&'static str>,
-    mfa: Option<bool>,
-    tag_keys: Option<Vec<&'static str>>,
+pub struct Req {
+    pub principal: &'static str,
+    pub action: &'static str,
+    pub resource: &'static str,
+    pub team: Option<&'static str>,
+    pub mfa: Option<bool>,
+    pub tag_keys: Option<Vec<&'static str>>,
 }
 
 impl Req {
@@ -368,7 +363,7 @@ impl Req {
         clippy::panic,
         reason = "a generator that makes invalid requests must stop the test"
     )]
-    fn build(&self) -> Request {
+    pub fn build(&self) -> Request {
         let mut ctx = ContextMap::new();
         if let Some(t) = self.team {
             ctx.insert(TEAM, t);
@@ -385,37 +380,20 @@ impl Req {
     }
 }
 
-/// The decision and the statements that decided it, by policy name and `Sid` (order-free).
-fn outcome(set: &SetSpec, req: &Request) -> (Decision, Vec<(String, String)>) {
-    let set = set.build();
-    let verdict = set.decide(req);
-    let mut deciding: Vec<(String, String)> = verdict
-        .deciding
-        .iter()
-        .map(|r| (r.policy.clone(), r.sid.clone().unwrap_or_default()))
-        .collect();
-    deciding.sort();
-    (verdict.decision, deciding)
-}
-
-fn decision(set: &SetSpec, req: &Request) -> Decision {
-    outcome(set, req).0
-}
-
 // ===== strategies =====
 
-fn action_pattern() -> impl Strategy<Value = String> {
+pub fn action_pattern() -> impl Strategy<Value = String> {
     prop_oneof![
         8 => (select(ACTIONS), 0..MATCHING_ACTION_FORMS).prop_map(|(a, f)| action_form(a, f)),
         1 => select(&["zzz:*", "s3:Delete*", "ec2:*Instances", "iam:?etUser"][..]).prop_map(str::to_owned),
     ]
 }
 
-fn resource_pattern() -> impl Strategy<Value = String> {
+pub fn resource_pattern() -> impl Strategy<Value = String> {
     (select(RESOURCES), 0..8usize).prop_map(|(r, f)| resource_form(r, f))
 }
 
-fn condition() -> impl Strategy<Value = Cond> {
+pub fn condition() -> impl Strategy<Value = Cond> {
     let team_values = subsequence(&["red", "blue"][..], 1..=2);
     let tag_values = subsequence(&["env", "owner"][..], 1..=2);
     prop_oneof![
@@ -459,7 +437,7 @@ fn condition() -> impl Strategy<Value = Cond> {
     ]
 }
 
-fn principal_element() -> impl Strategy<Value = Value> {
+pub fn principal_element() -> impl Strategy<Value = Value> {
     select(
         &[
             "*",
@@ -478,7 +456,7 @@ fn principal_element() -> impl Strategy<Value = Value> {
     })
 }
 
-fn statement_with(allow: impl Strategy<Value = bool>) -> impl Strategy<Value = Stmt> {
+pub fn statement_with(allow: impl Strategy<Value = bool>) -> impl Strategy<Value = Stmt> {
     (
         allow,
         prop::bool::weighted(0.15),
@@ -502,18 +480,18 @@ fn statement_with(allow: impl Strategy<Value = bool>) -> impl Strategy<Value = S
         )
 }
 
-fn statement() -> impl Strategy<Value = Stmt> {
+pub fn statement() -> impl Strategy<Value = Stmt> {
     statement_with(prop::bool::weighted(0.7))
 }
 
-fn policy(max_statements: usize) -> impl Strategy<Value = Pol> {
+pub fn policy(max_statements: usize) -> impl Strategy<Value = Pol> {
     prop::collection::vec(statement(), 1..=max_statements).prop_map(|stmts| Pol {
         name: String::new(),
         stmts,
     })
 }
 
-fn policy_set() -> impl Strategy<Value = SetSpec> {
+pub fn policy_set() -> impl Strategy<Value = SetSpec> {
     (
         prop::collection::vec(policy(4), 0..=3),
         prop::option::weighted(0.3, policy(3)),
@@ -533,7 +511,7 @@ fn policy_set() -> impl Strategy<Value = SetSpec> {
         })
 }
 
-fn request() -> impl Strategy<Value = Req> {
+pub fn request() -> impl Strategy<Value = Req> {
     (
         select(PRINCIPALS),
         select(ACTIONS),
@@ -555,7 +533,7 @@ fn request() -> impl Strategy<Value = Req> {
 /// A `Deny` statement that applies to the request by construction: action and resource patterns
 /// drawn from forms that match them (or `NotAction`/`NotResource` naming something else), and
 /// conditions that hold for the request's context.
-fn applicable_deny(req: Req) -> impl Strategy<Value = Stmt> {
+pub fn applicable_deny(req: Req) -> impl Strategy<Value = Stmt> {
     (
         0..MATCHING_ACTION_FORMS + 1,
         0..MATCHING_RESOURCE_FORMS + 1,
@@ -615,244 +593,43 @@ fn applicable_deny(req: Req) -> impl Strategy<Value = Stmt> {
         })
 }
 
-proptest! {
-    /// A `Deny` built to apply to the request, added to any policy of any set (or as a new one),
-    /// makes the decision `ExplicitDeny` and is among the deciding statements.
-    #[test]
-    fn an_applicable_deny_is_final(
-        (set, req, deny) in (policy_set(), request())
-            .prop_flat_map(|(s, r)| (Just(s), Just(r.clone()), applicable_deny(r))),
-        pick in any::<usize>(),
-    ) {
-        let request = req.build();
-        let (with, slot) = set.with_statement(&deny, pick);
-        let session = matches!(
-            request.principal().kind(),
-            PrincipalKind::AssumedRole | PrincipalKind::FederatedUser
-        );
-        if slot == Slot::Session && !session {
-            // Session policies apply only to sessions: for anyone else the deny changes nothing.
-            prop_assert_eq!(outcome(&with, &request), outcome(&set, &request));
-            return Ok(());
-        }
-        let (d, deciding) = outcome(&with, &request);
-        prop_assert_eq!(d, Decision::ExplicitDeny);
-        prop_assert!(deciding.iter().any(|(_, sid)| sid == "applicable"), "{:?}", deciding);
-    }
-
-    /// Any statement added to an existing policy (or as a new identity-based policy): if it applies
-    /// on its own as a `Deny`, the decision becomes `ExplicitDeny`; if it does not apply, nothing
-    /// changes, not even the statements that decided.
-    #[test]
-    fn a_deny_dominates_and_a_non_applicable_one_changes_nothing(
-        set in policy_set(),
-        req in request(),
-        stmt in statement_with(Just(false)),
-        pick in any::<usize>(),
-    ) {
-        let request = req.build();
-        let (with, slot) = set.with_statement(&stmt, pick);
-        let applies = decision(&SetSpec::only(&stmt, slot), &request) == Decision::ExplicitDeny;
-        if applies {
-            prop_assert_eq!(decision(&with, &request), Decision::ExplicitDeny);
-        } else {
-            prop_assert_eq!(outcome(&with, &request), outcome(&set, &request));
-        }
-    }
-
-    /// Adding an `Allow` statement to an existing policy, or a new identity-based policy, only ever
-    /// grants: `Allow` stays `Allow`, and `ExplicitDeny` stays `ExplicitDeny`.
-    #[test]
-    fn adding_an_allow_never_removes_access(
-        set in policy_set(),
-        req in request(),
-        stmt in statement_with(Just(true)),
-        pick in any::<usize>(),
-    ) {
-        let request = req.build();
-        let before = decision(&set, &request);
-        let after = decision(&set.with_statement(&stmt, pick).0, &request);
-        match before {
-            Decision::Allow => prop_assert_eq!(after, Decision::Allow),
-            Decision::ExplicitDeny => prop_assert_eq!(after, Decision::ExplicitDeny),
-            Decision::ImplicitDeny => {}
-        }
-    }
-
-    /// Adding a `Deny` statement anywhere, or a new policy of only denies in any slot (a boundary,
-    /// an SCP level, a session policy), never grants.
-    #[test]
-    fn adding_a_deny_never_grants(
-        set in policy_set(),
-        req in request(),
-        stmt in statement_with(Just(false)),
-        pick in any::<usize>(),
-        new_slot in select(&[None, Some(Slot::Boundary), Some(Slot::Scp), Some(Slot::Session), Some(Slot::Identity)][..]),
-    ) {
-        let request = req.build();
-        let before = decision(&set, &request);
-        let with = match new_slot {
-            None => set.with_statement(&stmt, pick).0,
-            Some(slot) => {
-                let mut with = set.clone();
-                let pol = Pol { name: "new".into(), stmts: vec![stmt.clone()] };
-                match slot {
-                    Slot::Boundary => with.boundaries.push(pol),
-                    Slot::Scp => with.scps.push(vec![pol]),
-                    Slot::Session => with.session.push(pol),
-                    _ => with.identity.push(pol),
-                }
-                with
-            }
+impl SetSpec {
+    /// The set and a request as one case of the conformance corpus's format (no `expected`: the
+    /// parity test compares engines, not a documented answer).
+    pub fn to_case(&self, req: &Req, id: &str) -> Value {
+        let doc = |p: &Pol, policy_type: PolicyType| {
+            let with_principal = policy_type == PolicyType::Resource;
+            json!({
+                "name": p.name,
+                "document": {
+                    "Version": "2012-10-17",
+                    "Statement": p.stmts.iter().map(|s| s.to_json(with_principal)).collect::<Vec<_>>(),
+                },
+            })
         };
-        let after = decision(&with, &request);
-        if before != Decision::Allow {
-            prop_assert_ne!(after, Decision::Allow);
+        let mut context = Map::new();
+        if let Some(t) = req.team {
+            context.insert(TEAM.into(), json!(t));
         }
-        if before == Decision::ExplicitDeny {
-            prop_assert_eq!(after, Decision::ExplicitDeny);
+        if let Some(m) = req.mfa {
+            context.insert(MFA.into(), json!(m));
         }
-    }
-
-    /// Permuting statements within policies, policies within their group, and SCP levels changes
-    /// neither the decision nor which statements decided it.
-    #[test]
-    fn order_does_not_matter(set in policy_set(), req in request(), seed in any::<u64>()) {
-        let request = req.build();
-        // Every entry point agrees.
-        let built = set.build();
-        let d = built.decide(&request).decision;
-        prop_assert_eq!(built.evaluate(&request), d);
-        prop_assert_eq!(built.explain(&request).decision, d);
-        prop_assert_eq!(outcome(&set.shuffled(seed), &request), outcome(&set, &request));
-    }
-
-    /// A new permissions boundary or a new level of SCPs (of any statements, allows included) only
-    /// removes access, and removes all of it when none of its `Allow` statements applies; the same
-    /// policy as a boundary and as an SCP at once removes no less.
-    #[test]
-    fn boundaries_and_scps_only_remove_access(
-        set in policy_set(),
-        req in request(),
-        guard in policy(3),
-        slot in select(&[Slot::Boundary, Slot::Scp][..]),
-    ) {
-        let request = req.build();
-        let before = decision(&set, &request);
-        let mut with = set.clone();
-        let mut guard = guard;
-        guard.name = "guard".into();
-        for (i, s) in guard.stmts.iter_mut().enumerate() {
-            s.sid = format!("guard{i}");
+        if let Some(k) = &req.tag_keys {
+            context.insert(TAG_KEYS.into(), json!(k));
         }
-        match slot {
-            Slot::Boundary => with.boundaries.push(guard.clone()),
-            _ => with.scps.push(vec![guard.clone()]),
-        }
-        let after = decision(&with, &request);
-        if before != Decision::Allow {
-            prop_assert_ne!(after, Decision::Allow);
-        }
-        if before == Decision::ExplicitDeny {
-            prop_assert_eq!(after, Decision::ExplicitDeny);
-        }
-        // A guard none of whose `Allow` statements applies denies, whatever else allows (short of a
-        // resource-based policy naming the principal, which boundaries do not limit).
-        let guard_allows = guard.stmts.iter().any(|s| {
-            s.allow
-                && decision(&SetSpec::only(&s.with_effect(false), Slot::Identity), &request)
-                    == Decision::ExplicitDeny
-        });
-        if !guard_allows && (slot == Slot::Scp || set.resource.is_none()) {
-            prop_assert_ne!(after, Decision::Allow);
-        }
-        // The guard as both: still no more than either alone.
-        let mut both = set.clone();
-        both.boundaries.push(guard.clone());
-        both.scps.push(vec![guard.clone()]);
-        if after != Decision::Allow {
-            prop_assert_ne!(decision(&both, &request), Decision::Allow);
-        }
-    }
-
-    /// An `Allow` statement granting the request outright, in a lone identity-based policy of a
-    /// principal in the resource's account, allows; the same statement as a `Deny` denies.
-    #[test]
-    fn a_lone_applicable_statement_decides(req in request()
-        .prop_filter("same account, not a federated user session", |r| {
-            !r.resource.contains("444455556666") && !r.principal.contains("federated-user")
+        json!({
+            "id": id,
+            "identity_policies": self.identity.iter().map(|p| doc(p, PolicyType::Identity)).collect::<Vec<_>>(),
+            "resource_policy": self.resource.as_ref().map(|p| doc(p, PolicyType::Resource)),
+            "permission_boundaries": self.boundaries.iter().map(|p| doc(p, PolicyType::Boundary)).collect::<Vec<_>>(),
+            "scps": self.scps.iter().map(|l| l.iter().map(|p| doc(p, PolicyType::Scp)).collect::<Vec<_>>()).collect::<Vec<_>>(),
+            "session_policies": self.session.iter().map(|p| doc(p, PolicyType::Session)).collect::<Vec<_>>(),
+            "request": {
+                "principal": req.principal,
+                "action": req.action,
+                "resource": req.resource,
+                "context": context,
+            },
         })
-        .prop_flat_map(|r| (Just(r.clone()), applicable_deny(r))))
-    {
-        let (req, deny) = req;
-        let request = req.build();
-        let allow = deny.with_effect(true);
-        prop_assert_eq!(decision(&SetSpec::only(&allow, Slot::Identity), &request), Decision::Allow);
-        prop_assert_eq!(decision(&SetSpec::only(&deny, Slot::Identity), &request), Decision::ExplicitDeny);
-    }
-}
-
-#[test]
-fn the_alphabet_produces_valid_policies_and_requests() {
-    // Every form of every action and resource parses, and every form the generators treat as
-    // matching does match: a guard against a generator that silently stops exercising anything.
-    for a in ACTIONS {
-        for f in 0..MATCHING_ACTION_FORMS {
-            for r in RESOURCES {
-                for rf in 0..MATCHING_RESOURCE_FORMS {
-                    let stmt = Stmt {
-                        sid: "s".into(),
-                        allow: true,
-                        not_action: false,
-                        actions: vec![action_form(a, f)],
-                        not_resource: false,
-                        resources: vec![resource_form(r, rf)],
-                        conditions: Vec::new(),
-                        principal: json!("*"),
-                    };
-                    let req = Req {
-                        principal: PRINCIPALS[0],
-                        action: a,
-                        resource: r,
-                        team: None,
-                        mfa: None,
-                        tag_keys: None,
-                    }
-                    .build();
-                    let d = decision(
-                        &SetSpec::only(&stmt.with_effect(false), Slot::Identity),
-                        &req,
-                    );
-                    assert_eq!(d, Decision::ExplicitDeny, "{a} form {f}, {r} form {rf}");
-                }
-            }
-        }
-    }
-    // The non-matching forms really do not match.
-    let req = Req {
-        principal: PRINCIPALS[0],
-        action: ACTIONS[0],
-        resource: RESOURCES[0],
-        team: None,
-        mfa: None,
-        tag_keys: None,
-    }
-    .build();
-    for rf in [6, 7] {
-        let stmt = Stmt {
-            sid: "s".into(),
-            allow: false,
-            not_action: false,
-            actions: vec!["*".into()],
-            not_resource: false,
-            resources: vec![resource_form(RESOURCES[0], rf)],
-            conditions: Vec::new(),
-            principal: json!("*"),
-        };
-        assert_eq!(
-            decision(&SetSpec::only(&stmt, Slot::Identity), &req),
-            Decision::ImplicitDeny,
-            "form {rf}"
-        );
     }
 }

@@ -5,7 +5,7 @@
 //! Policy documents come either as JSON objects (what the AWS CLI prints) or as strings: URL-encoded,
 //! as the API returns them, or plain JSON text.
 
-use super::error::LoadError;
+use crate::error::LoadError;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// One account's users, groups, roles and managed policies.
@@ -231,7 +231,7 @@ pub fn parse_export(source_name: &str, text: &str) -> Result<AccountDetails, Loa
 }
 
 /// Parses JSON into `T`, naming the JSON path of a value of the wrong shape.
-pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(
+pub fn parse_json<T: serde::de::DeserializeOwned>(
     source_name: &str,
     text: &str,
 ) -> Result<T, LoadError> {

@@ -8,13 +8,14 @@ use std::fmt;
 /// policy document when the problem is there (`Statement[1].Effect`), and what is wrong.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EntityError {
-    pub(crate) entity: String,
-    pub(crate) path: String,
-    pub(crate) message: String,
+    entity: String,
+    path: String,
+    message: String,
 }
 
 impl EntityError {
-    pub(crate) fn new(entity: impl Into<String>, message: impl Into<String>) -> Self {
+    /// A problem with the entity itself (no policy path).
+    pub fn new(entity: impl Into<String>, message: impl Into<String>) -> Self {
         EntityError {
             entity: entity.into(),
             path: String::new(),
@@ -23,7 +24,7 @@ impl EntityError {
     }
 
     /// Every problem of a policy document, each as an entity error at its JSON path.
-    pub(crate) fn from_policy(entity: &str, errors: &iamlet_engine::PolicyErrors) -> Vec<Self> {
+    pub fn from_policy(entity: &str, errors: &iamlet_engine::PolicyErrors) -> Vec<Self> {
         errors
             .errors()
             .iter()
@@ -108,9 +109,9 @@ fn join(errors: &[EntityError]) -> String {
     }
 }
 
-/// What a source says when asked for one principal.
+/// What a source says when asked for one principal. Exhaustive on purpose: a cache must decide
+/// what each answer means.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
 pub enum FetchError {
     /// The source answered: no such principal (cached briefly as a negative entry).
     #[error("principal `{0}` is not in the identity store")]
@@ -122,9 +123,9 @@ pub enum FetchError {
 }
 
 /// Why the store cannot give the compiled policies of a principal. Callers map every variant to a
-/// Deny: the store fails closed.
+/// Deny: the store fails closed. Exhaustive on purpose: an authorizer must decide what each
+/// failure answers.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
 pub enum StoreError {
     /// The principal, action or resource cannot make a request (not an ARN the engine knows…).
     #[error(transparent)]
