@@ -383,6 +383,14 @@ pub struct Snapshot {
 }
 
 /// The account id in an IAM ARN (`arn:aws:iam::111122223333:user/alice`).
+/// An IAM user's or role's ARN as the engine reads it (the form principal lookups use) and its
+/// account, when `arn` is an ARN of that kind.
+fn entity_arn(arn: &str, kind: PrincipalKind) -> Option<(String, String)> {
+    let p = Principal::parse(arn).ok()?;
+    let account = p.account().filter(|a| !a.is_empty())?.to_owned();
+    (p.kind() == kind).then(|| (p.arn().to_owned(), account))
+}
+
 fn arn_account(arn: &str) -> Option<&str> {
     let mut parts = arn.splitn(6, ':');
     let (_arn, _partition, _service, _region) =
@@ -578,13 +586,14 @@ impl Snapshot {
         for (file, d) in exports {
             for (i, u) in d.user_detail_list.iter().enumerate() {
                 let entity = prefix(file, format!("UserDetailList[{i}] ({})", u.user_name));
-                let Some(account) = arn_account(&u.arn) else {
+                let Some((arn, account)) = entity_arn(&u.arn, PrincipalKind::User) else {
                     errors.push(EntityError::new(
                         entity,
-                        format!("`{}` is not a user ARN", u.arn),
+                        format!("`{}` is not an IAM user ARN", u.arn),
                     ));
                     continue;
                 };
+                let account = account.as_str();
                 let owner = format!("user/{}", u.user_name);
                 let inline = inline_policies(
                     &owner,
@@ -616,7 +625,7 @@ impl Snapshot {
                     );
                 }
                 users.push(UserEntry {
-                    arn: u.arn.clone(),
+                    arn,
                     account: account.to_owned(),
                     user_id: u.user_id.clone(),
                     inline,
@@ -635,13 +644,14 @@ impl Snapshot {
             }
             for (i, r) in d.role_detail_list.iter().enumerate() {
                 let entity = prefix(file, format!("RoleDetailList[{i}] ({})", r.role_name));
-                let Some(account) = arn_account(&r.arn) else {
+                let Some((arn, account)) = entity_arn(&r.arn, PrincipalKind::Role) else {
                     errors.push(EntityError::new(
                         entity,
-                        format!("`{}` is not a role ARN", r.arn),
+                        format!("`{}` is not an IAM role ARN", r.arn),
                     ));
                     continue;
                 };
+                let account = account.as_str();
                 let owner = format!("role/{}", r.role_name);
                 let inline = inline_policies(
                     &owner,
@@ -674,7 +684,7 @@ impl Snapshot {
                     );
                 }
                 roles.push(RoleEntry {
-                    arn: r.arn.clone(),
+                    arn,
                     account: account.to_owned(),
                     role_id: r.role_id.clone(),
                     inline,
@@ -842,6 +852,59 @@ impl Snapshot {
             boundary: self.boundary(r.boundary.as_ref()),
             tags: r.tags.clone(),
             trust: r.trust.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::export::parse_export;
+
+    fn build(text: &str) -> Result<Snapshot, LoadError> {
+        let details = parse_export("account.json", text).unwrap_or_else(|e| panic!("{e}"));
+        Snapshot::build(&[("account.json".to_owned(), details)], "account.json")
+    }
+
+    /// Found by the `account_export` fuzz target: a user entry with a role's ARN was accepted, then
+    /// listed as a principal that no lookup could find.
+    #[test]
+    fn entities_must_carry_arns_of_their_kind() {
+        let err = build(
+            r#"{"UserDetailList": [{"UserName": "b", "UserId": "AIDAEXAMPLE",
+                "Arn": "arn:aws:iam::111122223333:role/app/admin"}],
+              "RoleDetailList": [{"RoleName": "r", "RoleId": "AROAEXAMPLE",
+                "Arn": "arn:aws:iam::111122223333:user/r"}]}"#,
+        )
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+        assert!(
+            err.contains("UserDetailList[0] (b): `arn:aws:iam::111122223333:role/app/admin` is not an IAM user ARN"),
+            "{err}"
+        );
+        assert!(
+            err.contains(
+                "RoleDetailList[0] (r): `arn:aws:iam::111122223333:user/r` is not an IAM role ARN"
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn every_listed_principal_resolves() {
+        let snap = build(
+            r#"{"UserDetailList": [{"UserName": "alice", "UserId": "AIDAEXAMPLE",
+                "Arn": "arn:aws:iam::111122223333:user/division/alice"}],
+              "RoleDetailList": [{"RoleName": "admin", "RoleId": "AROAEXAMPLE",
+                "Arn": "arn:aws:iam::111122223333:role/app/admin"}]}"#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let principals = snap.principals();
+        assert_eq!(principals.len(), 2);
+        for p in principals {
+            let key = PrincipalKey::for_principal(&p, None).unwrap_or_else(|e| panic!("{e}"));
+            assert!(snap.parts(&key).is_ok(), "{p}");
         }
     }
 }
