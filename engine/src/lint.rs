@@ -2,7 +2,8 @@
 //! grammar, actions and condition keys the catalog does not know, operators that cannot work on a
 //! key's type), security warnings (`iam:PassRole` on `*`, `Allow` with `NotAction`/`NotResource`,
 //! wildcards granting permissions-management actions, public principals without conditions),
-//! warnings and suggestions (missing `Version`, empty arrays, redundant actions and statements). Each
+//! warnings (among them AWS's size quotas for the policy's type) and suggestions (missing `Version`,
+//! empty arrays, redundant actions and statements). Each
 //! finding names its JSON path, its line:column and, where there is one, a fix.
 
 mod catalog_checks;
@@ -90,8 +91,21 @@ pub fn lint(text: &str, policy_type: PolicyType) -> Vec<Finding> {
 /// Lints with a given catalog (an empty catalog skips the action and condition-key checks).
 pub fn lint_with(text: &str, policy_type: PolicyType, catalog: &Catalog) -> Vec<Finding> {
     let mut out = Vec::new();
-    if let Err(errors) = Policy::parse(text, policy_type) {
-        out.extend(errors.errors().iter().map(|e| {
+    match Policy::parse(text, policy_type) {
+        // AWS would refuse to store the policy as written (for a managed policy, or for the inline
+        // policies of a user…: which quota binds depends on where it goes, so each is named).
+        Ok(policy) => out.extend(policy.quota_findings().into_iter().map(|q| Finding {
+            severity: Severity::Warning,
+            code: "policy_size_quota".to_owned(),
+            message: q.message,
+            path: String::new(),
+            location: None,
+            fix: Some(
+                "split the statements across several policies, or merge actions and resources with wildcards"
+                    .to_owned(),
+            ),
+        })),
+        Err(errors) => out.extend(errors.errors().iter().map(|e| {
             Finding {
                 severity: Severity::Error,
                 code: serde_json::to_value(e.kind())
@@ -103,7 +117,7 @@ pub fn lint_with(text: &str, policy_type: PolicyType, catalog: &Catalog) -> Vec<
                 location: e.location(),
                 fix: None,
             }
-        }));
+        })),
     }
     if let Some(doc) = doc::Doc::read(text) {
         if !catalog.is_empty() {
@@ -155,6 +169,36 @@ pub(crate) mod tests {
         assert_eq!(f.first().and_then(|f| f.location).map(|l| l.line), Some(3));
         let syntax = codes("{\"Version\": ", PolicyType::Identity);
         assert_eq!(syntax, vec!["syntax"]);
+    }
+
+    #[test]
+    fn size_quotas_are_warnings_naming_each_quota() {
+        let statements: Vec<String> = (0..60)
+            .map(|i| format!(r#"{{"Sid":"S{i}","Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::bucket-number-{i}/*"}}"#))
+            .collect();
+        let text = format!(
+            r#"{{"Version":"2012-10-17","Statement":[{}]}}"#,
+            statements.join(",")
+        );
+        let quota: Vec<Finding> = lint(&text, PolicyType::Identity)
+            .into_iter()
+            .filter(|f| f.code == "policy_size_quota")
+            .collect();
+        // Over the 2,048 of a user's inline policies and the 5,120 of a group's; under the others.
+        assert_eq!(quota.len(), 2, "{quota:?}");
+        assert!(quota.iter().all(|f| f.severity == Severity::Warning));
+        assert!(
+            quota[0].message.contains("AWS allows 2,048"),
+            "{}",
+            quota[0]
+        );
+        assert_eq!(
+            codes(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}"#,
+                PolicyType::Identity
+            ),
+            Vec::<String>::new()
+        );
     }
 
     #[test]
