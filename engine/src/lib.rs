@@ -6,6 +6,7 @@ mod arn;
 pub mod catalog;
 pub(crate) mod condition;
 mod context;
+pub mod diff;
 mod error;
 mod eval;
 mod explain;

@@ -2,6 +2,7 @@
 //! decisions themselves are the engine's.
 
 mod account;
+mod diff;
 mod eval;
 mod keys;
 mod lint;
@@ -35,6 +36,9 @@ enum Command {
     /// Check policy files: errors, security warnings and suggestions, each with its JSON path and a
     /// fix; exit 1 if any error.
     Lint(lint::LintArgs),
+    /// Compare two versions of a policy: what the new one newly allows and no longer allows, each
+    /// with the statement responsible; exit 1 if it grants new access.
+    Diff(diff::DiffArgs),
     /// List the actions of the catalog that action patterns match, with their access levels.
     Actions(lint::ActionsArgs),
     /// Run the Envoy ext_authz sidecar (gRPC and HTTP modes, admin server).
@@ -72,6 +76,7 @@ pub fn run() -> ExitCode {
         Command::Principals(a) => principals::run(a),
         Command::Keys(a) => keys::run(a),
         Command::Lint(a) => lint::run(a),
+        Command::Diff(a) => diff::run(a),
         Command::Actions(a) => lint::run_actions(a),
         Command::Serve(a) => serve::run_serve(a),
         Command::CheckConfig(a) => serve::run_check(a),
