@@ -37,6 +37,19 @@ pub enum AccessLevel {
     Tagging,
 }
 
+impl AccessLevel {
+    /// The level as AWS's reference writes it (`Permissions management`).
+    pub fn label(self) -> &'static str {
+        match self {
+            AccessLevel::List => "List",
+            AccessLevel::Read => "Read",
+            AccessLevel::Write => "Write",
+            AccessLevel::PermissionsManagement => "Permissions management",
+            AccessLevel::Tagging => "Tagging",
+        }
+    }
+}
+
 /// The type of a condition key's values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]

@@ -32,6 +32,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 /// One request whose answer changed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub struct Change {
     /// The action, `service:Name`.
     pub action: String,
@@ -50,6 +51,7 @@ pub struct Change {
 
 /// What changed between two versions of a policy.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub struct PolicyDiff {
     /// Requests the new version allows and the old did not.
     pub granted: Vec<Change>,

@@ -5,6 +5,7 @@ use std::fmt;
 
 /// A position in a policy document's text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub struct Location {
     /// 1-based line.
     pub line: usize,

@@ -3,7 +3,7 @@
 
 use super::{write_stdout, Format};
 use anyhow::Context as _;
-use iamlet_engine::catalog::{AccessLevel, Catalog};
+use iamlet_engine::catalog::Catalog;
 use iamlet_engine::lint::{lint, Finding, Severity};
 use iamlet_engine::PolicyType;
 use serde::Serialize;
@@ -114,16 +114,6 @@ pub(crate) struct ActionsArgs {
     patterns: Vec<String>,
 }
 
-fn level(l: AccessLevel) -> &'static str {
-    match l {
-        AccessLevel::List => "List",
-        AccessLevel::Read => "Read",
-        AccessLevel::Write => "Write",
-        AccessLevel::PermissionsManagement => "Permissions management",
-        AccessLevel::Tagging => "Tagging",
-    }
-}
-
 /// Prints each matched action with its access level, one a line; exit 1 when a pattern matches none.
 pub(crate) fn run_actions(args: ActionsArgs) -> anyhow::Result<ExitCode> {
     let catalog = Catalog::embedded();
@@ -139,7 +129,7 @@ pub(crate) fn run_actions(args: ActionsArgs) -> anyhow::Result<ExitCode> {
             let l = a
                 .split_once(':')
                 .and_then(|(s, n)| catalog.service(s)?.action(n))
-                .map_or("", |x| level(x.level()));
+                .map_or("", |x| x.level().label());
             out.push_str(&format!("{a}\t{l}\n"));
         }
     }
