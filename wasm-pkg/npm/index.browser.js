@@ -3,4 +3,13 @@ import init from "./dist/iamlet_js.js";
 
 await init({ module_or_path: new URL("./dist/iamlet_js_bg.wasm", import.meta.url) });
 
-export { PolicySet, validate, simulate, casePolicyInputs, version } from "./dist/iamlet_js.js";
+export {
+  PolicySet,
+  validate,
+  simulate,
+  casePolicyInputs,
+  lint,
+  diff,
+  expandActions,
+  version,
+} from "./dist/iamlet_js.js";

@@ -3,6 +3,9 @@ export {
   validate,
   simulate,
   casePolicyInputs,
+  lint,
+  diff,
+  expandActions,
   version,
 } from "./dist/iamlet_js.js";
 export type * from "./dist/iamlet_js.js";

@@ -4,4 +4,13 @@ import { initSync } from "./dist/iamlet_js.js";
 
 initSync({ module: readFileSync(new URL("./dist/iamlet_js_bg.wasm", import.meta.url)) });
 
-export { PolicySet, validate, simulate, casePolicyInputs, version } from "./dist/iamlet_js.js";
+export {
+  PolicySet,
+  validate,
+  simulate,
+  casePolicyInputs,
+  lint,
+  diff,
+  expandActions,
+  version,
+} from "./dist/iamlet_js.js";

@@ -1,6 +1,6 @@
-// One policy's editor: CodeMirror 6 with JSON highlighting, the engine's problems as lint
-// diagnostics, and the deciding statement's lines highlighted.
-import type { PolicyProblem } from "@iamlet/engine";
+// One policy's editor: CodeMirror 6 with JSON highlighting, the engine's problems and lint findings
+// as diagnostics, and the deciding statement's lines highlighted.
+import type { Finding, PolicyProblem } from "@iamlet/engine";
 import { basicSetup } from "codemirror";
 import { json } from "@codemirror/lang-json";
 import { syntaxHighlighting } from "@codemirror/language";
@@ -95,6 +95,25 @@ export function problemRange(text: string, p: PolicyProblem): { from: number; to
   return { from: Math.max(0, Math.min(from, text.length)), to: Math.max(0, Math.min(to, text.length)) };
 }
 
+/** The editor range of a lint finding: its element, or the first line for the whole document. */
+export function findingRange(text: string, f: Finding): { from: number; to: number } {
+  const loc = f.location;
+  return problemRange(text, {
+    policy: "",
+    path: f.path,
+    message: f.message,
+    display: f.message,
+    start: loc?.start,
+    end: loc?.end,
+  });
+}
+
+/** A finding as one sentence, with its fix. */
+export function findingText(f: Finding): string {
+  const where = f.path ? `${f.path}: ` : "";
+  return `${where}${f.message}${f.fix ? ` (fix: ${f.fix})` : ""}`;
+}
+
 export class PolicyEditor {
   readonly view: EditorView;
   readonly element: HTMLElement;
@@ -139,7 +158,8 @@ export class PolicyEditor {
     });
   }
 
-  setProblems(problems: PolicyProblem[]): void {
+  /** The engine's problems (the policy does not parse) and lint findings (it parses, but…). */
+  setProblems(problems: PolicyProblem[], findings: Finding[] = []): void {
     const text = this.text;
     const diagnostics: Diagnostic[] = problems.map((p) => ({
       ...problemRange(text, p),
@@ -147,6 +167,14 @@ export class PolicyEditor {
       source: "iamlet",
       message: p.display,
     }));
+    for (const f of findings) {
+      diagnostics.push({
+        ...findingRange(text, f),
+        severity: f.severity === "error" ? "error" : f.severity === "suggestion" ? "info" : "warning",
+        source: `iamlet lint [${f.code}]`,
+        message: findingText(f),
+      });
+    }
     this.view.dispatch(setDiagnostics(this.view.state, diagnostics));
   }
 

@@ -1,10 +1,19 @@
 // The playground: policy tabs with editors, the request form, the decision and its explanation, and
 // the table of many requests, all evaluated in the page by the engine's WebAssembly build.
 import "./style.css";
-import { PolicySet, validate, version, type PolicyInput, type PolicyProblem, type StatementRef } from "@iamlet/engine";
+import {
+  PolicySet,
+  lint,
+  validate,
+  version,
+  type Finding,
+  type PolicyInput,
+  type PolicyProblem,
+  type StatementRef,
+} from "@iamlet/engine";
 import { BatchTable, type RowResult } from "./batch";
 import { byId, h } from "./dom";
-import { problemRange, PolicyEditor, type Mark } from "./editor";
+import { findingRange, findingText, problemRange, PolicyEditor, type Mark } from "./editor";
 import { DEFAULT_EXAMPLE, EXAMPLES, exampleState } from "./examples";
 import { renderError, renderExplanation } from "./explain";
 import { formatJson } from "./format";
@@ -288,6 +297,51 @@ function revealProblem(index: number, problem: PolicyProblem): void {
   editors[index].reveal(range.from, range.to);
 }
 
+function revealFinding(index: number, finding: Finding): void {
+  activate(index);
+  const range = findingRange(editors[index].text, finding);
+  editors[index].reveal(range.from, range.to);
+}
+
+const SEVERITY_LABEL: Record<Finding["severity"], string> = {
+  error: "error",
+  security_warning: "security warning",
+  warning: "warning",
+  suggestion: "suggestion",
+};
+
+/** Lint findings of every policy (as `iamlet lint` reports them), each a link to its element. */
+function renderFindings(findings: Finding[][]): void {
+  const names = uniqueNames();
+  const list = findings.flatMap((fs, i) => fs.map((f) => ({ i, f })));
+  byId("findings").replaceChildren(
+    ...(list.length === 0
+      ? []
+      : [
+          h("h3", {}, `${list.length} finding${list.length > 1 ? "s" : ""}`),
+          h(
+            "ul",
+            {},
+            list.map(({ i, f }) =>
+              h(
+                "li",
+                { class: `finding finding-${f.severity}`, "data-code": f.code },
+                h(
+                  "button",
+                  { type: "button", class: "link", onclick: () => revealFinding(i, f) },
+                  h("span", { class: "problem-policy" }, names[i]),
+                  " ",
+                  h("span", { class: "finding-severity" }, SEVERITY_LABEL[f.severity]),
+                  ` [${f.code}] `,
+                  findingText(f),
+                ),
+              ),
+            ),
+          ),
+        ]),
+  );
+}
+
 function renderProblems(problems: PolicyProblem[][]): void {
   const list = problems.flatMap((ps, i) => ps.map((p) => ({ i, p })));
   byId("problems").replaceChildren(
@@ -327,9 +381,19 @@ function evaluate(): void {
       return [{ policy: input.name ?? "", path: "", message: errorText(e), display: errorText(e) }];
     }
   });
-  problems.forEach((list, i) => editors[i].setProblems(list));
+  // Lint findings beside the problems; a grammar error is both, and shown once, as a problem.
+  const findings = inputs.map((input, i): Finding[] => {
+    const reported = new Set(problems[i].map((p) => p.message));
+    try {
+      return lint(editors[i].text, input.policy_type).filter((f) => !reported.has(f.message));
+    } catch {
+      return [];
+    }
+  });
+  problems.forEach((list, i) => editors[i].setProblems(list, findings[i]));
   tabProblems = problems.map((l) => l.length);
   renderProblems(problems);
+  renderFindings(findings);
   requestForm.setSuggestions(keysInPolicies(inputs.map((i) => String(i.document))));
 
   const marks: Mark[][] = state.policies.map(() => []);

@@ -142,6 +142,42 @@ test("broken JSON gets an error marker at the engine's line and column", async (
   assert.equal(await page.locator(".editor:not([hidden]) .cm-lintRange-error").count(), 0);
 });
 
+test("lint findings: inline diagnostics and a list that leads to each element", async (t) => {
+  const { page } = await open(t);
+  await page.locator("#add-policy").click();
+  await activeEditor(page).click();
+  await page.keyboard.press("Control+a");
+  await page.keyboard.insertText(
+    '{\n  "Version": "2012-10-17",\n  "Statement": [\n    {\n      "Effect": "Allow",\n      "Action": ["iam:PassRole", "s3:GetObjekt"],\n      "Resource": "*"\n    }\n  ]\n}',
+  );
+  const passRole = page.locator('#findings [data-code="pass_role_with_star"]');
+  await passRole.waitFor();
+  assert.match(await passRole.textContent(), /security warning \[pass_role_with_star\] Statement\[0\]\.Resource: /);
+  assert.match(await page.locator('#findings [data-code="unknown_action"]').textContent(), /error \[unknown_action\] .*s3:GetObjekt/);
+  // The policy still parses: findings are not problems, and the decision is still given.
+  assert.equal(await page.locator("#problems .problem").count(), 0);
+  assert.notEqual(await decisionOf(page), "Error");
+  // Inline: the unknown action underlined as an error on line 6, PassRole on `*` as a warning.
+  const lineOf = (selector) =>
+    page.locator(selector).first().evaluate((el) => {
+      const lines = [...document.querySelectorAll(".editor:not([hidden]) .cm-line")];
+      return lines.indexOf(el.closest(".cm-line")) + 1;
+    });
+  await page.locator(".editor:not([hidden]) .cm-lintRange-warning").first().waitFor();
+  assert.equal(await lineOf(".editor:not([hidden]) .cm-lintRange-error"), 6);
+  assert.equal(await lineOf(".editor:not([hidden]) .cm-lintRange-warning"), 7);
+  await screenshot(page, "04b-lint-findings");
+  // Fixing the typo removes its finding.
+  await editorLine(page, 6).click();
+  await page.keyboard.press("End");
+  // Before the closing quote of "s3:GetObjekt": "kt" becomes "ct".
+  for (let i = 0; i < 3; i++) await page.keyboard.press("ArrowLeft");
+  for (let i = 0; i < 2; i++) await page.keyboard.press("Backspace");
+  await page.keyboard.type("ct");
+  await page.waitForFunction(() => !document.querySelector('#findings [data-code="unknown_action"]'));
+  assert.equal(await passRole.count(), 1);
+});
+
 test("a share link restores the whole state in a fresh browser", async (t) => {
   const { page } = await open(t);
   await page.getByLabel("Action", { exact: true }).fill("s3:DeleteObject");

@@ -3,9 +3,12 @@
 
 #![forbid(unsafe_code)]
 
+use iamlet_engine::catalog::{AccessLevel, Catalog};
+use iamlet_engine::diff::PolicyDiff;
 use iamlet_engine::ffi::{self, PolicyInput, PolicyProblem};
+use iamlet_engine::lint::Finding;
 use iamlet_engine::simulate::{Case, CaseRequest, CaseResult};
-use iamlet_engine::{Decision, Explanation, Verdict};
+use iamlet_engine::{Decision, Explanation, Policy, PolicyType, Verdict};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -161,6 +164,70 @@ pub fn case_policy_inputs(
 ) -> Result<JsValue, JsError> {
     let case: Case = serde_wasm_bindgen::from_value(case).map_err(error)?;
     to_js(&iamlet_engine::simulate::case_policy_inputs(&case))
+}
+
+fn policy_type(value: JsValue) -> Result<PolicyType, JsError> {
+    serde_wasm_bindgen::from_value(value).map_err(error)
+}
+
+/// Policy validation findings (the `iamlet lint` checks: grammar errors, unknown actions and
+/// condition keys, security warnings, size quotas, suggestions), each with its JSON path,
+/// line:column and a fix where there is one. Never throws for a bad policy: grammar errors are
+/// findings.
+#[wasm_bindgen(unchecked_return_type = "Finding[]")]
+pub fn lint(
+    text: &str,
+    #[wasm_bindgen(unchecked_param_type = "PolicyType")] policy_type_value: JsValue,
+) -> Result<JsValue, JsError> {
+    let findings: Vec<Finding> = iamlet_engine::lint::lint(text, policy_type(policy_type_value)?);
+    to_js(&findings)
+}
+
+/// What a change to a policy grants and revokes (the `iamlet diff` comparison) for `principal`.
+/// Throws when either version does not parse (use `validate` or `lint` for the problems as data).
+#[wasm_bindgen(unchecked_return_type = "PolicyDiff")]
+pub fn diff(
+    old_text: &str,
+    new_text: &str,
+    principal: &str,
+    #[wasm_bindgen(unchecked_param_type = "PolicyType")] policy_type_value: JsValue,
+) -> Result<JsValue, JsError> {
+    let t = policy_type(policy_type_value)?;
+    let old = Policy::parse_named("old", old_text, t).map_err(error)?;
+    let new = Policy::parse_named("new", new_text, t).map_err(error)?;
+    let d: PolicyDiff =
+        iamlet_engine::diff::diff(&old, &new, principal, Catalog::embedded()).map_err(error)?;
+    to_js(&d)
+}
+
+/// An action of the catalog with its access level.
+#[derive(Debug, Serialize, tsify::Tsify)]
+pub struct CatalogAction {
+    /// `service:Name`.
+    pub action: String,
+    /// The access level (the catalog has one for every action it expands to).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[tsify(optional)]
+    pub level: Option<AccessLevel>,
+}
+
+/// The catalog's actions an action pattern (`s3:Get*`, `iam:PassRole`) matches, each with its access
+/// level; empty when none does.
+#[wasm_bindgen(js_name = expandActions, unchecked_return_type = "CatalogAction[]")]
+pub fn expand_actions(pattern: &str) -> Result<JsValue, JsError> {
+    let catalog = Catalog::embedded();
+    let actions: Vec<CatalogAction> = catalog
+        .expand(pattern)
+        .into_iter()
+        .map(|action| {
+            let level = action
+                .split_once(':')
+                .and_then(|(svc, name)| catalog.service(svc)?.action(name))
+                .map(|a| a.level());
+            CatalogAction { action, level }
+        })
+        .collect();
+    to_js(&actions)
 }
 
 /// The engine's version.

@@ -1,7 +1,16 @@
 // The package's API in Node: decisions, explanations, problems as data, thrown errors, batch cases.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { PolicySet, validate, simulate, casePolicyInputs, version } from "@iamlet/engine";
+import {
+  PolicySet,
+  validate,
+  simulate,
+  casePolicyInputs,
+  lint,
+  diff,
+  expandActions,
+  version,
+} from "@iamlet/engine";
 
 const home = {
   policy_type: "identity",
@@ -81,4 +90,62 @@ test("simulate and casePolicyInputs", () => {
   assert.equal(inputs[0].name, "identity_policies[0]");
   assert.equal(new PolicySet(inputs).evaluate(cases[0].request), "Allow");
   assert.match(version(), /^\d+\.\d+\.\d+/);
+});
+
+test("lint: findings with codes, paths, positions and fixes", () => {
+  const risky = JSON.stringify(
+    {
+      Statement: [
+        { Effect: "Allow", Action: ["iam:PassRole", "s3:GetObjekt"], Resource: "*" },
+      ],
+    },
+    null,
+    2,
+  );
+  const findings = lint(risky, "identity");
+  const codes = findings.map((f) => f.code);
+  assert.ok(codes.includes("missing_version"), codes.join());
+  assert.ok(codes.includes("pass_role_with_star"), codes.join());
+  const unknown = findings.find((f) => f.code === "unknown_action");
+  assert.equal(unknown.severity, "error");
+  assert.equal(unknown.path, "Statement[0].Action[1]");
+  assert.equal(unknown.location.line, 7);
+  assert.match(unknown.message, /s3:GetObjekt/);
+  // A grammar error is a finding, not a throw; an unknown type is a thrown error.
+  assert.equal(lint("{", "scp")[0].code, "syntax");
+  assert.throws(() => lint("{}", "admin"), /admin/);
+  assert.deepEqual(
+    lint(
+      '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/*"}]}',
+      "identity",
+    ),
+    [],
+  );
+});
+
+test("diff: what a change grants and revokes, and why", () => {
+  const before = JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [{ Sid: "Get", Effect: "Allow", Action: "s3:GetObject", Resource: "arn:aws:s3:::b/*" }],
+  });
+  const after = JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [{ Sid: "Write", Effect: "Allow", Action: "s3:PutObject", Resource: "arn:aws:s3:::b/*" }],
+  });
+  const d = diff(before, after, "arn:aws:iam::111122223333:user/alice", "identity");
+  const row = (c) => [c.action, c.resource, c.before, c.after, c.because[0].sid];
+  assert.deepEqual(d.granted.map(row), [["s3:PutObject", "arn:aws:s3:::b/*", "ImplicitDeny", "Allow", "Write"]]);
+  assert.deepEqual(d.revoked.map(row), [["s3:GetObject", "arn:aws:s3:::b/*", "Allow", "ImplicitDeny", "Get"]]);
+  assert.ok(d.probes > 0);
+  assert.throws(() => diff("{", after, "arn:aws:iam::111122223333:user/alice", "identity"), /old/);
+  assert.throws(() => diff(before, after, "nobody", "identity"), /principal/i);
+});
+
+test("expandActions: the catalog's actions with access levels", () => {
+  const actions = expandActions("iam:PassRole");
+  assert.deepEqual(actions, [{ action: "iam:PassRole", level: "write" }]);
+  const gets = expandActions("s3:GetObject*").map((a) => a.action);
+  assert.ok(gets.includes("s3:GetObjectAcl"), gets.join());
+  assert.ok(gets.every((a) => a.startsWith("s3:GetObject")));
+  assert.deepEqual(expandActions("zzz:*"), []);
 });

@@ -1,5 +1,5 @@
 // Compiled by `tsc --noEmit` in types.test.mjs: the declarations must type real use, and reject misuse.
-import { PolicySet, validate, type Explanation, type PolicyInput, type Decision, type CaseRequest } from "@iamlet/engine";
+import { PolicySet, validate, lint, diff, expandActions, type Explanation, type PolicyInput, type Decision, type CaseRequest, type Finding, type PolicyDiff, type CatalogAction } from "@iamlet/engine";
 
 const input: PolicyInput = {
   policy_type: "identity",
@@ -12,6 +12,17 @@ const why: Explanation = set.explain(request);
 const first: string | undefined = why.statements[0]?.message;
 const line: number | undefined = validate(input)[0]?.line;
 console.log(decision, first, line, why.deciding.map((d) => d.policy_type));
+
+const findings: Finding[] = lint("{}", "scp");
+const severity: "error" | "security_warning" | "warning" | "suggestion" | undefined = findings[0]?.severity;
+const changes: PolicyDiff = diff("{}", "{}", "arn:aws:iam::111122223333:user/alice", "identity");
+const granted: Decision | undefined = changes.granted[0]?.after;
+const expanded: CatalogAction[] = expandActions("s3:*");
+// A finding's location is the engine's (byte offsets included), not the DOM's `Location`.
+const start: number | undefined = findings[0]?.location?.start;
+console.log(severity, granted, expanded[0]?.level, start);
+// @ts-expect-error: "admin" is not a PolicyType
+lint("{}", "admin");
 
 // @ts-expect-error: "allow" is not an Effect
 const wrong: PolicyInput = { policy_type: "identity", document: { Statement: { Effect: "allow", Action: "*", Resource: "*" } } };
