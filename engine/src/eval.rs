@@ -122,6 +122,11 @@ impl PolicySet {
         self
     }
 
+    /// Every policy of the set, in evaluation order.
+    pub(crate) fn policies(&self) -> Vec<&Policy> {
+        self.slots().map(|(_, p)| p).collect()
+    }
+
     /// Every policy with its slot, in evaluation order.
     pub(crate) fn slots(&self) -> impl Iterator<Item = (Slot, &Policy)> {
         let rcps = self

@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod access;
 mod arn;
 pub mod catalog;
 pub(crate) mod condition;
@@ -17,6 +18,7 @@ pub mod fuzzing;
 pub mod lint;
 mod pattern;
 mod policy;
+mod probe;
 mod request;
 pub mod simulate;
 mod variables;
