@@ -40,6 +40,9 @@ pub struct UserDetail {
     /// The path (`/division/`).
     #[serde(default)]
     pub path: Option<String>,
+    /// When the user was created (ISO 8601, as the export gives it).
+    #[serde(default)]
+    pub create_date: Option<String>,
     /// Inline policies.
     #[serde(default)]
     pub user_policy_list: Vec<InlinePolicy>,

@@ -487,6 +487,7 @@ impl Authorizer {
                 .and_then(|_| signing_key_id(&input)),
             action: None,
             resource: None,
+            region: None,
             decision: String::new(),
             allowed: false,
             enforced: cfg.mode.enforce,
@@ -541,6 +542,9 @@ impl Authorizer {
             rec.action = Some(mapped.action.clone());
             rec.resource = Some(mapped.resource.clone());
             let context = self.context(&input, &identity, &mapped);
+            rec.region = context
+                .get("aws:RequestedRegion")
+                .and_then(|v| v.values().first().cloned());
             let shadow_context = self.shadow.as_ref().map(|_| context.clone());
             match self.decide(&self.store, &identity, &mapped, context).await {
                 Ok(v) => {
@@ -656,6 +660,7 @@ impl Authorizer {
             access_key_id: None,
             action: None,
             resource: None,
+            region: None,
             decision: "Error".to_owned(),
             allowed: allow,
             enforced: self.checked.config.mode.enforce,

@@ -7,6 +7,7 @@ mod eval;
 mod keys;
 mod lint;
 mod principals;
+mod report;
 mod serve;
 mod simulate;
 
@@ -39,6 +40,9 @@ enum Command {
     /// Compare two versions of a policy: what the new one newly allows and no longer allows, each
     /// with the statement responsible; exit 1 if it grants new access.
     Diff(diff::DiffArgs),
+    /// Reports: access advisor (used against granted, per principal and service) and AWS's
+    /// credential report.
+    Report(report::ReportArgs),
     /// List the actions of the catalog that action patterns match, with their access levels.
     Actions(lint::ActionsArgs),
     /// Run the Envoy ext_authz sidecar (gRPC and HTTP modes, admin server).
@@ -77,6 +81,7 @@ pub fn run() -> ExitCode {
         Command::Keys(a) => keys::run(a),
         Command::Lint(a) => lint::run(a),
         Command::Diff(a) => diff::run(a),
+        Command::Report(a) => report::run(a),
         Command::Actions(a) => lint::run_actions(a),
         Command::Serve(a) => serve::run_serve(a),
         Command::CheckConfig(a) => serve::run_check(a),

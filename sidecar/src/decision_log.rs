@@ -27,6 +27,9 @@ pub struct DecisionRecord {
     pub action: Option<String>,
     /// The resource ARN.
     pub resource: Option<String>,
+    /// `aws:RequestedRegion` of the request (a SigV4 signature's region, or the configured one).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
     /// `Allow`, `ExplicitDeny`, `ImplicitDeny`, or `Error` when no decision could be made.
     pub decision: String,
     /// Whether the request was let through (dry runs let denied requests through).
@@ -123,5 +126,114 @@ impl DecisionLog {
     /// Records dropped because the writer fell behind.
     pub fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
+    }
+}
+
+/// A decision as read back from a log file: the fields the reports use (others are ignored).
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LoggedDecision {
+    /// RFC 3339 time of the decision.
+    pub event_time: chrono::DateTime<chrono::Utc>,
+    /// The principal's ARN, when established.
+    #[serde(default)]
+    pub principal: Option<String>,
+    /// The access key that signed the request.
+    #[serde(default)]
+    pub access_key_id: Option<String>,
+    /// The IAM action.
+    #[serde(default)]
+    pub action: Option<String>,
+    /// The resource ARN.
+    #[serde(default)]
+    pub resource: Option<String>,
+    /// `aws:RequestedRegion`, when the request had one.
+    #[serde(default)]
+    pub region: Option<String>,
+    /// `Allow`, `ExplicitDeny`, `ImplicitDeny`, `Unauthenticated`, `Unmapped`, `Error`…
+    pub decision: String,
+}
+
+impl LoggedDecision {
+    /// Whether the engine decided (the principal was authenticated and the request mapped).
+    pub fn is_decision(&self) -> bool {
+        matches!(
+            self.decision.as_str(),
+            "Allow" | "ExplicitDeny" | "ImplicitDeny"
+        )
+    }
+}
+
+/// A decision log that cannot be read back.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// The file cannot be read.
+    #[error("{file}: {source}")]
+    Io {
+        /// The file.
+        file: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A line is not a decision record.
+    #[error("{file}:{line}: not a decision record: {message}")]
+    Line {
+        /// The file.
+        file: String,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// Reads every record of a decision log (JSON lines; blank lines are skipped). A line that is not a
+/// record is an error naming it: a report built on half a log would mislead.
+pub fn read(path: &std::path::Path) -> Result<Vec<LoggedDecision>, ReadError> {
+    let file = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| ReadError::Io {
+        file: file.clone(),
+        source,
+    })?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str(l).map_err(|e| ReadError::Line {
+                file: file.clone(),
+                line: i + 1,
+                message: e.to_string(),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_read_back_and_bad_lines_are_named() {
+        let dir = std::env::temp_dir().join(format!("iamlet-dlog-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let good = dir.join("good.jsonl");
+        std::fs::write(
+            &good,
+            "{\"eventTime\":\"2026-11-23T10:00:00.000001Z\",\"requestId\":\"r\",\"principal\":\"arn:aws:iam::111122223333:user/alice\",\"action\":\"s3:GetObject\",\"resource\":\"arn:aws:s3:::b/k\",\"region\":\"eu-west-1\",\"decision\":\"Allow\",\"allowed\":true}\n\n{\"eventTime\":\"2026-11-23T10:00:01Z\",\"decision\":\"Unauthenticated\"}\n",
+        )
+        .unwrap();
+        let records = read(&good).unwrap();
+        assert_eq!(records.len(), 2);
+        assert_eq!(records[0].region.as_deref(), Some("eu-west-1"));
+        assert!(records[0].is_decision() && !records[1].is_decision());
+        let bad = dir.join("bad.jsonl");
+        std::fs::write(
+            &bad,
+            "{\"eventTime\":\"2026-11-23T10:00:00Z\",\"decision\":\"Allow\"}\nnot json\n",
+        )
+        .unwrap();
+        let err = read(&bad).unwrap_err().to_string();
+        assert!(err.contains("bad.jsonl:2: not a decision record"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -636,6 +636,10 @@ fn convert_user(u: &aws_sdk_iam::types::UserDetail) -> Result<UserDetail, String
         arn: required(u.arn(), "Arn")?,
         user_id: u.user_id().map(str::to_owned),
         path: u.path().map(str::to_owned),
+        create_date: u.create_date().and_then(|d| {
+            d.fmt(aws_sdk_iam::primitives::DateTimeFormat::DateTime)
+                .ok()
+        }),
         user_policy_list: inline(u.user_policy_list(), &format!("user {name}"))?,
         group_list: u.group_list().to_vec(),
         attached_managed_policies: attached(u.attached_managed_policies()),

@@ -1,0 +1,246 @@
+//! `iamlet report access-advisor` and `iamlet report credentials`.
+
+use super::account::{open, runtime, AccountArgs};
+use super::{write_stdout, Format};
+use crate::credentials::Credentials;
+use crate::decision_log::{self, LoggedDecision};
+use crate::report::{access_advisor, credentials};
+use anyhow::Context as _;
+use chrono::{DateTime, Utc};
+use iamlet_engine::catalog::Catalog;
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct ReportArgs {
+    #[command(subcommand)]
+    which: Which,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Which {
+    /// Per principal and service, when it was last accessed and which actions were used, from the
+    /// sidecar's decision log; with `--account`, also what the policies grant that was never used.
+    AccessAdvisor(AccessAdvisorArgs),
+    /// AWS's credential report (CSV, AWS's columns) from an account export, the credentials file and
+    /// the decision log.
+    Credentials(CredentialsArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct AccessAdvisorArgs {
+    /// Decision logs (JSON lines, as `iamlet serve` writes them).
+    #[arg(long = "log", value_name = "FILE", required = true)]
+    logs: Vec<PathBuf>,
+    #[command(flatten)]
+    account: AccountArgs,
+    /// Only this principal (a role's session counts as the role).
+    #[arg(long)]
+    principal: Option<String>,
+    /// The window: decisions at or after this time (RFC 3339) or this long ago (`90d`, `12h`, `30m`).
+    #[arg(long)]
+    since: Option<String>,
+    /// Print, per principal, a least-privilege policy covering what was allowed.
+    #[arg(long)]
+    suggest: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+}
+
+#[derive(Debug, clap::Args)]
+struct CredentialsArgs {
+    /// The JSON of `aws iam get-account-authorization-details`: a file, or a directory of them.
+    #[arg(long, value_name = "FILE|DIR")]
+    account: PathBuf,
+    /// The access keys (`iamlet keys`' credentials file).
+    #[arg(long, value_name = "FILE")]
+    credentials: Option<PathBuf>,
+    /// Decision logs, for each key's last use.
+    #[arg(long = "log", value_name = "FILE")]
+    logs: Vec<PathBuf>,
+}
+
+pub(crate) fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
+    match args.which {
+        Which::AccessAdvisor(a) => access_advisor(a),
+        Which::Credentials(a) => credential_report(a),
+    }
+}
+
+fn read_logs(paths: &[PathBuf]) -> anyhow::Result<Vec<LoggedDecision>> {
+    let mut out = Vec::new();
+    for p in paths {
+        out.extend(decision_log::read(p)?);
+    }
+    Ok(out)
+}
+
+/// `2026-08-25T00:00:00Z`, or a duration back from `now`: `90d`, `12h`, `30m`.
+fn since(text: &str, now: DateTime<Utc>) -> anyhow::Result<DateTime<Utc>> {
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Ok(t.with_timezone(&Utc));
+    }
+    let (number, unit) = text.split_at(text.len().saturating_sub(1));
+    let n: i64 = number.parse().ok().filter(|n| *n >= 0).with_context(|| {
+        format!("--since `{text}`: expected an RFC 3339 time or a duration such as 90d, 12h or 30m")
+    })?;
+    let d = match unit {
+        "d" => chrono::Duration::try_days(n),
+        "h" => chrono::Duration::try_hours(n),
+        "m" => chrono::Duration::try_minutes(n),
+        _ => None,
+    }
+    .with_context(|| format!("--since `{text}`: the unit must be d, h or m"))?;
+    Ok(now - d)
+}
+
+fn access_advisor(args: AccessAdvisorArgs) -> anyhow::Result<ExitCode> {
+    let records = read_logs(&args.logs)?;
+    let window = args
+        .since
+        .as_deref()
+        .map(|s| since(s, Utc::now()))
+        .transpose()?;
+    let catalog = Catalog::embedded();
+    let report = match args.account.config() {
+        None => access_advisor::build(&records, window, args.principal.as_deref(), &mut |_| None),
+        Some(config) => runtime()?.block_on(async {
+            let store = open(config).await?;
+            // Resolve every principal first (async), then aggregate.
+            let mut grants = std::collections::HashMap::new();
+            let logged: BTreeSet<&str> = records
+                .iter()
+                .filter_map(|r| r.principal.as_deref())
+                .collect();
+            for p in logged {
+                if let Ok(resolved) = store.resolve(p, None).await {
+                    let granted = iamlet_engine::access::granted(resolved.policy_set(), p, catalog)
+                        .map(|g| g.into_iter().map(|g| g.action).collect::<BTreeSet<_>>())
+                        .ok();
+                    grants.insert(p.to_owned(), granted);
+                }
+            }
+            anyhow::Ok(access_advisor::build(
+                &records,
+                window,
+                args.principal.as_deref(),
+                &mut |p| grants.get(p).cloned().flatten(),
+            ))
+        })?,
+    };
+    let out = match (args.format, args.suggest) {
+        (Format::Json, false) => serde_json::to_string_pretty(&report)? + "\n",
+        (Format::Json, true) => {
+            let policies: Vec<serde_json::Value> = report
+                .iter()
+                .map(|p| serde_json::json!({ "principal": p.principal, "policy": access_advisor::suggest(p) }))
+                .collect();
+            serde_json::to_string_pretty(&policies)? + "\n"
+        }
+        (Format::Text, suggest) => text(&report, window, suggest)?,
+    };
+    write_stdout(&out)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn list(actions: &BTreeSet<String>, max: usize) -> String {
+    let shown: Vec<&str> = actions.iter().take(max).map(String::as_str).collect();
+    let more = actions.len().saturating_sub(max);
+    if more > 0 {
+        format!("{} and {more} more", shown.join(", "))
+    } else {
+        shown.join(", ")
+    }
+}
+
+fn text(
+    report: &[access_advisor::PrincipalUse],
+    window: Option<DateTime<Utc>>,
+    suggest: bool,
+) -> anyhow::Result<String> {
+    let mut s = String::new();
+    if report.is_empty() {
+        s.push_str("no decided requests in the log(s)\n");
+    }
+    for p in report {
+        let used = p.services.iter().filter(|s| s.requests > 0).count();
+        let _ = writeln!(
+            s,
+            "{} ({used} service(s) accessed{})",
+            p.principal,
+            window.map_or(String::new(), |w| format!(
+                " since {}",
+                w.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+            ))
+        );
+        for svc in &p.services {
+            let accessed = svc.last_accessed.map_or("not accessed".to_owned(), |t| {
+                format!(
+                    "last accessed {}, {} request(s), {} allowed",
+                    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    svc.requests,
+                    svc.allowed
+                )
+            });
+            let _ = write!(s, "  {:<12} {accessed}", svc.service);
+            if !svc.actions_used.is_empty() {
+                let _ = write!(s, "; used: {}", list(&svc.actions_used, 6));
+            }
+            if let Some(unused) = svc.granted_unused.as_ref().filter(|u| !u.is_empty()) {
+                let _ = write!(
+                    s,
+                    "; granted, never used ({}): {}",
+                    unused.len(),
+                    list(unused, 6)
+                );
+            }
+            s.push('\n');
+        }
+        if suggest {
+            let _ = writeln!(
+                s,
+                "  suggested policy:\n{}",
+                serde_json::to_string_pretty(&access_advisor::suggest(p))?
+            );
+        }
+    }
+    Ok(s)
+}
+
+fn read_exports(path: &Path) -> anyhow::Result<Vec<iamlet_account::export::AccountDetails>> {
+    let files: Vec<PathBuf> = if path.is_dir() {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(path)
+            .with_context(|| format!("reading {}", path.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        v.sort();
+        v
+    } else {
+        vec![path.to_owned()]
+    };
+    files
+        .iter()
+        .map(|f| {
+            let text =
+                std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+            iamlet_account::export::parse_export(&f.display().to_string(), &text)
+                .map_err(anyhow::Error::new)
+        })
+        .collect()
+}
+
+fn credential_report(args: CredentialsArgs) -> anyhow::Result<ExitCode> {
+    let exports = read_exports(&args.account)?;
+    let keys = match &args.credentials {
+        Some(p) => Credentials::load(p)?.access_keys,
+        None => Vec::new(),
+    };
+    let records = read_logs(&args.logs)?;
+    let rows = credentials::rows(&exports, &keys, &records);
+    write_stdout(&credentials::csv(&rows)?)?;
+    Ok(ExitCode::SUCCESS)
+}
