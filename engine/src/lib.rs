@@ -16,6 +16,7 @@ pub mod ffi;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod lint;
+pub mod password;
 mod pattern;
 mod policy;
 mod probe;

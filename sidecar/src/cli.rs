@@ -6,6 +6,7 @@ mod diff;
 mod eval;
 mod keys;
 mod lint;
+mod password;
 mod principals;
 mod report;
 mod serve;
@@ -43,6 +44,8 @@ enum Command {
     /// Reports: access advisor (used against granted, per principal and service) and AWS's
     /// credential report.
     Report(report::ReportArgs),
+    /// Check a password against the account password policy (or AWS's default one).
+    Password(password::PasswordArgs),
     /// List the actions of the catalog that action patterns match, with their access levels.
     Actions(lint::ActionsArgs),
     /// Run the Envoy ext_authz sidecar (gRPC and HTTP modes, admin server).
@@ -82,6 +85,7 @@ pub fn run() -> ExitCode {
         Command::Lint(a) => lint::run(a),
         Command::Diff(a) => diff::run(a),
         Command::Report(a) => report::run(a),
+        Command::Password(a) => password::run(a),
         Command::Actions(a) => lint::run_actions(a),
         Command::Serve(a) => serve::run_serve(a),
         Command::CheckConfig(a) => serve::run_check(a),

@@ -11,5 +11,6 @@ export {
   lint,
   diff,
   expandActions,
+  checkPassword,
   version,
 } from "./dist/iamlet_js.js";

@@ -6,6 +6,7 @@ export {
   lint,
   diff,
   expandActions,
+  checkPassword,
   version,
 } from "./dist/iamlet_js.js";
 export type * from "./dist/iamlet_js.js";

@@ -12,5 +12,6 @@ export {
   lint,
   diff,
   expandActions,
+  checkPassword,
   version,
 } from "./dist/iamlet_js.js";

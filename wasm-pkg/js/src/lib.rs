@@ -7,6 +7,7 @@ use iamlet_engine::catalog::{AccessLevel, Catalog};
 use iamlet_engine::diff::PolicyDiff;
 use iamlet_engine::ffi::{self, PolicyInput, PolicyProblem};
 use iamlet_engine::lint::Finding;
+use iamlet_engine::password::{PasswordContext, PasswordPolicy, PasswordProblem};
 use iamlet_engine::simulate::{Case, CaseRequest, CaseResult};
 use iamlet_engine::{Decision, Explanation, Policy, PolicyType, Verdict};
 use serde::Serialize;
@@ -228,6 +229,24 @@ pub fn expand_actions(pattern: &str) -> Result<JsValue, JsError> {
         })
         .collect();
     to_js(&actions)
+}
+
+/// Checks a password against an account password policy (`null` for AWS's default policy): every
+/// rule it breaks, empty when it is acceptable. Throws for a policy outside AWS's ranges.
+#[wasm_bindgen(js_name = checkPassword, unchecked_return_type = "PasswordProblem[]")]
+pub fn check_password(
+    #[wasm_bindgen(unchecked_param_type = "PasswordPolicy | null")] policy: JsValue,
+    password: &str,
+    #[wasm_bindgen(unchecked_param_type = "PasswordContext")] context: JsValue,
+) -> Result<JsValue, JsError> {
+    let policy: Option<PasswordPolicy> = serde_wasm_bindgen::from_value(policy).map_err(error)?;
+    if let Some(p) = &policy {
+        p.validate().map_err(error)?;
+    }
+    let context: PasswordContext = serde_wasm_bindgen::from_value(context).map_err(error)?;
+    let problems: Vec<PasswordProblem> =
+        iamlet_engine::password::check(policy.as_ref(), password, &context);
+    to_js(&problems)
 }
 
 /// The engine's version.

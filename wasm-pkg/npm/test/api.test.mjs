@@ -9,6 +9,7 @@ import {
   lint,
   diff,
   expandActions,
+  checkPassword,
   version,
 } from "@iamlet/engine";
 
@@ -148,4 +149,26 @@ test("expandActions: the catalog's actions with access levels", () => {
   assert.ok(gets.includes("s3:GetObjectAcl"), gets.join());
   assert.ok(gets.every((a) => a.startsWith("s3:GetObject")));
   assert.deepEqual(expandActions("zzz:*"), []);
+});
+
+test("checkPassword: the account policy, AWS's default, reuse", () => {
+  const policy = {
+    MinimumPasswordLength: 14,
+    RequireSymbols: true,
+    RequireNumbers: true,
+    RequireUppercaseCharacters: true,
+    RequireLowercaseCharacters: true,
+    PasswordReusePrevention: 24,
+  };
+  assert.deepEqual(
+    checkPassword(policy, "correcthorse", {}).map((p) => p.code),
+    ["too_short", "missing_symbol", "missing_number", "missing_uppercase"],
+  );
+  assert.deepEqual(checkPassword(policy, "correct-Horse-7-battery", {}), []);
+  const reused = checkPassword(policy, "correct-Horse-7-battery", { previous: ["x", "correct-Horse-7-battery"] });
+  assert.equal(reused[0].code, "reused");
+  assert.match(reused[0].message, /number 2/);
+  assert.deepEqual(checkPassword(null, "summer2026", {}).map((p) => p.code), ["too_few_character_types"]);
+  assert.deepEqual(checkPassword(null, "Summer2026", {}), []);
+  assert.throws(() => checkPassword({ MinimumPasswordLength: 4 }, "x", {}), /MinimumPasswordLength must be between 6 and 128/);
 });

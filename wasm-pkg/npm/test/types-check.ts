@@ -1,5 +1,5 @@
 // Compiled by `tsc --noEmit` in types.test.mjs: the declarations must type real use, and reject misuse.
-import { PolicySet, validate, lint, diff, expandActions, type Explanation, type PolicyInput, type Decision, type CaseRequest, type Finding, type PolicyDiff, type CatalogAction } from "@iamlet/engine";
+import { PolicySet, validate, lint, diff, expandActions, checkPassword, type PasswordProblem, type Explanation, type PolicyInput, type Decision, type CaseRequest, type Finding, type PolicyDiff, type CatalogAction } from "@iamlet/engine";
 
 const input: PolicyInput = {
   policy_type: "identity",
@@ -18,6 +18,11 @@ const severity: "error" | "security_warning" | "warning" | "suggestion" | undefi
 const changes: PolicyDiff = diff("{}", "{}", "arn:aws:iam::111122223333:user/alice", "identity");
 const granted: Decision | undefined = changes.granted[0]?.after;
 const expanded: CatalogAction[] = expandActions("s3:*");
+const problems: PasswordProblem[] = checkPassword({ MinimumPasswordLength: 12, RequireSymbols: true }, "pw", { previous: [] });
+console.log(problems[0]?.code);
+// @ts-expect-error: MinimumPasswordLength is a number
+checkPassword({ MinimumPasswordLength: "12" }, "pw", {});
+
 // A finding's location is the engine's (byte offsets included), not the DOM's `Location`.
 const start: number | undefined = findings[0]?.location?.start;
 console.log(severity, granted, expanded[0]?.level, start);
