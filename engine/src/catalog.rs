@@ -123,6 +123,8 @@ pub struct Action {
     name: String,
     lower: String,
     level: AccessLevel,
+    /// Indexes into the service's resource types; empty: the action only acts on `*`.
+    resource_types: Vec<u16>,
 }
 
 impl Action {
@@ -133,6 +135,29 @@ impl Action {
     /// Its access level.
     pub fn level(&self) -> AccessLevel {
         self.level
+    }
+    /// Indexes of the resource types it acts on in [`Service::resource_types`]; empty when it
+    /// supports no resource-level permissions (only `"Resource": "*"` applies to it).
+    pub fn resource_types(&self) -> &[u16] {
+        &self.resource_types
+    }
+}
+
+/// A resource type of a service, with its ARN format.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResourceType {
+    name: String,
+    arn: String,
+}
+
+impl ResourceType {
+    /// Its name in the Service Authorization Reference (`object`).
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// Its ARN format, with `${…}` placeholders (`arn:${Partition}:s3:::${BucketName}/${ObjectName}`).
+    pub fn arn(&self) -> &str {
+        &self.arn
     }
 }
 
@@ -185,6 +210,7 @@ pub struct Service {
     prefix: String,
     actions: Vec<Action>,
     keys: Vec<ConditionKey>,
+    resource_types: Vec<ResourceType>,
 }
 
 impl Service {
@@ -195,6 +221,10 @@ impl Service {
     /// Its actions, sorted by name.
     pub fn actions(&self) -> &[Action] {
         &self.actions
+    }
+    /// Its resource types, in the catalog's order (actions refer to them by index).
+    pub fn resource_types(&self) -> &[ResourceType] {
+        &self.resource_types
     }
     /// Its own condition keys (global `aws:` keys are in [`Catalog::condition_key`]).
     pub fn condition_keys(&self) -> &[ConditionKey] {
@@ -240,7 +270,17 @@ impl Catalog {
                         prefix: prefix.to_ascii_lowercase(),
                         actions: Vec::new(),
                         keys: Vec::new(),
+                        resource_types: Vec::new(),
                     }),
+                    _ => skipped += 1,
+                },
+                ("r", Some(service)) => match (fields.next(), fields.next()) {
+                    (Some(name), Some(arn)) if !name.is_empty() && !arn.is_empty() => {
+                        service.resource_types.push(ResourceType {
+                            name: name.to_owned(),
+                            arn: arn.to_owned(),
+                        })
+                    }
                     _ => skipped += 1,
                 },
                 ("k", Some(service)) => {
@@ -267,10 +307,23 @@ impl Catalog {
                         skipped += 1;
                         continue;
                     }
+                    let types = service.resource_types.len();
+                    let resource_types: Option<Vec<u16>> = match fields.next() {
+                        None => Some(Vec::new()),
+                        Some(list) => list
+                            .split(',')
+                            .map(|i| i.parse::<u16>().ok().filter(|i| usize::from(*i) < types))
+                            .collect(),
+                    };
+                    let Some(resource_types) = resource_types else {
+                        skipped += 1;
+                        continue;
+                    };
                     service.actions.push(Action {
                         name: name.to_owned(),
                         lower: name.to_ascii_lowercase(),
                         level,
+                        resource_types,
                     });
                 }
                 (_, None) => skipped += 1,
@@ -342,12 +395,30 @@ mod tests {
 
     #[test]
     fn parses_the_format() {
-        let c = Catalog::parse("# header\ns\ts3\nRGetObject\nWPutObject\nk\ts3:prefix\tString\nk\ts3:RequestObjectTag/${TagKey}\tString\nX\n");
-        assert_eq!(c.skipped, 1);
+        let c = Catalog::parse("# header\ns\ts3\nr\tbucket\tarn:${Partition}:s3:::${BucketName}\nr\tobject\tarn:${Partition}:s3:::${BucketName}/${ObjectName}\nRGetObject\t1\nWPutObject\t1\nLListAllMyBuckets\nWBad\t2\nk\ts3:prefix\tString\nk\ts3:RequestObjectTag/${TagKey}\tString\nX\n");
+        // `X` and the action naming a resource type the service does not have.
+        assert_eq!(c.skipped, 2);
+        let s3 = c.service("s3");
+        let object = s3
+            .and_then(|s| s.action("GetObject"))
+            .map(|a| a.resource_types().to_vec());
+        assert_eq!(object, Some(vec![1]));
+        assert_eq!(
+            s3.and_then(|s| s.resource_types().get(1)).map(|t| t.arn()),
+            Some("arn:${Partition}:s3:::${BucketName}/${ObjectName}")
+        );
+        assert_eq!(
+            s3.and_then(|s| s.action("ListAllMyBuckets"))
+                .map(|a| a.resource_types().len()),
+            Some(0)
+        );
         let s3 = c.service("S3").map(|s| s.actions().len());
-        assert_eq!(s3, Some(2));
+        assert_eq!(s3, Some(3));
         assert_eq!(c.expand("s3:get*"), vec!["s3:GetObject"]);
-        assert_eq!(c.expand("*"), vec!["s3:GetObject", "s3:PutObject"]);
+        assert_eq!(
+            c.expand("*"),
+            vec!["s3:GetObject", "s3:PutObject", "s3:ListAllMyBuckets"]
+        );
         assert!(c.condition_key("s3:Prefix").is_some());
         assert!(c.condition_key("s3:RequestObjectTag/team").is_some());
         assert!(c.condition_key("s3:RequestObjectTag/").is_none());

@@ -1,13 +1,15 @@
 //! Policy validation findings in the spirit of IAM Access Analyzer's policy validation: errors (the
 //! grammar, actions and condition keys the catalog does not know, operators that cannot work on a
-//! key's type), security warnings (`iam:PassRole` on `*`, `Allow` with `NotAction`/`NotResource`,
-//! wildcards granting permissions-management actions, public principals without conditions),
-//! warnings (among them AWS's size quotas for the policy's type) and suggestions (missing `Version`,
-//! empty arrays, redundant actions and statements). Each
-//! finding names its JSON path, its line:column and, where there is one, a fix.
+//! key's type, resources and actions of a statement that can never meet), security warnings
+//! (`iam:PassRole` on `*`, `Allow` with `NotAction`/`NotResource`, wildcards granting
+//! permissions-management actions, public principals without conditions), warnings (among them AWS's
+//! size quotas for the policy's type) and suggestions (missing `Version`, empty arrays, redundant
+//! actions and statements). Each finding names its JSON path, its line:column and, where there is
+//! one, a fix.
 
 mod catalog_checks;
 mod doc;
+mod resources;
 mod security;
 mod suggestions;
 
@@ -122,6 +124,7 @@ pub fn lint_with(text: &str, policy_type: PolicyType, catalog: &Catalog) -> Vec<
     if let Some(doc) = doc::Doc::read(text) {
         if !catalog.is_empty() {
             catalog_checks::check(&doc, catalog, &mut out);
+            resources::check(&doc, catalog, &mut out);
         }
         security::check(&doc, catalog, policy_type, &mut out);
         suggestions::check(&doc, catalog, &mut out);

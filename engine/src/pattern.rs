@@ -294,6 +294,47 @@ fn find(seg: &Segment, hay: &str, from: usize) -> Option<usize> {
     }
 }
 
+/// Whether some string matches both wildcard patterns (`*` any run, `?` any one character; every
+/// other character literal). A dynamic program over the two patterns' positions: O(m·n) for patterns
+/// of m and n characters, used by lint on short ARN components, never on requests.
+pub(crate) fn intersects(a: &str, b: &str) -> bool {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let (m, n) = (a.len(), b.len());
+    // reach[i][j]: some string is matched by both a[..i] and b[..j].
+    let mut reach = vec![vec![false; n + 1]; m + 1];
+    if let Some(first) = reach.first_mut().and_then(|r| r.first_mut()) {
+        *first = true;
+    }
+    for i in 0..=m {
+        for j in 0..=n {
+            if !reach[i][j] {
+                continue;
+            }
+            let (x, y) = (a.get(i).copied(), b.get(j).copied());
+            // A star matching nothing.
+            if x == Some('*') {
+                reach[i + 1][j] = true;
+            }
+            if y == Some('*') {
+                reach[i][j + 1] = true;
+            }
+            match (x, y) {
+                // A star eats what the other side produces next (which may itself be a star's).
+                (Some('*'), Some(_)) => reach[i][j + 1] = true,
+                (Some(_), Some('*')) => reach[i + 1][j] = true,
+                _ => {}
+            }
+            if let (Some(x), Some(y)) = (x, y) {
+                if x != '*' && y != '*' && (x == y || x == '?' || y == '?') {
+                    reach[i + 1][j + 1] = true;
+                }
+            }
+        }
+    }
+    reach[m][n]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -447,6 +488,27 @@ mod tests {
             let (r, steps) = counted(&Pattern::new(&p), &s);
             proptest::prop_assert_eq!(r, reference(&p, &s), "pattern {:?} input {:?}", p, s);
             proptest::prop_assert!(steps <= bound(&p, &s), "{} steps for {:?} on {:?}", steps, p, s);
+        }
+    }
+
+    #[test]
+    fn intersections_of_two_patterns() {
+        for (a, b, expected) in [
+            ("abc", "abc", true),
+            ("abc", "abd", false),
+            ("a*", "*c", true),
+            ("a*b", "c*", false),
+            ("*", "", true),
+            ("?", "", false),
+            ("a?c", "*b*", true),
+            ("bucket/*", "*/*", true),
+            ("bucket", "*/*", false),
+            ("x*y*z", "*q*", true),
+            ("ab", "a*b*c", false),
+            ("", "", true),
+        ] {
+            assert_eq!(intersects(a, b), expected, "{a} ∩ {b}");
+            assert_eq!(intersects(b, a), expected, "{b} ∩ {a}");
         }
     }
 }

@@ -18,7 +18,10 @@ fn lint_reports_findings_with_positions_and_fails_on_errors() {
         "examples/lint/risky.json:5:34: error [unknown_action]: Statement[0].Action[1]: `s3:GetObjekt` is not an action of `s3`",
         "examples/lint/risky.json:6:19: security warning [pass_role_with_star]: Statement[0].Resource",
         "examples/lint/risky.json:12:43: error [type_mismatch]: Statement[1].Condition.NumericLessThan.aws:SourceIp",
-        "1 file(s), 4 finding(s), 2 error(s)",
+        "examples/lint/risky.json:16:18: error [action_requires_star_resource]: Statement[2].Action[0]: `s3:ListAllMyBuckets` supports no resource-level permissions",
+        "examples/lint/risky.json:16:41: error [action_matches_no_resource]: Statement[2].Action[1]: `s3:GetObject` acts on none of the statement's resources",
+        "examples/lint/risky.json:17:19: error [resource_matches_no_action]: Statement[2].Resource: `arn:aws:s3:::amzn-s3-demo-bucket` is no resource that the statement's actions act on",
+        "1 file(s), 7 finding(s), 5 error(s)",
     ] {
         assert!(out.contains(line), "missing {line:?} in:\n{out}");
     }

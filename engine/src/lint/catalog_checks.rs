@@ -169,7 +169,7 @@ mod tests {
 
     fn with_action(a: &str) -> String {
         format!(
-            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"{a}","Resource":"arn:aws:s3:::b"}}]}}"#
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Action":"{a}","Resource":"arn:aws:s3:::b/*"}}]}}"#
         )
     }
     fn with_condition(op: &str, key: &str, value: &str) -> String {
