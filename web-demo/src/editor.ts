@@ -1,13 +1,15 @@
-// One policy's editor: CodeMirror 6 with JSON highlighting, the engine's problems and lint findings
-// as diagnostics, and the deciding statement's lines highlighted.
+// One policy's editor: CodeMirror 6 with JSON highlighting, action names completed from the engine's
+// catalog, the engine's problems and lint findings as diagnostics, and the deciding statement's lines
+// highlighted.
 import type { Finding, PolicyProblem } from "@iamlet/engine";
 import { basicSetup } from "codemirror";
-import { json } from "@codemirror/lang-json";
+import { json, jsonLanguage } from "@codemirror/lang-json";
 import { syntaxHighlighting } from "@codemirror/language";
 import { lintGutter, setDiagnostics, type Diagnostic } from "@codemirror/lint";
 import { Compartment, EditorSelection, RangeSetBuilder, StateEffect, StateField } from "@codemirror/state";
 import { Decoration, EditorView, ViewPlugin, type DecorationSet, type ViewUpdate } from "@codemirror/view";
 import { classHighlighter } from "@lezer/highlight";
+import { actionCompletions } from "./complete";
 import { byteToIndex, lineColumnToIndex } from "./jsonspan";
 
 /** A statement to highlight: its range in the text and its effect. */
@@ -131,6 +133,7 @@ export class PolicyEditor {
       extensions: [
         basicSetup,
         json(),
+        jsonLanguage.data.of({ autocomplete: actionCompletions }),
         syntaxHighlighting(classHighlighter),
         lintGutter(),
         marks,

@@ -178,6 +178,37 @@ test("lint findings: inline diagnostics and a list that leads to each element", 
   assert.equal(await passRole.count(), 1);
 });
 
+test("action names complete from the catalog, with their access levels", async (t) => {
+  const { page } = await open(t);
+  await page.locator("#add-policy").click();
+  await activeEditor(page).click();
+  await page.keyboard.press("Control+a");
+  await page.keyboard.insertText('{\n  "Version": "2012-10-17",\n  "Statement": [\n    {\n      "Effect": "Allow",\n      "Action": "",\n      "Resource": "*"\n    }\n  ]\n}');
+  // Into the empty Action string on line 6, and type a prefix.
+  await editorLine(page, 6).click();
+  await page.keyboard.press("End");
+  await page.keyboard.press("ArrowLeft");
+  await page.keyboard.press("ArrowLeft");
+  await page.keyboard.type("s3:GetObjectT");
+  const list = page.locator(".cm-tooltip-autocomplete");
+  await list.waitFor();
+  const labels = await list.locator(".cm-completionLabel").allTextContents();
+  assert.ok(labels.includes("s3:GetObjectTagging"), labels.join());
+  assert.ok(labels.every((l) => l.startsWith("s3:GetObjectT")), labels.join());
+  assert.match(await list.textContent(), /Read/);
+  await screenshot(page, "04c-action-completion");
+  // Accepting writes the full name into the policy.
+  await list.locator("li", { hasText: "s3:GetObjectTagging" }).first().click();
+  assert.match(await editorLine(page, 6).textContent(), /"Action": "s3:GetObjectTagging"/);
+  // Outside Action values nothing is offered.
+  await editorLine(page, 7).click();
+  await page.keyboard.press("End");
+  await page.keyboard.press("ArrowLeft");
+  await page.keyboard.type("s3:Get");
+  await page.waitForTimeout(300);
+  assert.equal(await page.locator(".cm-tooltip-autocomplete").count(), 0);
+});
+
 test("a share link restores the whole state in a fresh browser", async (t) => {
   const { page } = await open(t);
   await page.getByLabel("Action", { exact: true }).fill("s3:DeleteObject");
