@@ -356,23 +356,37 @@ impl Catalog {
     /// `prefix:Name`, in the catalog's order.
     pub fn expand(&self, pattern: &str) -> Vec<String> {
         let lower = pattern.to_ascii_lowercase();
-        let compiled = Pattern::new(&lower);
-        let services: Vec<&Service> = match lower.split_once(':') {
-            Some((prefix, _)) if !prefix.contains(['*', '?']) => {
-                self.service(prefix).into_iter().collect()
+        match lower.split_once(':') {
+            // A literal service: match the name part against its actions only.
+            Some((prefix, name)) if !prefix.contains(['*', '?']) => {
+                let Some(s) = self.service(prefix) else {
+                    return Vec::new();
+                };
+                let compiled = Pattern::new(name);
+                s.actions
+                    .iter()
+                    .filter(|a| compiled.matches(&a.lower))
+                    .map(|a| format!("{}:{}", s.prefix, a.name))
+                    .collect()
             }
-            _ => self.services.iter().collect(),
-        };
-        let mut out = Vec::new();
-        for s in services {
-            for a in &s.actions {
-                let full = format!("{}:{}", s.prefix, a.lower);
-                if compiled.matches(&full) {
-                    out.push(format!("{}:{}", s.prefix, a.name));
+            _ => {
+                let compiled = Pattern::new(&lower);
+                let mut full = String::new();
+                let mut out = Vec::new();
+                for s in &self.services {
+                    for a in &s.actions {
+                        full.clear();
+                        full.push_str(&s.prefix);
+                        full.push(':');
+                        full.push_str(&a.lower);
+                        if compiled.matches(&full) {
+                            out.push(format!("{}:{}", s.prefix, a.name));
+                        }
+                    }
                 }
+                out
             }
         }
-        out
     }
 
     /// The condition key a policy names, global or of its service, in any case. `None` when the

@@ -1,6 +1,7 @@
 //! Arbitrary bytes as a policy document of every type: parsing returns a policy or typed errors,
 //! never panics, and every error's position lies inside the text; quota findings are over their
-//! quota and within the text's length.
+//! quota and within the text's length; lint (with the catalog: unknown actions, resource types,
+//! wildcard intersections) never panics, and its findings' positions lie inside the text too.
 
 #![no_main]
 
@@ -47,6 +48,15 @@ fuzz_target!(|data: &[u8]| {
                 }
                 let _ = errors.to_string();
             }
+        }
+    }
+    // Lint is slower than parsing (it expands patterns over the catalog): one type per input, picked
+    // by its length, so every type is linted across the corpus.
+    let t = TYPES[data.len() % TYPES.len()];
+    for f in iamlet_engine::lint::lint(&text, t) {
+        assert!(!f.message.is_empty() && !f.code.is_empty(), "{f:?}");
+        if let Some(loc) = f.location {
+            assert!(loc.start <= loc.end && loc.end <= text.len(), "{f:?}");
         }
     }
 });
