@@ -7,6 +7,7 @@
 //! keys with); an action is granted when one of them is allowed.
 
 use crate::catalog::Catalog;
+use crate::context::ContextMap;
 use crate::error::RequestError;
 use crate::eval::PolicySet;
 use crate::explain::StatementRef;
@@ -27,14 +28,17 @@ pub struct Grant {
     pub because: Vec<StatementRef>,
 }
 
-/// Every action `set` allows `principal` on some probe, sorted by action.
+/// Every action `set` allows `principal` on some probe, sorted by action. `context` is what is known
+/// of the principal (its `aws:PrincipalTag/…`…): every probe carries it, and it fills policy
+/// variables in the probes' values.
 pub fn granted(
     set: &PolicySet,
     principal: &str,
+    context: &ContextMap,
     catalog: &Catalog,
 ) -> Result<Vec<Grant>, RequestError> {
     let policies = set.policies();
-    let probes = Probes::new(&policies, principal, catalog)?;
+    let probes = Probes::new(&policies, principal, context, catalog)?;
     let mut out: BTreeMap<String, Grant> = BTreeMap::new();
     probes.each(|action, resource, context, request| {
         if out.contains_key(action) {
@@ -91,7 +95,8 @@ mod tests {
                 PolicyType::Boundary,
             ),
         ]);
-        let g = granted(&s, ALICE, Catalog::embedded()).unwrap_or_else(|e| panic!("{e}"));
+        let g = granted(&s, ALICE, &ContextMap::new(), Catalog::embedded())
+            .unwrap_or_else(|e| panic!("{e}"));
         let a = actions(&g);
         assert!(a.contains(&"s3:GetObject"), "{a:?}");
         assert!(a.contains(&"s3:GetObjectTagging"), "{a:?}");
@@ -112,15 +117,21 @@ mod tests {
               "Condition":{"StringEquals":{"aws:RequestedRegion":"eu-west-1"}}}]}"#,
             PolicyType::Identity,
         )]);
-        let g = granted(&s, ALICE, Catalog::embedded()).unwrap_or_else(|e| panic!("{e}"));
+        let g = granted(&s, ALICE, &ContextMap::new(), Catalog::embedded())
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(actions(&g), vec!["ec2:StartInstances"]);
         assert_eq!(g[0].resource, "arn:aws:ec2:*:111122223333:instance/*");
         assert_eq!(
             g[0].context,
             vec![("aws:RequestedRegion".to_owned(), "eu-west-1".to_owned())]
         );
-        assert!(granted(&PolicySet::new(), ALICE, Catalog::embedded())
-            .unwrap_or_else(|e| panic!("{e}"))
-            .is_empty());
+        assert!(granted(
+            &PolicySet::new(),
+            ALICE,
+            &ContextMap::new(),
+            Catalog::embedded()
+        )
+        .unwrap_or_else(|e| panic!("{e}"))
+        .is_empty());
     }
 }

@@ -12,6 +12,7 @@
 //! more keys than those.
 
 use crate::catalog::Catalog;
+use crate::context::ContextMap;
 use crate::error::RequestError;
 use crate::eval::{Decision, PolicySet};
 use crate::explain::StatementRef;
@@ -77,11 +78,45 @@ pub fn diff(
     let full_access = matches!(policy_type, PolicyType::Scp | PolicyType::Rcp)
         && !statements(&[old, new]).any(|s| s.effect == Effect::Allow);
     let sets = [set_for(old, full_access), set_for(new, full_access)];
-    let probes = Probes::new(&[old, new], principal, catalog)?;
+    compare(
+        &sets[0],
+        &sets[1],
+        &[old, new],
+        principal,
+        &ContextMap::new(),
+        catalog,
+    )
+}
+
+/// Compares two whole policy sets of a principal (say, its resolved policies before and after a
+/// change to its account: a new group, a boundary, an edited managed policy), with probes built from
+/// every policy of both. `context` is what is known of the principal (its `aws:PrincipalTag/…`,
+/// `aws:userid`…): every probe carries it, and it fills policy variables in the probes' values.
+pub fn diff_sets(
+    old: &PolicySet,
+    new: &PolicySet,
+    principal: &str,
+    context: &ContextMap,
+    catalog: &Catalog,
+) -> Result<PolicyDiff, DiffError> {
+    let policies: Vec<&Policy> = old.policies().into_iter().chain(new.policies()).collect();
+    compare(old, new, &policies, principal, context, catalog)
+}
+
+fn compare(
+    old: &PolicySet,
+    new: &PolicySet,
+    policies: &[&Policy],
+    principal: &str,
+    context: &ContextMap,
+    catalog: &Catalog,
+) -> Result<PolicyDiff, DiffError> {
+    let sets = [old, new];
+    let probes = Probes::new(policies, principal, context, catalog)?;
     let mut out = PolicyDiff::default();
     let mut seen = HashMap::new();
     probes.each(|action, resource, context, request| {
-        let [before, after] = [&sets[0], &sets[1]].map(|s| s.decide(&request));
+        let [before, after] = sets.map(|s| s.decide(&request));
         out.probes += 1;
         let (granted, because) = match (before.decision.is_allowed(), after.decision) {
             (false, Decision::Allow) => (true, after.deciding),
@@ -296,6 +331,32 @@ mod tests {
         assert!(d.granted.iter().all(|c| c.action.starts_with("iam:")));
         assert!(d.revoked.is_empty());
         assert!(d.probes > 10_000, "{} probes", d.probes);
+    }
+
+    #[test]
+    fn whole_sets_compare_across_their_policies() {
+        let read = p(
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"Read","Effect":"Allow","Action":"s3:Get*","Resource":"*"}]}"#,
+            PolicyType::Identity,
+        )
+        .with_name("read");
+        let boundary = p(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}"#,
+            PolicyType::Boundary,
+        );
+        let mut old = PolicySet::new();
+        old.add(read.clone());
+        let mut new = PolicySet::new();
+        new.add(read).add(boundary);
+        // The new boundary takes away every s3:Get* action but GetObject.
+        let d = diff_sets(&old, &new, ALICE, &ContextMap::new(), Catalog::embedded()).unwrap();
+        assert!(d.granted.is_empty());
+        assert!(d.revoked.iter().any(|c| c.action == "s3:GetObjectAcl"));
+        assert!(!d.revoked.iter().any(|c| c.action == "s3:GetObject"));
+        assert!(d
+            .revoked
+            .iter()
+            .all(|c| c.because[0].sid.as_deref() == Some("Read")));
     }
 
     #[test]

@@ -37,18 +37,25 @@ pub(crate) struct Probe {
 }
 
 impl Probes {
-    /// Probes built from `policies` for `principal`; fails when the principal is not one.
+    /// Probes built from `policies` for `principal`, every request carrying `base` (what is known
+    /// of the principal, such as its tags) under the probe's own keys; fails when the principal is
+    /// not one.
     pub(crate) fn new(
         policies: &[&Policy],
         principal: &str,
+        base: &ContextMap,
         catalog: &Catalog,
     ) -> Result<Self, RequestError> {
         let probe_principal = Request::new(principal, "iam:GetUser", "*")?;
+        let known = Known {
+            principal: &probe_principal,
+            base,
+        };
         Ok(Probes {
             principal: principal.to_owned(),
             actions: actions(policies, catalog),
-            resources: resources(policies, &probe_principal),
-            contexts: contexts(policies, &probe_principal),
+            resources: resources(policies, &known),
+            contexts: contexts(policies, &known),
         })
     }
 
@@ -107,23 +114,39 @@ fn actions(policies: &[&Policy], catalog: &Catalog) -> BTreeSet<String> {
     out
 }
 
-/// Fills the policy variables a probe can know from the principal alone.
-fn fill(text: &str, principal: &Request) -> String {
-    if !text.contains("${") {
-        return text.to_owned();
-    }
-    let p = principal.principal();
-    let name = p.arn().rsplit('/').next().unwrap_or_default();
-    text.replace("${aws:username}", name)
-        .replace("${aws:PrincipalAccount}", p.account().unwrap_or_default())
-        .replace("${aws:PrincipalArn}", p.arn())
+/// What the probes know beside the policies: the principal, and keys given for it.
+struct Known<'a> {
+    principal: &'a Request,
+    base: &'a ContextMap,
 }
 
-fn resources(policies: &[&Policy], principal: &Request) -> BTreeSet<String> {
+impl Known<'_> {
+    /// Fills the policy variables a probe can know: the principal's name, account and ARN, and the
+    /// single-valued keys of `base` (`${aws:PrincipalTag/team}`).
+    fn fill(&self, text: &str) -> String {
+        if !text.contains("${") {
+            return text.to_owned();
+        }
+        let p = self.principal.principal();
+        let name = p.arn().rsplit('/').next().unwrap_or_default();
+        let mut out = text
+            .replace("${aws:username}", name)
+            .replace("${aws:PrincipalAccount}", p.account().unwrap_or_default())
+            .replace("${aws:PrincipalArn}", p.arn());
+        for (k, v) in self.base.iter() {
+            if let (false, [one]) = (v.is_multi(), v.values()) {
+                out = out.replace(&format!("${{{k}}}"), one);
+            }
+        }
+        out
+    }
+}
+
+fn resources(policies: &[&Policy], known: &Known<'_>) -> BTreeSet<String> {
     let mut out = BTreeSet::from(["*".to_owned()]);
     for s in statements(policies) {
         for raw in s.resource.iter().flat_map(|r| r.raw.iter()) {
-            out.insert(fill(raw, principal));
+            out.insert(known.fill(raw));
         }
     }
     out
@@ -138,7 +161,7 @@ fn resource_fits(resource: &str, service: &str) -> bool {
     }
 }
 
-fn contexts(policies: &[&Policy], principal: &Request) -> Vec<Probe> {
+fn contexts(policies: &[&Policy], known: &Known<'_>) -> Vec<Probe> {
     // Lower-cased key -> (the key as first written, values to try, whether a set operator reads it).
     let mut keys: BTreeMap<String, (String, BTreeSet<String>, bool)> = BTreeMap::new();
     for s in statements(policies) {
@@ -148,12 +171,12 @@ fn contexts(policies: &[&Policy], principal: &Request) -> Vec<Probe> {
                 .or_insert_with(|| (c.key_name.clone(), BTreeSet::new(), false));
             entry.2 |= c.op.qualifier.is_some();
             for v in &c.raw_values {
-                entry.1.extend(samples(c.op.family, &fill(v, principal)));
+                entry.1.extend(samples(c.op.family, &known.fill(v)));
             }
         }
     }
     let probe = |pairs: Vec<(&str, &str, bool)>| {
-        let mut map = ContextMap::new();
+        let mut map = known.base.clone();
         for &(k, v, set) in &pairs {
             if set {
                 map.insert(k, ContextValue::multi(vec![v.to_owned()]));

@@ -79,3 +79,35 @@ fn diff_json_and_exit_status_without_grants() {
     assert_eq!(code, Some(2));
     assert!(err.contains("error:"), "{err}");
 }
+
+#[test]
+fn diff_of_a_principals_whole_set_between_two_exports() {
+    let (code, out, err) = iamlet(&[
+        "diff",
+        "--exports",
+        "examples/account.json",
+        "examples/diff/account-after.json",
+        "--principal",
+        ALICE,
+    ]);
+    assert_eq!(code, Some(1), "{out}{err}");
+    for line in [
+        "+ newly allowed: iam:PassRole on arn:aws:iam::111122223333:role/service-role/* when iam:PassedToService=codebuild.amazonaws.com (by user/alice:inline/pass-ci-role Statement[0] (PassCiRole) in examples/diff/account-after.json)",
+        // Leaving the oncall group: its tag-scoped statement no longer applies (the probes carry
+        // alice's tags from the export, so `${aws:PrincipalTag/team}` is `payments`).
+        "- no longer allowed: ec2:RebootInstances, ec2:StartInstances, ec2:StopInstances on arn:aws:ec2:*:111122223333:instance/* when aws:ResourceTag/team=payments (by group/oncall:inline/reboot-own-team Statement[0] (RebootOwnTeamsInstances) in examples/account.json)",
+        "1 request(s) newly allowed, 3 no longer allowed",
+    ] {
+        assert!(out.contains(line), "missing {line:?} in:\n{out}");
+    }
+    let (code, _, err) = iamlet(&[
+        "diff",
+        "--exports",
+        "examples/account.json",
+        "examples/diff/account-after.json",
+        "--principal",
+        "arn:aws:iam::111122223333:user/nobody",
+    ]);
+    assert_eq!(code, Some(2));
+    assert!(err.contains("examples/account.json: principal `arn:aws:iam::111122223333:user/nobody` is not in the identity store"), "{err}");
+}

@@ -4,7 +4,7 @@
 use crate::store::iam_api::{IamApiConfig, IamApiMode};
 use crate::store::{AccountSource, OrganizationSource, Store, StoreConfig};
 use anyhow::Context as _;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// The store's sources.
 #[derive(Clone, Debug, clap::Args)]
@@ -65,4 +65,31 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 /// Opens the store (loading every source once; no watching).
 pub(crate) async fn open(config: StoreConfig) -> anyhow::Result<Store> {
     Store::open(config).await.map_err(anyhow::Error::new)
+}
+
+/// Reads account exports from a file, or every `*.json` of a directory (sorted), without the store:
+/// for commands that need the documents themselves.
+pub(crate) fn read_exports(
+    path: &Path,
+) -> anyhow::Result<Vec<iamlet_account::export::AccountDetails>> {
+    let files: Vec<PathBuf> = if path.is_dir() {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(path)
+            .with_context(|| format!("reading {}", path.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        v.sort();
+        v
+    } else {
+        vec![path.to_owned()]
+    };
+    files
+        .iter()
+        .map(|f| {
+            let text =
+                std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+            iamlet_account::export::parse_export(&f.display().to_string(), &text)
+                .map_err(anyhow::Error::new)
+        })
+        .collect()
 }

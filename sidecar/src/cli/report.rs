@@ -1,6 +1,6 @@
 //! `iamlet report access-advisor` and `iamlet report credentials`.
 
-use super::account::{open, runtime, AccountArgs};
+use super::account::{open, read_exports, runtime, AccountArgs};
 use super::{write_stdout, Format};
 use crate::credentials::Credentials;
 use crate::decision_log::{self, LoggedDecision};
@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use iamlet_engine::catalog::Catalog;
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
@@ -117,9 +117,15 @@ fn access_advisor(args: AccessAdvisorArgs) -> anyhow::Result<ExitCode> {
                 .collect();
             for p in logged {
                 if let Ok(resolved) = store.resolve(p, None).await {
-                    let granted = iamlet_engine::access::granted(resolved.policy_set(), p, catalog)
-                        .map(|g| g.into_iter().map(|g| g.action).collect::<BTreeSet<_>>())
-                        .ok();
+                    // What the account says of the principal (tags…) fills `${aws:PrincipalTag/…}`.
+                    let context = resolved
+                        .request(p, "iam:GetUser", "*", Default::default())
+                        .map(|r| r.context().clone())
+                        .unwrap_or_default();
+                    let granted =
+                        iamlet_engine::access::granted(resolved.policy_set(), p, &context, catalog)
+                            .map(|g| g.into_iter().map(|g| g.action).collect::<BTreeSet<_>>())
+                            .ok();
                     grants.insert(p.to_owned(), granted);
                 }
             }
@@ -208,29 +214,6 @@ fn text(
         }
     }
     Ok(s)
-}
-
-fn read_exports(path: &Path) -> anyhow::Result<Vec<iamlet_account::export::AccountDetails>> {
-    let files: Vec<PathBuf> = if path.is_dir() {
-        let mut v: Vec<PathBuf> = std::fs::read_dir(path)
-            .with_context(|| format!("reading {}", path.display()))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "json"))
-            .collect();
-        v.sort();
-        v
-    } else {
-        vec![path.to_owned()]
-    };
-    files
-        .iter()
-        .map(|f| {
-            let text =
-                std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
-            iamlet_account::export::parse_export(&f.display().to_string(), &text)
-                .map_err(anyhow::Error::new)
-        })
-        .collect()
 }
 
 fn credential_report(args: CredentialsArgs) -> anyhow::Result<ExitCode> {
