@@ -56,6 +56,13 @@ fn bench(c: &mut Criterion) {
     c.bench_function("decision/native", |b| {
         b.iter(|| native.decide(black_box(&native_req)))
     });
+    // What the component does per call, natively: the request built from its parts, then decided.
+    c.bench_function("decision/native-with-request", |b| {
+        b.iter(|| {
+            let req = compile_request(black_box(&request)).unwrap();
+            native.decide(&req)
+        })
+    });
 
     let host = Host::new(HostConfig {
         instances: 1,
