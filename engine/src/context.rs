@@ -109,13 +109,20 @@ impl ContextMap {
 
     /// Builds a context from a JSON object: each value a string, number, boolean, or array of them.
     pub fn from_json(value: &serde_json::Value) -> Result<Self, RequestError> {
-        let mut map = ContextMap::new();
         let serde_json::Value::Object(obj) = value else {
             return Err(RequestError::Context {
                 key: String::new(),
                 message: "the context must be a JSON object of condition keys".into(),
             });
         };
+        Self::from_json_object(obj)
+    }
+
+    /// The same, from the object's map (no copy of it needed).
+    pub fn from_json_object(
+        obj: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<Self, RequestError> {
+        let mut map = ContextMap::new();
         for (k, v) in obj {
             let value = match v {
                 serde_json::Value::Array(items) => {
@@ -160,11 +167,11 @@ pub fn scalar_value_text(v: &serde_json::Value) -> Option<String> {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Context<'a> {
     given: &'a ContextMap,
-    derived: &'a [(String, ContextValue)],
+    derived: &'a [(&'static str, ContextValue)],
 }
 
 impl<'a> Context<'a> {
-    pub(crate) fn new(given: &'a ContextMap, derived: &'a [(String, ContextValue)]) -> Self {
+    pub(crate) fn new(given: &'a ContextMap, derived: &'a [(&'static str, ContextValue)]) -> Self {
         Context { given, derived }
     }
 
@@ -173,7 +180,7 @@ impl<'a> Context<'a> {
         self.given.get_lower(key_lower).or_else(|| {
             self.derived
                 .iter()
-                .find(|(k, _)| k == key_lower)
+                .find(|(k, _)| *k == key_lower)
                 .map(|(_, v)| v)
         })
     }

@@ -201,8 +201,8 @@ pub fn policy_set_inputs(set: &PolicySet) -> Vec<PolicyInput> {
 
 /// Builds a request from the case format's request object.
 pub fn compile_request(r: &CaseRequest) -> Result<Request, String> {
-    let ctx = crate::context::ContextMap::from_json(&serde_json::Value::Object(r.context.clone()))
-        .map_err(|e| e.to_string())?;
+    let ctx =
+        crate::context::ContextMap::from_json_object(&r.context).map_err(|e| e.to_string())?;
     let mut req = Request::new(&r.principal, &r.action, &r.resource)
         .map_err(|e| e.to_string())?
         .with_context(ctx);

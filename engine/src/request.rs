@@ -183,7 +183,8 @@ pub struct Request {
     pub(crate) resource: String,
     pub(crate) resource_account: Option<String>,
     pub(crate) context: ContextMap,
-    pub(crate) derived: Vec<(String, ContextValue)>,
+    /// Keys derived from the principal and resource, lower-cased (static: derived on every request).
+    pub(crate) derived: Vec<(&'static str, ContextValue)>,
 }
 
 impl Request {
@@ -286,29 +287,26 @@ impl Request {
     /// Keys AWS derives from the request itself, used when the context does not give them.
     fn derive(&mut self) {
         let p = &self.principal;
-        let mut d: Vec<(String, ContextValue)> = Vec::new();
+        let mut d: Vec<(&'static str, ContextValue)> = Vec::with_capacity(7);
         let is_service = p.kind == PrincipalKind::Service;
         if !is_service && p.kind != PrincipalKind::Anonymous {
-            d.push(("aws:principalarn".into(), p.principal_arn().into()));
+            d.push(("aws:principalarn", p.principal_arn().into()));
             if let Some(acct) = &p.account {
-                d.push(("aws:principalaccount".into(), acct.as_str().into()));
+                d.push(("aws:principalaccount", acct.as_str().into()));
             }
         }
-        d.push((
-            "aws:principaltype".into(),
-            p.kind.aws_principal_type().into(),
-        ));
+        d.push(("aws:principaltype", p.kind.aws_principal_type().into()));
         if p.kind == PrincipalKind::User {
             if let Some(name) = &p.name {
-                d.push(("aws:username".into(), name.as_str().into()));
+                d.push(("aws:username", name.as_str().into()));
             }
         }
-        d.push(("aws:principalisawsservice".into(), is_service.into()));
+        d.push(("aws:principalisawsservice", is_service.into()));
         if is_service {
-            d.push(("aws:principalservicename".into(), p.arn.as_str().into()));
+            d.push(("aws:principalservicename", p.arn.as_str().into()));
         }
         if let Some(acct) = self.resource_account() {
-            d.push(("aws:resourceaccount".into(), acct.into()));
+            d.push(("aws:resourceaccount", acct.into()));
         }
         self.derived = d;
     }
