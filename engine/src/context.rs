@@ -6,12 +6,14 @@
 //! one element.
 
 use crate::error::RequestError;
+use smallvec::SmallVec;
 use std::collections::BTreeMap;
 
 /// The value of one condition key.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ContextValue {
-    values: Vec<String>,
+    /// Most keys hold one value: kept inline, it costs no allocation of its own.
+    values: SmallVec<[String; 1]>,
     multi: bool,
 }
 
@@ -19,14 +21,14 @@ impl ContextValue {
     /// A single-valued key.
     pub fn single(value: impl Into<String>) -> Self {
         ContextValue {
-            values: vec![value.into()],
+            values: smallvec::smallvec![value.into()],
             multi: false,
         }
     }
     /// A multivalued key (possibly empty).
     pub fn multi(values: Vec<String>) -> Self {
         ContextValue {
-            values,
+            values: SmallVec::from_vec(values),
             multi: true,
         }
     }
