@@ -16,3 +16,14 @@ pub fn arn_pattern_matches(pattern: &str, resource: &str) -> bool {
 pub fn take_steps() -> u64 {
     crate::pattern::work::take()
 }
+
+/// The most steps the wildcard matcher may take for a pattern and a value (the bound the tests
+/// assert, with room for an ARN pattern's per-segment costs).
+pub fn work_bound(pattern: &str, value: &str) -> u64 {
+    crate::pattern::work::bound(pattern, value, 8)
+}
+
+/// The reference matcher the real one must agree with: dynamic programming over characters.
+pub fn reference_matches(pattern: &str, value: &str) -> bool {
+    crate::pattern::work::reference(pattern, value)
+}

@@ -31,6 +31,44 @@ pub(crate) mod work {
     pub(crate) fn take() -> u64 {
         STEPS.with(|s| s.replace(0))
     }
+
+    /// The factor the matcher's work may grow by: the longest star-free run of the pattern that
+    /// holds a `?` (1 when every run is plain text).
+    pub(crate) fn factor(p: &str) -> usize {
+        p.split('*')
+            .filter(|run| run.contains('?'))
+            .map(str::len)
+            .max()
+            .unwrap_or(1)
+    }
+
+    /// The most work a match may take: linear in pattern and input (plus `slack` for fixed costs),
+    /// times [`factor`] + 1.
+    pub(crate) fn bound(p: &str, s: &str, slack: usize) -> u64 {
+        (4 * (p.len() + s.len() + slack) * (factor(p) + 1)) as u64
+    }
+
+    /// The obviously right matcher, to check the real one against: dynamic programming over
+    /// characters, O(n·m).
+    pub(crate) fn reference(p: &str, s: &str) -> bool {
+        let p: Vec<char> = p.chars().collect();
+        let s: Vec<char> = s.chars().collect();
+        // row[j]: the pattern so far matches the first j characters of s.
+        let mut row = vec![false; s.len() + 1];
+        row[0] = true;
+        for c in &p {
+            let mut next = vec![false; s.len() + 1];
+            for j in 0..=s.len() {
+                next[j] = match c {
+                    '*' => row[j] || (j > 0 && next[j - 1]),
+                    '?' => j > 0 && row[j - 1],
+                    lit => j > 0 && row[j - 1] && s[j - 1] == *lit,
+                };
+            }
+            row = next;
+        }
+        row[s.len()]
+    }
 }
 
 #[cfg(not(any(test, feature = "fuzzing")))]
@@ -378,37 +416,6 @@ mod tests {
         assert!(!p.matches("abc"));
     }
 
-    /// The obviously right matcher: dynamic programming over characters, O(n·m).
-    fn reference(p: &str, s: &str) -> bool {
-        let p: Vec<char> = p.chars().collect();
-        let s: Vec<char> = s.chars().collect();
-        // row[j]: the pattern so far matches the first j characters of s.
-        let mut row = vec![false; s.len() + 1];
-        row[0] = true;
-        for c in &p {
-            let mut next = vec![false; s.len() + 1];
-            for j in 0..=s.len() {
-                next[j] = match c {
-                    '*' => row[j] || (j > 0 && next[j - 1]),
-                    '?' => j > 0 && row[j - 1],
-                    lit => j > 0 && row[j - 1] && s[j - 1] == *lit,
-                };
-            }
-            row = next;
-        }
-        row[s.len()]
-    }
-
-    /// The factor the matcher's work may grow by: the longest star-free run of the pattern that
-    /// holds a `?` (1 when every run is plain text).
-    fn factor(p: &str) -> usize {
-        p.split('*')
-            .filter(|run| run.contains('?'))
-            .map(str::len)
-            .max()
-            .unwrap_or(1)
-    }
-
     /// Matches and returns the work done.
     fn counted(p: &Pattern, s: &str) -> (bool, u64) {
         work::take();
@@ -416,9 +423,9 @@ mod tests {
         (r, work::take())
     }
 
-    /// The most work a match may take: linear in pattern and input, times [`factor`].
+    /// The most work a match may take (see [`work::bound`]).
     fn bound(p: &str, s: &str) -> u64 {
-        (4 * (p.len() + s.len() + 1) * (factor(p) + 1)) as u64
+        work::bound(p, s, 1)
     }
 
     fn assert_bounded(p: &str, s: &str, expect: bool) {
@@ -434,7 +441,7 @@ mod tests {
             steps <= bound(p, s),
             "{steps} steps for {} chars of pattern (factor {}) and {} of input; the bound is {}",
             p.len(),
-            factor(p),
+            work::factor(p),
             s.len(),
             bound(p, s)
         );
@@ -486,7 +493,7 @@ mod tests {
             s in "[abé]{0,16}",
         ) {
             let (r, steps) = counted(&Pattern::new(&p), &s);
-            proptest::prop_assert_eq!(r, reference(&p, &s), "pattern {:?} input {:?}", p, s);
+            proptest::prop_assert_eq!(r, work::reference(&p, &s), "pattern {:?} input {:?}", p, s);
             proptest::prop_assert!(steps <= bound(&p, &s), "{} steps for {:?} on {:?}", steps, p, s);
         }
     }
