@@ -84,6 +84,24 @@ impl std::fmt::Display for Finding {
     }
 }
 
+/// A finding at one element of the document, with a fix.
+fn finding(
+    severity: Severity,
+    code: &str,
+    at: &doc::Text,
+    message: String,
+    fix: String,
+) -> Finding {
+    Finding {
+        severity,
+        code: code.to_owned(),
+        message,
+        path: at.path.clone(),
+        location: Some(at.location),
+        fix: Some(fix),
+    }
+}
+
 /// Lints a policy document of the given type with the embedded catalog. Findings are sorted by
 /// position, then severity.
 pub fn lint(text: &str, policy_type: PolicyType) -> Vec<Finding> {

@@ -2,7 +2,7 @@
 //! condition operators that cannot work on a key's type.
 
 use super::doc::{Doc, Text};
-use super::{Finding, Severity};
+use super::{finding, Finding, Severity};
 use crate::catalog::{Catalog, KeyType};
 use crate::condition::operator::{Family, Operator, SetQualifier};
 
@@ -16,17 +16,6 @@ pub(super) fn check(doc: &Doc, catalog: &Catalog, out: &mut Vec<Finding>) {
         for c in &s.conditions {
             condition(&c.operator, &c.key, catalog, out);
         }
-    }
-}
-
-fn finding(severity: Severity, code: &str, at: &Text, message: String, fix: String) -> Finding {
-    Finding {
-        severity,
-        code: code.to_owned(),
-        message,
-        path: at.path.clone(),
-        location: Some(at.location),
-        fix: Some(fix),
     }
 }
 

@@ -9,7 +9,7 @@
 //! Both are patterns, so the check is an intersection, and a finding means there is no such ARN.
 
 use super::doc::{Doc, List, Text};
-use super::{Finding, Severity};
+use super::{finding, Finding, Severity};
 use crate::catalog::{Action, Catalog, Service};
 use crate::pattern::intersects;
 use std::collections::HashMap;
@@ -137,32 +137,25 @@ fn statement(actions: &List, resources: &List, catalog: &Catalog, out: &mut Vec<
                     .to_owned(),
             )
         };
-        out.push(Finding {
-            severity: Severity::Error,
-            code: code.to_owned(),
-            message,
-            path: a.path.clone(),
-            location: Some(a.location),
-            fix: Some(fix),
-        });
+        out.push(finding(Severity::Error, code, a, message, fix));
     }
     let all_concrete: Vec<&Concrete<'_>> = patterns.iter().flat_map(|(_, c, _)| c).collect();
     for ((r, _), used) in resources.iter().zip(resource_used) {
         if used {
             continue;
         }
-        out.push(Finding {
-            severity: Severity::Error,
-            code: "resource_matches_no_action".to_owned(),
-            message: format!(
+        out.push(finding(
+            Severity::Error,
+            "resource_matches_no_action",
+            r,
+            format!(
                 "`{}` is no resource that the statement's actions act on (they act on {})",
                 r.text,
                 formats(all_concrete.iter().copied())
             ),
-            path: r.path.clone(),
-            location: Some(r.location),
-            fix: Some("use an ARN of one of those forms, or \"*\" for actions without resource-level permissions".to_owned()),
-        });
+            "use an ARN of one of those forms, or \"*\" for actions without resource-level permissions"
+                .to_owned(),
+        ));
     }
 }
 
