@@ -233,6 +233,17 @@ impl Resolved {
         self.parts.issuer.as_deref()
     }
 
+    /// What the store knows of `principal` as condition keys — its tags, `aws:userid`, the
+    /// organization's keys — exactly as [`Resolved::request`] adds them to a request's context (for
+    /// tools that build many requests of their own, such as `diff` and `access::granted`).
+    pub fn principal_context(&self, principal: &str) -> Result<ContextMap, RequestError> {
+        // Which action and resource does not matter: none of these keys depends on them.
+        Ok(self
+            .request(principal, "iam:GetUser", "*", ContextMap::new())?
+            .context()
+            .clone())
+    }
+
     /// Builds the request for `principal` (the ARN this was resolved from), adding what the store
     /// knows about it to the context: `aws:PrincipalTag/…` (the stored tags are authoritative for
     /// users and roles; for sessions, session tags already in the context override them, as in

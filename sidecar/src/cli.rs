@@ -64,6 +64,15 @@ pub(crate) enum Format {
 }
 
 /// Writes to stdout; a reader that went away (`iamlet eval … | head`) is not an error.
+/// The first `max` items joined by commas, then how many more there are (`a, b and 3 more`).
+pub(crate) fn first_of<S: AsRef<str>>(items: &[S], max: usize) -> String {
+    let shown: Vec<&str> = items.iter().take(max).map(AsRef::as_ref).collect();
+    match items.len().saturating_sub(max) {
+        0 => shown.join(", "),
+        more => format!("{} and {more} more", shown.join(", ")),
+    }
+}
+
 pub(crate) fn write_stdout(text: &str) -> std::io::Result<()> {
     use std::io::Write as _;
     let mut out = std::io::stdout().lock();

@@ -5,7 +5,7 @@
 
 use super::account::read_exports;
 use super::lint::TypeArg;
-use super::{write_stdout, Format};
+use super::{first_of, write_stdout, Format};
 use anyhow::Context as _;
 use iamlet_account::organization::Organization;
 use iamlet_account::{PrincipalKey, Snapshot};
@@ -70,10 +70,7 @@ fn resolve(
         .parts(&key)
         .map_err(|e| anyhow::anyhow!("{}: {e}", export.display()))?;
     let resolved = parts.assemble(organization);
-    let context = resolved
-        .request(principal, "iam:GetUser", "*", ContextMap::new())?
-        .context()
-        .clone();
+    let context = resolved.principal_context(principal)?;
     Ok((resolved.policy_set().clone(), context))
 }
 
@@ -172,18 +169,7 @@ fn text(d: &PolicyDiff, max_actions: usize, versions: Option<&(String, String)>)
         ('-', "no longer allowed", &d.revoked),
     ] {
         for ((resource, context, because), actions) in grouped(changes, versions) {
-            let shown = actions
-                .iter()
-                .take(max_actions)
-                .copied()
-                .collect::<Vec<_>>()
-                .join(", ");
-            let more = actions.len().saturating_sub(max_actions);
-            let more = if more > 0 {
-                format!(" and {more} more")
-            } else {
-                String::new()
-            };
+            let shown = first_of(&actions, max_actions);
             let when = if context.is_empty() {
                 String::new()
             } else {
@@ -191,7 +177,7 @@ fn text(d: &PolicyDiff, max_actions: usize, versions: Option<&(String, String)>)
             };
             let _ = writeln!(
                 s,
-                "{sign} {verb}: {shown}{more} on {resource}{when} (by {because})"
+                "{sign} {verb}: {shown} on {resource}{when} (by {because})"
             );
         }
     }

@@ -1,7 +1,7 @@
 //! `iamlet report access-advisor` and `iamlet report credentials`.
 
 use super::account::{open, read_exports, runtime, AccountArgs};
-use super::{write_stdout, Format};
+use super::{first_of, write_stdout, Format};
 use crate::credentials::Credentials;
 use crate::decision_log::{self, LoggedDecision};
 use crate::report::{access_advisor, credentials};
@@ -118,10 +118,7 @@ fn access_advisor(args: AccessAdvisorArgs) -> anyhow::Result<ExitCode> {
             for p in logged {
                 if let Ok(resolved) = store.resolve(p, None).await {
                     // What the account says of the principal (tags…) fills `${aws:PrincipalTag/…}`.
-                    let context = resolved
-                        .request(p, "iam:GetUser", "*", Default::default())
-                        .map(|r| r.context().clone())
-                        .unwrap_or_default();
+                    let context = resolved.principal_context(p).unwrap_or_default();
                     let granted =
                         iamlet_engine::access::granted(resolved.policy_set(), p, &context, catalog)
                             .map(|g| g.into_iter().map(|g| g.action).collect::<BTreeSet<_>>())
@@ -153,13 +150,7 @@ fn access_advisor(args: AccessAdvisorArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn list(actions: &BTreeSet<String>, max: usize) -> String {
-    let shown: Vec<&str> = actions.iter().take(max).map(String::as_str).collect();
-    let more = actions.len().saturating_sub(max);
-    if more > 0 {
-        format!("{} and {more} more", shown.join(", "))
-    } else {
-        shown.join(", ")
-    }
+    first_of(&actions.iter().collect::<Vec<_>>(), max)
 }
 
 fn text(
