@@ -17,7 +17,7 @@
 
 use crate::config::{Checked, JwtSection, SpiffeRule};
 use crate::credentials::sigv4::{self, SigV4Error};
-use crate::credentials::WatchedCredentials;
+use crate::credentials::{Authenticator, Caller, OpenedSession, WatchedCredentials};
 use crate::decision_log::{DecisionLog, DecisionRecord};
 use crate::evaluator::{Evaluator, Verdict};
 use crate::metrics::{CheckLabels, KindLabels, Metrics};
@@ -82,7 +82,7 @@ pub struct Authorizer {
     evaluator: Evaluator,
     log: DecisionLog,
     metrics: Arc<Metrics>,
-    credentials: Option<Arc<WatchedCredentials>>,
+    authenticator: Option<Arc<Authenticator>>,
 }
 
 /// The authorizer as a `tower::Service`: the innermost service of the servers' stack.
@@ -110,7 +110,7 @@ impl tower::Service<CheckInput> for AuthorizeService {
 
 static REQUEST_SEQ: AtomicU64 = AtomicU64::new(0);
 
-fn new_request_id() -> String {
+pub(crate) fn new_request_id() -> String {
     let n = REQUEST_SEQ.fetch_add(1, Ordering::Relaxed);
     let t = chrono::Utc::now().timestamp_micros();
     format!("iamlet-{t:x}-{n:x}")
@@ -162,10 +162,58 @@ fn claim_text(v: &serde_json::Value) -> Option<String> {
     }
 }
 
-struct Identity {
-    principal: String,
-    session_issuer: Option<String>,
-    context: Vec<(String, ContextValue)>,
+/// Who is asking, and what the request's context learns from how they authenticated.
+pub(crate) struct Identity {
+    pub(crate) principal: String,
+    pub(crate) session_issuer: Option<String>,
+    pub(crate) context: Vec<(String, ContextValue)>,
+    /// Temporary credentials: their session policy limits every request.
+    pub(crate) session: Option<Arc<OpenedSession>>,
+}
+
+impl Identity {
+    /// The identity of a verified signer: an IAM user, or a session with its MFA, tags and policy.
+    pub(crate) fn of_caller(caller: &Caller, region: String, now: i64) -> Identity {
+        let mut context = vec![("aws:RequestedRegion".to_owned(), ContextValue::from(region))];
+        let Caller::Session(opened) = caller else {
+            return Identity {
+                principal: caller.principal().to_owned(),
+                session_issuer: None,
+                context,
+                session: None,
+            };
+        };
+        let s = &opened.session;
+        // Temporary credentials always say whether MFA was used (long-term keys never do).
+        context.push((
+            "aws:MultiFactorAuthPresent".to_owned(),
+            s.mfa_authenticated_at.is_some().into(),
+        ));
+        if let Some(at) = s.mfa_authenticated_at {
+            context.push((
+                "aws:MultiFactorAuthAge".to_owned(),
+                now.saturating_sub(at).max(0).to_string().into(),
+            ));
+        }
+        if let Some(t) = chrono::DateTime::from_timestamp(s.issued_at, 0) {
+            context.push((
+                "aws:TokenIssueTime".to_owned(),
+                t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true).into(),
+            ));
+        }
+        for (k, v) in &s.tags {
+            context.push((format!("aws:PrincipalTag/{k}"), v.as_str().into()));
+        }
+        if let Some(id) = &s.source_identity {
+            context.push(("aws:SourceIdentity".to_owned(), id.as_str().into()));
+        }
+        Identity {
+            principal: s.arn.clone(),
+            session_issuer: None,
+            context,
+            session: Some(opened.clone()),
+        }
+    }
 }
 
 fn jwt_identity(jwt: &JwtSection, input: &CheckInput) -> Option<Identity> {
@@ -209,6 +257,7 @@ fn jwt_identity(jwt: &JwtSection, input: &CheckInput) -> Option<Identity> {
         principal,
         session_issuer: jwt.session_issuer.as_deref().and_then(claim),
         context,
+        session: None,
     })
 }
 
@@ -229,14 +278,19 @@ impl Authorizer {
             evaluator,
             log,
             metrics,
-            credentials: None,
+            authenticator: None,
         }
     }
 
-    /// Verifies SigV4-signed requests with these access keys.
+    /// Verifies SigV4-signed requests with these access keys and sessions.
     pub fn with_credentials(mut self, credentials: Arc<WatchedCredentials>) -> Self {
-        self.credentials = Some(credentials);
+        self.authenticator = Some(Arc::new(Authenticator::new(credentials)));
         self
+    }
+
+    /// The signature verifier, when access keys are configured.
+    pub fn authenticator(&self) -> Option<&Arc<Authenticator>> {
+        self.authenticator.as_ref()
     }
 
     /// The identity store.
@@ -259,6 +313,11 @@ impl Authorizer {
         &self.evaluator
     }
 
+    /// The configuration.
+    pub fn config(&self) -> &crate::config::Config {
+        &self.checked.config
+    }
+
     /// The routes.
     pub fn routes(&self) -> &Routes {
         &self.checked.routes
@@ -266,10 +325,9 @@ impl Authorizer {
 
     /// The SigV4 signer, when the request is signed and access keys are configured.
     fn sigv4_identity(&self, input: &CheckInput) -> Result<Option<Identity>, SigV4Error> {
-        let Some(credentials) = &self.credentials else {
+        let Some(authenticator) = &self.authenticator else {
             return Ok(None);
         };
-        let keys = credentials.current();
         let req = sigv4::HttpRequest {
             method: &input.method,
             host: &input.host,
@@ -277,17 +335,15 @@ impl Authorizer {
             headers: &input.headers,
             body: None,
         };
-        let Some(v) = sigv4::verify(&req, |id| keys.key(id), chrono::Utc::now())? else {
+        let now = chrono::Utc::now();
+        let Some(v) = authenticator.verify(&req, now)? else {
             return Ok(None);
         };
-        Ok(Some(Identity {
-            principal: v.user_arn,
-            session_issuer: None,
-            context: vec![(
-                "aws:RequestedRegion".to_owned(),
-                ContextValue::from(v.region),
-            )],
-        }))
+        Ok(Some(Identity::of_caller(
+            &v.holder,
+            v.region,
+            now.timestamp(),
+        )))
     }
 
     fn identify(&self, input: &CheckInput) -> Result<Option<Identity>, SigV4Error> {
@@ -305,6 +361,7 @@ impl Authorizer {
                     principal,
                     session_issuer: None,
                     context: Vec::new(),
+                    session: None,
                 });
             }
         }
@@ -319,6 +376,7 @@ impl Authorizer {
             principal: principal.to_owned(),
             session_issuer: None,
             context: Vec::new(),
+            session: None,
         })
     }
 
@@ -370,7 +428,12 @@ impl Authorizer {
         input.source_address.clone()
     }
 
-    fn context(&self, input: &CheckInput, identity: &Identity, mapped: &Mapped) -> ContextMap {
+    pub(crate) fn context(
+        &self,
+        input: &CheckInput,
+        identity: &Identity,
+        mapped: &Mapped,
+    ) -> ContextMap {
         let mut ctx = ContextMap::new();
         let now = chrono::Utc::now();
         ctx.insert(
@@ -411,7 +474,7 @@ impl Authorizer {
         ctx
     }
 
-    async fn decide(
+    pub(crate) async fn decide(
         &self,
         store: &Store,
         identity: &Identity,
@@ -426,7 +489,7 @@ impl Authorizer {
             resource_account: mapped.resource_account.clone(),
             context,
         };
-        let prepared = store.prepare(query).await.map_err(|e| {
+        let mut prepared = store.prepare(query).await.map_err(|e| {
             let kind = match &e {
                 StoreError::UnknownPrincipal(_) => "unknown_principal",
                 StoreError::Unavailable { .. } => "unavailable",
@@ -435,6 +498,9 @@ impl Authorizer {
             };
             (kind.to_owned(), e.to_string())
         })?;
+        if let Some(policy) = identity.session.as_ref().and_then(|s| s.policy.clone()) {
+            prepared = prepared.with_policies([policy]);
+        }
         self.evaluator.decide(&prepared).map_err(|e| {
             let kind = match &e.0 {
                 iamlet_wasm_host::HostError::Trap { kind, .. } => format!("engine_{kind}"),
@@ -482,7 +548,7 @@ impl Authorizer {
             protocol: input.protocol,
             principal: None,
             access_key_id: self
-                .credentials
+                .authenticator
                 .as_ref()
                 .and_then(|_| signing_key_id(&input)),
             action: None,

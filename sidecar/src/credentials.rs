@@ -4,11 +4,17 @@
 //! 40-character secret of `A-Za-z0-9+/`, both from the system's random number generator. A user holds
 //! at most two keys, as in AWS. `iamlet keys` manages the file.
 
+mod authenticator;
 mod error;
+pub mod mfa;
+pub mod session;
 pub mod sigv4;
 mod watch;
 
+pub use authenticator::{Authenticator, Caller, OpenedSession};
 pub use error::CredentialsError;
+pub use mfa::{MfaDevice, MfaError, MfaStatus, UsedCodes};
+pub use session::{Session, SessionKey, TokenError};
 pub use watch::WatchedCredentials;
 
 use ring::rand::{SecureRandom as _, SystemRandom};
@@ -19,6 +25,8 @@ use std::path::{Path, PathBuf};
 
 /// AWS's limit of access keys per user.
 pub const MAX_KEYS_PER_USER: usize = 2;
+/// AWS's limit of MFA devices per user.
+pub const MAX_MFA_DEVICES_PER_USER: usize = 8;
 
 /// Whether a key may be used.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
@@ -39,7 +47,7 @@ impl fmt::Display for KeyStatus {
 }
 
 /// A secret access key. Its `Debug` does not show it, so it cannot reach a log by accident.
-#[derive(Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(transparent)]
 pub struct Secret(String);
 
@@ -91,6 +99,13 @@ pub struct Credentials {
     /// Every user's access keys.
     #[serde(default)]
     pub access_keys: Vec<AccessKey>,
+    /// Every user's virtual MFA devices.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mfa_devices: Vec<MfaDevice>,
+    /// The key STS session tokens are sealed with (base64 of 32 random bytes); created by the first
+    /// `iamlet sts rotate-key` or by `serve` when `[sts]` is configured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_key: Option<Secret>,
 }
 
 impl Credentials {
@@ -199,6 +214,84 @@ impl Credentials {
         Ok(())
     }
 
+    /// Creates a pending virtual MFA device for the user (AWS allows eight per user).
+    pub fn create_mfa_device(
+        &mut self,
+        user_arn: &str,
+        name: &str,
+    ) -> Result<MfaDevice, CredentialsError> {
+        if name.is_empty()
+            || name.len() > 128
+            || !name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"+=,.@_-".contains(&b))
+        {
+            return Err(CredentialsError::Mfa(format!(
+                "device name `{name}` must be 1 to 128 letters, digits or +=,.@_-"
+            )));
+        }
+        let device = MfaDevice::create(user_arn, name)?;
+        if self
+            .mfa_devices
+            .iter()
+            .any(|d| d.serial_number == device.serial_number)
+        {
+            return Err(CredentialsError::Mfa(format!(
+                "an MFA device `{}` already exists",
+                device.serial_number
+            )));
+        }
+        if self
+            .mfa_devices
+            .iter()
+            .filter(|d| d.user_arn == user_arn)
+            .count()
+            >= MAX_MFA_DEVICES_PER_USER
+        {
+            return Err(CredentialsError::Mfa(format!(
+                "user `{user_arn}` already has {MAX_MFA_DEVICES_PER_USER} MFA devices"
+            )));
+        }
+        self.mfa_devices.push(device.clone());
+        Ok(device)
+    }
+
+    /// The user's device with this serial number.
+    pub fn mfa_device_mut(
+        &mut self,
+        user: &str,
+        serial: &str,
+    ) -> Result<&mut MfaDevice, CredentialsError> {
+        self.mfa_devices
+            .iter_mut()
+            .find(|d| d.serial_number == serial && user_name(&d.user_arn) == user)
+            .ok_or_else(|| {
+                CredentialsError::Mfa(format!("no MFA device `{serial}` for user `{user}`"))
+            })
+    }
+
+    /// Deletes one of the user's MFA devices.
+    pub fn delete_mfa_device(&mut self, user: &str, serial: &str) -> Result<(), CredentialsError> {
+        self.mfa_device_mut(user, serial)?;
+        self.mfa_devices
+            .retain(|d| !(d.serial_number == serial && user_name(&d.user_arn) == user));
+        Ok(())
+    }
+
+    /// The key STS sessions are sealed with, if the file has one.
+    pub fn session_key(&self) -> Result<Option<SessionKey>, CredentialsError> {
+        self.session_key
+            .as_ref()
+            .map(|s| SessionKey::from_secret(s).map_err(CredentialsError::SessionKey))
+            .transpose()
+    }
+
+    /// Replaces the session key with a new random one: every session issued so far stops working.
+    pub fn rotate_session_key(&mut self) -> Result<(), CredentialsError> {
+        self.session_key = Some(SessionKey::generate()?);
+        Ok(())
+    }
+
     /// Deletes one of the user's keys.
     pub fn delete(&mut self, user: &str, access_key_id: &str) -> Result<(), CredentialsError> {
         let before = self.access_keys.len();
@@ -213,6 +306,23 @@ impl Credentials {
 
 const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
 const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// `n` bytes from the system's random number generator.
+fn random_bytes(n: usize) -> Result<Vec<u8>, CredentialsError> {
+    let mut bytes = vec![0u8; n];
+    SystemRandom::new()
+        .fill(&mut bytes)
+        .map_err(|_| CredentialsError::Random)?;
+    Ok(bytes)
+}
+
+/// [`random_chars`] with a generator of its own.
+fn random_key_chars<const N: usize>(
+    alphabet: &[u8; N],
+    n: usize,
+) -> Result<String, CredentialsError> {
+    random_chars(&SystemRandom::new(), alphabet, n)
+}
 
 /// `n` characters drawn uniformly from an alphabet of 32 or 64 (a power of two, so masking a random
 /// byte is unbiased).

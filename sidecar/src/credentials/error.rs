@@ -45,6 +45,12 @@ pub enum CredentialsError {
         /// The user's name.
         user: String,
     },
+    /// An MFA device could not be created, found or enabled.
+    #[error("{0}")]
+    Mfa(String),
+    /// The stored session key is unusable.
+    #[error("credentials file: {0} (run `iamlet sts rotate-key` to make a new one)")]
+    SessionKey(String),
     /// A thread panicked while holding the reload lock.
     #[error("the credentials reload lock is poisoned")]
     Poisoned,

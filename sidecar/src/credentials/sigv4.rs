@@ -14,7 +14,7 @@
 //!
 //! Every failure is an [`SigV4Error`] with AWS's error code; none carries the secret.
 
-use super::{AccessKey, KeyStatus};
+use super::{AccessKey, KeyStatus, Secret};
 use ring::{digest, hmac};
 use std::collections::HashMap;
 
@@ -41,6 +41,10 @@ pub enum SigV4ErrorCode {
     AccessDenied,
     /// The payload hash cannot be known (a body Envoy did not send, without `x-amz-content-sha256`).
     MissingPayloadHash,
+    /// A temporary access key without its session token, or with one that is not valid for it.
+    InvalidClientTokenId,
+    /// A session token past its expiry.
+    ExpiredToken,
 }
 
 impl SigV4ErrorCode {
@@ -53,6 +57,8 @@ impl SigV4ErrorCode {
             SigV4ErrorCode::RequestTimeTooSkewed => "RequestTimeTooSkewed",
             SigV4ErrorCode::AccessDenied => "AccessDenied",
             SigV4ErrorCode::MissingPayloadHash => "MissingPayloadHash",
+            SigV4ErrorCode::InvalidClientTokenId => "InvalidClientTokenId",
+            SigV4ErrorCode::ExpiredToken => "ExpiredToken",
         }
     }
 }
@@ -66,7 +72,8 @@ pub struct SigV4Error {
 }
 
 impl SigV4Error {
-    fn new(code: SigV4ErrorCode, message: impl Into<String>) -> Self {
+    /// An error with AWS's code.
+    pub fn new(code: SigV4ErrorCode, message: impl Into<String>) -> Self {
         SigV4Error {
             code,
             message: message.into(),
@@ -97,17 +104,56 @@ pub struct HttpRequest<'a> {
     pub body: Option<&'a [u8]>,
 }
 
+/// The access key a signature names, and the session token sent with it.
+#[derive(Clone, Copy, Debug)]
+pub struct KeyRef<'a> {
+    /// `AKIA…` (an IAM user's key) or `ASIA…` (temporary credentials).
+    pub access_key_id: &'a str,
+    /// `x-amz-security-token` (header or presigned parameter), for temporary credentials.
+    pub security_token: Option<&'a str>,
+}
+
+/// Who holds an access key, and the secret the signature is checked with.
+#[derive(Clone, Debug)]
+pub struct Signer<T> {
+    /// The key's secret.
+    pub secret: Secret,
+    /// Whatever the caller needs to know about the holder.
+    pub holder: T,
+}
+
 /// A verified signature: who signed and for what scope.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Verified {
+pub struct Verified<T> {
     /// The access key id.
     pub access_key_id: String,
-    /// The key's owner.
-    pub user_arn: String,
+    /// The key's holder, as the lookup described it.
+    pub holder: T,
     /// The credential scope's region.
     pub region: String,
     /// The credential scope's service.
     pub service: String,
+}
+
+/// The lookup for IAM users' long-term keys: the key's user ARN, or `InvalidAccessKeyId` when the
+/// key is unknown or inactive.
+pub fn long_term_key(
+    access_key_id: &str,
+    key: Option<&AccessKey>,
+) -> Result<Signer<String>, SigV4Error> {
+    key.filter(|k| k.status == KeyStatus::Active)
+        .map(|k| Signer {
+            secret: k.secret_access_key.clone(),
+            holder: k.user_arn.clone(),
+        })
+        .ok_or_else(|| {
+            SigV4Error::new(
+                SigV4ErrorCode::InvalidAccessKeyId,
+                format!(
+                    "the access key id `{access_key_id}` does not exist in our records or is inactive"
+                ),
+            )
+        })
 }
 
 /// The parts of a signature, from the header or the query string.
@@ -134,13 +180,14 @@ pub fn is_signed(req: &HttpRequest<'_>) -> bool {
             .any(|(k, _)| k == "X-Amz-Algorithm")
 }
 
-/// Verifies the request's signature with the key `lookup` finds for its access key id. `Ok(None)`
+/// Verifies the request's signature with the secret `lookup` finds for its access key (and session
+/// token); the lookup's error (an unknown key, an invalid token) is returned as it is. `Ok(None)`
 /// when the request carries no SigV4 signature.
-pub fn verify<'k>(
+pub fn verify<T>(
     req: &HttpRequest<'_>,
-    lookup: impl FnOnce(&str) -> Option<&'k AccessKey>,
+    lookup: impl FnOnce(KeyRef<'_>) -> Result<Signer<T>, SigV4Error>,
     now: chrono::DateTime<chrono::Utc>,
-) -> Result<Option<Verified>, SigV4Error> {
+) -> Result<Option<Verified<T>>, SigV4Error> {
     let presigned = !req
         .headers
         .get("authorization")
@@ -157,17 +204,18 @@ pub fn verify<'k>(
     };
 
     // The key first (AWS answers an unknown key before a bad signature), then the time.
-    let key = lookup(&sig.access_key_id)
-        .filter(|k| k.status == KeyStatus::Active)
-        .ok_or_else(|| {
-            SigV4Error::new(
-                SigV4ErrorCode::InvalidAccessKeyId,
-                format!(
-                    "the access key id `{}` does not exist in our records or is inactive",
-                    sig.access_key_id
-                ),
-            )
-        })?;
+    let security_token = if presigned {
+        pairs
+            .iter()
+            .find(|(k, _)| k == "X-Amz-Security-Token")
+            .map(|(_, v)| v.as_str())
+    } else {
+        req.headers.get("x-amz-security-token").map(String::as_str)
+    };
+    let signer = lookup(KeyRef {
+        access_key_id: &sig.access_key_id,
+        security_token,
+    })?;
     let age = now.signed_duration_since(sig.amz_date).num_seconds();
     match sig.expires {
         None if age.abs() > MAX_SKEW_SECONDS => {
@@ -201,12 +249,7 @@ pub fn verify<'k>(
         sig.amz_date_text,
         hex(digest::digest(&digest::SHA256, canonical.as_bytes()).as_ref())
     );
-    let signing_key = signing_key(
-        key.secret_access_key.expose(),
-        &sig.date,
-        &sig.region,
-        &sig.service,
-    );
+    let signing_key = signing_key(signer.secret.expose(), &sig.date, &sig.region, &sig.service);
     hmac::verify(&signing_key, string_to_sign.as_bytes(), &sig.signature).map_err(|_| {
         SigV4Error::new(
             SigV4ErrorCode::SignatureDoesNotMatch,
@@ -215,7 +258,7 @@ pub fn verify<'k>(
     })?;
     Ok(Some(Verified {
         access_key_id: sig.access_key_id,
-        user_arn: key.user_arn.clone(),
+        holder: signer.holder,
         region: sig.region,
         service: sig.service,
     }))

@@ -44,7 +44,7 @@ fn check(
     h: &HashMap<String, String>,
     k: &AccessKey,
     now: &str,
-) -> Result<Option<Verified>, SigV4Error> {
+) -> Result<Option<Verified<String>>, SigV4Error> {
     let req = HttpRequest {
         method,
         host: "example.amazonaws.com",
@@ -52,10 +52,23 @@ fn check(
         headers: h,
         body: None,
     };
-    verify(&req, |id| (id == k.access_key_id).then_some(k), at(now))
+    verify(
+        &req,
+        |r| {
+            long_term_key(
+                r.access_key_id,
+                (r.access_key_id == k.access_key_id).then_some(k),
+            )
+        },
+        at(now),
+    )
 }
 
-fn suite(method: &str, path: &str, signature: &str) -> Result<Option<Verified>, SigV4Error> {
+fn suite(
+    method: &str,
+    path: &str,
+    signature: &str,
+) -> Result<Option<Verified<String>>, SigV4Error> {
     let h = headers(&[
         ("host", "example.amazonaws.com"),
         ("x-amz-date", "20150830T123600Z"),
@@ -72,7 +85,7 @@ fn get_vanilla() {
         v,
         Verified {
             access_key_id: SUITE_ID.to_owned(),
-            user_arn: USER.to_owned(),
+            holder: USER.to_owned(),
             region: "us-east-1".to_owned(),
             service: "service".to_owned(),
         }
@@ -132,7 +145,7 @@ fn s3_get_object_with_range() {
 
 const PRESIGNED: &str = "/test.txt?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Date=20130524T000000Z&X-Amz-Expires=86400&X-Amz-SignedHeaders=host&X-Amz-Signature=aeeed9bbccd4d02ee5c0109b86d86835f995330da4c265957d157751f604d404";
 
-fn presigned(path: &str, now: &str) -> Result<Option<Verified>, SigV4Error> {
+fn presigned(path: &str, now: &str) -> Result<Option<Verified<String>>, SigV4Error> {
     let h = headers(&[("host", "examplebucket.s3.amazonaws.com")]);
     let k = key(S3_ID, S3_SECRET, KeyStatus::Active);
     check("GET", path, &h, &k, now)
@@ -277,9 +290,13 @@ fn a_body_the_authorizer_cannot_see_needs_the_payload_hash_header() {
         ]),
         body: Some(b""),
     };
-    verify(&req, |_| Some(&k), at("2015-08-30T12:36:00Z"))
-        .unwrap()
-        .unwrap();
+    verify(
+        &req,
+        |r| long_term_key(r.access_key_id, Some(&k)),
+        at("2015-08-30T12:36:00Z"),
+    )
+    .unwrap()
+    .unwrap();
 }
 
 #[test]
