@@ -6,11 +6,13 @@ mod diff;
 mod eval;
 mod keys;
 mod lint;
+mod mfa;
 mod password;
 mod principals;
 mod report;
 mod serve;
 mod simulate;
+mod sts;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -35,6 +37,10 @@ enum Command {
     Principals(principals::PrincipalsArgs),
     /// Manage IAM users' access keys in a credentials file.
     Keys(keys::KeysArgs),
+    /// Manage IAM users' virtual MFA devices (TOTP) in a credentials file.
+    Mfa(mfa::MfaArgs),
+    /// STS: rotate the key session tokens are sealed with.
+    Sts(sts::StsArgs),
     /// Check policy files: errors, security warnings and suggestions, each with its JSON path and a
     /// fix; exit 1 if any error.
     Lint(lint::LintArgs),
@@ -91,6 +97,8 @@ pub fn run() -> ExitCode {
         Command::Test(a) => simulate::run_test(a),
         Command::Principals(a) => principals::run(a),
         Command::Keys(a) => keys::run(a),
+        Command::Mfa(a) => mfa::run(a),
+        Command::Sts(a) => sts::run(a),
         Command::Lint(a) => lint::run(a),
         Command::Diff(a) => diff::run(a),
         Command::Report(a) => report::run(a),

@@ -38,9 +38,32 @@ pub struct Config {
     /// The decision log.
     #[serde(default)]
     pub decision_log: DecisionLogSection,
+    /// The STS endpoint (`AssumeRole`, `GetSessionToken`, `GetCallerIdentity`); off when absent.
+    #[serde(default)]
+    pub sts: Option<StsSection>,
     /// The route map: request → IAM action and resource.
     #[serde(default)]
     pub routes: Vec<RouteSpec>,
+}
+
+/// `[sts]`: where STS listens and how long role sessions may last.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StsSection {
+    /// The address STS's Query API is served on (the SDKs' `endpoint_url`).
+    #[serde(default = "default_sts")]
+    pub listen: SocketAddr,
+    /// The longest role session (`DurationSeconds` of `AssumeRole`), 1h to 12h as a role's
+    /// `MaxSessionDuration`.
+    #[serde(default = "default_max_session", with = "duration")]
+    pub max_session_duration: Duration,
+}
+
+fn default_sts() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 9193))
+}
+fn default_max_session() -> Duration {
+    Duration::from_secs(3600)
 }
 
 /// Listening addresses.
@@ -471,6 +494,20 @@ impl Config {
                 return Err(invalid(
                     "principal.sigv4.poll_interval must be more than 0".into(),
                 ));
+            }
+        }
+        if let Some(sts) = &config.sts {
+            if config.principal.sigv4.is_none() {
+                return Err(invalid(
+                    "[sts] needs [principal.sigv4]: its credentials file holds the keys callers sign with and the key sessions are sealed with".into(),
+                ));
+            }
+            let hours = sts.max_session_duration.as_secs_f64() / 3600.0;
+            if !(1.0..=12.0).contains(&hours) {
+                return Err(invalid(format!(
+                    "sts.max_session_duration must be from 1h to 12h, not {:?}",
+                    sts.max_session_duration
+                )));
             }
         }
         if let Some(p) = config.decision_log.path.as_mut() {

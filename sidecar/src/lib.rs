@@ -15,6 +15,7 @@ pub mod report;
 pub mod serve;
 pub mod server;
 pub mod store;
+pub mod sts;
 pub mod telemetry;
 
 /// The route map (crate `iamlet-routes`): which IAM action on which resource an HTTP request is.

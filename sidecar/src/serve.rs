@@ -1,9 +1,10 @@
-//! `iamlet serve`: opens the store, starts the engine, binds the three listeners, and on SIGTERM or
+//! `iamlet serve`: opens the store, starts the engine, binds the listeners (gRPC, HTTP, admin, and
+//! STS when configured), and on SIGTERM or
 //! Ctrl-C stops accepting, drains the checks in flight (within the grace period) and exits.
 
 use crate::authz::Authorizer;
 use crate::config::{Checked, EngineKind};
-use crate::credentials::WatchedCredentials;
+use crate::credentials::{Credentials, WatchedCredentials};
 use crate::decision_log::DecisionLog;
 use crate::evaluator::Evaluator;
 use crate::metrics::Metrics;
@@ -13,6 +14,7 @@ use crate::server::http::HttpMode;
 use crate::store::cache::CacheConfig;
 use crate::store::iam_api::{IamApiConfig, IamApiMode};
 use crate::store::{AccountSource, OrganizationSource, Store, StoreConfig};
+use crate::sts::Sts;
 use anyhow::Context as _;
 use envoy_types::ext_authz::v3::pb::AuthorizationServer;
 use hyper::service::service_fn;
@@ -20,6 +22,7 @@ use hyper_util::rt::TokioIo;
 use std::future::Future;
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
+use std::path::Path;
 use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -33,6 +36,8 @@ pub struct Bound {
     pub http: SocketAddr,
     /// Admin.
     pub admin: SocketAddr,
+    /// STS, when configured.
+    pub sts: Option<SocketAddr>,
 }
 
 fn account_source(s: &str) -> AccountSource {
@@ -132,6 +137,9 @@ pub async fn build(
             .with_context(|| format!("opening the decision log {p}"))?,
         None => DecisionLog::disabled(),
     };
+    if let (Some(_), Some(s)) = (&cfg.sts, &cfg.principal.sigv4) {
+        ensure_session_key(Path::new(&s.credentials))?;
+    }
     let credentials = match &cfg.principal.sigv4 {
         Some(s) => Some(watch_credentials(
             WatchedCredentials::open(&s.credentials).context("opening the credentials file")?,
@@ -151,6 +159,23 @@ pub async fn build(
         Some(c) => authorizer.with_credentials(c),
         None => authorizer,
     }))
+}
+
+/// STS seals sessions with the credentials file's session key: made (and saved) on the first start
+/// with `[sts]`, so every replica reading the file accepts every session.
+fn ensure_session_key(path: &Path) -> anyhow::Result<()> {
+    let mut credentials = Credentials::load(path).context("reading the credentials file")?;
+    if credentials.session_key.is_none() {
+        credentials.rotate_session_key()?;
+        credentials
+            .save(path)
+            .context("saving the new session key in the credentials file")?;
+        tracing::info!(path = %path.display(), "created the STS session key in the credentials file");
+    }
+    credentials
+        .session_key()
+        .context("the credentials file's session key")?;
+    Ok(())
 }
 
 /// Re-reads the credentials file when it changes; a broken version is logged and the last good one
@@ -235,10 +260,19 @@ pub async fn run(
     let admin_l = TcpListener::bind(checked_listen.admin)
         .await
         .with_context(|| format!("binding admin on {}", checked_listen.admin))?;
+    let sts_l = match &authz.config().sts {
+        Some(s) => Some(
+            TcpListener::bind(s.listen)
+                .await
+                .with_context(|| format!("binding STS on {}", s.listen))?,
+        ),
+        None => None,
+    };
     let bound = Bound {
         grpc: grpc_l.local_addr()?,
         http: http_l.local_addr()?,
         admin: admin_l.local_addr()?,
+        sts: sts_l.as_ref().map(TcpListener::local_addr).transpose()?,
     };
 
     let guarded = crate::server::checks(authz.clone(), limits.concurrency, limits.check_timeout);
@@ -258,6 +292,17 @@ pub async fn run(
         let a = admin_authz.clone();
         async move { admin::handle(a, req).await }
     });
+    let sts_task = match (sts_l, &authz.config().sts) {
+        (Some(listener), Some(section)) => {
+            let max = i64::try_from(section.max_session_duration.as_secs()).unwrap_or(3600);
+            let sts = Arc::new(Sts::new(authz.clone(), max));
+            Some(serve_http(listener, stop_rx.clone(), move |req, peer| {
+                let s = sts.clone();
+                async move { s.handle(req, peer).await }
+            }))
+        }
+        _ => None,
+    };
     let mut grpc_stop = stop_rx.clone();
     let grpc_task = tokio::spawn(
         tonic::transport::Server::builder()
@@ -276,6 +321,9 @@ pub async fn run(
         let _ = grpc_task.await;
         let _ = http_task.await;
         let _ = admin_task.await;
+        if let Some(t) = sts_task {
+            let _ = t.await;
+        }
     };
     if tokio::time::timeout(limits.shutdown_grace, drain)
         .await

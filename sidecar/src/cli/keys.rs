@@ -29,10 +29,10 @@ enum KeysCommand {
 }
 
 #[derive(Debug, clap::Args)]
-struct FileArg {
+pub(super) struct FileArg {
     /// The credentials file (created with mode 0600 if missing).
     #[arg(long, value_name = "FILE")]
-    credentials: PathBuf,
+    pub(super) credentials: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -80,15 +80,19 @@ fn metadata(k: &AccessKey) -> serde_json::Value {
     })
 }
 
-fn print(value: &serde_json::Value) -> anyhow::Result<ExitCode> {
+pub(super) fn print(value: &serde_json::Value) -> anyhow::Result<ExitCode> {
     super::write_stdout(&(serde_json::to_string_pretty(value)? + "\n"))?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// The ARN of the user named `name` in the export.
-fn user_arn(args: &CreateArgs) -> anyhow::Result<String> {
-    let Some(config) = args.account.config() else {
-        bail!("`iamlet keys create` needs --account to find the user");
+/// The ARN of the user named `user` in the export (in `account_id` when given).
+pub(super) fn find_user(
+    account: &AccountArgs,
+    user: &str,
+    account_id: Option<&str>,
+) -> anyhow::Result<String> {
+    let Some(config) = account.config() else {
+        bail!("finding user `{user}` needs --account (the account export)");
     };
     runtime()?.block_on(async {
         let store = open(config).await?;
@@ -103,16 +107,15 @@ fn user_arn(args: &CreateArgs) -> anyhow::Result<String> {
                 let account = parts.nth(4).unwrap_or_default();
                 let resource = parts.next().unwrap_or_default();
                 resource.starts_with("user/")
-                    && crate::credentials::user_name(resource) == args.user
-                    && args.account_id.as_deref().is_none_or(|id| id == account)
+                    && crate::credentials::user_name(resource) == user
+                    && account_id.is_none_or(|id| id == account)
             })
             .collect();
         match found.as_slice() {
             [arn] => Ok(arn.clone()),
-            [] => Err(anyhow!("no user `{}` in the export", args.user)),
+            [] => Err(anyhow!("no user `{user}` in the export")),
             _ => Err(anyhow!(
-                "user `{}` is in several accounts ({}): pick one with --account-id",
-                args.user,
+                "user `{user}` is in several accounts ({}): pick one with --account-id",
                 found.join(", ")
             )),
         }
@@ -122,7 +125,7 @@ fn user_arn(args: &CreateArgs) -> anyhow::Result<String> {
 pub(crate) fn run(args: KeysArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         KeysCommand::Create(a) => {
-            let arn = user_arn(&a)?;
+            let arn = find_user(&a.account, &a.user, a.account_id.as_deref())?;
             let path = &a.file.credentials;
             let mut credentials = Credentials::load(path)?;
             let key = credentials.create_key(&arn, chrono::Utc::now())?;

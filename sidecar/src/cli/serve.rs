@@ -98,6 +98,9 @@ pub(crate) fn run_serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                     engine,
                     "serving ext_authz"
                 );
+                if let Some(sts) = b.sts {
+                    tracing::info!(%sts, "serving STS (AssumeRole, GetSessionToken, GetCallerIdentity)");
+                }
             },
         )
         .await

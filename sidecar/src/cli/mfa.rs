@@ -1,0 +1,161 @@
+//! `iamlet mfa create|enable|list|code|delete`: users' virtual MFA devices in the credentials file,
+//! as `aws iam create-virtual-mfa-device` / `enable-mfa-device` / `list-mfa-devices` /
+//! `delete-virtual-mfa-device` (output in their JSON shapes).
+
+use super::account::AccountArgs;
+use super::keys::{find_user, print, FileArg};
+use crate::credentials::{Credentials, MfaStatus};
+use std::process::ExitCode;
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct MfaArgs {
+    #[command(subcommand)]
+    command: MfaCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum MfaCommand {
+    /// Create a pending virtual MFA device for a user of the account export; prints its seed and
+    /// otpauth:// URI once, for an authenticator app.
+    Create(CreateArgs),
+    /// Enable a pending device with two consecutive codes from the app.
+    Enable(EnableArgs),
+    /// List MFA devices (never their seeds).
+    List(ListArgs),
+    /// Print a device's current code (what the app shows), for scripts.
+    Code(CodeArgs),
+    /// Delete a device.
+    Delete(DeviceArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct CreateArgs {
+    #[command(flatten)]
+    file: FileArg,
+    /// The user's name.
+    #[arg(long)]
+    user: String,
+    #[command(flatten)]
+    account: AccountArgs,
+    /// The user's account, when the export holds several with a user of that name.
+    #[arg(long, value_name = "ID")]
+    account_id: Option<String>,
+    /// The device's name (its serial number is `arn:aws:iam::ACCOUNT:mfa/NAME`); the user's name by
+    /// default.
+    #[arg(long)]
+    name: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+struct DeviceArgs {
+    #[command(flatten)]
+    file: FileArg,
+    /// The device's owner.
+    #[arg(long)]
+    user: String,
+    /// The device (`arn:aws:iam::ACCOUNT:mfa/NAME`).
+    #[arg(long, value_name = "ARN")]
+    serial_number: String,
+}
+
+#[derive(Debug, clap::Args)]
+struct EnableArgs {
+    #[command(flatten)]
+    device: DeviceArgs,
+    /// A code from the app.
+    #[arg(long, value_name = "CODE")]
+    authentication_code1: String,
+    /// The code the app shows next.
+    #[arg(long, value_name = "CODE")]
+    authentication_code2: String,
+}
+
+#[derive(Debug, clap::Args)]
+struct ListArgs {
+    #[command(flatten)]
+    file: FileArg,
+    /// Only this user's devices.
+    #[arg(long)]
+    user: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+struct CodeArgs {
+    #[command(flatten)]
+    file: FileArg,
+    /// The device.
+    #[arg(long, value_name = "ARN")]
+    serial_number: String,
+}
+
+pub(crate) fn run(args: MfaArgs) -> anyhow::Result<ExitCode> {
+    match args.command {
+        MfaCommand::Create(a) => {
+            let arn = find_user(&a.account, &a.user, a.account_id.as_deref())?;
+            let path = &a.file.credentials;
+            let mut credentials = Credentials::load(path)?;
+            let device =
+                credentials.create_mfa_device(&arn, a.name.as_deref().unwrap_or(&a.user))?;
+            credentials.save(path)?;
+            print(&serde_json::json!({ "VirtualMFADevice": {
+                "SerialNumber": device.serial_number,
+                "Base32StringSeed": device.seed.expose(),
+                "OtpauthUri": device.otpauth_uri(),
+                "Status": "Pending",
+            }}))
+        }
+        MfaCommand::Enable(a) => {
+            let path = &a.device.file.credentials;
+            let mut credentials = Credentials::load(path)?;
+            credentials
+                .mfa_device_mut(&a.device.user, &a.device.serial_number)?
+                .enable(
+                    &a.authentication_code1,
+                    &a.authentication_code2,
+                    chrono::Utc::now(),
+                )?;
+            credentials.save(path)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        MfaCommand::List(a) => {
+            let credentials = Credentials::load(&a.file.credentials)?;
+            let devices: Vec<_> = credentials
+                .mfa_devices
+                .iter()
+                .filter(|d| {
+                    a.user
+                        .as_deref()
+                        .is_none_or(|u| crate::credentials::user_name(&d.user_arn) == u)
+                })
+                .map(|d| {
+                    serde_json::json!({
+                        "UserName": crate::credentials::user_name(&d.user_arn),
+                        "SerialNumber": d.serial_number,
+                        "EnableDate": d.enable_date,
+                        "Status": match d.status { MfaStatus::Enabled => "Enabled", MfaStatus::Pending => "Pending" },
+                    })
+                })
+                .collect();
+            print(&serde_json::json!({ "MFADevices": devices }))
+        }
+        MfaCommand::Code(a) => {
+            let credentials = Credentials::load(&a.file.credentials)?;
+            let device = credentials
+                .mfa_devices
+                .iter()
+                .find(|d| d.serial_number == a.serial_number)
+                .ok_or_else(|| anyhow::anyhow!("no MFA device `{}`", a.serial_number))?;
+            let code = device
+                .code_at(chrono::Utc::now().timestamp())
+                .ok_or_else(|| anyhow::anyhow!("the device's seed is not base32"))?;
+            super::write_stdout(&(code + "\n"))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        MfaCommand::Delete(a) => {
+            let mut credentials = Credentials::load(&a.file.credentials)?;
+            credentials.delete_mfa_device(&a.user, &a.serial_number)?;
+            credentials.save(&a.file.credentials)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,403 @@
+//! STS's Query-API parameters (`Action=AssumeRole&RoleArn=…&Tags.member.1.Key=…`, from the query
+//! string or a form body), read into typed requests with AWS's constraints; every violation is a
+//! `ValidationError` (or `InvalidParameterValue`, `MalformedPolicyDocument`) naming the parameter.
+
+use super::response::StsError;
+use iamlet_engine::{Policy, PolicyType};
+use std::collections::HashMap;
+
+/// The API version every STS request names.
+pub const VERSION: &str = "2011-06-15";
+/// AWS's limit on an inline session policy, in characters.
+pub const MAX_POLICY_CHARS: usize = 2048;
+/// AWS's limit on session tags.
+pub const MAX_TAGS: usize = 50;
+
+/// A request's parameters.
+#[derive(Debug, Default)]
+pub struct Params(HashMap<String, String>);
+
+impl Params {
+    /// The query string's and the form body's parameters (the body's win).
+    pub fn parse(query: &str, body: &[u8]) -> Params {
+        let mut map: HashMap<String, String> = form_urlencoded::parse(query.as_bytes())
+            .into_owned()
+            .collect();
+        map.extend(form_urlencoded::parse(body).into_owned());
+        Params(map)
+    }
+
+    /// A parameter.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).map(String::as_str)
+    }
+
+    fn required(&self, name: &str) -> Result<&str, StsError> {
+        self.get(name).ok_or_else(|| {
+            StsError::validation(format!(
+                "1 validation error detected: Value null at '{}' failed to satisfy constraint: Member must not be null",
+                lower_first(name)
+            ))
+        })
+    }
+
+    /// `Name.member.1`, `Name.member.2`, … until one is missing.
+    fn members(&self, name: &str, suffix: &str) -> Vec<&str> {
+        (1..)
+            .map_while(|i| self.get(&format!("{name}.member.{i}{suffix}")))
+            .collect()
+    }
+}
+
+fn lower_first(name: &str) -> String {
+    let mut c = name.chars();
+    c.next()
+        .map(|f| f.to_ascii_lowercase().to_string() + c.as_str())
+        .unwrap_or_default()
+}
+
+fn constraint(name: &str, value: &str, rule: &str) -> StsError {
+    StsError::validation(format!(
+        "1 validation error detected: Value '{value}' at '{}' failed to satisfy constraint: {rule}",
+        lower_first(name)
+    ))
+}
+
+/// `[\w+=,.@-]{min,max}`: role session names, source identities.
+fn name_like(
+    params: &Params,
+    name: &str,
+    min: usize,
+    max: usize,
+) -> Result<Option<String>, StsError> {
+    let Some(v) = params.get(name) else {
+        return Ok(None);
+    };
+    let ok = (min..=max).contains(&v.chars().count())
+        && v.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c));
+    if !ok {
+        return Err(constraint(
+            name,
+            v,
+            &format!("Member must have length between {min} and {max} and satisfy regular expression pattern: [\\w+=,.@-]*"),
+        ));
+    }
+    Ok(Some(v.to_owned()))
+}
+
+fn duration(params: &Params, min: i64, max: i64) -> Result<Option<i64>, StsError> {
+    let Some(v) = params.get("DurationSeconds") else {
+        return Ok(None);
+    };
+    match v.parse::<i64>() {
+        Ok(n) if (min..=max).contains(&n) => Ok(Some(n)),
+        _ => Err(constraint(
+            "DurationSeconds",
+            v,
+            &format!("Member must have value between {min} and {max}"),
+        )),
+    }
+}
+
+/// An MFA code and the device it is from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MfaCode {
+    /// The device's serial number (`arn:aws:iam::ACCOUNT:mfa/NAME`).
+    pub serial_number: String,
+    /// Six digits.
+    pub token_code: String,
+}
+
+fn mfa(params: &Params) -> Result<Option<MfaCode>, StsError> {
+    match (params.get("SerialNumber"), params.get("TokenCode")) {
+        (None, None) => Ok(None),
+        (Some(serial), Some(code)) => {
+            if !(9..=256).contains(&serial.len()) {
+                return Err(constraint(
+                    "SerialNumber",
+                    serial,
+                    "Member must have length between 9 and 256",
+                ));
+            }
+            if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(constraint(
+                    "TokenCode",
+                    code,
+                    "Member must satisfy regular expression pattern: [\\d]{6}",
+                ));
+            }
+            Ok(Some(MfaCode {
+                serial_number: serial.to_owned(),
+                token_code: code.to_owned(),
+            }))
+        }
+        (Some(_), None) => Err(StsError::validation(
+            "TokenCode is required when SerialNumber is given",
+        )),
+        (None, Some(_)) => Err(StsError::validation(
+            "SerialNumber is required when TokenCode is given",
+        )),
+    }
+}
+
+/// `AssumeRole`'s parameters.
+#[derive(Debug)]
+pub struct AssumeRole {
+    /// The role, path included.
+    pub role_arn: String,
+    /// The role's account.
+    pub role_account: String,
+    /// The role's name (the last segment of its ARN).
+    pub role_name: String,
+    /// `RoleSessionName`.
+    pub session_name: String,
+    /// `DurationSeconds`, if given.
+    pub duration: Option<i64>,
+    /// The inline session policy's text, and compiled.
+    pub policy: Option<(String, Policy)>,
+    /// Session tags.
+    pub tags: Vec<(String, String)>,
+    /// `TransitiveTagKeys`.
+    pub transitive_tag_keys: Vec<String>,
+    /// `ExternalId`.
+    pub external_id: Option<String>,
+    /// `SerialNumber` and `TokenCode`.
+    pub mfa: Option<MfaCode>,
+    /// `SourceIdentity`.
+    pub source_identity: Option<String>,
+}
+
+impl AssumeRole {
+    /// Reads and checks the parameters.
+    pub fn parse(params: &Params) -> Result<AssumeRole, StsError> {
+        let role_arn = params.required("RoleArn")?.to_owned();
+        let (role_account, role_name) = role_parts(&role_arn).ok_or_else(|| {
+            constraint(
+                "RoleArn",
+                &role_arn,
+                "Member must be an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)",
+            )
+        })?;
+        params.required("RoleSessionName")?;
+        let session_name = name_like(params, "RoleSessionName", 2, 64)?.unwrap_or_default();
+        let policy = match params.get("Policy") {
+            None => None,
+            Some(text) if text.chars().count() > MAX_POLICY_CHARS => {
+                return Err(StsError::validation(format!(
+                    "1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must have length less than or equal to {MAX_POLICY_CHARS}"
+                )))
+            }
+            Some(text) => {
+                let compiled = Policy::parse(text, PolicyType::Session).map_err(|e| {
+                    StsError::new(400, "MalformedPolicyDocument", format!("the session policy: {e}"))
+                })?;
+                Some((text.to_owned(), compiled))
+            }
+        };
+        if params.get("PolicyArns.member.1.arn").is_some() {
+            return Err(StsError::invalid_parameter(
+                "managed session policies (PolicyArns) are not supported: pass the policy inline as Policy",
+            ));
+        }
+        let keys = params.members("Tags", ".Key");
+        let values = params.members("Tags", ".Value");
+        if keys.len() != values.len() {
+            return Err(StsError::validation(
+                "every Tags.member.N needs a Key and a Value",
+            ));
+        }
+        if keys.len() > MAX_TAGS {
+            return Err(StsError::validation(format!(
+                "1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to {MAX_TAGS}"
+            )));
+        }
+        let mut tags: Vec<(String, String)> = Vec::new();
+        for (k, v) in keys.iter().zip(&values) {
+            if !(1..=128).contains(&k.chars().count()) || v.chars().count() > 256 {
+                return Err(StsError::validation(format!(
+                    "session tag `{k}`: keys are 1 to 128 characters and values at most 256"
+                )));
+            }
+            if tags.iter().any(|(t, _)| t.eq_ignore_ascii_case(k)) {
+                return Err(StsError::invalid_parameter(format!(
+                    "Duplicate tag keys found. Please note that Tag keys are case insensitive: `{k}`"
+                )));
+            }
+            tags.push(((*k).to_owned(), (*v).to_owned()));
+        }
+        let transitive_tag_keys: Vec<String> = params
+            .members("TransitiveTagKeys", "")
+            .into_iter()
+            .map(str::to_owned)
+            .collect();
+        if let Some(k) = transitive_tag_keys
+            .iter()
+            .find(|k| !tags.iter().any(|(t, _)| t.eq_ignore_ascii_case(k)))
+        {
+            return Err(StsError::invalid_parameter(format!(
+                "the transitive tag key `{k}` is not among the session's Tags"
+            )));
+        }
+        let external_id = match params.get("ExternalId") {
+            Some(e) if !(2..=1224).contains(&e.chars().count()) => {
+                return Err(constraint(
+                    "ExternalId",
+                    e,
+                    "Member must have length between 2 and 1224",
+                ))
+            }
+            e => e.map(str::to_owned),
+        };
+        // The pattern admits no `:`, so AWS's reserved `aws:` prefix cannot occur.
+        let source_identity = name_like(params, "SourceIdentity", 2, 64)?;
+        Ok(AssumeRole {
+            role_account,
+            role_name,
+            role_arn,
+            session_name,
+            duration: duration(params, 900, 43_200)?,
+            policy,
+            tags,
+            transitive_tag_keys,
+            external_id,
+            mfa: mfa(params)?,
+            source_identity,
+        })
+    }
+
+    /// The session's principal: `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`.
+    pub fn session_arn(&self) -> String {
+        format!(
+            "arn:aws:sts::{}:assumed-role/{}/{}",
+            self.role_account, self.role_name, self.session_name
+        )
+    }
+}
+
+/// An IAM role ARN's account and name.
+fn role_parts(arn: &str) -> Option<(String, String)> {
+    let parts: Vec<&str> = arn.splitn(6, ':').collect();
+    match parts.as_slice() {
+        ["arn", partition, "iam", "", account, resource]
+            if !partition.is_empty()
+                && account.len() == 12
+                && account.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            let path_and_name = resource.strip_prefix("role/")?;
+            let name = path_and_name.rsplit('/').next()?;
+            (!name.is_empty()).then(|| ((*account).to_owned(), name.to_owned()))
+        }
+        _ => None,
+    }
+}
+
+/// `GetSessionToken`'s parameters.
+#[derive(Debug)]
+pub struct GetSessionToken {
+    /// `DurationSeconds`, if given.
+    pub duration: Option<i64>,
+    /// `SerialNumber` and `TokenCode`.
+    pub mfa: Option<MfaCode>,
+}
+
+impl GetSessionToken {
+    /// Reads and checks the parameters.
+    pub fn parse(params: &Params) -> Result<GetSessionToken, StsError> {
+        Ok(GetSessionToken {
+            duration: duration(params, 900, 129_600)?,
+            mfa: mfa(params)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(q: &str) -> Params {
+        Params::parse("", q.as_bytes())
+    }
+
+    const ROLE: &str = "RoleArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2Fops%2Fbreak-glass";
+
+    #[test]
+    fn assume_role_reads_every_parameter() {
+        let p = params(&format!(
+            "Action=AssumeRole&Version=2011-06-15&{ROLE}&RoleSessionName=bob%40oncall&DurationSeconds=1800\
+             &Policy=%7B%22Version%22%3A%222012-10-17%22%2C%22Statement%22%3A%5B%5D%7D\
+             &Tags.member.1.Key=team&Tags.member.1.Value=platform&Tags.member.2.Key=ticket&Tags.member.2.Value=INC+42\
+             &TransitiveTagKeys.member.1=team&ExternalId=xyz&SerialNumber=arn%3Aaws%3Aiam%3A%3A111122223333%3Amfa%2Fbob\
+             &TokenCode=123456&SourceIdentity=bob"
+        ));
+        let a = AssumeRole::parse(&p).unwrap();
+        assert_eq!(a.role_arn, "arn:aws:iam::111122223333:role/ops/break-glass");
+        assert_eq!(
+            a.session_arn(),
+            "arn:aws:sts::111122223333:assumed-role/break-glass/bob@oncall"
+        );
+        assert_eq!(a.duration, Some(1800));
+        assert!(a.policy.is_some());
+        assert_eq!(
+            a.tags,
+            vec![
+                ("team".to_owned(), "platform".to_owned()),
+                ("ticket".to_owned(), "INC 42".to_owned())
+            ]
+        );
+        assert_eq!(a.transitive_tag_keys, vec!["team".to_owned()]);
+        assert_eq!(a.external_id.as_deref(), Some("xyz"));
+        assert_eq!(a.mfa.unwrap().token_code, "123456");
+        assert_eq!(a.source_identity.as_deref(), Some("bob"));
+    }
+
+    #[test]
+    fn violations_name_the_parameter() {
+        let cases = [
+            ("RoleSessionName=s", "ValidationError", "'roleArn'"),
+            ("RoleArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Auser%2Fbob&RoleSessionName=s1", "ValidationError", "'roleArn'"),
+            (ROLE, "ValidationError", "'roleSessionName'"),
+            (&format!("{ROLE}&RoleSessionName=has+space")[..], "ValidationError", "'roleSessionName'"),
+            (&format!("{ROLE}&RoleSessionName=ok&DurationSeconds=60")[..], "ValidationError", "'durationSeconds'"),
+            (&format!("{ROLE}&RoleSessionName=ok&Policy=%7Bnope")[..], "MalformedPolicyDocument", "session policy"),
+            (&format!("{ROLE}&RoleSessionName=ok&Tags.member.1.Key=a&Tags.member.1.Value=1&Tags.member.2.Key=A&Tags.member.2.Value=2")[..], "InvalidParameterValue", "Duplicate tag keys"),
+            (&format!("{ROLE}&RoleSessionName=ok&TransitiveTagKeys.member.1=a")[..], "InvalidParameterValue", "transitive tag key `a`"),
+            (&format!("{ROLE}&RoleSessionName=ok&TokenCode=123456")[..], "ValidationError", "SerialNumber"),
+            (&format!("{ROLE}&RoleSessionName=ok&SerialNumber=arn%3Aaws%3Aiam%3A%3A1%3Amfa%2Fb&TokenCode=12a456")[..], "ValidationError", "'tokenCode'"),
+            (&format!("{ROLE}&RoleSessionName=ok&SourceIdentity=aws%3Ax")[..], "ValidationError", "'sourceIdentity'"),
+            (&format!("{ROLE}&RoleSessionName=ok&PolicyArns.member.1.arn=arn%3Aaws%3Aiam%3A%3Aaws%3Apolicy%2FX")[..], "InvalidParameterValue", "PolicyArns"),
+        ];
+        for (q, code, needle) in cases {
+            let e = AssumeRole::parse(&params(q)).unwrap_err();
+            assert_eq!(e.code, code, "{q}: {e}");
+            assert!(e.message.contains(needle), "{q}: {e}");
+        }
+        let long = "x".repeat(MAX_POLICY_CHARS + 1);
+        let e = AssumeRole::parse(&params(&format!("{ROLE}&RoleSessionName=ok&Policy={long}")))
+            .unwrap_err();
+        assert!(e.message.contains("2048"), "{e}");
+    }
+
+    #[test]
+    fn get_session_token_durations_and_mfa() {
+        assert_eq!(GetSessionToken::parse(&params("")).unwrap().duration, None);
+        assert_eq!(
+            GetSessionToken::parse(&params("DurationSeconds=129600"))
+                .unwrap()
+                .duration,
+            Some(129_600)
+        );
+        assert!(GetSessionToken::parse(&params("DurationSeconds=129601")).is_err());
+        assert!(
+            GetSessionToken::parse(&params("SerialNumber=arn%3Aaws%3Aiam%3A%3A1%3Amfa%2Fb"))
+                .is_err()
+        );
+    }
+
+    #[test]
+    fn query_and_body_both_count() {
+        let p = Params::parse("Action=GetCallerIdentity", b"Version=2011-06-15");
+        assert_eq!(p.get("Action"), Some("GetCallerIdentity"));
+        assert_eq!(p.get("Version"), Some(VERSION));
+    }
+}
