@@ -11,12 +11,17 @@ Run with `python3 tests/e2e/ext_authz_test.py -v` (scripts/test does); needs `gr
 `grpcio-tools` (scripts/setup installs them) and a built `target/debug/iamlet` (IAMLET_BIN overrides).
 """
 
+import base64
+import datetime
+import hashlib
+import hmac
 import json
 import os
 import re
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -104,7 +109,7 @@ def free_port():
 
 
 def config_toml(ports, log_path, engine="component", enforce=True, accounts=None, shadow=None,
-                poll="2s", capacity=10000, memory_mib=256, credentials=None):
+                poll="2s", capacity=10000, memory_mib=256, credentials=None, sts=False):
     ex = os.path.join(ROOT, "examples")
     accounts = accounts or f"{ex}/account.json"
     shadow_line = f'shadow_accounts = "{shadow}"' if shadow else ""
@@ -165,6 +170,8 @@ shutdown_grace = "10s"
 [decision_log]
 path = "{log_path}"
 
+{f'[sts]{chr(10)}listen = "127.0.0.1:{ports["sts"]}"{chr(10)}max_session_duration = "2h"' if sts else ""}
+
 [[routes]]
 method = "GET"
 path = "/buckets/{{bucket}}/objects/{{key*}}"
@@ -194,10 +201,10 @@ class Sidecar:
 
     def __init__(self, engine="component", enforce=True, args=(), prepare=None, **config):
         """`prepare(dir)` may write files into the sidecar's directory and return config overrides
-        (`accounts`, `shadow`, `poll`, `capacity`, `memory_mib`, `credentials`) before the process
+        (`accounts`, `shadow`, `poll`, `capacity`, `memory_mib`, `credentials`, `sts`) before the process
         starts; `args` are extra CLI flags."""
         self.dir = tempfile.mkdtemp(prefix="iamlet-e2e-")
-        self.ports = {k: free_port() for k in ("grpc", "http", "admin")}
+        self.ports = {k: free_port() for k in ("grpc", "http", "admin", "sts")}
         self.log_path = os.path.join(self.dir, "decisions.jsonl")
         self.config = os.path.join(self.dir, "iamlet.toml")
         if prepare:
@@ -776,6 +783,280 @@ class SigV4Test(Base):
         body = self.assertDenied(resp, "Unauthenticated")
         self.assertEqual(body["error"], "InvalidAccessKeyId")
         self.assertAllowed(self.grpc_signed(object_path("alice")), ALICE)
+
+
+def totp(seed, unix):
+    """RFC 6238 (HMAC-SHA1, 30 s, six digits) from the standard library: an authenticator app."""
+    key = base64.b32decode(seed + "=" * (-len(seed) % 8))
+    mac = hmac.new(key, struct.pack(">Q", int(unix) // 30), hashlib.sha1).digest()
+    offset = mac[-1] & 15
+    return "%06d" % ((struct.unpack(">I", mac[offset:offset + 4])[0] & 0x7FFFFFFF) % 1000000)
+
+
+def reader_role_export(directory):
+    """The example account plus `reader`, a role alice may assume with an external id and session
+    tags; it reads the project folder its session's `project` tag names."""
+    with open(os.path.join(ROOT, "examples", "account.json")) as f:
+        export = json.load(f)
+    export["RoleDetailList"].append({
+        "Path": "/", "RoleName": "reader", "RoleId": "AROAREADEREXAMPLE333",
+        "Arn": f"arn:aws:iam::{ACCOUNT}:role/reader", "CreateDate": "2026-01-01T00:00:00Z",
+        "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Principal": {"AWS": ALICE},
+            "Action": ["sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"],
+            "Condition": {"StringEquals": {"sts:ExternalId": "e2e-external-id"}},
+        }]},
+        "InstanceProfileList": [],
+        "RolePolicyList": [{"PolicyName": "read-project", "PolicyDocument": {
+            "Version": "2012-10-17", "Statement": [{
+                "Effect": "Allow", "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{BUCKET}/home/${{aws:PrincipalTag/project}}/*",
+            }]}}],
+        "AttachedManagedPolicies": [], "Tags": [{"Key": "project", "Value": "nobody"}],
+        "RoleLastUsed": {},
+    })
+    path = os.path.join(directory, "account.json")
+    with open(path, "w") as f:
+        json.dump(export, f)
+    return path
+
+
+class StsTest(Base):
+    """STS on loopback driven by boto3 (the AWS SDK for Python, an independent client and signer):
+    AssumeRole decided by the role's trust policy and the caller's permissions, MFA from a TOTP
+    device made with `iamlet mfa`, session policies and tags; the temporary credentials then sign
+    requests the sidecar authorizes as the session. Runs the component engine."""
+
+    engine = "component"
+    keys = {}
+    bob_mfa = None
+
+    @classmethod
+    def prepare(cls, directory):
+        path = os.path.join(directory, "credentials.json")
+        accounts = reader_role_export(directory)
+        for user in ("alice", "bob"):
+            out = iamlet_cli("keys", "create", "--credentials", path, "--user", user,
+                             "--account", accounts)
+            cls.keys[user] = json.loads(out)["AccessKey"]
+        device = json.loads(iamlet_cli("mfa", "create", "--credentials", path, "--user", "bob",
+                                       "--account", accounts))["VirtualMFADevice"]
+        now = time.time()
+        iamlet_cli("mfa", "enable", "--credentials", path, "--user", "bob",
+                   "--serial-number", device["SerialNumber"],
+                   "--authentication-code1", totp(device["Base32StringSeed"], now - 30),
+                   "--authentication-code2", totp(device["Base32StringSeed"], now))
+        cls.bob_mfa = device
+        cls.credentials_path = path
+        return {"credentials": path, "accounts": accounts, "sts": True}
+
+    @classmethod
+    def setUpClass(cls):
+        cls.options = {"prepare": cls.prepare}
+        super().setUpClass()
+        cls.next_step = int(time.time()) // 30 - 1
+
+    def sts(self, user=None, creds=None):
+        import boto3
+
+        if user:
+            creds = {"AccessKeyId": self.keys[user]["AccessKeyId"],
+                     "SecretAccessKey": self.keys[user]["SecretAccessKey"]}
+        return boto3.client(
+            "sts", region_name="eu-west-1",
+            endpoint_url=f"http://127.0.0.1:{self.sidecar.ports['sts']}",
+            aws_access_key_id=creds["AccessKeyId"],
+            aws_secret_access_key=creds["SecretAccessKey"],
+            aws_session_token=creds.get("SessionToken"),
+        )
+
+    def mfa_code(self):
+        """A code not used yet. Codes are one-time and the sidecar accepts one 30-second step either
+        side of its clock, so each call takes the step after the last one used, waiting for the
+        clock only when that step is more than one ahead."""
+        step = max(type(self).next_step, int(time.time()) // 30 - 1)
+        while step > int(time.time()) // 30 + 1:
+            time.sleep(0.5)
+        type(self).next_step = step + 1
+        return totp(self.bob_mfa["Base32StringSeed"], step * 30)
+
+    def signed_check(self, path, creds, request_id=None):
+        from botocore.auth import S3SigV4Auth
+        from botocore.awsrequest import AWSRequest
+        from botocore.credentials import Credentials
+
+        request = AWSRequest(method="GET", url=f"https://storage.example.com{path}")
+        S3SigV4Auth(Credentials(creds["AccessKeyId"], creds["SecretAccessKey"],
+                                creds.get("SessionToken")), "s3", "eu-west-1").add_auth(request)
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        return self.check(path=path, headers=headers, request_id=request_id)
+
+    def client_error(self, call, code):
+        from botocore.exceptions import ClientError
+
+        with self.assertRaises(ClientError) as e:
+            call()
+        self.assertEqual(e.exception.response["Error"]["Code"], code, e.exception.response)
+        return e.exception.response
+
+    def log_for(self, request_id):
+        for _ in range(100):
+            for d in self.sidecar.decisions():
+                if d["requestId"] == request_id:
+                    return d
+            time.sleep(0.05)
+        self.fail(f"no decision-log line for {request_id}")
+
+    def test_get_caller_identity(self):
+        me = self.sts("alice").get_caller_identity()
+        self.assertEqual((me["Arn"], me["UserId"], me["Account"]),
+                         (ALICE, "AIDAALICEEXAMPLE1111", ACCOUNT))
+        line = self.log_for(me["ResponseMetadata"]["RequestId"])
+        self.assertEqual((line["protocol"], line["action"], line["decision"]),
+                         ("sts", "sts:GetCallerIdentity", "Allow"))
+
+    def test_break_glass_needs_mfa(self):
+        role = f"arn:aws:iam::{ACCOUNT}:role/break-glass"
+        bob = self.sts("bob")
+        denied = self.client_error(
+            lambda: bob.assume_role(RoleArn=role, RoleSessionName="oncall"), "AccessDenied")
+        self.assertIn(f"User: {BOB} is not authorized to perform: sts:AssumeRole", denied["Error"]["Message"])
+        line = self.log_for(denied["ResponseMetadata"]["RequestId"])
+        self.assertEqual((line["decision"], line["resource"]), ("ImplicitDeny", role))
+
+        code = self.mfa_code()
+        out = bob.assume_role(RoleArn=role, RoleSessionName="oncall", DurationSeconds=1800,
+                              SerialNumber=self.bob_mfa["SerialNumber"], TokenCode=code)
+        session = f"arn:aws:sts::{ACCOUNT}:assumed-role/break-glass/oncall"
+        self.assertEqual(out["AssumedRoleUser"]["Arn"], session)
+        self.assertEqual(out["AssumedRoleUser"]["AssumedRoleId"], "AROABREAKGLASSEXAMP2:oncall")
+        creds = out["Credentials"]
+        self.assertTrue(creds["AccessKeyId"].startswith("ASIA"))
+        self.assertEqual(len(creds["SecretAccessKey"]), 40)
+        left = (creds["Expiration"] - datetime.datetime.now(datetime.timezone.utc)).total_seconds()
+        self.assertTrue(1700 < left <= 1800, left)
+        line = self.log_for(out["ResponseMetadata"]["RequestId"])
+        self.assertEqual((line["decision"], line["principal"], line["accessKeyId"]),
+                         ("Allow", BOB, self.keys["bob"]["AccessKeyId"]))
+
+        # The code is spent.
+        self.client_error(lambda: bob.assume_role(
+            RoleArn=role, RoleSessionName="again", SerialNumber=self.bob_mfa["SerialNumber"],
+            TokenCode=code), "AccessDenied")
+
+        # The session is the principal of the requests it signs, with the role's permissions.
+        me = self.sts(creds=creds).get_caller_identity()
+        self.assertEqual((me["Arn"], me["UserId"]), (session, "AROABREAKGLASSEXAMP2:oncall"))
+        self.assertAllowed(self.signed_check(object_path("alice"), creds), session)
+        self.assertAllowed(self.signed_check(object_path("carol"), creds), session)
+
+    def test_mfa_session_then_role_with_a_session_policy(self):
+        bob = self.sts("bob")
+        self.client_error(lambda: bob.get_session_token(
+            SerialNumber=self.bob_mfa["SerialNumber"], TokenCode="000000"), "AccessDenied")
+        mfa = bob.get_session_token(DurationSeconds=900, SerialNumber=self.bob_mfa["SerialNumber"],
+                                    TokenCode=self.mfa_code())["Credentials"]
+        as_bob = self.sts(creds=mfa)
+        self.assertEqual(as_bob.get_caller_identity()["Arn"], BOB)
+        self.client_error(as_bob.get_session_token, "AccessDenied")
+
+        # MFA carries over from the session to the role's trust policy; the session policy limits
+        # the role's AdministratorAccess to reading alice's folder.
+        policy = json.dumps({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Allow", "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{BUCKET}/home/alice/*"}]})
+        out = as_bob.assume_role(RoleArn=f"arn:aws:iam::{ACCOUNT}:role/break-glass",
+                                 RoleSessionName="narrow", Policy=policy)
+        creds = out["Credentials"]
+        session = out["AssumedRoleUser"]["Arn"]
+        self.assertAllowed(self.signed_check(object_path("alice"), creds), session)
+        body = self.assertDenied(self.signed_check(object_path("bob"), creds, "e2e-sts-narrow"),
+                                 "ImplicitDeny")
+        self.assertIn(session, body["reason"])
+        self.assertEqual(self.log_for("e2e-sts-narrow")["principal"], session)
+
+    def test_external_id_and_session_tags(self):
+        role = f"arn:aws:iam::{ACCOUNT}:role/reader"
+        alice = self.sts("alice")
+        self.client_error(lambda: alice.assume_role(RoleArn=role, RoleSessionName="r1"), "AccessDenied")
+        self.client_error(lambda: self.sts("bob").assume_role(
+            RoleArn=role, RoleSessionName="r1", ExternalId="e2e-external-id"), "AccessDenied")
+        out = alice.assume_role(RoleArn=role, RoleSessionName="reader-alice",
+                                ExternalId="e2e-external-id", SourceIdentity="alice",
+                                Tags=[{"Key": "project", "Value": "carol"}],
+                                TransitiveTagKeys=["project"])
+        self.assertEqual(out["SourceIdentity"], "alice")
+        creds = out["Credentials"]
+        session = out["AssumedRoleUser"]["Arn"]
+        # The session tag overrides the role's own `project` tag.
+        self.assertAllowed(self.signed_check(object_path("carol"), creds), session)
+        self.assertDenied(self.signed_check(object_path("nobody"), creds), "ImplicitDeny")
+
+        # Role chaining: the transitive tag passes on and cannot be changed; one hour at most.
+        chained = self.sts(creds=creds)
+        self.client_error(lambda: chained.assume_role(
+            RoleArn=role, RoleSessionName="chained", ExternalId="e2e-external-id",
+            DurationSeconds=7200), "ValidationError")
+        self.client_error(lambda: chained.assume_role(
+            RoleArn=role, RoleSessionName="chained", ExternalId="e2e-external-id",
+            Tags=[{"Key": "project", "Value": "alice"}]), "InvalidParameterValue")
+
+    def test_bad_requests_and_credentials_are_aws_errors(self):
+        alice = self.sts("alice")
+        self.client_error(lambda: alice.assume_role(
+            RoleArn=f"arn:aws:iam::{ACCOUNT}:role/no-such-role", RoleSessionName="x1"), "AccessDenied")
+        self.client_error(lambda: alice.assume_role(
+            RoleArn=f"arn:aws:iam::{ACCOUNT}:user/bob", RoleSessionName="x1"), "ValidationError")
+        self.client_error(lambda: alice.assume_role(
+            RoleArn=f"arn:aws:iam::{ACCOUNT}:role/reader", RoleSessionName="x1",
+            Policy="{not json"), "MalformedPolicyDocument")
+        unknown = self.sts(creds={"AccessKeyId": "AKIAAAAAAAAAAAAAAAAA", "SecretAccessKey": "x" * 40})
+        self.client_error(unknown.get_caller_identity, "InvalidClientTokenId")
+        wrong = self.sts(creds={"AccessKeyId": self.keys["alice"]["AccessKeyId"], "SecretAccessKey": "x" * 40})
+        self.client_error(wrong.get_caller_identity, "SignatureDoesNotMatch")
+
+        out = self.sts("alice").assume_role(
+            RoleArn=f"arn:aws:iam::{ACCOUNT}:role/reader", RoleSessionName="tamper",
+            ExternalId="e2e-external-id")["Credentials"]
+        token = base64.b64decode(out["SessionToken"])
+        forged = dict(out, SessionToken=base64.b64encode(token[:-1] + bytes([token[-1] ^ 1])).decode())
+        self.client_error(self.sts(creds=forged).get_caller_identity, "InvalidClientTokenId")
+        body = self.assertDenied(self.signed_check(object_path("alice"), forged, "e2e-sts-forged"),
+                                 "Unauthenticated")
+        self.assertEqual(body["error"], "InvalidClientTokenId")
+        no_token = {k: v for k, v in out.items() if k != "SessionToken"}
+        body = self.assertDenied(self.signed_check(object_path("alice"), no_token), "Unauthenticated")
+        self.assertEqual(body["error"], "InvalidClientTokenId")
+
+        with open(self.sidecar.log_path) as f:
+            log = f.read()
+        self.assertNotIn(out["SecretAccessKey"], log)
+        self.assertNotIn(out["SessionToken"], log)
+        self.assertNotIn(self.keys["alice"]["SecretAccessKey"], log)
+        self.assertEqual(self.log_for("e2e-sts-forged")["decision"], "Unauthenticated")
+
+    def test_zz_rotating_the_session_key_ends_every_session(self):
+        # Runs last in this class: every session issued before stops working.
+        creds = self.sts("alice").assume_role(
+            RoleArn=f"arn:aws:iam::{ACCOUNT}:role/reader", RoleSessionName="before",
+            ExternalId="e2e-external-id")["Credentials"]
+        self.assertEqual(self.sts(creds=creds).get_caller_identity()["Arn"],
+                         f"arn:aws:sts::{ACCOUNT}:assumed-role/reader/before")
+        iamlet_cli("sts", "rotate-key", "--credentials", self.credentials_path)
+        deadline = time.monotonic() + 10
+        from botocore.exceptions import ClientError
+        while True:
+            try:
+                self.sts(creds=creds).get_caller_identity()
+            except ClientError as e:
+                self.assertEqual(e.response["Error"]["Code"], "InvalidClientTokenId")
+                break
+            self.assertLess(time.monotonic(), deadline, "the old session still works")
+            time.sleep(0.1)
+        fresh = self.sts("alice").assume_role(
+            RoleArn=f"arn:aws:iam::{ACCOUNT}:role/reader", RoleSessionName="after",
+            ExternalId="e2e-external-id")["Credentials"]
+        self.sts(creds=fresh).get_caller_identity()
 
 
 class DryRunTest(Base):
