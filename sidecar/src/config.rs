@@ -628,4 +628,27 @@ resource = "arn:aws:s3:::{bucket}/{key}"
         .unwrap_err();
         assert!(e.to_string().contains("routes[0]"), "{e}");
     }
+
+    #[test]
+    fn sts_needs_the_credentials_file_and_an_aws_session_limit() {
+        let base = "[store]\naccounts = \"a\"\n";
+        let sigv4 = "[principal]\nsigv4 = { credentials = \"creds.json\" }\n";
+        let e = Config::parse(&format!("{base}[sts]\n"), Path::new("/etc/c.toml")).unwrap_err();
+        assert!(
+            e.to_string().contains("[sts] needs [principal.sigv4]"),
+            "{e}"
+        );
+        let c = Config::parse(&format!("{base}{sigv4}[sts]\n"), Path::new("/etc/c.toml")).unwrap();
+        let sts = c.config.sts.unwrap();
+        assert_eq!(sts.listen, default_sts());
+        assert_eq!(sts.max_session_duration, Duration::from_secs(3600));
+        for bad in ["30m", "13h"] {
+            let e = Config::parse(
+                &format!("{base}{sigv4}[sts]\nmax_session_duration = \"{bad}\"\n"),
+                Path::new("/etc/c.toml"),
+            )
+            .unwrap_err();
+            assert!(e.to_string().contains("1h to 12h"), "{e}");
+        }
+    }
 }

@@ -209,12 +209,13 @@ fn text(
 
 fn credential_report(args: CredentialsArgs) -> anyhow::Result<ExitCode> {
     let exports = read_exports(&args.account)?;
-    let keys = match &args.credentials {
-        Some(p) => Credentials::load(p)?.access_keys,
-        None => Vec::new(),
-    };
+    let file = args
+        .credentials
+        .as_deref()
+        .map(Credentials::load)
+        .transpose()?;
     let records = read_logs(&args.logs)?;
-    let rows = credentials::rows(&exports, &keys, &records);
+    let rows = credentials::rows(&exports, file.as_ref(), &records);
     write_stdout(&credentials::csv(&rows)?)?;
     Ok(ExitCode::SUCCESS)
 }

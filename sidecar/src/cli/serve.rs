@@ -44,12 +44,17 @@ pub(crate) fn run_check(args: CheckConfigArgs) -> anyhow::Result<ExitCode> {
                 }
             }
             println!(
-                "{}: ok ({} routes; gRPC {}, HTTP {}, admin {}; engine {:?}; store {})",
+                "{}: ok ({} routes; gRPC {}, HTTP {}, admin {}{}; engine {:?}; store {})",
                 args.config.display(),
                 c.routes.len(),
                 c.config.listen.grpc,
                 c.config.listen.http,
                 c.config.listen.admin,
+                c.config
+                    .sts
+                    .as_ref()
+                    .map(|s| format!(", STS {}", s.listen))
+                    .unwrap_or_default(),
                 c.config.engine.kind,
                 c.config.store.accounts
             );

@@ -2,13 +2,14 @@
 //! one row per account root and IAM user, from the account export, the credentials file and the
 //! decision log.
 //!
-//! What the sources cannot tell is marked as AWS marks it: `not_supported` for passwords and MFA
-//! devices (an account export carries neither login profiles nor MFA devices), `N/A` for a key or
+//! What the sources cannot tell is marked as AWS marks it: `not_supported` for passwords (an account
+//! export carries no login profiles) and for MFA without a credentials file (with one, `mfa_active`
+//! says whether the user has an enabled virtual MFA device, `iamlet mfa`), `N/A` for a key or
 //! certificate that does not exist or was never used. A key's last use is the last request it signed
 //! that the sidecar authenticated and decided; its region is that request's `aws:RequestedRegion`
 //! (the signature's scope) and its service the action's prefix.
 
-use crate::credentials::{AccessKey, KeyStatus};
+use crate::credentials::{AccessKey, Credentials, KeyStatus, MfaStatus};
 use crate::decision_log::LoggedDecision;
 use iamlet_account::export::{AccountDetails, UserDetail};
 use std::collections::{BTreeMap, HashMap};
@@ -46,9 +47,10 @@ const NA: &str = "N/A";
 /// root first and then its users by name.
 pub fn rows(
     exports: &[AccountDetails],
-    keys: &[AccessKey],
+    credentials: Option<&Credentials>,
     log: &[LoggedDecision],
 ) -> Vec<Vec<String>> {
+    let keys = credentials.map_or(&[][..], |c| &c.access_keys[..]);
     // Each key's last authenticated, decided request.
     let mut last: HashMap<&str, &LoggedDecision> = HashMap::new();
     for r in log.iter().filter(|r| r.is_decision()) {
@@ -76,16 +78,22 @@ pub fn rows(
     for (account, mut users) in accounts {
         users.sort_by(|a, b| a.user_name.cmp(&b.user_name));
         let root_arn = format!("arn:aws:iam::{account}:root");
-        out.push(row("<root_account>", &root_arn, None, &[], &last));
+        out.push(row("<root_account>", &root_arn, None, None, &[], &last));
         for u in users {
             let user_keys = keys_of
                 .get(u.arn.as_str())
                 .map(Vec::as_slice)
                 .unwrap_or_default();
+            let mfa = credentials.map(|c| {
+                c.mfa_devices
+                    .iter()
+                    .any(|d| d.user_arn == u.arn && d.status == MfaStatus::Enabled)
+            });
             out.push(row(
                 &u.user_name,
                 &u.arn,
                 u.create_date.as_deref(),
+                mfa,
                 user_keys,
                 &last,
             ));
@@ -109,6 +117,7 @@ fn row(
     user: &str,
     arn: &str,
     created: Option<&str>,
+    mfa_active: Option<bool>,
     keys: &[&AccessKey],
     last: &HashMap<&str, &LoggedDecision>,
 ) -> Vec<String> {
@@ -117,8 +126,9 @@ fn row(
         arn.to_owned(),
         created.map_or(NA.to_owned(), time),
     ];
-    // password_enabled, password_last_used, password_last_changed, password_next_rotation, mfa_active
-    r.extend([NOT_SUPPORTED; 5].map(str::to_owned));
+    // password_enabled, password_last_used, password_last_changed, password_next_rotation
+    r.extend([NOT_SUPPORTED; 4].map(str::to_owned));
+    r.push(mfa_active.map_or(NOT_SUPPORTED.to_owned(), |m| m.to_string()));
     for i in 0..2 {
         let Some(k) = keys.get(i) else {
             r.push("false".to_owned());
@@ -208,7 +218,17 @@ mod tests {
         .iter()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-        let rows = rows(&[export()], &keys, &log);
+        let bob_mfa = crate::credentials::MfaDevice {
+            status: MfaStatus::Enabled,
+            ..crate::credentials::MfaDevice::create("arn:aws:iam::111122223333:user/bob", "bob")
+                .unwrap()
+        };
+        let credentials = Credentials {
+            access_keys: keys,
+            mfa_devices: vec![bob_mfa],
+            session_key: None,
+        };
+        let rows = rows(&[export()], Some(&credentials), &log);
         assert!(rows.iter().all(|r| r.len() == COLUMNS.len()));
         let text = csv(&rows).unwrap();
         let lines: Vec<&str> = text.lines().collect();
@@ -221,10 +241,22 @@ mod tests {
         // (the later failed signature does not count); the inactive key was never used.
         assert_eq!(
             lines[2],
-            "alice,arn:aws:iam::111122223333:user/division/alice,2024-02-01T09:00:00+00:00,not_supported,not_supported,not_supported,not_supported,not_supported,true,2025-01-01T00:00:00+00:00,2026-11-21T10:00:00+00:00,us-east-1,ec2,false,2026-02-01T00:00:00+00:00,N/A,N/A,N/A,false,N/A,false,N/A"
+            "alice,arn:aws:iam::111122223333:user/division/alice,2024-02-01T09:00:00+00:00,not_supported,not_supported,not_supported,not_supported,false,true,2025-01-01T00:00:00+00:00,2026-11-21T10:00:00+00:00,us-east-1,ec2,false,2026-02-01T00:00:00+00:00,N/A,N/A,N/A,false,N/A,false,N/A"
         );
-        assert!(lines[3]
-            .starts_with("bob,arn:aws:iam::111122223333:user/bob,2023-11-20T09:00:00+00:00,"));
+        assert!(lines[3].starts_with(
+            "bob,arn:aws:iam::111122223333:user/bob,2023-11-20T09:00:00+00:00,not_supported,not_supported,not_supported,not_supported,true,false,"
+        ));
         assert_eq!(lines.len(), 4);
+        // Without a credentials file MFA is unknown.
+        let bare = csv(&rows_without_credentials()).unwrap();
+        assert!(bare
+            .lines()
+            .nth(3)
+            .unwrap()
+            .contains(",not_supported,false,"));
+    }
+
+    fn rows_without_credentials() -> Vec<Vec<String>> {
+        rows(&[export()], None, &[])
     }
 }
