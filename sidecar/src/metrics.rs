@@ -18,6 +18,15 @@ pub struct CheckLabels {
     pub allowed: String,
 }
 
+/// Labels of an STS call.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StsLabels {
+    /// `AssumeRole`, `GetSessionToken`, `GetCallerIdentity` (empty for a request without one).
+    pub action: String,
+    /// `Allow`, or AWS's error code (`AccessDenied`, `InvalidClientTokenId`, …).
+    pub outcome: String,
+}
+
 /// Labels of a failure.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct KindLabels {
@@ -36,6 +45,8 @@ pub struct Metrics {
     pub engine_failures: Family<KindLabels, Counter>,
     /// Store failures (`unavailable`, …), each a deny.
     pub store_failures: Family<KindLabels, Counter>,
+    /// STS calls by action and outcome.
+    pub sts_calls: Family<StsLabels, Counter>,
     /// Checks shed because too many were in flight.
     pub shed: Counter,
     /// Checks past their time limit.
@@ -73,6 +84,7 @@ impl Metrics {
             latency,
             engine_failures,
             store_failures,
+            sts_calls: Family::default(),
             shed: Counter::default(),
             timeouts: Counter::default(),
             shadow_disagreements: Counter::default(),
@@ -103,6 +115,11 @@ impl Metrics {
             "store_failures",
             "Identity store failures (each a deny)",
             m.store_failures.clone(),
+        );
+        registry.register(
+            "sts_calls",
+            "STS calls by action and outcome (Allow or AWS's error code)",
+            m.sts_calls.clone(),
         );
         registry.register(
             "shed",

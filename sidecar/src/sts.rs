@@ -19,6 +19,7 @@ use crate::credentials::session::Session;
 use crate::credentials::sigv4::{HttpRequest, SigV4Error, SigV4ErrorCode};
 use crate::credentials::{Caller, Secret, UsedCodes};
 use crate::decision_log::DecisionRecord;
+use crate::metrics::StsLabels;
 use crate::routes::Mapped;
 use crate::store::StoreError;
 use http_body_util::{BodyExt as _, Full, Limited};
@@ -123,6 +124,20 @@ impl Sts {
         };
         let (action, result, rec) = self.call(&call, request_id.clone()).await;
         self.authz.decision_log().record(rec);
+        self.authz
+            .metrics()
+            .sts_calls
+            .get_or_create(&StsLabels {
+                action: if known(&action) {
+                    action.clone()
+                } else {
+                    String::new()
+                },
+                outcome: result
+                    .as_ref()
+                    .map_or_else(|e| e.code.to_owned(), |_| "Allow".to_owned()),
+            })
+            .inc();
         match result {
             Ok(inner) => response::success(&action, &inner, &request_id),
             Err(e) => response::error(&e, &request_id),
@@ -184,10 +199,7 @@ impl Sts {
                 "the request has no Action",
             ));
         }
-        if !matches!(
-            action,
-            "AssumeRole" | "GetSessionToken" | "GetCallerIdentity"
-        ) {
+        if !known(action) {
             return Err(StsError::new(
                 400,
                 "InvalidAction",
@@ -582,6 +594,14 @@ impl Sts {
         ));
         Ok(xml)
     }
+}
+
+/// The actions served (metrics label only these, so clients cannot grow the label set).
+fn known(action: &str) -> bool {
+    matches!(
+        action,
+        "AssumeRole" | "GetSessionToken" | "GetCallerIdentity"
+    )
 }
 
 /// A verified caller.

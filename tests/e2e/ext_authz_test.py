@@ -1034,6 +1034,11 @@ class StsTest(Base):
         self.assertNotIn(out["SessionToken"], log)
         self.assertNotIn(self.keys["alice"]["SecretAccessKey"], log)
         self.assertEqual(self.log_for("e2e-sts-forged")["decision"], "Unauthenticated")
+        _, metrics = self.sidecar.admin("/metrics")
+        self.assertGreaterEqual(metric(metrics, "iamlet_sts_calls_total", action="AssumeRole",
+                                       outcome="MalformedPolicyDocument"), 1)
+        self.assertGreaterEqual(metric(metrics, "iamlet_sts_calls_total", action="GetCallerIdentity",
+                                       outcome="InvalidClientTokenId"), 2)
 
     def test_zz_rotating_the_session_key_ends_every_session(self):
         # Runs last in this class: every session issued before stops working.
