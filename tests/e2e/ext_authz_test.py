@@ -880,16 +880,21 @@ class StsTest(Base):
         type(self).next_step = step + 1
         return totp(self.bob_mfa["Base32StringSeed"], step * 30)
 
-    def signed_check(self, path, creds, request_id=None):
-        from botocore.auth import S3SigV4Auth
+    def signed_check(self, path, creds, request_id=None, presigned=False, **kw):
+        from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth
         from botocore.awsrequest import AWSRequest
         from botocore.credentials import Credentials
 
         request = AWSRequest(method="GET", url=f"https://storage.example.com{path}")
-        S3SigV4Auth(Credentials(creds["AccessKeyId"], creds["SecretAccessKey"],
-                                creds.get("SessionToken")), "s3", "eu-west-1").add_auth(request)
+        signer_creds = Credentials(creds["AccessKeyId"], creds["SecretAccessKey"],
+                                   creds.get("SessionToken"))
+        if presigned:
+            S3SigV4QueryAuth(signer_creds, "s3", "eu-west-1", expires=60).add_auth(request)
+            path = f"{path}?{request.url.split('?', 1)[1]}"
+        else:
+            S3SigV4Auth(signer_creds, "s3", "eu-west-1").add_auth(request)
         headers = {k.lower(): v for k, v in request.headers.items()}
-        return self.check(path=path, headers=headers, request_id=request_id)
+        return self.check(path=path, headers=headers, request_id=request_id, **kw)
 
     def client_error(self, call, code):
         from botocore.exceptions import ClientError
@@ -948,7 +953,7 @@ class StsTest(Base):
         me = self.sts(creds=creds).get_caller_identity()
         self.assertEqual((me["Arn"], me["UserId"]), (session, "AROABREAKGLASSEXAMP2:oncall"))
         self.assertAllowed(self.signed_check(object_path("alice"), creds), session)
-        self.assertAllowed(self.signed_check(object_path("carol"), creds), session)
+        self.assertAllowed(self.signed_check(object_path("carol"), creds, presigned=True), session)
 
     def test_mfa_session_then_role_with_a_session_policy(self):
         bob = self.sts("bob")
@@ -959,6 +964,16 @@ class StsTest(Base):
         as_bob = self.sts(creds=mfa)
         self.assertEqual(as_bob.get_caller_identity()["Arn"], BOB)
         self.client_error(as_bob.get_session_token, "AccessDenied")
+
+        # Requests signed with the session carry aws:MultiFactorAuthPresent: the break-glass trust
+        # policy, checked through ext_authz, admits the MFA session and not a session without MFA.
+        ext = {"iamlet.action": "sts:AssumeRole",
+               "iamlet.resource": f"arn:aws:iam::{ACCOUNT}:role/break-glass",
+               "iamlet.resource_account": ACCOUNT}
+        plain = bob.get_session_token(DurationSeconds=900)["Credentials"]
+        self.assertAllowed(self.signed_check("/break-glass", mfa, context_extensions=ext), BOB)
+        self.assertDenied(self.signed_check("/break-glass", plain, context_extensions=ext),
+                          "ImplicitDeny")
 
         # MFA carries over from the session to the role's trust policy; the session policy limits
         # the role's AdministratorAccess to reading alice's folder.
