@@ -381,6 +381,15 @@ class Base(unittest.TestCase):
     def check(self, **kw):
         return self.sidecar.stub().Check(check_request(**kw), timeout=10)
 
+    def log_line(self, request_id):
+        """The decision-log line of a request (the log is written by a task of its own)."""
+        for _ in range(100):
+            for d in self.sidecar.decisions():
+                if d["requestId"] == request_id:
+                    return d
+            time.sleep(0.05)
+        self.fail(f"no decision-log line for {request_id}")
+
     def assertAllowed(self, resp, principal):
         self.assertEqual(resp.status.code, 0, resp)
         self.assertTrue(resp.HasField("ok_response"), resp)
@@ -674,14 +683,6 @@ class SigV4Test(Base):
         headers = self.signed(f"https://storage.example.com{path}", **kw)
         return self.check(path=path, headers=headers)
 
-    def log_line(self, request_id):
-        for _ in range(100):
-            for d in self.sidecar.decisions():
-                if d["requestId"] == request_id:
-                    return d
-            time.sleep(0.05)
-        self.fail(f"no decision-log line for {request_id}")
-
     def test_a_signed_request_is_the_keys_user(self):
         for service in ("s3", "storage"):
             with self.subTest(service=service):
@@ -904,19 +905,11 @@ class StsTest(Base):
         self.assertEqual(e.exception.response["Error"]["Code"], code, e.exception.response)
         return e.exception.response
 
-    def log_for(self, request_id):
-        for _ in range(100):
-            for d in self.sidecar.decisions():
-                if d["requestId"] == request_id:
-                    return d
-            time.sleep(0.05)
-        self.fail(f"no decision-log line for {request_id}")
-
     def test_get_caller_identity(self):
         me = self.sts("alice").get_caller_identity()
         self.assertEqual((me["Arn"], me["UserId"], me["Account"]),
                          (ALICE, "AIDAALICEEXAMPLE1111", ACCOUNT))
-        line = self.log_for(me["ResponseMetadata"]["RequestId"])
+        line = self.log_line(me["ResponseMetadata"]["RequestId"])
         self.assertEqual((line["protocol"], line["action"], line["decision"]),
                          ("sts", "sts:GetCallerIdentity", "Allow"))
 
@@ -926,7 +919,7 @@ class StsTest(Base):
         denied = self.client_error(
             lambda: bob.assume_role(RoleArn=role, RoleSessionName="oncall"), "AccessDenied")
         self.assertIn(f"User: {BOB} is not authorized to perform: sts:AssumeRole", denied["Error"]["Message"])
-        line = self.log_for(denied["ResponseMetadata"]["RequestId"])
+        line = self.log_line(denied["ResponseMetadata"]["RequestId"])
         self.assertEqual((line["decision"], line["resource"]), ("ImplicitDeny", role))
 
         code = self.mfa_code()
@@ -940,7 +933,7 @@ class StsTest(Base):
         self.assertEqual(len(creds["SecretAccessKey"]), 40)
         left = (creds["Expiration"] - datetime.datetime.now(datetime.timezone.utc)).total_seconds()
         self.assertTrue(1700 < left <= 1800, left)
-        line = self.log_for(out["ResponseMetadata"]["RequestId"])
+        line = self.log_line(out["ResponseMetadata"]["RequestId"])
         self.assertEqual((line["decision"], line["principal"], line["accessKeyId"]),
                          ("Allow", BOB, self.keys["bob"]["AccessKeyId"]))
 
@@ -988,7 +981,7 @@ class StsTest(Base):
         body = self.assertDenied(self.signed_check(object_path("bob"), creds, "e2e-sts-narrow"),
                                  "ImplicitDeny")
         self.assertIn(session, body["reason"])
-        self.assertEqual(self.log_for("e2e-sts-narrow")["principal"], session)
+        self.assertEqual(self.log_line("e2e-sts-narrow")["principal"], session)
 
     def test_external_id_and_session_tags(self):
         role = f"arn:aws:iam::{ACCOUNT}:role/reader"
@@ -1048,7 +1041,7 @@ class StsTest(Base):
         self.assertNotIn(out["SecretAccessKey"], log)
         self.assertNotIn(out["SessionToken"], log)
         self.assertNotIn(self.keys["alice"]["SecretAccessKey"], log)
-        self.assertEqual(self.log_for("e2e-sts-forged")["decision"], "Unauthenticated")
+        self.assertEqual(self.log_line("e2e-sts-forged")["decision"], "Unauthenticated")
         _, metrics = self.sidecar.admin("/metrics")
         self.assertGreaterEqual(metric(metrics, "iamlet_sts_calls_total", action="AssumeRole",
                                        outcome="MalformedPolicyDocument"), 1)

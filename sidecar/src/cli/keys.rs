@@ -39,9 +39,16 @@ pub(super) struct FileArg {
 struct CreateArgs {
     #[command(flatten)]
     file: FileArg,
+    #[command(flatten)]
+    user: UserArgs,
+}
+
+/// A user of the account export, by name.
+#[derive(Debug, clap::Args)]
+pub(super) struct UserArgs {
     /// The user's name.
     #[arg(long)]
-    user: String,
+    pub(super) user: String,
     #[command(flatten)]
     account: AccountArgs,
     /// The user's account, when the export holds several with a user of that name.
@@ -85,13 +92,10 @@ pub(super) fn print(value: &serde_json::Value) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// The ARN of the user named `user` in the export (in `account_id` when given).
-pub(super) fn find_user(
-    account: &AccountArgs,
-    user: &str,
-    account_id: Option<&str>,
-) -> anyhow::Result<String> {
-    let Some(config) = account.config() else {
+/// The ARN of the named user in the export.
+pub(super) fn find_user(args: &UserArgs) -> anyhow::Result<String> {
+    let (user, account_id) = (args.user.as_str(), args.account_id.as_deref());
+    let Some(config) = args.account.config() else {
         bail!("finding user `{user}` needs --account (the account export)");
     };
     runtime()?.block_on(async {
@@ -125,7 +129,7 @@ pub(super) fn find_user(
 pub(crate) fn run(args: KeysArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         KeysCommand::Create(a) => {
-            let arn = find_user(&a.account, &a.user, a.account_id.as_deref())?;
+            let arn = find_user(&a.user)?;
             let path = &a.file.credentials;
             let mut credentials = Credentials::load(path)?;
             let key = credentials.create_key(&arn, chrono::Utc::now())?;

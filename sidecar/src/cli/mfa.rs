@@ -2,8 +2,7 @@
 //! as `aws iam create-virtual-mfa-device` / `enable-mfa-device` / `list-mfa-devices` /
 //! `delete-virtual-mfa-device` (output in their JSON shapes).
 
-use super::account::AccountArgs;
-use super::keys::{find_user, print, FileArg};
+use super::keys::{find_user, print, FileArg, UserArgs};
 use crate::credentials::{Credentials, MfaStatus};
 use std::process::ExitCode;
 
@@ -32,14 +31,8 @@ enum MfaCommand {
 struct CreateArgs {
     #[command(flatten)]
     file: FileArg,
-    /// The user's name.
-    #[arg(long)]
-    user: String,
     #[command(flatten)]
-    account: AccountArgs,
-    /// The user's account, when the export holds several with a user of that name.
-    #[arg(long, value_name = "ID")]
-    account_id: Option<String>,
+    user: UserArgs,
     /// The device's name (its serial number is `arn:aws:iam::ACCOUNT:mfa/NAME`); the user's name by
     /// default.
     #[arg(long)]
@@ -91,11 +84,11 @@ struct CodeArgs {
 pub(crate) fn run(args: MfaArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         MfaCommand::Create(a) => {
-            let arn = find_user(&a.account, &a.user, a.account_id.as_deref())?;
+            let arn = find_user(&a.user)?;
             let path = &a.file.credentials;
             let mut credentials = Credentials::load(path)?;
-            let device =
-                credentials.create_mfa_device(&arn, a.name.as_deref().unwrap_or(&a.user))?;
+            let name = a.name.as_deref().unwrap_or(&a.user.user);
+            let device = credentials.create_mfa_device(&arn, name)?;
             credentials.save(path)?;
             print(&serde_json::json!({ "VirtualMFADevice": {
                 "SerialNumber": device.serial_number,
