@@ -172,7 +172,13 @@ impl Parts {
             }
             org_keys = org.principal_org_keys(account);
         }
+        let tag_keys = self
+            .tags
+            .iter()
+            .map(|(k, v)| (format!("aws:PrincipalTag/{k}"), v.clone()))
+            .collect();
         Resolved {
+            tag_keys,
             parts: self,
             base,
             set,
@@ -191,6 +197,8 @@ pub struct Resolved {
     /// `base` plus the RCP levels of the principal's own account (for resources in that account).
     set: PolicySet,
     org_keys: Option<(String, String)>,
+    /// The tags as condition keys (`aws:PrincipalTag/k`, value), formatted once.
+    tag_keys: Vec<(String, String)>,
     summary: Summary,
 }
 
@@ -260,10 +268,9 @@ impl Resolved {
         if let Some(issuer) = &self.parts.issuer {
             req = req.with_session_issuer(issuer.clone());
         }
-        for (k, v) in &self.parts.tags {
-            let key = format!("aws:PrincipalTag/{k}");
-            if !(kind.is_session() && context.contains(&key)) {
-                context.insert(&key, v.as_str());
+        for (key, v) in &self.tag_keys {
+            if !(kind.is_session() && context.contains(key)) {
+                context.insert(key, v.as_str());
             }
         }
         let user_id = match (kind, &self.parts.unique_id) {

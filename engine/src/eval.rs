@@ -22,6 +22,7 @@ use crate::policy::principal::Grant;
 use crate::policy::{Effect, Policy, PolicyType, Statement};
 use crate::request::{Prepared, PrincipalKind, Request};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// The outcome of an evaluation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -67,14 +68,18 @@ pub struct Verdict {
 }
 
 /// Every policy that applies to one principal's requests, grouped as AWS's evaluation groups them.
+///
+/// Each group is shared (`Arc`), copied only when a policy is added to it: a server clones a
+/// principal's set for every request whose resource adds a policy, and that clone must not copy the
+/// principal's policies.
 #[derive(Clone, Debug, Default)]
 pub struct PolicySet {
-    identity: Vec<Policy>,
-    resource: Vec<Policy>,
-    boundaries: Vec<Policy>,
-    scps: Vec<Vec<Policy>>,
-    rcps: Vec<Vec<Policy>>,
-    session: Vec<Policy>,
+    identity: Arc<Vec<Policy>>,
+    resource: Arc<Vec<Policy>>,
+    boundaries: Arc<Vec<Policy>>,
+    scps: Arc<Vec<Vec<Policy>>>,
+    rcps: Arc<Vec<Vec<Policy>>>,
+    session: Arc<Vec<Policy>>,
 }
 
 /// Where a policy sits in a [`PolicySet`].
@@ -99,12 +104,14 @@ impl PolicySet {
     /// [`PolicySet::add_rcp_level`]; a single SCP or RCP added here forms a level of its own.
     pub fn add(&mut self, policy: Policy) -> &mut Self {
         match policy.policy_type {
-            PolicyType::Identity => self.identity.push(policy),
-            PolicyType::Resource | PolicyType::Trust => self.resource.push(policy),
-            PolicyType::Boundary => self.boundaries.push(policy),
-            PolicyType::Session => self.session.push(policy),
-            PolicyType::Scp => self.scps.push(vec![policy]),
-            PolicyType::Rcp => self.rcps.push(vec![policy]),
+            PolicyType::Identity => Arc::make_mut(&mut self.identity).push(policy),
+            PolicyType::Resource | PolicyType::Trust => {
+                Arc::make_mut(&mut self.resource).push(policy)
+            }
+            PolicyType::Boundary => Arc::make_mut(&mut self.boundaries).push(policy),
+            PolicyType::Session => Arc::make_mut(&mut self.session).push(policy),
+            PolicyType::Scp => Arc::make_mut(&mut self.scps).push(vec![policy]),
+            PolicyType::Rcp => Arc::make_mut(&mut self.rcps).push(vec![policy]),
         }
         self
     }
@@ -112,13 +119,13 @@ impl PolicySet {
     /// Adds the SCPs attached at one level of the organization (root first, the account last):
     /// one of them must allow.
     pub fn add_scp_level(&mut self, policies: Vec<Policy>) -> &mut Self {
-        self.scps.push(policies);
+        Arc::make_mut(&mut self.scps).push(policies);
         self
     }
 
     /// Adds the RCPs attached at one level of the organization: one of them must allow.
     pub fn add_rcp_level(&mut self, policies: Vec<Policy>) -> &mut Self {
-        self.rcps.push(policies);
+        Arc::make_mut(&mut self.rcps).push(policies);
         self
     }
 

@@ -252,6 +252,12 @@ impl Request {
         &self.context
     }
 
+    /// The condition keys given with the request, to add to in place (a server adding what it
+    /// knows of the resource without copying the rest).
+    pub fn context_mut(&mut self) -> &mut ContextMap {
+        &mut self.context
+    }
+
     /// The account owning the resource: from its ARN, else as set, else the principal's.
     pub fn resource_account(&self) -> Option<&str> {
         self.resource_account_of(Arn::parse(&self.resource).as_ref())

@@ -3,9 +3,9 @@
 //! and counted rather than slowing checks down.
 
 use serde::Serialize;
+use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use tokio::io::AsyncWriteExt;
 use tokio::sync::mpsc;
 
 /// One decision.
@@ -76,22 +76,25 @@ impl DecisionLog {
     }
 
     /// Starts the writer: `-` for stdout, else a file appended to.
+    ///
+    /// The writer is one long-lived blocking thread with plain `std::io` writes: `tokio::fs` would
+    /// hand every write to the blocking pool, a thread wake-up per batch.
     pub async fn open(path: &str) -> std::io::Result<Self> {
-        let mut out: Box<dyn tokio::io::AsyncWrite + Send + Unpin> = if path == "-" {
-            Box::new(tokio::io::stdout())
+        let mut out: Box<dyn Write + Send> = if path == "-" {
+            Box::new(std::io::stdout())
         } else {
             Box::new(
-                tokio::fs::OpenOptions::new()
+                std::fs::OpenOptions::new()
                     .create(true)
                     .append(true)
-                    .open(path)
-                    .await?,
+                    .open(path)?,
             )
         };
         let (tx, mut rx) = mpsc::channel::<DecisionRecord>(8192);
-        tokio::spawn(async move {
-            while let Some(first) = rx.recv().await {
-                let mut buf = Vec::with_capacity(512);
+        tokio::task::spawn_blocking(move || {
+            let mut buf = Vec::with_capacity(64 * 1024);
+            while let Some(first) = rx.blocking_recv() {
+                buf.clear();
                 let mut next = Some(first);
                 // Write what has queued up in one go.
                 while let Some(rec) = next {
@@ -103,7 +106,7 @@ impl DecisionLog {
                         break;
                     }
                 }
-                if out.write_all(&buf).await.is_err() || out.flush().await.is_err() {
+                if out.write_all(&buf).is_err() || out.flush().is_err() {
                     break;
                 }
             }

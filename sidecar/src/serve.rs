@@ -222,6 +222,8 @@ where
             tokio::select! {
                 accepted = listener.accept() => {
                     let Ok((stream, peer)) = accepted else { continue };
+                    // Small answers must not wait for the client's delayed ACK (Nagle).
+                    let _ = stream.set_nodelay(true);
                     let handler = handler.clone();
                     let svc = service_fn(move |req| {
                         let h = handler.clone();
@@ -308,7 +310,9 @@ pub async fn run(
         tonic::transport::Server::builder()
             .add_service(AuthorizationServer::new(ExtAuthz::new(guarded)))
             .serve_with_incoming_shutdown(
-                tokio_stream::wrappers::TcpListenerStream::new(grpc_l),
+                // Answers are small: without TCP_NODELAY, Nagle's algorithm holds one back until
+                // the client's delayed ACK (up to 40 ms).
+                tonic::transport::server::TcpIncoming::from(grpc_l).with_nodelay(Some(true)),
                 async move {
                     let _ = grpc_stop.changed().await;
                 },

@@ -650,16 +650,15 @@ impl Store {
         }
 
         let resource_account = request.resource_account().map(str::to_owned);
-        let mut context = request.context().clone();
         if let (Some(o), Some(acct)) = (org.as_deref(), resource_account.as_deref()) {
             if let Some((id, path)) = o.principal_org_keys(acct) {
+                let context = request.context_mut();
                 if !context.contains("aws:ResourceOrgID") {
                     context.insert("aws:ResourceOrgID", id.as_str());
                 }
                 if !context.contains("aws:ResourceOrgPaths") {
                     context.insert("aws:ResourceOrgPaths", ContextValue::multi(vec![path]));
                 }
-                request = request.with_context(context);
             }
         }
 
