@@ -6,6 +6,7 @@ use crate::context::{Context, ContextMap, ContextValue};
 use crate::error::RequestError;
 use crate::policy::Service;
 use serde::{Deserialize, Serialize};
+use std::sync::OnceLock;
 
 /// What kind of principal makes the request; the evaluation flow differs per kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -183,8 +184,10 @@ pub struct Request {
     pub(crate) resource: String,
     pub(crate) resource_account: Option<String>,
     pub(crate) context: ContextMap,
-    /// Keys derived from the principal and resource, lower-cased (static: derived on every request).
-    pub(crate) derived: Vec<(&'static str, ContextValue)>,
+    /// Keys derived from the principal and resource, lower-cased (static), worked out at the first
+    /// evaluation: a request built in steps (`with_resource_account`, `with_session_issuer`) derives
+    /// them once, not at every step.
+    pub(crate) derived: OnceLock<Vec<(&'static str, ContextValue)>>,
 }
 
 impl Request {
@@ -198,24 +201,22 @@ impl Request {
         if resource.is_empty() {
             return Err(RequestError::Resource);
         }
-        let mut req = Request {
+        Ok(Request {
             principal,
             action: action.to_owned(),
             action_lower: action.to_ascii_lowercase(),
             resource: resource.to_owned(),
             resource_account: None,
             context: ContextMap::new(),
-            derived: Vec::new(),
-        };
-        req.derive();
-        Ok(req)
+            derived: OnceLock::new(),
+        })
     }
 
     /// Sets the account that owns the resource, for ARNs that do not carry one (S3).
     pub fn with_resource_account(mut self, account: impl Into<String>) -> Self {
         let account = account.into();
         self.resource_account = (!account.is_empty()).then_some(account);
-        self.derive();
+        self.derived = OnceLock::new();
         self
     }
 
@@ -224,7 +225,7 @@ impl Request {
     pub fn with_session_issuer(mut self, issuer: impl Into<String>) -> Self {
         if self.principal.kind.is_session() {
             self.principal.issuer = Some(issuer.into());
-            self.derive();
+            self.derived = OnceLock::new();
         }
         self
     }
@@ -287,11 +288,11 @@ impl Request {
     }
 
     pub(crate) fn ctx(&self) -> Context<'_> {
-        Context::new(&self.context, &self.derived)
+        Context::new(&self.context, self.derived.get_or_init(|| self.derive()))
     }
 
     /// Keys AWS derives from the request itself, used when the context does not give them.
-    fn derive(&mut self) {
+    fn derive(&self) -> Vec<(&'static str, ContextValue)> {
         let p = &self.principal;
         let mut d: Vec<(&'static str, ContextValue)> = Vec::with_capacity(7);
         let is_service = p.kind == PrincipalKind::Service;
@@ -314,7 +315,7 @@ impl Request {
         if let Some(acct) = self.resource_account() {
             d.push(("aws:resourceaccount", acct.into()));
         }
-        self.derived = d;
+        d
     }
 }
 

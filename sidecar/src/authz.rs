@@ -501,7 +501,7 @@ impl Authorizer {
         if let Some(policy) = identity.session.as_ref().and_then(|s| s.policy.clone()) {
             prepared = prepared.with_policies([policy]);
         }
-        self.evaluator.decide(&prepared).map_err(|e| {
+        self.evaluator.decide(&prepared).await.map_err(|e| {
             let kind = match &e.0 {
                 iamlet_wasm_host::HostError::Trap { kind, .. } => format!("engine_{kind}"),
                 _ => "engine_error".to_owned(),

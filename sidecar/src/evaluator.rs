@@ -58,6 +58,9 @@ enum Engine {
     Component {
         host: Host,
         sets: Mutex<LruCache<GuestKey, GuestEntry>>,
+        /// One async turn per instance: a check waiting for a busy instance yields its runtime
+        /// thread instead of blocking it on the instance's lock.
+        turns: Vec<tokio::sync::Mutex<()>>,
     },
 }
 
@@ -79,9 +82,14 @@ impl Evaluator {
     /// The component engine, with room for `capacity` guest policy sets.
     pub fn component(config: HostConfig, capacity: usize) -> Result<Evaluator, HostError> {
         let cap = NonZeroUsize::new(capacity.max(1)).unwrap_or(NonZeroUsize::MIN);
+        let host = Host::new(config)?;
+        let turns = (0..host.instance_count())
+            .map(|_| tokio::sync::Mutex::new(()))
+            .collect();
         Ok(Evaluator(Engine::Component {
-            host: Host::new(config)?,
+            host,
             sets: Mutex::new(LruCache::new(cap)),
+            turns,
         }))
     }
 
@@ -102,7 +110,7 @@ impl Evaluator {
     }
 
     /// Decides a prepared request.
-    pub fn decide(&self, prepared: &Prepared) -> Result<Verdict, EngineFailure> {
+    pub async fn decide(&self, prepared: &Prepared) -> Result<Verdict, EngineFailure> {
         match &self.0 {
             Engine::Native => {
                 let v = prepared.policy_set().decide(prepared.request());
@@ -115,9 +123,13 @@ impl Evaluator {
                     }),
                 })
             }
-            Engine::Component { host, sets } => {
+            Engine::Component { host, sets, turns } => {
                 let set = Self::guest_set(host, sets, prepared)?;
                 let request = wit_request(prepared.request());
+                let _turn = match turns.get(host.instance_of(&set)) {
+                    Some(t) => Some(t.lock().await),
+                    None => None,
+                };
                 let e = host
                     .evaluate(&set, &request, false)
                     .map_err(EngineFailure)?;

@@ -35,7 +35,8 @@ fn build() -> Result<(), String> {
     let mut cmd = Command::new(cargo);
     cmd.current_dir(&root).args([
         "build",
-        "--release",
+        "--profile",
+        "component",
         "-p",
         "iamlet-component",
         "--target",
@@ -62,7 +63,7 @@ fn build() -> Result<(), String> {
     if !status.success() {
         return Err("the guest build failed; is the target installed? run `scripts/setup` (rustup target add wasm32-unknown-unknown)".into());
     }
-    let core = target_dir.join("wasm32-unknown-unknown/release/iamlet_component.wasm");
+    let core = target_dir.join("wasm32-unknown-unknown/component/iamlet_component.wasm");
     let bytes = std::fs::read(&core).map_err(|e| format!("reading {}: {e}", core.display()))?;
     let component = wit_component::ComponentEncoder::default()
         .module(&bytes)

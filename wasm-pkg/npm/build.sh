@@ -1,5 +1,5 @@
 #!/bin/sh
-# Builds the npm package: the iamlet-js crate for wasm32-unknown-unknown (size-optimised profile),
+# Builds the npm package: the iamlet-js crate for wasm32-unknown-unknown (the wasm-release profile),
 # wasm-bindgen (the CLI at the exact version of the wasm-bindgen crate in Cargo.lock; scripts/setup
 # installs it), then wasm-opt from the `binaryen` npm package (Debian's is too old for the reference
 # types wasm-bindgen emits).
@@ -14,7 +14,7 @@ raw=$(wc -c < "$here/dist/iamlet_js_bg.wasm")
 if [ ! -x "$here/node_modules/.bin/wasm-opt" ]; then
   (cd "$here" && npm ci --no-audit --no-fund)
 fi
-"$here/node_modules/.bin/wasm-opt" -Oz "$here/dist/iamlet_js_bg.wasm" -o "$here/dist/iamlet_js_bg.wasm"
+"$here/node_modules/.bin/wasm-opt" -O3 "$here/dist/iamlet_js_bg.wasm" -o "$here/dist/iamlet_js_bg.wasm"
 opt=$(wc -c < "$here/dist/iamlet_js_bg.wasm")
 gz=$(gzip -9 -c "$here/dist/iamlet_js_bg.wasm" | wc -c)
-echo "iamlet_js_bg.wasm: $raw bytes from rustc, $opt bytes after wasm-opt -Oz, $gz bytes gzipped"
+echo "iamlet_js_bg.wasm: $raw bytes from rustc, $opt bytes after wasm-opt -O3, $gz bytes gzipped"

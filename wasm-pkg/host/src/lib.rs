@@ -284,6 +284,18 @@ impl Host {
         })
     }
 
+    /// How many instances serve calls.
+    pub fn instance_count(&self) -> usize {
+        self.inner.workers.len()
+    }
+
+    /// Which instance (`0..instance_count()`) serves calls on `set`. Calls on one instance are
+    /// serialized behind a lock: an async caller that must not block its thread can queue for the
+    /// instance first.
+    pub fn instance_of(&self, set: &GuestPolicySet) -> usize {
+        self.inner.slot(set.id)
+    }
+
     /// Decides a request; with `explain`, the evaluation carries the full explanation as JSON.
     pub fn evaluate(
         &self,
