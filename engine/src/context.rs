@@ -88,6 +88,12 @@ impl ContextMap {
             .insert(key.to_lowercase(), (key.to_owned(), value.into()));
     }
 
+    /// [`ContextMap::insert`] for a key already owned (a request arriving from outside): the key is
+    /// kept as it is, not copied.
+    pub fn insert_owned(&mut self, key: String, value: impl Into<ContextValue>) {
+        self.entries.insert(key.to_lowercase(), (key, value.into()));
+    }
+
     /// The value of a key, looked up case-insensitively.
     pub fn get(&self, key: &str) -> Option<&ContextValue> {
         self.entries.get(&key.to_lowercase()).map(|(_, v)| v)

@@ -91,7 +91,7 @@ fn request(r: wit::Request) -> Result<Request, String> {
             wit::ContextValue::Single(s) => ContextValue::single(s),
             wit::ContextValue::Multi(m) => ContextValue::multi(m),
         };
-        ctx.insert(&e.key, v);
+        ctx.insert_owned(e.key, v);
     }
     let mut req = Request::new(&r.principal, &r.action, &r.resource)
         .map_err(|e| e.to_string())?
