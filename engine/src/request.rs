@@ -176,7 +176,7 @@ impl Principal {
 }
 
 /// A request to authorize.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Request {
     pub(crate) principal: Principal,
     pub(crate) action: String,
@@ -189,6 +189,20 @@ pub struct Request {
     /// them once, not at every step.
     pub(crate) derived: OnceLock<Vec<(&'static str, ContextValue)>>,
 }
+
+// Equality leaves out the derived keys: they follow from the other fields, and whether they were
+// worked out yet must not make two requests differ.
+impl PartialEq for Request {
+    fn eq(&self, other: &Self) -> bool {
+        self.principal == other.principal
+            && self.action == other.action
+            && self.resource == other.resource
+            && self.resource_account == other.resource_account
+            && self.context == other.context
+    }
+}
+
+impl Eq for Request {}
 
 impl Request {
     /// A request with an empty context.
@@ -351,6 +365,31 @@ impl<'r> Prepared<'r> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn derived_keys_are_worked_out_once_and_do_not_change_equality() {
+        let a = Request::new(
+            "arn:aws:iam::111122223333:user/alice",
+            "s3:GetObject",
+            "arn:aws:s3:::b/k",
+        )
+        .unwrap()
+        .with_resource_account("444455556666");
+        let b = a.clone();
+        assert!(a.derived.get().is_none());
+        assert_eq!(
+            a.ctx().get("aws:resourceaccount").map(ContextValue::values),
+            Some(&["444455556666".to_owned()][..])
+        );
+        assert!(a.derived.get().is_some() && b.derived.get().is_none());
+        assert_eq!(a, b);
+        // A later builder step starts them over.
+        let c = a.with_resource_account("777788889999");
+        assert_eq!(
+            c.ctx().get("aws:resourceaccount").map(ContextValue::values),
+            Some(&["777788889999".to_owned()][..])
+        );
+    }
 
     #[test]
     fn parses_principals() {

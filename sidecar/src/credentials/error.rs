@@ -51,6 +51,9 @@ pub enum CredentialsError {
     /// The stored session key is unusable.
     #[error("credentials file: {0} (run `iamlet sts rotate-key` to make a new one)")]
     SessionKey(String),
+    /// A session could not be sealed into a token.
+    #[error("sealing the session token failed")]
+    Seal,
     /// A thread panicked while holding the reload lock.
     #[error("the credentials reload lock is poisoned")]
     Poisoned,

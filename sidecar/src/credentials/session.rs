@@ -109,7 +109,7 @@ impl SessionKey {
     pub fn issue(&self, mut session: Session) -> Result<(Issued, Session), CredentialsError> {
         let access_key_id = format!("{ACCESS_KEY_PREFIX}{}", random_key_chars(BASE32, 16)?);
         session.secret = Secret(random_key_chars(BASE64, 40)?);
-        let plain = serde_json::to_vec(&session).map_err(|_| CredentialsError::Random)?;
+        let plain = serde_json::to_vec(&session).map_err(|_| CredentialsError::Seal)?;
         let nonce_bytes: [u8; aead::NONCE_LEN] = random_bytes(aead::NONCE_LEN)?
             .try_into()
             .map_err(|_| CredentialsError::Random)?;
@@ -120,7 +120,7 @@ impl SessionKey {
                 aead::Aad::from(access_key_id.as_bytes()),
                 &mut sealed,
             )
-            .map_err(|_| CredentialsError::Random)?;
+            .map_err(|_| CredentialsError::Seal)?;
         let mut token = Vec::with_capacity(1 + aead::NONCE_LEN + sealed.len());
         token.push(VERSION);
         token.extend_from_slice(&nonce_bytes);
