@@ -543,30 +543,20 @@ impl Authorizer {
             .unwrap_or_else(new_request_id);
         let cfg = &self.checked.config;
         let mut rec = DecisionRecord {
-            event_time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-            request_id: request_id.clone(),
-            protocol: input.protocol,
-            principal: None,
             access_key_id: self
                 .authenticator
                 .as_ref()
                 .and_then(|_| signing_key_id(&input)),
-            action: None,
-            resource: None,
-            region: None,
-            decision: String::new(),
-            allowed: false,
-            enforced: cfg.mode.enforce,
-            deciding_policy: None,
-            deciding_statement: None,
-            reason: String::new(),
             source_ip_address: self.source_ip(&input),
             user_agent: input.headers.get("user-agent").cloned(),
             http_method: input.method.clone(),
             http_path: redact_signature(&input.path),
-            latency_micros: 0,
-            engine: self.evaluator.name(),
-            shadow_decision: None,
+            ..DecisionRecord::begin(
+                request_id.clone(),
+                input.protocol,
+                self.evaluator.name(),
+                cfg.mode.enforce,
+            )
         };
 
         let mut auth_error = None;
@@ -625,11 +615,7 @@ impl Authorizer {
                         }
                     }
                     if let Some(d) = &v.deciding {
-                        rec.deciding_policy = Some(d.policy.clone());
-                        rec.deciding_statement = Some(match &d.sid {
-                            Some(sid) => format!("Statement[{}] ({sid})", d.statement),
-                            None => format!("Statement[{}]", d.statement),
-                        });
+                        rec.set_deciding(d.clone());
                     }
                     let allowed = v.decision == Decision::Allow || !cfg.mode.enforce;
                     let reason = match (&v.decision, &rec.deciding_policy, &rec.deciding_statement)
@@ -719,27 +705,15 @@ impl Authorizer {
             .inc();
         let request_id = new_request_id();
         self.log.record(DecisionRecord {
-            event_time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-            request_id: request_id.clone(),
-            protocol,
-            principal: None,
-            access_key_id: None,
-            action: None,
-            resource: None,
-            region: None,
             decision: "Error".to_owned(),
             allowed: allow,
-            enforced: self.checked.config.mode.enforce,
-            deciding_policy: None,
-            deciding_statement: None,
             reason: format!("{kind}: {reason}"),
-            source_ip_address: None,
-            user_agent: None,
-            http_method: String::new(),
-            http_path: String::new(),
-            latency_micros: 0,
-            engine: self.evaluator.name(),
-            shadow_decision: None,
+            ..DecisionRecord::begin(
+                request_id.clone(),
+                protocol,
+                self.evaluator.name(),
+                self.checked.config.mode.enforce,
+            )
         });
         self.outcome(
             allow,

@@ -2,6 +2,7 @@
 //! of its own so that checks never wait on the disk. If the writer falls behind, lines are dropped
 //! and counted rather than slowing checks down.
 
+use crate::evaluator::Deciding;
 use serde::Serialize;
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -57,6 +58,50 @@ pub struct DecisionRecord {
     /// In shadow mode, the candidate's decision when it differs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shadow_decision: Option<String>,
+}
+
+impl DecisionRecord {
+    /// A record begun now, everything else unknown yet: each front end (ext_authz, STS, a failed
+    /// check) fills in what it learns.
+    pub fn begin(
+        request_id: String,
+        protocol: &'static str,
+        engine: &'static str,
+        enforced: bool,
+    ) -> Self {
+        DecisionRecord {
+            event_time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            request_id,
+            protocol,
+            principal: None,
+            access_key_id: None,
+            action: None,
+            resource: None,
+            region: None,
+            decision: String::new(),
+            allowed: false,
+            enforced,
+            deciding_policy: None,
+            deciding_statement: None,
+            reason: String::new(),
+            source_ip_address: None,
+            user_agent: None,
+            http_method: String::new(),
+            http_path: String::new(),
+            latency_micros: 0,
+            engine,
+            shadow_decision: None,
+        }
+    }
+
+    /// Records the statement that decided: its policy, and `Statement[i]` with its Sid.
+    pub fn set_deciding(&mut self, d: Deciding) {
+        self.deciding_statement = Some(match &d.sid {
+            Some(sid) => format!("Statement[{}] ({sid})", d.statement),
+            None => format!("Statement[{}]", d.statement),
+        });
+        self.deciding_policy = Some(d.policy);
+    }
 }
 
 /// Where decisions go.

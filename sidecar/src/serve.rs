@@ -1,6 +1,6 @@
 //! `iamlet serve`: opens the store, starts the engine, binds the listeners (gRPC, HTTP, admin, and
-//! STS when configured), and on SIGTERM or
-//! Ctrl-C stops accepting, drains the checks in flight (within the grace period) and exits.
+//! STS when configured), and on SIGTERM or Ctrl-C stops accepting, drains the checks in flight
+//! (within the grace period) and exits.
 
 use crate::authz::Authorizer;
 use crate::config::{Checked, EngineKind};

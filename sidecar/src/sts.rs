@@ -17,10 +17,11 @@ pub mod response;
 use crate::authz::{new_request_id, Authorizer, CheckInput, Identity};
 use crate::credentials::session::Session;
 use crate::credentials::sigv4::{HttpRequest, SigV4Error, SigV4ErrorCode};
-use crate::credentials::{Caller, Secret, UsedCodes};
+use crate::credentials::{Caller, Credentials, Secret, UsedCodes};
 use crate::decision_log::DecisionRecord;
 use crate::metrics::StsLabels;
 use crate::routes::Mapped;
+use crate::server::http::header_map;
 use crate::store::StoreError;
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::{Bytes, Incoming};
@@ -86,17 +87,7 @@ impl Sts {
                 return response::error(&e, &request_id);
             }
         };
-        let mut headers: HashMap<String, String> = HashMap::new();
-        for (k, v) in &parts.headers {
-            let Ok(v) = v.to_str() else { continue };
-            headers
-                .entry(k.as_str().to_owned())
-                .and_modify(|e| {
-                    e.push(',');
-                    e.push_str(v);
-                })
-                .or_insert_with(|| v.to_owned());
-        }
+        let headers = header_map(&parts.headers);
         let path = parts
             .uri
             .path_and_query()
@@ -149,27 +140,12 @@ impl Sts {
         let started = Instant::now();
         let action = call.params.get("Action").unwrap_or_default().to_owned();
         let mut rec = DecisionRecord {
-            event_time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-            request_id,
-            protocol: "sts",
-            principal: None,
-            access_key_id: None,
             action: (!action.is_empty()).then(|| format!("sts:{action}")),
-            resource: None,
-            region: None,
-            decision: String::new(),
-            allowed: false,
-            enforced: true,
-            deciding_policy: None,
-            deciding_statement: None,
-            reason: String::new(),
             source_ip_address: call.input.source_address.clone(),
             user_agent: call.input.headers.get("user-agent").cloned(),
             http_method: call.input.method.clone(),
             http_path: call.input.path.split('?').next().unwrap_or("/").to_owned(),
-            latency_micros: 0,
-            engine: self.authz.evaluator().name(),
-            shadow_decision: None,
+            ..DecisionRecord::begin(request_id, "sts", self.authz.evaluator().name(), true)
         };
         let result = self.run(call, &action, &mut rec).await;
         match &result {
@@ -328,8 +304,7 @@ impl Sts {
             source_identity: None,
             secret: Secret::default(),
         };
-        let (credentials, _) = self.issue(session)?;
-        Ok(credentials)
+        self.issue(session)
     }
 
     /// Verifies a TOTP code from the user's device; the time it was verified.
@@ -339,11 +314,7 @@ impl Sts {
         code: &MfaCode,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<i64, StsError> {
-        let credentials = self
-            .authz
-            .authenticator()
-            .map(|a| a.credentials())
-            .unwrap_or_default();
+        let credentials = self.credentials();
         self.used_codes
             .verify(
                 &credentials.mfa_devices,
@@ -356,14 +327,19 @@ impl Sts {
         Ok(now.timestamp())
     }
 
-    /// Seals a session; its `<Credentials>` element and the session as issued.
-    fn issue(&self, session: Session) -> Result<(String, Session), StsError> {
-        let internal = |m: String| StsError::new(500, "InternalFailure", m);
-        let key = self
-            .authz
+    /// The credentials file as it is now (empty when STS runs without one, which `Config` refuses).
+    fn credentials(&self) -> Arc<Credentials> {
+        self.authz
             .authenticator()
             .map(|a| a.credentials())
             .unwrap_or_default()
+    }
+
+    /// Seals a session; its `<Credentials>` element.
+    fn issue(&self, session: Session) -> Answer {
+        let internal = |m: String| StsError::new(500, "InternalFailure", m);
+        let key = self
+            .credentials()
             .session_key()
             .map_err(|e| internal(e.to_string()))?
             .ok_or_else(|| {
@@ -372,8 +348,8 @@ impl Sts {
                 )
             })?;
         let expires = chrono::DateTime::from_timestamp(session.expires_at, 0).unwrap_or_default();
-        let (issued, session) = key.issue(session).map_err(|e| internal(e.to_string()))?;
-        let xml = format!(
+        let (issued, _) = key.issue(session).map_err(|e| internal(e.to_string()))?;
+        Ok(format!(
             "<Credentials>{}{}{}{}</Credentials>",
             element("AccessKeyId", &issued.access_key_id),
             element("SecretAccessKey", issued.secret_access_key.expose()),
@@ -382,8 +358,7 @@ impl Sts {
                 "Expiration",
                 &expires.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
             ),
-        );
-        Ok((xml, session))
+        ))
     }
 
     async fn assume_role(
@@ -532,22 +507,14 @@ impl Sts {
                 ))
             };
             match verdict {
-                Ok(v) if v.decision == Decision::Allow => {
-                    if let Some(d) = v.deciding {
-                        rec.deciding_policy = Some(d.policy);
-                        rec.deciding_statement = Some(match d.sid {
-                            Some(sid) => format!("Statement[{}] ({sid})", d.statement),
-                            None => format!("Statement[{}]", d.statement),
-                        });
-                    }
-                }
                 Ok(v) => {
-                    rec.decision = v.decision.to_string();
                     if let Some(d) = v.deciding {
-                        rec.deciding_policy = Some(d.policy);
-                        rec.deciding_statement = Some(format!("Statement[{}]", d.statement));
+                        rec.set_deciding(d);
                     }
-                    return Err(denied());
+                    if v.decision != Decision::Allow {
+                        rec.decision = v.decision.to_string();
+                        return Err(denied());
+                    }
                 }
                 Err((kind, message)) if kind == "unknown_principal" => {
                     rec.decision = Decision::ImplicitDeny.to_string();
@@ -582,7 +549,7 @@ impl Sts {
             source_identity: source_identity.clone(),
             secret: Secret::default(),
         };
-        let (credentials, _) = self.issue(session)?;
+        let credentials = self.issue(session)?;
         let mut xml = String::new();
         if let Some(s) = &source_identity {
             xml.push_str(&element("SourceIdentity", s));

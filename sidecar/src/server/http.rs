@@ -35,6 +35,23 @@ fn xfcc_uri(xfcc: &str) -> Option<String> {
     })
 }
 
+/// A request's headers as [`CheckInput`] holds them: lower-case names (as hyper gives them), a
+/// repeated header's values joined with `,` (as Envoy joins them for gRPC checks, and as SigV4's
+/// canonical request reads them); values that are not visible ASCII are left out.
+pub(crate) fn header_map(headers: &hyper::HeaderMap) -> HashMap<String, String> {
+    let mut out: HashMap<String, String> = HashMap::with_capacity(headers.len());
+    for (k, v) in headers {
+        let Ok(v) = v.to_str() else { continue };
+        out.entry(k.as_str().to_owned())
+            .and_modify(|e| {
+                e.push(',');
+                e.push_str(v);
+            })
+            .or_insert_with(|| v.to_owned());
+    }
+    out
+}
+
 fn respond(status: u16, headers: &[(String, String)], body: String) -> Response<Full<Bytes>> {
     let mut b =
         Response::builder().status(StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN));
@@ -60,11 +77,7 @@ impl HttpMode {
                 serde_json::json!({"error": "RequestHeaderFieldsTooLarge", "limit": self.max_header_bytes}).to_string(),
             );
         }
-        let headers: HashMap<String, String> = req
-            .headers()
-            .iter()
-            .filter_map(|(k, v)| Some((k.as_str().to_owned(), v.to_str().ok()?.to_owned())))
-            .collect();
+        let headers = header_map(req.headers());
         let path_and_query = req
             .uri()
             .path_and_query()
@@ -125,6 +138,22 @@ impl HttpMode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn repeated_headers_are_joined_in_order() {
+        let mut h = hyper::HeaderMap::new();
+        h.append("x-amz-meta-a", "1".parse().unwrap());
+        h.append("x-amz-meta-a", "2".parse().unwrap());
+        h.append("host", "example.com".parse().unwrap());
+        h.append(
+            "x-binary",
+            hyper::header::HeaderValue::from_bytes(b"\xff").unwrap(),
+        );
+        let m = header_map(&h);
+        assert_eq!(m["x-amz-meta-a"], "1,2");
+        assert_eq!(m["host"], "example.com");
+        assert!(!m.contains_key("x-binary"));
+    }
 
     #[test]
     fn reads_spiffe_ids_from_xfcc() {
