@@ -10,6 +10,8 @@ use crate::request::Request;
 use crate::simulate::CaseRequest;
 use serde::{Deserialize, Serialize};
 
+pub mod packed;
+
 /// One policy handed to a binding.
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
 #[cfg_attr(feature = "wasm", derive(tsify::Tsify))]

@@ -9,8 +9,8 @@
 
 use crate::store::{Prepared, Resolved};
 use iamlet_engine::ffi::policy_set_inputs;
-use iamlet_engine::{Decision, Request};
-use iamlet_wasm_host::{GuestPolicySet, Host, HostConfig, HostError};
+use iamlet_engine::Decision;
+use iamlet_wasm_host::{GuestPolicySet, Host, HostConfig, HostError, PackedRequest};
 use lru::LruCache;
 use std::num::NonZeroUsize;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
@@ -125,13 +125,14 @@ impl Evaluator {
             }
             Engine::Component { host, sets, turns } => {
                 let set = Self::guest_set(host, sets, prepared)?;
-                let request = wit_request(prepared.request());
+                // Packed: one buffer crosses instead of a guest allocation per string.
+                let request = PackedRequest::from_request(prepared.request());
                 let _turn = match turns.get(host.instance_of(&set)) {
                     Some(t) => Some(t.lock().await),
                     None => None,
                 };
                 let e = host
-                    .evaluate(&set, &request, false)
+                    .evaluate_packed(&set, &request)
                     .map_err(EngineFailure)?;
                 Ok(Verdict {
                     decision: match e.decision {
@@ -179,29 +180,5 @@ impl Evaluator {
             },
         );
         Ok(set)
-    }
-}
-
-/// The component's request record for an engine request (typed: no JSON on the way).
-fn wit_request(r: &Request) -> iamlet_wasm_host::Request {
-    use iamlet_wasm_host::{ContextEntry, ContextValue};
-    iamlet_wasm_host::Request {
-        principal: r.principal().arn().to_owned(),
-        action: r.action().to_owned(),
-        resource: r.resource().to_owned(),
-        resource_account: r.resource_account().map(str::to_owned),
-        session_issuer: r.principal().session_issuer().map(str::to_owned),
-        context: r
-            .context()
-            .iter()
-            .map(|(k, v)| ContextEntry {
-                key: k.to_owned(),
-                value: if v.is_multi() {
-                    ContextValue::Multi(v.values().to_vec())
-                } else {
-                    ContextValue::Single(v.values().first().cloned().unwrap_or_default())
-                },
-            })
-            .collect(),
     }
 }

@@ -11,7 +11,7 @@
 mod generate;
 
 use iamlet_engine::simulate::{case_policy_inputs, parse_cases, run_case, Case};
-use iamlet_wasm_host::{Host, HostConfig};
+use iamlet_wasm_host::{Host, HostConfig, PackedRequest};
 use proptest::strategy::{Strategy, ValueTree};
 use proptest::test_runner::TestRunner;
 use serde_json::Value;
@@ -56,6 +56,17 @@ fn component(host: &Host, case: &Case) -> Value {
         Err(e) => return serde_json::json!({ "error": e.to_string() }),
     };
     let request = iamlet_wasm_host::request(&case.request).unwrap();
+    // The packed crossing (the sidecar's) must decide as the typed one does.
+    let typed = host.evaluate(&set, &request, false);
+    let packed = iamlet_engine::ffi::compile_request(&case.request)
+        .map_err(iamlet_wasm_host::HostError::Request)
+        .and_then(|r| host.evaluate_packed(&set, &PackedRequest::from_request(&r)));
+    assert_eq!(
+        format!("{typed:?}"),
+        format!("{packed:?}"),
+        "{}: typed and packed requests decide differently",
+        case.id
+    );
     match host.evaluate(&set, &request, true) {
         Ok(e) => serde_json::from_str(&e.explanation_json.expect("explanation requested")).unwrap(),
         Err(e) => serde_json::json!({ "error": e.to_string() }),

@@ -10,6 +10,10 @@
     clippy::unimplemented
 )]
 
+// Natively (tests aside) the platform allocator is already good.
+#[cfg(any(target_arch = "wasm32", test))]
+mod alloc;
+
 wit_bindgen::generate!({ path: "../wit", world: "engine" });
 
 use exports::iamlet::engine::evaluator as wit;
@@ -84,6 +88,22 @@ fn statement_ref(s: StatementRef) -> wit::StatementRef {
     }
 }
 
+fn evaluation(
+    decision: Decision,
+    deciding: Vec<StatementRef>,
+    explanation_json: Option<String>,
+) -> wit::Evaluation {
+    wit::Evaluation {
+        decision: match decision {
+            Decision::Allow => wit::Decision::Allow,
+            Decision::ExplicitDeny => wit::Decision::ExplicitDeny,
+            Decision::ImplicitDeny => wit::Decision::ImplicitDeny,
+        },
+        deciding: deciding.into_iter().map(statement_ref).collect(),
+        explanation_json,
+    }
+}
+
 fn request(r: wit::Request) -> Result<Request, String> {
     let mut ctx = ContextMap::new();
     for e in r.context {
@@ -123,15 +143,12 @@ impl wit::GuestPolicySet for Set {
             let v = self.0.decide(&req);
             (v.decision, v.deciding, None)
         };
-        Ok(wit::Evaluation {
-            decision: match decision {
-                Decision::Allow => wit::Decision::Allow,
-                Decision::ExplicitDeny => wit::Decision::ExplicitDeny,
-                Decision::ImplicitDeny => wit::Decision::ImplicitDeny,
-            },
-            deciding: deciding.into_iter().map(statement_ref).collect(),
-            explanation_json,
-        })
+        Ok(evaluation(decision, deciding, explanation_json))
+    }
+
+    fn evaluate_packed(&self, req: Vec<u8>) -> Result<wit::Evaluation, String> {
+        let v = self.0.decide(&ffi::packed::unpack(&req)?);
+        Ok(evaluation(v.decision, v.deciding, None))
     }
 
     fn statement_count(&self) -> u32 {

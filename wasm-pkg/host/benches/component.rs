@@ -11,7 +11,7 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use iamlet_engine::ffi::{compile_policy_set, compile_request, PolicyInput};
 use iamlet_engine::simulate::CaseRequest;
 use iamlet_engine::PolicyType;
-use iamlet_wasm_host::{Host, HostConfig};
+use iamlet_wasm_host::{Host, HostConfig, PackedRequest};
 use std::hint::black_box;
 
 const SERVICES: &[&str] = &[
@@ -77,6 +77,17 @@ fn bench(c: &mut Criterion) {
     let wit_req = iamlet_wasm_host::request(&request).unwrap();
     c.bench_function("decision/component", |b| {
         b.iter(|| host.evaluate(&set, black_box(&wit_req), false).unwrap())
+    });
+    // Like for like with `native-with-request`: from the request's strings to a decision.
+    c.bench_function("decision/component-packed", |b| {
+        b.iter(|| {
+            let r = black_box(&request);
+            let mut p = PackedRequest::new(&r.principal, &r.action, &r.resource);
+            for (k, v) in &r.context {
+                p.single(k, v.as_str().unwrap());
+            }
+            host.evaluate_packed(&set, &p).unwrap()
+        })
     });
 }
 

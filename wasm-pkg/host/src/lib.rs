@@ -12,6 +12,7 @@
 
 #![forbid(unsafe_code)]
 
+pub use iamlet_engine::ffi::packed::PackedRequest;
 use parking_lot::Mutex;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -308,6 +309,23 @@ impl Host {
             let guest = w.bindings.iamlet_engine_evaluator().policy_set();
             guest
                 .call_evaluate(&mut w.store, handle, request, explain)
+                .map_err(Call::Trap)?
+                .map_err(Call::Request)
+        })
+    }
+
+    /// Decides a packed request (one buffer crosses instead of a string per field): the decision
+    /// and deciding statements of [`Host::evaluate`] without explanation.
+    pub fn evaluate_packed(
+        &self,
+        set: &GuestPolicySet,
+        request: &PackedRequest,
+    ) -> Result<Evaluation, HostError> {
+        self.inner.with_worker(set.id, |w| {
+            let handle = w.ensure_set(set.id, &set.policies)?;
+            let guest = w.bindings.iamlet_engine_evaluator().policy_set();
+            guest
+                .call_evaluate_packed(&mut w.store, handle, request.as_bytes())
                 .map_err(Call::Trap)?
                 .map_err(Call::Request)
         })
