@@ -10,11 +10,11 @@
     clippy::unimplemented
 )]
 
-// Natively (tests aside) the platform allocator is already good.
-#[cfg(any(target_arch = "wasm32", test))]
-mod alloc;
-
 wit_bindgen::generate!({ path: "../wit", world: "engine" });
+
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: iamlet_wasm_alloc::SizeClasses = iamlet_wasm_alloc::SizeClasses::new();
 
 use exports::iamlet::engine::evaluator as wit;
 use iamlet_engine::ffi::{self, PolicyInput, PolicyProblem};

@@ -224,6 +224,9 @@ impl Host {
     pub fn with_component(bytes: &[u8], config: HostConfig) -> Result<Host, HostError> {
         let mut wcfg = wasmtime::Config::new();
         wcfg.wasm_component_model(true).epoch_interruption(true);
+        if std::env::var_os("IAMLET_PERFMAP").is_some() {
+            wcfg.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = wasmtime::Engine::new(&wcfg).map_err(setup)?;
         let component = Component::new(&engine, bytes).map_err(setup)?;
         let linker: Linker<State> = Linker::new(&engine);

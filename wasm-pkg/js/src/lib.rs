@@ -13,6 +13,11 @@ use iamlet_engine::{Decision, Explanation, Policy, PolicyType, Verdict};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
+// Small blocks from per-size-class free lists (a third of a decision's allocation cost in dlmalloc).
+#[cfg(target_arch = "wasm32")]
+#[global_allocator]
+static ALLOCATOR: iamlet_wasm_alloc::SizeClasses = iamlet_wasm_alloc::SizeClasses::new();
+
 #[wasm_bindgen(typescript_custom_section)]
 const POLICY_TYPES: &str = r#"
 /** An IAM policy document. */

@@ -1,11 +1,20 @@
-//! The guest's allocator: a free list per power-of-two size class in front of the system allocator
-//! (dlmalloc on `wasm32-unknown-unknown`).
+//! The allocator of iamlet's WebAssembly builds (the component and the npm package): a free list per
+//! power-of-two size class in front of the system allocator (dlmalloc on `wasm32-unknown-unknown`).
 //!
 //! Every decision builds and drops a request, a dozen small strings and maps, and dlmalloc's general
 //! bookkeeping (bins, splitting, coalescing) was 15% of a component call. With classes, a small
-//! allocation is a pop and a free a push (a call 2.64 → 2.41 µs, BENCHMARKS.md). Small blocks are never
-//! handed back to dlmalloc: the guest keeps its peak of them per class for reuse, which the policy sets
-//! it compiles dwarf. Large or over-aligned allocations go straight to the system allocator.
+//! allocation is a pop and a free a push (a component call 2.64 → 2.41 µs, BENCHMARKS.md). Small
+//! blocks are never handed back to dlmalloc: a module keeps its peak of them per class for reuse,
+//! which the policy sets it compiles dwarf. Large or over-aligned allocations go straight to the
+//! system allocator.
+//!
+//! Each WebAssembly build installs it:
+//!
+//! ```ignore
+//! #[cfg(target_arch = "wasm32")]
+//! #[global_allocator]
+//! static ALLOCATOR: iamlet_wasm_alloc::SizeClasses = iamlet_wasm_alloc::SizeClasses::new();
+//! ```
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
@@ -16,16 +25,29 @@ const MIN: usize = 16;
 const MAX: usize = MIN << (CLASSES - 1);
 
 /// The allocator; the free lists thread through the free blocks themselves.
-pub(crate) struct SizeClasses {
+pub struct SizeClasses {
     free: [Cell<*mut u8>; CLASSES],
 }
 
-// The guest has one thread (`wasm32-unknown-unknown` without atomics): the cells are never shared
-// between threads. Natively it is only ever a test's local value.
+// SAFETY: `wasm32-unknown-unknown` without atomics has one thread, so the cells are never shared
+// between threads; that is the only target installing it. Natively it is only a test's local value.
 unsafe impl Sync for SizeClasses {}
 
+impl std::fmt::Debug for SizeClasses {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SizeClasses").finish_non_exhaustive()
+    }
+}
+
+impl Default for SizeClasses {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl SizeClasses {
-    pub(crate) const fn new() -> Self {
+    /// Empty free lists: every class starts by asking the system allocator.
+    pub const fn new() -> Self {
         SizeClasses {
             free: [const { Cell::new(std::ptr::null_mut()) }; CLASSES],
         }
@@ -46,24 +68,32 @@ fn block(class: usize) -> Layout {
     Layout::from_size_align(MIN << class, MIN).unwrap_or(Layout::new::<[u128; 1]>())
 }
 
+// SAFETY: every block handed out is at least the layout's size (its class's size) and 16-aligned
+// (blocks come from the system allocator with 16-byte alignment; layouts wanting more bypass the
+// classes); a block is on at most one free list, and only while nobody holds it.
 unsafe impl GlobalAlloc for SizeClasses {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let Some(c) = class(layout.size(), layout.align()) else {
+            // SAFETY: the caller's layout, passed on.
             return unsafe { System.alloc(layout) };
         };
         let head = self.free[c].get();
         if head.is_null() {
+            // SAFETY: a class's block layout has a non-zero size.
             return unsafe { System.alloc(block(c)) };
         }
-        // A free block's first word is the next free block of its class.
+        // SAFETY: a free block's first word is the next free block of its class (written by
+        // `dealloc`), and every block is at least 16 bytes and 16-aligned.
         self.free[c].set(unsafe { head.cast::<*mut u8>().read() });
         head
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         let Some(c) = class(layout.size(), layout.align()) else {
+            // SAFETY: a layout outside the classes was allocated by the system allocator.
             return unsafe { System.dealloc(ptr, layout) };
         };
+        // SAFETY: the block is the caller's to give back, at least 16 bytes and 16-aligned.
         unsafe { ptr.cast::<*mut u8>().write(self.free[c].get()) };
         self.free[c].set(ptr);
     }
@@ -74,13 +104,17 @@ unsafe impl GlobalAlloc for SizeClasses {
         match (old, new) {
             // Growing a string within its class: the block already has the room.
             (Some(a), Some(b)) if a == b => ptr,
+            // SAFETY: both sizes outside the classes: the block is the system allocator's.
             (None, None) => unsafe { System.realloc(ptr, layout, new_size) },
             _ => {
                 let Ok(to) = Layout::from_size_align(new_size, layout.align()) else {
                     return std::ptr::null_mut();
                 };
+                // SAFETY: `to` is a valid layout of non-zero size (`realloc`'s contract).
                 let moved = unsafe { self.alloc(to) };
                 if !moved.is_null() {
+                    // SAFETY: both blocks hold at least the smaller size and are distinct; the old
+                    // block is the caller's, given back once.
                     unsafe {
                         std::ptr::copy_nonoverlapping(ptr, moved, layout.size().min(new_size));
                         self.dealloc(ptr, layout);
@@ -91,10 +125,6 @@ unsafe impl GlobalAlloc for SizeClasses {
         }
     }
 }
-
-#[cfg(target_arch = "wasm32")]
-#[global_allocator]
-static ALLOCATOR: SizeClasses = SizeClasses::new();
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, reason = "tests")]
@@ -114,6 +144,7 @@ mod tests {
     #[test]
     fn freed_blocks_are_reused_and_data_survives_realloc() {
         let a = SizeClasses::new();
+        // SAFETY: non-zero layouts; each block is given back once, with the layout it has then.
         unsafe {
             let l = Layout::from_size_align(24, 8).unwrap();
             let p = a.alloc(l);
