@@ -224,6 +224,8 @@ impl Host {
     pub fn with_component(bytes: &[u8], config: HostConfig) -> Result<Host, HostError> {
         let mut wcfg = wasmtime::Config::new();
         wcfg.wasm_component_model(true).epoch_interruption(true);
+        // For profiling: `IAMLET_PERFMAP=1` names the guest's compiled functions in
+        // /tmp/perf-PID.map, so `perf report` shows guest frames (BENCHMARKS.md).
         if std::env::var_os("IAMLET_PERFMAP").is_some() {
             wcfg.profiler(wasmtime::ProfilingStrategy::PerfMap);
         }
