@@ -109,7 +109,7 @@ def free_port():
 
 
 def config_toml(ports, log_path, engine="component", enforce=True, accounts=None, shadow=None,
-                poll="2s", capacity=10000, memory_mib=256, credentials=None, sts=False):
+                poll="2s", capacity=10000, memory_mib=256, credentials=None, sts=False, workers=None):
     ex = os.path.join(ROOT, "examples")
     accounts = accounts or f"{ex}/account.json"
     shadow_line = f'shadow_accounts = "{shadow}"' if shadow else ""
@@ -164,6 +164,7 @@ allow_unmapped = false
 [limits]
 check_timeout = "5s"
 concurrency = 1024
+{f"worker_threads = {workers}" if workers else ""}
 max_header_bytes = 65536
 shutdown_grace = "10s"
 
@@ -201,7 +202,7 @@ class Sidecar:
 
     def __init__(self, engine="component", enforce=True, args=(), prepare=None, **config):
         """`prepare(dir)` may write files into the sidecar's directory and return config overrides
-        (`accounts`, `shadow`, `poll`, `capacity`, `memory_mib`, `credentials`, `sts`) before the process
+        (`accounts`, `shadow`, `poll`, `capacity`, `memory_mib`, `credentials`, `sts`, `workers`) before the process
         starts; `args` are extra CLI flags."""
         self.dir = tempfile.mkdtemp(prefix="iamlet-e2e-")
         self.ports = {k: free_port() for k in ("grpc", "http", "admin", "sts")}
@@ -1070,6 +1071,20 @@ class StsTest(Base):
             RoleArn=f"arn:aws:iam::{ACCOUNT}:role/reader", RoleSessionName="after",
             ExternalId="e2e-external-id")["Credentials"]
         self.sts(creds=fresh).get_caller_identity()
+
+
+class WorkerThreadsTest(Base):
+    """`[limits] worker_threads`: the runtime serving checks has that many threads."""
+
+    engine = "native"
+    options = {"workers": 1}
+
+    def test_one_worker_thread_serves_checks(self):
+        self.assertAllowed(
+            self.check(path=object_path("alice"), headers={"x-iamlet-principal": ALICE}), ALICE
+        )
+        line = next(l for l in self.sidecar.stderr_text().splitlines() if "serving ext_authz" in l)
+        self.assertIn("workers=1", line)
 
 
 class DryRunTest(Base):

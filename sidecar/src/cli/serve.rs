@@ -79,7 +79,11 @@ pub(crate) fn run_serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EX_CONFIG));
         }
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = checked.config.limits.worker_threads {
+        builder.worker_threads(n);
+    }
+    let runtime = builder
         .enable_all()
         .build()
         .context("starting the runtime")?;
@@ -101,6 +105,7 @@ pub(crate) fn run_serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                     http = %b.http,
                     admin = %b.admin,
                     engine,
+                    workers = tokio::runtime::Handle::current().metrics().num_workers(),
                     "serving ext_authz"
                 );
                 if let Some(sts) = b.sts {
