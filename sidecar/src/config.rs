@@ -342,9 +342,9 @@ pub struct LimitsSection {
     /// Grace period to drain in-flight checks on shutdown.
     #[serde(default = "default_grace", with = "duration")]
     pub shutdown_grace: Duration,
-    /// Threads serving checks; by default one per core. A sidecar sharing its cores with the
-    /// application it guards keeps a lower tail with fewer (BENCHMARKS.md: one thread on two cores
-    /// cut p99 at 5,000 checks/s below 1 ms, for a tenth less peak throughput).
+    /// Threads serving checks; by default one per core. Like Envoy's `--concurrency`: a sidecar
+    /// sharing its node with the application it guards can be held to fewer cores (BENCHMARKS.md
+    /// measures one thread against two).
     #[serde(default)]
     pub worker_threads: Option<usize>,
 }
