@@ -84,8 +84,7 @@ impl ContextMap {
 
     /// Sets a key (replacing any value it had under any spelling).
     pub fn insert(&mut self, key: &str, value: impl Into<ContextValue>) {
-        self.entries
-            .insert(key.to_lowercase(), (key.to_owned(), value.into()));
+        self.insert_owned(key.to_owned(), value);
     }
 
     /// [`ContextMap::insert`] for a key already owned (a request arriving from outside): the key is

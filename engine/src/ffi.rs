@@ -205,14 +205,34 @@ pub fn policy_set_inputs(set: &PolicySet) -> Vec<PolicyInput> {
 pub fn compile_request(r: &CaseRequest) -> Result<Request, String> {
     let ctx =
         crate::context::ContextMap::from_json_object(&r.context).map_err(|e| e.to_string())?;
-    let mut req = Request::new(&r.principal, &r.action, &r.resource)
+    request_from_parts(
+        &r.principal,
+        &r.action,
+        &r.resource,
+        r.resource_account.as_deref(),
+        r.session_issuer.as_deref(),
+        ctx,
+    )
+}
+
+/// Builds a request from its parts as a binding receives them (the case format, the component's
+/// typed or packed request): the engine's error as text.
+pub fn request_from_parts(
+    principal: &str,
+    action: &str,
+    resource: &str,
+    resource_account: Option<impl Into<String>>,
+    session_issuer: Option<impl Into<String>>,
+    context: crate::context::ContextMap,
+) -> Result<Request, String> {
+    let mut req = Request::new(principal, action, resource)
         .map_err(|e| e.to_string())?
-        .with_context(ctx);
-    if let Some(a) = &r.resource_account {
-        req = req.with_resource_account(a.clone());
+        .with_context(context);
+    if let Some(a) = resource_account {
+        req = req.with_resource_account(a);
     }
-    if let Some(i) = &r.session_issuer {
-        req = req.with_session_issuer(i.clone());
+    if let Some(i) = session_issuer {
+        req = req.with_session_issuer(i);
     }
     Ok(req)
 }

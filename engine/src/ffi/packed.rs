@@ -153,16 +153,7 @@ pub fn unpack(bytes: &[u8]) -> Result<Request, String> {
             }
         }
     }
-    let mut req = Request::new(principal, action, resource)
-        .map_err(|e| e.to_string())?
-        .with_context(ctx);
-    if let Some(a) = account {
-        req = req.with_resource_account(a);
-    }
-    if let Some(i) = issuer {
-        req = req.with_session_issuer(i);
-    }
-    Ok(req)
+    super::request_from_parts(principal, action, resource, account, issuer, ctx)
 }
 
 struct Reader<'a> {

@@ -113,16 +113,14 @@ fn request(r: wit::Request) -> Result<Request, String> {
         };
         ctx.insert_owned(e.key, v);
     }
-    let mut req = Request::new(&r.principal, &r.action, &r.resource)
-        .map_err(|e| e.to_string())?
-        .with_context(ctx);
-    if let Some(a) = r.resource_account {
-        req = req.with_resource_account(a);
-    }
-    if let Some(i) = r.session_issuer {
-        req = req.with_session_issuer(i);
-    }
-    Ok(req)
+    ffi::request_from_parts(
+        &r.principal,
+        &r.action,
+        &r.resource,
+        r.resource_account,
+        r.session_issuer,
+        ctx,
+    )
 }
 
 impl wit::GuestPolicySet for Set {

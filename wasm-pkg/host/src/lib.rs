@@ -309,8 +309,7 @@ impl Host {
         request: &Request,
         explain: bool,
     ) -> Result<Evaluation, HostError> {
-        self.inner.with_worker(set.id, |w| {
-            let handle = w.ensure_set(set.id, &set.policies)?;
+        self.with_set(set, |w, handle| {
             let guest = w.bindings.iamlet_engine_evaluator().policy_set();
             guest
                 .call_evaluate(&mut w.store, handle, request, explain)
@@ -326,13 +325,25 @@ impl Host {
         set: &GuestPolicySet,
         request: &PackedRequest,
     ) -> Result<Evaluation, HostError> {
-        self.inner.with_worker(set.id, |w| {
-            let handle = w.ensure_set(set.id, &set.policies)?;
+        self.with_set(set, |w, handle| {
             let guest = w.bindings.iamlet_engine_evaluator().policy_set();
             guest
                 .call_evaluate_packed(&mut w.store, handle, request.as_bytes())
                 .map_err(Call::Trap)?
                 .map_err(Call::Request)
+        })
+    }
+
+    /// Runs `f` on the instance holding `set`, with the set's guest handle (compiled again there if
+    /// the instance was replaced).
+    fn with_set<T>(
+        &self,
+        set: &GuestPolicySet,
+        f: impl FnOnce(&mut Worker, ResourceAny) -> Result<T, Call>,
+    ) -> Result<T, HostError> {
+        self.inner.with_worker(set.id, |w| {
+            let handle = w.ensure_set(set.id, &set.policies)?;
+            f(w, handle)
         })
     }
 
