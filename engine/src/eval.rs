@@ -593,7 +593,17 @@ impl Flow<'_, '_> {
                 .resource
                 .arn()
                 .is_some_and(|a| a.service == "kms" && a.resource.starts_with("key/"));
+        // Every role has a trust policy, and an `sts:` action on a role (AssumeRole, TagSession,
+        // SetSourceIdentity, …) is allowed only when it allows: a role whose trust policy was not
+        // given (a role that does not exist) is never assumed on identity policies alone.
+        let role_trust = self.target.service.name() == "sts"
+            && self
+                .target
+                .resource
+                .arn()
+                .is_some_and(|a| a.service == "iam" && a.resource.starts_with("role/"));
         let must_have_rbp = kms_key
+            || role_trust
             || (!set.resource.is_empty()
                 && (kms
                     || set
@@ -622,10 +632,18 @@ impl Flow<'_, '_> {
         }
         if must_have_rbp && rbp_grant.is_none() && set.resource.is_empty() {
             return self.steps.implicit_deny(StepKind::ResourcePolicy, None, || {
-                format!(
-                    "implicitly denied: a KMS key's key policy must allow the principal (directly, or by naming the account so that IAM policies apply), and no key policy was given for {}",
-                    req.resource()
-                )
+                if role_trust {
+                    format!(
+                        "implicitly denied: a role's trust policy must allow {}, and no trust policy was given for {} (a role that does not exist has none)",
+                        req.action(),
+                        req.resource()
+                    )
+                } else {
+                    format!(
+                        "implicitly denied: a KMS key's key policy must allow the principal (directly, or by naming the account so that IAM policies apply), and no key policy was given for {}",
+                        req.resource()
+                    )
+                }
             });
         }
         if must_have_rbp && rbp_grant.is_none() {
@@ -973,5 +991,56 @@ mod tests {
         assert_eq!(sids("s3:GetObject"), ["D1", "D2", "D4", "D5"]);
         assert_eq!(sids("ec2:DescribeVpcs"), ["D2", "D3", "D5"]);
         assert_eq!(sids("iam:PassRole"), ["D5"]);
+    }
+
+    /// AWS decides an `sts:` action on a role with the role's trust policy: without one (a role that
+    /// does not exist, or a caller that named it by another path or partition) identity policies
+    /// alone never allow it.
+    #[test]
+    fn an_sts_action_on_a_role_needs_its_trust_policy() {
+        let admin = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#;
+        let mut set = PolicySet::new();
+        set.add(Policy::parse_named("admin", admin, PolicyType::Identity).unwrap());
+        for (action, role) in [
+            (
+                "sts:AssumeRole",
+                "arn:aws:iam::111122223333:role/break-glass",
+            ),
+            (
+                "STS:assumerole",
+                "arn:aws:iam::111122223333:role/anything/break-glass",
+            ),
+            (
+                "sts:TagSession",
+                "arn:aws-cn:iam::111122223333:role/break-glass",
+            ),
+            (
+                "sts:AssumeRoleWithWebIdentity",
+                "arn:aws:iam::111122223333:role/x",
+            ),
+        ] {
+            let req = Request::new("arn:aws:iam::111122223333:user/bob", action, role).unwrap();
+            let e = set.explain(&req);
+            assert_eq!(e.decision, Decision::ImplicitDeny, "{action} {role}\n{e}");
+            assert!(e.to_string().contains("no trust policy was given"), "{e}");
+        }
+        // Other actions on a role ARN, and sts: actions on other resources, are not affected.
+        for (action, resource) in [
+            ("iam:GetRole", "arn:aws:iam::111122223333:role/break-glass"),
+            ("sts:GetCallerIdentity", "*"),
+        ] {
+            let req = Request::new("arn:aws:iam::111122223333:user/bob", action, resource).unwrap();
+            assert_eq!(set.evaluate(&req), Decision::Allow, "{action}");
+        }
+        // With the trust policy, the trust policy decides with the identity policies.
+        let trust = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"sts:AssumeRole"}]}"#;
+        set.add(Policy::parse_named("trust", trust, PolicyType::Trust).unwrap());
+        let req = Request::new(
+            "arn:aws:iam::111122223333:user/bob",
+            "sts:AssumeRole",
+            "arn:aws:iam::111122223333:role/break-glass",
+        )
+        .unwrap();
+        assert_eq!(set.evaluate(&req), Decision::Allow);
     }
 }

@@ -105,7 +105,8 @@ impl PrincipalSpec {
     }
 }
 
-/// Whether a role ARN (with any path) names the role of a role session.
+/// Whether a role ARN (with any path) names the role of a role session (same partition, account and
+/// name: ARNs of two partitions never name the same role).
 fn names_role_of(role_arn: &str, p: &Principal) -> bool {
     let Some(a) = Arn::parse(role_arn) else {
         return false;
@@ -115,6 +116,7 @@ fn names_role_of(role_arn: &str, p: &Principal) -> bool {
     };
     let role_name = role_path.rsplit('/').next().unwrap_or(role_path);
     a.service == "iam"
+        && a.partition == p.partition
         && p.account.as_deref() == Some(a.account)
         && p.name.as_deref() == Some(role_name)
 }
