@@ -220,6 +220,17 @@ impl Resolved {
         self.parts.account.as_deref()
     }
 
+    /// The IAM entity whose policies these are: a user's or role's ARN with its path (for sessions,
+    /// the role's or the issuing user's), a root ARN, a service name.
+    pub fn entity(&self) -> &str {
+        &self.parts.entity
+    }
+
+    /// `UserId` / `RoleId` (`AIDA…`, `AROA…`), when the source knows it.
+    pub fn unique_id(&self) -> Option<&str> {
+        self.parts.unique_id.as_deref()
+    }
+
     /// The role's trust policy (for roles and their sessions).
     pub fn trust_policy(&self) -> Option<&Policy> {
         self.parts.trust.as_ref()

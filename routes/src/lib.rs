@@ -4,7 +4,13 @@
 //! takes one segment, a final `{name*}` the rest), and yields an action, a resource ARN built from the
 //! captures (`arn:aws:s3:::{bucket}/{key}`), and condition keys taken from the path, the query or
 //! headers. The first route that matches wins.
+//!
+//! Paths are matched normalized ([`path`]): what a route sees is what the upstream serves, and a
+//! path or query that two servers could read two ways is refused ([`Unmapped`]), never guessed at.
 
+pub mod path;
+
+use path::{NormalizedPath, PathError};
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
@@ -30,6 +36,45 @@ pub struct RouteSpec {
     /// Condition keys: key → `path:NAME`, `query:NAME`, `header:NAME`, or `literal:VALUE`.
     #[serde(default)]
     pub context: BTreeMap<String, String>,
+    /// Whether an encoded slash (`%2F`) may appear inside a path segment (kept in the capture, as
+    /// S3 keeps it in a key). Off: such a request is refused, since upstreams disagree on whether
+    /// it is a separator.
+    #[serde(default)]
+    pub encoded_slashes: bool,
+}
+
+/// Why a request maps to no action.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum Unmapped {
+    /// No route matches it.
+    #[error("no route matches")]
+    NoRoute,
+    /// Its path cannot be normalized unambiguously.
+    #[error("the path is ambiguous: {0}")]
+    Path(#[from] PathError),
+    /// A query parameter a route reads as one value comes more than once: the upstream may read
+    /// either.
+    #[error("query parameter `{name}` is given {count} times; the route reads it as one value")]
+    RepeatedParameter {
+        /// The parameter.
+        name: String,
+        /// How often it came.
+        count: usize,
+    },
+    /// A query parameter a route reads has a malformed `%` escape or is not UTF-8.
+    #[error("query parameter `{name}` is not well-formed percent-encoded UTF-8")]
+    BadParameter {
+        /// The parameter.
+        name: String,
+    },
+}
+
+impl Unmapped {
+    /// Whether the request itself is malformed or ambiguous (a client error, denied whatever the
+    /// configuration says of unmapped requests), rather than merely not routed.
+    pub fn is_bad_request(&self) -> bool {
+        !matches!(self, Unmapped::NoRoute)
+    }
 }
 
 /// A route that cannot be compiled.
@@ -71,6 +116,7 @@ struct Route {
     resource: Vec<Piece>,
     resource_account: Option<String>,
     context: Vec<(String, Source)>,
+    encoded_slashes: bool,
 }
 
 /// The compiled route map.
@@ -99,7 +145,7 @@ pub struct HttpParts<'a> {
     pub method: &'a str,
     /// The host, without port.
     pub host: &'a str,
-    /// The path without the query.
+    /// The path without the query, as the client sent it (normalized by the map).
     pub path: &'a str,
     /// The raw query string (after `?`), possibly empty.
     pub query: &'a str,
@@ -238,6 +284,7 @@ impl Routes {
                 resource,
                 resource_account: spec.resource_account.clone(),
                 context,
+                encoded_slashes: spec.encoded_slashes,
             });
         }
         Ok(Routes { routes })
@@ -253,9 +300,15 @@ impl Routes {
         self.routes.is_empty()
     }
 
-    /// Maps a request; `None` when no route matches.
-    pub fn map(&self, req: &HttpParts<'_>) -> Option<Mapped> {
-        self.routes.iter().find_map(|r| r.map(req))
+    /// Maps a request: the first route matching its normalized path.
+    pub fn map(&self, req: &HttpParts<'_>) -> Result<Mapped, Unmapped> {
+        let path = NormalizedPath::parse(req.path)?;
+        for r in &self.routes {
+            if let Some(m) = r.map(req, &path)? {
+                return Ok(m);
+            }
+        }
+        Err(Unmapped::NoRoute)
     }
 }
 
@@ -267,56 +320,91 @@ fn host_matches(pattern: &str, host: &str) -> bool {
     }
 }
 
-fn decode(s: &str) -> String {
-    percent_encoding::percent_decode_str(s)
-        .decode_utf8_lossy()
-        .into_owned()
+/// The values of every occurrence of a query parameter (`+` is a space, as forms encode it).
+fn query_values(query: &str, name: &str) -> Result<Vec<String>, Unmapped> {
+    let bad = || Unmapped::BadParameter {
+        name: name.to_owned(),
+    };
+    let mut out = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        // A key that does not decode cannot be the parameter asked for.
+        if decode_strict(k).is_some_and(|k| k == name) {
+            out.push(decode_strict(v).ok_or_else(bad)?);
+        }
+    }
+    Ok(out)
 }
 
-fn query_param(query: &str, name: &str) -> Option<String> {
-    query.split('&').find_map(|pair| {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        (decode(&k.replace('+', " ")) == name).then(|| decode(&v.replace('+', " ")))
-    })
+/// Percent-decodes (with `+` as a space); `None` for a malformed escape or bytes that are not UTF-8.
+fn decode_strict(s: &str) -> Option<String> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'%' => {
+                let hex = |j: usize| bytes.get(j).and_then(|c| char::from(*c).to_digit(16));
+                let v = hex(i + 1)? * 16 + hex(i + 2)?;
+                out.push(u8::try_from(v).ok()?);
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 impl Route {
-    fn map(&self, req: &HttpParts<'_>) -> Option<Mapped> {
+    /// The request in IAM's terms if this route matches it; an error when it matches but reading
+    /// it would be ambiguous.
+    fn map(&self, req: &HttpParts<'_>, path: &NormalizedPath) -> Result<Option<Mapped>, Unmapped> {
         if let Some(m) = &self.method {
             if !m.eq_ignore_ascii_case(req.method) {
-                return None;
+                return Ok(None);
             }
         }
         if let Some(h) = &self.host {
             if !host_matches(h, req.host) {
-                return None;
+                return Ok(None);
             }
         }
         let mut captures: Vec<(&str, String)> = Vec::new();
-        let parts: Vec<&str> = req.path.split('/').skip(1).collect();
+        let parts = path.segments();
         let mut i = 0;
         for seg in &self.segments {
             match seg {
                 Segment::Literal(l) => {
-                    if parts.get(i) != Some(&l.as_str()) {
-                        return None;
+                    if parts.get(i) != Some(l) {
+                        return Ok(None);
                     }
                     i += 1;
                 }
                 Segment::Capture(n) => {
-                    let v = parts.get(i).filter(|v| !v.is_empty())?;
-                    captures.push((n, decode(v)));
+                    let Some(v) = parts.get(i).filter(|v| !v.is_empty()) else {
+                        return Ok(None);
+                    };
+                    captures.push((n, v.clone()));
                     i += 1;
                 }
                 Segment::Rest(n) => {
-                    let rest = parts.get(i..).unwrap_or_default().join("/");
-                    captures.push((n, decode(&rest)));
+                    captures.push((n, parts.get(i..).unwrap_or_default().join("/")));
                     i = parts.len();
                 }
             }
         }
         if i != parts.len() {
-            return None;
+            return Ok(None);
+        }
+        if let (Some(segment), false) = (path.encoded_slash(), self.encoded_slashes) {
+            return Err(PathError::EncodedSlash { segment }.into());
         }
         let get = |name: &str| {
             captures
@@ -332,25 +420,33 @@ impl Route {
                 Piece::Var(v) => get(v).unwrap_or_default(),
             })
             .collect();
-        let context = self
-            .context
-            .iter()
-            .filter_map(|(k, src)| {
-                let v = match src {
-                    Source::Path(n) => get(n),
-                    Source::Query(n) => query_param(req.query, n),
-                    Source::Header(n) => (req.header)(n),
-                    Source::Literal(v) => Some(v.clone()),
-                }?;
-                Some((k.clone(), v))
-            })
-            .collect();
-        Some(Mapped {
+        let mut context = Vec::with_capacity(self.context.len());
+        for (k, src) in &self.context {
+            let v = match src {
+                Source::Path(n) => get(n),
+                Source::Query(n) => {
+                    let mut values = query_values(req.query, n)?;
+                    if values.len() > 1 {
+                        return Err(Unmapped::RepeatedParameter {
+                            name: n.clone(),
+                            count: values.len(),
+                        });
+                    }
+                    values.pop()
+                }
+                Source::Header(n) => (req.header)(n),
+                Source::Literal(v) => Some(v.clone()),
+            };
+            if let Some(v) = v {
+                context.push((k.clone(), v));
+            }
+        }
+        Ok(Some(Mapped {
             action: self.action.clone(),
             resource,
             resource_account: self.resource_account.clone(),
             context,
-        })
+        }))
     }
 }
 
@@ -367,6 +463,7 @@ mod tests {
             resource: resource.into(),
             resource_account: None,
             context: BTreeMap::new(),
+            encoded_slashes: false,
         }
     }
 
@@ -421,9 +518,104 @@ mod tests {
             .contains(&("aws:RequestTag/team".into(), "red".into())));
         let m = routes.map(&parts("get", "/buckets/b1", "", &h)).unwrap();
         assert_eq!(m.action, "s3:ListBucket");
-        assert!(routes.map(&parts("PUT", "/buckets/b1", "", &h)).is_none());
-        assert!(routes.map(&parts("GET", "/buckets", "", &h)).is_none());
-        assert!(routes.map(&parts("GET", "/buckets//", "", &h)).is_none());
+        assert_eq!(
+            routes.map(&parts("PUT", "/buckets/b1", "", &h)),
+            Err(Unmapped::NoRoute)
+        );
+        assert_eq!(
+            routes.map(&parts("GET", "/buckets", "", &h)),
+            Err(Unmapped::NoRoute)
+        );
+        assert_eq!(
+            routes.map(&parts("GET", "/buckets//", "", &h)),
+            Err(Unmapped::NoRoute)
+        );
+    }
+
+    /// Found by the security review: `..` and encoded separators were matched raw and decoded
+    /// afterwards, so alice (allowed `home/alice/*`) read bob's notes; a repeated query parameter
+    /// was read first-wins while the upstream may read the last.
+    #[test]
+    fn paths_are_normalized_before_matching_and_ambiguity_is_refused() {
+        let mut get = spec(
+            "GET",
+            "/buckets/{bucket}/objects/{key*}",
+            "s3:GetObject",
+            "arn:aws:s3:::{bucket}/{key}",
+        );
+        get.context
+            .insert("s3:prefix".into(), "query:prefix".into());
+        let routes = Routes::compile(&[get]).unwrap();
+        let h = |_: &str| None;
+        let resource = |path: &str| routes.map(&parts("GET", path, "", &h)).map(|m| m.resource);
+        for path in [
+            "/buckets/b1/objects/home/alice/../bob/notes.txt",
+            "/buckets/b1/objects/home/alice/%2E%2E/bob/notes.txt",
+            "/buckets/b1/objects/home/alice/./../bob//notes.txt",
+            "/buckets/b1/objects/home/%61lice/../bob/notes.txt",
+        ] {
+            assert_eq!(
+                resource(path).as_deref(),
+                Ok("arn:aws:s3:::b1/home/bob/notes.txt"),
+                "{path}"
+            );
+        }
+        assert_eq!(
+            resource("/buckets/b1/objects/home/alice/..%2Fbob%2Fnotes.txt"),
+            Err(Unmapped::Path(PathError::EncodedSlash { segment: 6 }))
+        );
+        assert_eq!(
+            resource("/buckets/b1/objects/../../../../x"),
+            Err(Unmapped::Path(PathError::AboveRoot))
+        );
+        assert!(matches!(
+            resource("/buckets/b1/objects/a%5C..%5Cb"),
+            Err(Unmapped::Path(PathError::Backslash { .. }))
+        ));
+        // `..` may also leave the route altogether.
+        assert_eq!(
+            resource("/buckets/b1/objects/../../other"),
+            Err(Unmapped::NoRoute)
+        );
+        let m = |q: &str| routes.map(&parts("GET", "/buckets/b1/objects/k", q, &h));
+        assert_eq!(
+            m("prefix=home/alice/&prefix=home/bob/"),
+            Err(Unmapped::RepeatedParameter {
+                name: "prefix".into(),
+                count: 2
+            })
+        );
+        assert_eq!(
+            m("prefix=a&pre%66ix=b"),
+            Err(Unmapped::RepeatedParameter {
+                name: "prefix".into(),
+                count: 2
+            })
+        );
+        assert_eq!(
+            m("prefix=%zz"),
+            Err(Unmapped::BadParameter {
+                name: "prefix".into()
+            })
+        );
+        assert!(m("prefix=home%2Falice%2F&other=1&other=2").is_ok());
+        assert!(Unmapped::RepeatedParameter {
+            name: "x".into(),
+            count: 2
+        }
+        .is_bad_request());
+        assert!(!Unmapped::NoRoute.is_bad_request());
+
+        // A route that accepts encoded slashes keeps them in the capture.
+        let mut keys = spec("GET", "/k/{key}", "s3:GetObject", "arn:aws:s3:::b/{key}");
+        keys.encoded_slashes = true;
+        let routes = Routes::compile(&[keys]).unwrap();
+        assert_eq!(
+            routes
+                .map(&parts("GET", "/k/a%2Fb", "", &h))
+                .map(|m| m.resource),
+            Ok("arn:aws:s3:::b/a/b".to_owned())
+        );
     }
 
     #[test]

@@ -17,11 +17,12 @@
 
 use crate::config::{Checked, JwtSection, SpiffeRule};
 use crate::credentials::sigv4::{self, SigV4Error};
-use crate::credentials::{Authenticator, Caller, OpenedSession, WatchedCredentials};
+use crate::credentials::{Authenticator, Caller, OpenedSession, Secret, WatchedCredentials};
 use crate::decision_log::{DecisionLog, DecisionRecord};
 use crate::evaluator::{Evaluator, Verdict};
 use crate::metrics::{CheckLabels, KindLabels, Metrics};
-use crate::routes::{HttpParts, Mapped, Routes};
+use crate::redact;
+use crate::routes::{HttpParts, Mapped, Routes, Unmapped};
 use crate::store::{Query, Store, StoreError};
 use iamlet_engine::{ContextMap, ContextValue, Decision};
 use std::collections::HashMap;
@@ -29,11 +30,25 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
+/// Who describes the client: a proxy forwarding its request (Envoy), or the connection itself.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Origin {
+    /// Envoy forwards the client's request: its `X-Forwarded-*` and tag headers describe the client
+    /// (within `[context] trusted_hops`).
+    #[default]
+    Proxied,
+    /// The client connects itself (STS): only the connection says where it is and how it came, and
+    /// no header it sends is taken for the address, the scheme or request tags.
+    Direct,
+}
+
 /// A request to authorize, as Envoy describes it.
 #[derive(Clone, Debug, Default)]
 pub struct CheckInput {
     /// `grpc` or `http`.
     pub protocol: &'static str,
+    /// Whether a proxy forwards the request or the client connected itself.
+    pub origin: Origin,
     /// The downstream peer's IP address.
     pub source_address: Option<String>,
     /// The downstream peer's mTLS identity (a SPIFFE URI SAN), when Envoy verified one.
@@ -52,6 +67,9 @@ pub struct CheckInput {
     pub filter_metadata: HashMap<String, serde_json::Value>,
     /// Per-route `context_extensions`.
     pub context_extensions: HashMap<String, String>,
+    /// The request's body, whole, when Envoy sends it (`with_request_body`; never a partial one):
+    /// a SigV4 signature is then checked against it.
+    pub body: Option<Vec<u8>>,
 }
 
 /// The answer.
@@ -73,6 +91,33 @@ pub struct Outcome {
     pub reason: String,
 }
 
+/// Why a check could not run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FailureKind {
+    /// More checks in flight than `[limits] concurrency`.
+    Shed,
+    /// No decision within `[limits] check_timeout`.
+    Timeout,
+    /// The request's path and headers are over `[limits] max_header_bytes`.
+    TooLarge,
+}
+
+impl FailureKind {
+    /// The kind's name in logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::Shed => "shed",
+            FailureKind::Timeout => "timeout",
+            FailureKind::TooLarge => "limit",
+        }
+    }
+
+    /// Whether the client caused it: such a check is denied even with `fail_open`.
+    pub fn client_caused(self) -> bool {
+        matches!(self, FailureKind::TooLarge)
+    }
+}
+
 /// The authorizer: configuration, store, engine, log and metrics.
 #[derive(Debug)]
 pub struct Authorizer {
@@ -83,6 +128,7 @@ pub struct Authorizer {
     log: DecisionLog,
     metrics: Arc<Metrics>,
     authenticator: Option<Arc<Authenticator>>,
+    admin_token: Option<Secret>,
 }
 
 /// The authorizer as a `tower::Service`: the innermost service of the servers' stack.
@@ -109,6 +155,10 @@ impl tower::Service<CheckInput> for AuthorizeService {
 }
 
 static REQUEST_SEQ: AtomicU64 = AtomicU64::new(0);
+
+/// Direct clients' headers never become request tags.
+static EMPTY_TAG_HEADERS: std::collections::BTreeMap<String, String> =
+    std::collections::BTreeMap::new();
 
 pub(crate) fn new_request_id() -> String {
     let n = REQUEST_SEQ.fetch_add(1, Ordering::Relaxed);
@@ -169,18 +219,23 @@ pub(crate) struct Identity {
     pub(crate) context: Vec<(String, ContextValue)>,
     /// Temporary credentials: their session policy limits every request.
     pub(crate) session: Option<Arc<OpenedSession>>,
+    /// The region a SigV4 signature's credential scope names. It never becomes
+    /// `aws:RequestedRegion` (the server's region is the request's): a scope naming another region
+    /// than the server's is a signature for another endpoint, refused.
+    pub(crate) signed_region: Option<String>,
 }
 
 impl Identity {
     /// The identity of a verified signer: an IAM user, or a session with its MFA, tags and policy.
-    pub(crate) fn of_caller(caller: &Caller, region: String, now: i64) -> Identity {
-        let mut context = vec![("aws:RequestedRegion".to_owned(), ContextValue::from(region))];
+    pub(crate) fn of_caller(caller: &Caller, signed_region: String, now: i64) -> Identity {
+        let mut context = Vec::new();
         let Caller::Session(opened) = caller else {
             return Identity {
                 principal: caller.principal().to_owned(),
                 session_issuer: None,
                 context,
                 session: None,
+                signed_region: Some(signed_region),
             };
         };
         let s = &opened.session;
@@ -212,6 +267,7 @@ impl Identity {
             session_issuer: None,
             context,
             session: Some(opened.clone()),
+            signed_region: Some(signed_region),
         }
     }
 }
@@ -258,6 +314,7 @@ fn jwt_identity(jwt: &JwtSection, input: &CheckInput) -> Option<Identity> {
         session_issuer: jwt.session_issuer.as_deref().and_then(claim),
         context,
         session: None,
+        signed_region: None,
     })
 }
 
@@ -279,7 +336,19 @@ impl Authorizer {
             log,
             metrics,
             authenticator: None,
+            admin_token: None,
         }
+    }
+
+    /// Requires this token for the admin port's changes.
+    pub fn with_admin_token(mut self, token: Secret) -> Self {
+        self.admin_token = Some(token);
+        self
+    }
+
+    /// The admin port's token, when configured.
+    pub fn admin_token(&self) -> Option<&Secret> {
+        self.admin_token.as_ref()
     }
 
     /// Verifies SigV4-signed requests with these access keys and sessions.
@@ -333,7 +402,7 @@ impl Authorizer {
             host: &input.host,
             path: &input.path,
             headers: &input.headers,
-            body: None,
+            body: input.body.as_deref(),
         };
         let now = chrono::Utc::now();
         let Some(v) = authenticator.verify(&req, now)? else {
@@ -362,6 +431,7 @@ impl Authorizer {
                     session_issuer: None,
                     context: Vec::new(),
                     session: None,
+                    signed_region: None,
                 });
             }
         }
@@ -377,15 +447,16 @@ impl Authorizer {
             session_issuer: None,
             context: Vec::new(),
             session: None,
+            signed_region: None,
         })
     }
 
-    fn map(&self, input: &CheckInput) -> Option<Mapped> {
+    fn map(&self, input: &CheckInput) -> Result<Mapped, Unmapped> {
         let ext = &input.context_extensions;
         if let (Some(action), Some(resource)) =
             (ext.get("iamlet.action"), ext.get("iamlet.resource"))
         {
-            return Some(Mapped {
+            return Ok(Mapped {
                 action: action.clone(),
                 resource: resource.clone(),
                 resource_account: ext.get("iamlet.resource_account").cloned(),
@@ -415,7 +486,7 @@ impl Authorizer {
 
     fn source_ip(&self, input: &CheckInput) -> Option<String> {
         let hops = self.checked.config.context.trusted_hops;
-        if hops > 0 {
+        if hops > 0 && input.origin == Origin::Proxied {
             if let Some(xff) = input.headers.get("x-forwarded-for") {
                 let entries: Vec<&str> = xff.split(',').map(str::trim).collect();
                 if let Some(ip) = entries.len().checked_sub(hops).and_then(|i| entries.get(i)) {
@@ -426,6 +497,34 @@ impl Authorizer {
             }
         }
         input.source_address.clone()
+    }
+
+    /// The region this request is served in: the route's `aws:RequestedRegion`, else the
+    /// configured one; `None` when neither says.
+    pub(crate) fn served_region<'a>(&'a self, mapped: &'a Mapped) -> Option<&'a str> {
+        mapped
+            .context
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("aws:RequestedRegion"))
+            .map(|(_, v)| v.as_str())
+            .or(self.checked.config.context.region.as_deref())
+    }
+
+    /// A SigV4 signature is for one region's endpoint: a scope naming another region than the one
+    /// this request is served in is refused, as AWS refuses it (the client never picks
+    /// `aws:RequestedRegion`).
+    pub(crate) fn check_signed_region(
+        &self,
+        identity: &Identity,
+        mapped: &Mapped,
+    ) -> Result<(), SigV4Error> {
+        match (
+            identity.signed_region.as_deref(),
+            self.served_region(mapped),
+        ) {
+            (Some(signed), Some(served)) => sigv4::check_region(signed, served),
+            _ => Ok(()),
+        }
     }
 
     pub(crate) fn context(
@@ -456,7 +555,11 @@ impl Authorizer {
             ctx.insert("aws:Referer", r.as_str());
         }
         let mut tag_keys = Vec::new();
-        for (header, tag) in &self.checked.config.context.request_tags {
+        let tag_headers = match input.origin {
+            Origin::Proxied => &self.checked.config.context.request_tags,
+            Origin::Direct => &EMPTY_TAG_HEADERS,
+        };
+        for (header, tag) in tag_headers {
             if let Some(v) = input.headers.get(&header.to_ascii_lowercase()) {
                 ctx.insert(&format!("aws:RequestTag/{tag}"), v.as_str());
                 tag_keys.push(tag.clone());
@@ -515,24 +618,27 @@ impl Authorizer {
         let started = Instant::now();
         // The HTTP front end refuses oversized headers before parsing them; gRPC requests arrive
         // whole, so the same limit is applied here.
-        let header_bytes: usize = input.path.len()
-            + input
-                .headers
-                .iter()
-                .map(|(k, v)| k.len() + v.len())
-                .sum::<usize>();
+        // (gRPC checks carry the path twice, as `path` and as the `:path` header: count it once.)
+        let header_bytes: usize = input
+            .headers
+            .iter()
+            .map(|(k, v)| k.len() + v.len())
+            .sum::<usize>()
+            + if input.headers.contains_key(":path") {
+                0
+            } else {
+                input.path.len()
+            };
         let limit = self.checked.config.limits.max_header_bytes;
         if header_bytes > limit {
             let mut out = self.failure(
                 input.protocol,
-                "limit",
+                FailureKind::TooLarge,
                 format!(
                     "the request's path and headers are {header_bytes} bytes, over the limit of {limit} ([limits] max_header_bytes)"
                 ),
             );
-            if !out.allowed {
-                out.status = 431;
-            }
+            out.status = 431;
             return out;
         }
         let request_id = input
@@ -550,7 +656,7 @@ impl Authorizer {
             source_ip_address: self.source_ip(&input),
             user_agent: input.headers.get("user-agent").cloned(),
             http_method: input.method.clone(),
-            http_path: redact_signature(&input.path),
+            http_path: redact::path_and_query(&input.path),
             ..DecisionRecord::begin(
                 request_id.clone(),
                 input.protocol,
@@ -585,22 +691,52 @@ impl Authorizer {
                 }
             };
             rec.principal = Some(identity.principal.clone());
-            let Some(mapped) = self.map(&input) else {
-                let allow = cfg.responses.allow_unmapped || !cfg.mode.enforce;
-                break 'out (
-                    "Unmapped".to_owned(),
-                    403,
-                    allow,
-                    format!("no route maps {} {}", input.method, input.path),
-                    Vec::new(),
-                );
+            let mapped = match self.map(&input) {
+                Ok(m) => m,
+                Err(Unmapped::NoRoute) => {
+                    let allow = cfg.responses.allow_unmapped || !cfg.mode.enforce;
+                    break 'out (
+                        "Unmapped".to_owned(),
+                        403,
+                        allow,
+                        format!(
+                            "no route maps {} {}",
+                            input.method,
+                            redact::path_only(&input.path)
+                        ),
+                        Vec::new(),
+                    );
+                }
+                // An ambiguous request is the client's doing: denied whatever `allow_unmapped`
+                // says (a dry run still lets it through, and logs it).
+                Err(e) => {
+                    break 'out (
+                        "BadRequest".to_owned(),
+                        400,
+                        !cfg.mode.enforce,
+                        format!("{} {}: {e}", input.method, redact::path_only(&input.path)),
+                        Vec::new(),
+                    );
+                }
             };
             rec.action = Some(mapped.action.clone());
             rec.resource = Some(mapped.resource.clone());
+            if let Err(e) = self.check_signed_region(&identity, &mapped) {
+                let reason = e.to_string();
+                auth_error = Some(e);
+                break 'out (
+                    "Unauthenticated".to_owned(),
+                    403,
+                    !cfg.mode.enforce,
+                    reason,
+                    Vec::new(),
+                );
+            }
             let context = self.context(&input, &identity, &mapped);
             rec.region = context
                 .get("aws:RequestedRegion")
-                .and_then(|v| v.values().first().cloned());
+                .and_then(|v| v.values().first().cloned())
+                .or_else(|| identity.signed_region.clone());
             let shadow_context = self.shadow.as_ref().map(|_| context.clone());
             match self.decide(&self.store, &identity, &mapped, context).await {
                 Ok(v) => {
@@ -658,8 +794,11 @@ impl Authorizer {
                     } else {
                         "Error"
                     };
-                    let allow =
-                        (cfg.responses.fail_open && decision == "Error") || !cfg.mode.enforce;
+                    // `fail_open` covers Iamlet's own failures (the store unavailable, the engine
+                    // failing); a request that cannot even be built (a malformed principal, action or
+                    // resource) is the client's doing and stays denied.
+                    let ours = kind == "unavailable" || kind.starts_with("engine");
+                    let allow = (cfg.responses.fail_open && ours) || !cfg.mode.enforce;
                     (decision.to_owned(), 403, allow, message, Vec::new())
                 }
             }
@@ -692,9 +831,11 @@ impl Authorizer {
         outcome
     }
 
-    /// An answer when the check itself could not run (shed, timed out).
-    pub fn failure(&self, protocol: &'static str, kind: &str, reason: String) -> Outcome {
-        let allow = self.checked.config.responses.fail_open || !self.checked.config.mode.enforce;
+    /// An answer when the check itself could not run (shed, timed out, too large). `fail_open`
+    /// covers Iamlet's own failures only: what the client caused is always a denial.
+    pub fn failure(&self, protocol: &'static str, kind: FailureKind, reason: String) -> Outcome {
+        let allow = !self.checked.config.mode.enforce
+            || (self.checked.config.responses.fail_open && !kind.client_caused());
         self.metrics
             .checks
             .get_or_create(&CheckLabels {
@@ -707,7 +848,7 @@ impl Authorizer {
         self.log.record(DecisionRecord {
             decision: "Error".to_owned(),
             allowed: allow,
-            reason: format!("{kind}: {reason}"),
+            reason: format!("{}: {reason}", kind.as_str()),
             ..DecisionRecord::begin(
                 request_id.clone(),
                 protocol,
@@ -785,38 +926,13 @@ fn signing_key_id(input: &CheckInput) -> Option<String> {
     (!id.is_empty() && id.len() <= 128).then(|| id.to_owned())
 }
 
-/// The path with presigned URLs' `X-Amz-Signature` and `X-Amz-Security-Token` replaced: until it
-/// expires, a presigned URL is a credential.
-fn redact_signature(path: &str) -> String {
-    let Some((p, query)) = path.split_once('?') else {
-        return path.to_owned();
-    };
-    let query: Vec<String> = query
-        .split('&')
-        .map(|kv| match kv.split_once('=') {
-            Some((k, _))
-                if k.eq_ignore_ascii_case("X-Amz-Signature")
-                    || k.eq_ignore_ascii_case("X-Amz-Security-Token") =>
-            {
-                format!("{k}=REDACTED")
-            }
-            _ => kv.to_owned(),
-        })
-        .collect();
-    format!("{p}?{}", query.join("&"))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn presigned_signatures_stay_out_of_the_log() {
+    fn signing_keys_are_read_from_header_and_query() {
         let path = "/o?X-Amz-Credential=AKIAEXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Signature=aeee&x-amz-security-token=tok&a=b";
-        assert_eq!(
-            redact_signature(path),
-            "/o?X-Amz-Credential=AKIAEXAMPLE%2F20130524%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Signature=REDACTED&x-amz-security-token=REDACTED&a=b"
-        );
         let input = CheckInput {
             path: path.to_owned(),
             ..CheckInput::default()

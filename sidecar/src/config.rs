@@ -38,12 +38,26 @@ pub struct Config {
     /// The decision log.
     #[serde(default)]
     pub decision_log: DecisionLogSection,
+    /// Who may change the sidecar through the admin port.
+    #[serde(default)]
+    pub admin: AdminSection,
     /// The STS endpoint (`AssumeRole`, `GetSessionToken`, `GetCallerIdentity`); off when absent.
     #[serde(default)]
     pub sts: Option<StsSection>,
     /// The route map: request → IAM action and resource.
     #[serde(default)]
     pub routes: Vec<RouteSpec>,
+}
+
+/// `[admin]`: the admin port's changes (`POST /cache/invalidate`).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminSection {
+    /// A file holding the token callers send as `x-iamlet-admin-token` (its first line; relative
+    /// to the configuration file). Without one, the header is still required (any value), which
+    /// keeps web pages out.
+    #[serde(default)]
+    pub token_file: Option<String>,
 }
 
 /// `[sts]`: where STS listens and how long role sessions may last.
@@ -342,6 +356,14 @@ pub struct LimitsSection {
     /// Grace period to drain in-flight checks on shutdown.
     #[serde(default = "default_grace", with = "duration")]
     pub shutdown_grace: Duration,
+    /// Connections each listener (gRPC, HTTP, admin, STS) holds at once; more wait in the
+    /// kernel's backlog until one closes.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Time for a request's headers to arrive, and for an idle keep-alive connection's next
+    /// request (then it is closed); on gRPC, the HTTP/2 keep-alive ping interval and timeout.
+    #[serde(default = "default_header_read_timeout", with = "duration")]
+    pub header_read_timeout: Duration,
     /// Threads serving checks; by default one per core. Like Envoy's `--concurrency`: a sidecar
     /// sharing its node with the application it guards can be held to fewer cores (BENCHMARKS.md
     /// measures one thread against two).
@@ -361,6 +383,12 @@ fn default_header_bytes() -> usize {
 fn default_grace() -> Duration {
     Duration::from_secs(10)
 }
+fn default_max_connections() -> usize {
+    512
+}
+fn default_header_read_timeout() -> Duration {
+    Duration::from_secs(30)
+}
 
 impl Default for LimitsSection {
     fn default() -> Self {
@@ -369,6 +397,8 @@ impl Default for LimitsSection {
             concurrency: default_concurrency(),
             max_header_bytes: default_header_bytes(),
             shutdown_grace: default_grace(),
+            max_connections: default_max_connections(),
+            header_read_timeout: default_header_read_timeout(),
             worker_threads: None,
         }
     }
@@ -461,6 +491,14 @@ impl Config {
         if config.limits.concurrency == 0 {
             return Err(invalid("limits.concurrency must be at least 1".into()));
         }
+        if config.limits.max_connections == 0 {
+            return Err(invalid("limits.max_connections must be at least 1".into()));
+        }
+        if config.limits.header_read_timeout.is_zero() {
+            return Err(invalid(
+                "limits.header_read_timeout must be more than 0".into(),
+            ));
+        }
         if let Some(n) = config.limits.worker_threads {
             if !(1..=MAX_WORKER_THREADS).contains(&n) {
                 return Err(invalid(format!(
@@ -525,6 +563,9 @@ impl Config {
                 )));
             }
         }
+        if let Some(p) = config.admin.token_file.as_mut() {
+            resolve(p);
+        }
         if let Some(p) = config.decision_log.path.as_mut() {
             if p != "-" {
                 resolve(p);
@@ -544,11 +585,16 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let n: u64 = num
         .parse()
         .map_err(|_| format!("`{t}` is not a duration like `500ms`, `2s`, `5m`"))?;
+    let seconds = |per: u64| {
+        n.checked_mul(per)
+            .map(Duration::from_secs)
+            .ok_or_else(|| format!("`{t}` is too long a duration"))
+    };
     match unit {
         "ms" => Ok(Duration::from_millis(n)),
-        "s" => Ok(Duration::from_secs(n)),
-        "m" => Ok(Duration::from_secs(n * 60)),
-        "h" => Ok(Duration::from_secs(n * 3600)),
+        "s" => seconds(1),
+        "m" => seconds(60),
+        "h" => seconds(3600),
         _ => Err(format!("`{t}`: unknown unit `{unit}`; use ms, s, m or h")),
     }
 }
@@ -685,6 +731,42 @@ resource = "arn:aws:s3:::{bucket}/{key}"
             )
             .unwrap_err();
             assert!(e.to_string().contains("limits.worker_threads is"), "{e}");
+        }
+    }
+
+    /// Found by the security review: `parse_duration` overflowed on huge values (a panic in a debug
+    /// build, a wrong duration in a release one).
+    #[test]
+    fn huge_durations_are_a_clear_error() {
+        for bad in [
+            "99999999999999999h",
+            "18446744073709551615m",
+            "99999999999999999999999s",
+        ] {
+            let e = Config::parse(
+                &format!("[store]\naccounts = \"a\"\npoll_interval = \"{bad}\"\n"),
+                Path::new("c.toml"),
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(e.contains(bad), "{e}");
+        }
+        assert_eq!(
+            parse_duration("5124095576030431h"),
+            Ok(Duration::from_secs(5_124_095_576_030_431 * 3600))
+        );
+    }
+
+    #[test]
+    fn listeners_are_capped_and_time_out_header_reads() {
+        let base = "[store]\naccounts = \"a\"\n";
+        let c = Config::parse(base, Path::new("c.toml")).unwrap();
+        assert_eq!(c.config.limits.max_connections, 512);
+        assert_eq!(c.config.limits.header_read_timeout, Duration::from_secs(30));
+        for bad in ["max_connections = 0", "header_read_timeout = \"0s\""] {
+            let e = Config::parse(&format!("{base}[limits]\n{bad}\n"), Path::new("c.toml"))
+                .unwrap_err();
+            assert!(e.to_string().contains("limits."), "{e}");
         }
     }
 }

@@ -6,6 +6,7 @@
 
 mod authenticator;
 mod error;
+mod file;
 pub mod mfa;
 pub mod session;
 pub mod sigv4;
@@ -13,15 +14,13 @@ mod watch;
 
 pub use authenticator::{Authenticator, Caller, OpenedSession};
 pub use error::CredentialsError;
-pub use mfa::{MfaDevice, MfaError, MfaStatus, UsedCodes};
+pub use mfa::{AttemptLimiter, MfaDevice, MfaError, MfaStatus};
 pub use session::{Session, SessionKey, TokenError};
 pub use watch::WatchedCredentials;
 
 use ring::rand::{SecureRandom as _, SystemRandom};
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::io::Write as _;
-use std::path::{Path, PathBuf};
 
 /// AWS's limit of access keys per user.
 pub const MAX_KEYS_PER_USER: usize = 2;
@@ -52,6 +51,11 @@ impl fmt::Display for KeyStatus {
 pub struct Secret(String);
 
 impl Secret {
+    /// A secret from its text.
+    pub fn new(text: String) -> Self {
+        Secret(text)
+    }
+
     /// The secret itself, for signing and for printing once at creation.
     pub fn expose(&self) -> &str {
         &self.0
@@ -109,47 +113,6 @@ pub struct Credentials {
 }
 
 impl Credentials {
-    /// Reads the file; a file that does not exist is an empty store. Refuses a file that group or
-    /// other may access.
-    pub fn load(path: &Path) -> Result<Self, CredentialsError> {
-        let text = match std::fs::read_to_string(path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
-            Err(source) => return Err(io(path, source)),
-        };
-        check_permissions(path)?;
-        let mut de = serde_json::Deserializer::from_str(&text);
-        let credentials: Credentials =
-            serde_path_to_error::deserialize(&mut de).map_err(|e| CredentialsError::Format {
-                path: path.to_owned(),
-                message: format!("{}: {}", e.path(), e.inner()),
-            })?;
-        Ok(credentials)
-    }
-
-    /// Writes the file atomically (a temporary file with mode 0600 beside it, then a rename).
-    pub fn save(&self, path: &Path) -> Result<(), CredentialsError> {
-        let text = serde_json::to_string_pretty(self).map_err(|e| CredentialsError::Format {
-            path: path.to_owned(),
-            message: e.to_string(),
-        })? + "\n";
-        let tmp = temporary_path(path);
-        let _ = std::fs::remove_file(&tmp);
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt as _;
-            options.mode(0o600);
-        }
-        let mut file = options.open(&tmp).map_err(|e| io(&tmp, e))?;
-        file.write_all(text.as_bytes())
-            .and_then(|()| file.sync_all())
-            .map_err(|e| io(&tmp, e))?;
-        drop(file);
-        std::fs::rename(&tmp, path).map_err(|e| io(path, e))
-    }
-
     /// The key with this id, whatever its status.
     pub fn key(&self, access_key_id: &str) -> Option<&AccessKey> {
         self.access_keys
@@ -346,44 +309,10 @@ fn no_such_key(user: &str, access_key_id: &str) -> CredentialsError {
     }
 }
 
-fn io(path: &Path, source: std::io::Error) -> CredentialsError {
-    CredentialsError::Io {
-        path: path.to_owned(),
-        source,
-    }
-}
-
-fn temporary_path(path: &Path) -> PathBuf {
-    let mut name = path.file_name().unwrap_or_default().to_os_string();
-    name.push(".tmp");
-    path.with_file_name(name)
-}
-
-#[cfg(unix)]
-fn check_permissions(path: &Path) -> Result<(), CredentialsError> {
-    use std::os::unix::fs::PermissionsExt as _;
-    let mode = std::fs::metadata(path)
-        .map_err(|e| io(path, e))?
-        .permissions()
-        .mode()
-        & 0o777;
-    if mode & 0o077 != 0 {
-        return Err(CredentialsError::LoosePermissions {
-            path: path.to_owned(),
-            mode,
-        });
-    }
-    Ok(())
-}
-
-#[cfg(not(unix))]
-fn check_permissions(_path: &Path) -> Result<(), CredentialsError> {
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::PathBuf;
 
     const ALICE: &str = "arn:aws:iam::111122223333:user/alice";
     const BOB: &str = "arn:aws:iam::111122223333:user/ops/bob";

@@ -3,9 +3,10 @@
 //! and counted rather than slowing checks down.
 
 use crate::evaluator::Deciding;
+use crate::redact;
 use serde::Serialize;
 use std::io::Write;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
@@ -94,6 +95,53 @@ impl DecisionRecord {
         }
     }
 
+    /// The record with every field that carries client input (principal, action, resource, reason,
+    /// user agent, path) cut to [`redact::MAX_LOGGED_BYTES`]: a hostile request cannot make a
+    /// line, or the queue, large.
+    fn bounded(mut self) -> Self {
+        for field in [
+            &mut self.principal,
+            &mut self.access_key_id,
+            &mut self.action,
+            &mut self.resource,
+            &mut self.region,
+            &mut self.user_agent,
+            &mut self.deciding_policy,
+            &mut self.deciding_statement,
+            &mut self.source_ip_address,
+            &mut self.shadow_decision,
+        ] {
+            if let Some(v) = field.as_mut() {
+                *v = redact::truncate(v);
+            }
+        }
+        for field in [&mut self.reason, &mut self.http_path, &mut self.request_id] {
+            *field = redact::truncate(field);
+        }
+        self.http_method = redact::truncate(&self.http_method);
+        self
+    }
+
+    /// About the bytes the record holds (what the queue's bound counts).
+    fn weight(&self) -> usize {
+        let opt = |o: &Option<String>| o.as_ref().map_or(0, String::len);
+        256 + self.request_id.len()
+            + opt(&self.principal)
+            + opt(&self.access_key_id)
+            + opt(&self.action)
+            + opt(&self.resource)
+            + opt(&self.region)
+            + self.decision.len()
+            + opt(&self.deciding_policy)
+            + opt(&self.deciding_statement)
+            + self.reason.len()
+            + opt(&self.source_ip_address)
+            + opt(&self.user_agent)
+            + self.http_method.len()
+            + self.http_path.len()
+            + opt(&self.shadow_decision)
+    }
+
     /// Records the statement that decided: its policy, and `Statement[i]` with its Sid.
     pub fn set_deciding(&mut self, d: Deciding) {
         self.deciding_statement = Some(match &d.sid {
@@ -104,11 +152,19 @@ impl DecisionRecord {
     }
 }
 
+/// The most bytes of records waiting for the writer; past it records are dropped and counted.
+pub const MAX_QUEUED_BYTES: usize = 16 * 1024 * 1024;
+/// The most records waiting for the writer.
+const MAX_QUEUED_RECORDS: usize = 8192;
+
 /// Where decisions go.
 #[derive(Clone, Debug)]
 pub struct DecisionLog {
-    tx: Option<mpsc::Sender<DecisionRecord>>,
+    tx: Option<mpsc::Sender<(DecisionRecord, usize)>>,
     dropped: Arc<AtomicU64>,
+    /// Bytes of records queued and not yet written.
+    queued: Arc<AtomicUsize>,
+    max_queued_bytes: usize,
 }
 
 impl DecisionLog {
@@ -117,6 +173,8 @@ impl DecisionLog {
         DecisionLog {
             tx: None,
             dropped: Arc::new(AtomicU64::new(0)),
+            queued: Arc::new(AtomicUsize::new(0)),
+            max_queued_bytes: MAX_QUEUED_BYTES,
         }
     }
 
@@ -135,17 +193,20 @@ impl DecisionLog {
                     .open(path)?,
             )
         };
-        let (tx, mut rx) = mpsc::channel::<DecisionRecord>(8192);
+        let (tx, mut rx) = mpsc::channel::<(DecisionRecord, usize)>(MAX_QUEUED_RECORDS);
+        let queued = Arc::new(AtomicUsize::new(0));
+        let written = queued.clone();
         tokio::task::spawn_blocking(move || {
             let mut buf = Vec::with_capacity(64 * 1024);
             while let Some(first) = rx.blocking_recv() {
                 buf.clear();
                 let mut next = Some(first);
                 // Write what has queued up in one go.
-                while let Some(rec) = next {
+                while let Some((rec, weight)) = next {
                     if serde_json::to_writer(&mut buf, &rec).is_ok() {
                         buf.push(b'\n');
                     }
+                    written.fetch_sub(weight, Ordering::Relaxed);
                     next = rx.try_recv().ok();
                     if buf.len() > 256 * 1024 {
                         break;
@@ -159,16 +220,35 @@ impl DecisionLog {
         Ok(DecisionLog {
             tx: Some(tx),
             dropped: Arc::new(AtomicU64::new(0)),
+            queued,
+            max_queued_bytes: MAX_QUEUED_BYTES,
         })
     }
 
-    /// Queues a record; never waits.
+    /// The same log with another bound on the bytes queued (tests).
+    pub fn with_max_queued_bytes(mut self, bytes: usize) -> Self {
+        self.max_queued_bytes = bytes;
+        self
+    }
+
+    /// Queues a record (its client input cut short); never waits. Past the queue's bound in bytes
+    /// or records, the record is dropped and counted.
     pub fn record(&self, rec: DecisionRecord) {
-        if let Some(tx) = &self.tx {
-            if tx.try_send(rec).is_err() {
-                self.dropped.fetch_add(1, Ordering::Relaxed);
-            }
+        let Some(tx) = &self.tx else { return };
+        let rec = rec.bounded();
+        let weight = rec.weight();
+        let before = self.queued.fetch_add(weight, Ordering::Relaxed);
+        if before.saturating_add(weight) > self.max_queued_bytes
+            || tx.try_send((rec, weight)).is_err()
+        {
+            self.queued.fetch_sub(weight, Ordering::Relaxed);
+            self.dropped.fetch_add(1, Ordering::Relaxed);
         }
+    }
+
+    /// Bytes of records waiting for the writer.
+    pub fn queued_bytes(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
     }
 
     /// Records dropped because the writer fell behind.
@@ -259,6 +339,41 @@ pub fn read(path: &std::path::Path) -> Result<Vec<LoggedDecision>, ReadError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn huge(path_bytes: usize) -> DecisionRecord {
+        DecisionRecord {
+            http_path: "/".repeat(path_bytes),
+            reason: format!("no route maps GET {}", "/".repeat(path_bytes)),
+            user_agent: Some("u".repeat(path_bytes)),
+            ..DecisionRecord::begin("r".into(), "http", "native", true)
+        }
+    }
+
+    /// Found by the security review: 8,192 queued records, each copying a client's whole path,
+    /// could pin half a GiB. Client input is cut short and the queue is bounded in bytes.
+    #[test]
+    fn the_queue_is_bounded_in_bytes_and_client_input_is_cut() {
+        let rec = huge(60 * 1024).bounded();
+        assert!(rec.http_path.len() < redact::MAX_LOGGED_BYTES + 40);
+        assert!(rec.reason.len() < redact::MAX_LOGGED_BYTES + 40);
+        assert!(rec.weight() < 4 * redact::MAX_LOGGED_BYTES);
+
+        // A writer that does not keep up (here: never reads) fills the queue to its bound in bytes,
+        // long before its bound in records; the rest is dropped and counted.
+        let (tx, _unread) = mpsc::channel(MAX_QUEUED_RECORDS);
+        let log = DecisionLog {
+            tx: Some(tx),
+            ..DecisionLog::disabled()
+        }
+        .with_max_queued_bytes(64 * 1024);
+        let weight = huge(60 * 1024).bounded().weight();
+        for _ in 0..1000 {
+            log.record(huge(60 * 1024));
+            assert!(log.queued_bytes() <= 64 * 1024);
+        }
+        let kept = (64 * 1024 / weight) as u64;
+        assert_eq!(log.dropped(), 1000 - kept);
+    }
 
     #[test]
     fn records_read_back_and_bad_lines_are_named() {

@@ -11,6 +11,7 @@ pub mod credentials;
 pub mod decision_log;
 pub mod evaluator;
 pub mod metrics;
+mod redact;
 pub mod report;
 pub mod serve;
 pub mod server;

@@ -47,6 +47,9 @@ pub struct Metrics {
     pub store_failures: Family<KindLabels, Counter>,
     /// STS calls by action and outcome.
     pub sts_calls: Family<StsLabels, Counter>,
+    /// MFA codes tried at STS, by outcome (`ok`, `invalid`, `reused`, `locked`, `no_device`,
+    /// `throttled`).
+    pub mfa_attempts: Family<KindLabels, Counter>,
     /// Checks shed because too many were in flight.
     pub shed: Counter,
     /// Checks past their time limit.
@@ -85,6 +88,7 @@ impl Metrics {
             engine_failures,
             store_failures,
             sts_calls: Family::default(),
+            mfa_attempts: Family::default(),
             shed: Counter::default(),
             timeouts: Counter::default(),
             shadow_disagreements: Counter::default(),
@@ -120,6 +124,11 @@ impl Metrics {
             "sts_calls",
             "STS calls by action and outcome (Allow or AWS's error code)",
             m.sts_calls.clone(),
+        );
+        registry.register(
+            "mfa_attempts",
+            "MFA codes tried at STS, by outcome",
+            m.mfa_attempts.clone(),
         );
         registry.register(
             "shed",

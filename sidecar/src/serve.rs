@@ -4,13 +4,14 @@
 
 use crate::authz::Authorizer;
 use crate::config::{Checked, EngineKind};
-use crate::credentials::{Credentials, WatchedCredentials};
+use crate::credentials::{Credentials, Secret, WatchedCredentials};
 use crate::decision_log::DecisionLog;
 use crate::evaluator::Evaluator;
 use crate::metrics::Metrics;
 use crate::server::admin;
 use crate::server::grpc::ExtAuthz;
 use crate::server::http::HttpMode;
+use crate::server::listener::Acceptor;
 use crate::store::cache::CacheConfig;
 use crate::store::iam_api::{IamApiConfig, IamApiMode};
 use crate::store::{AccountSource, OrganizationSource, Store, StoreConfig};
@@ -147,7 +148,11 @@ pub async fn build(
         )),
         None => None,
     };
-    let authorizer = Authorizer::new(
+    let admin_token = match &cfg.admin.token_file {
+        Some(path) => Some(read_token(Path::new(path))?),
+        None => None,
+    };
+    let mut authorizer = Authorizer::new(
         checked,
         Arc::new(store),
         shadow,
@@ -155,24 +160,44 @@ pub async fn build(
         log,
         Arc::new(Metrics::new()),
     );
+    if let Some(token) = admin_token {
+        authorizer = authorizer.with_admin_token(token);
+    }
     Ok(Arc::new(match credentials {
         Some(c) => authorizer.with_credentials(c),
         None => authorizer,
     }))
 }
 
+/// The admin token: the file's first line, which must not be empty.
+fn read_token(path: &Path) -> anyhow::Result<Secret> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the admin token file {}", path.display()))?;
+    let token = text.lines().next().unwrap_or_default().trim();
+    anyhow::ensure!(
+        !token.is_empty(),
+        "the admin token file {} is empty",
+        path.display()
+    );
+    Ok(Secret::new(token.to_owned()))
+}
+
 /// STS seals sessions with the credentials file's session key: made (and saved) on the first start
 /// with `[sts]`, so every replica reading the file accepts every session.
 fn ensure_session_key(path: &Path) -> anyhow::Result<()> {
-    let mut credentials = Credentials::load(path).context("reading the credentials file")?;
-    if credentials.session_key.is_none() {
-        credentials.rotate_session_key()?;
-        credentials
-            .save(path)
-            .context("saving the new session key in the credentials file")?;
+    // Under the file's lock: replicas starting together make one key, not one each.
+    let created = Credentials::update(path, |c| {
+        if c.session_key.is_some() {
+            return Ok(false);
+        }
+        c.rotate_session_key().map(|()| true)
+    })
+    .context("saving the new session key in the credentials file")??;
+    if created {
         tracing::info!(path = %path.display(), "created the STS session key in the credentials file");
     }
-    credentials
+    Credentials::load(path)
+        .context("reading the credentials file")?
         .session_key()
         .context("the credentials file's session key")?;
     Ok(())
@@ -205,9 +230,12 @@ fn watch_credentials(
     credentials
 }
 
-/// Serves HTTP/1 connections from a listener until `stop` flips, then lets open ones finish.
+/// Serves HTTP/1 connections from a listener until `stop` flips, then lets open ones finish. At
+/// most `limits.max_connections` at once; a request's headers (and an idle keep-alive connection's
+/// next request) must arrive within `limits.header_read_timeout`.
 fn serve_http<F, Fut>(
-    listener: TcpListener,
+    acceptor: Acceptor,
+    limits: &crate::config::LimitsSection,
     mut stop: watch::Receiver<bool>,
     handler: F,
 ) -> tokio::task::JoinHandle<()>
@@ -216,22 +244,23 @@ where
     Fut:
         Future<Output = hyper::Response<http_body_util::Full<hyper::body::Bytes>>> + Send + 'static,
 {
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(256 * 1024);
     tokio::spawn(async move {
         let graceful = hyper_util::server::graceful::GracefulShutdown::new();
         loop {
             tokio::select! {
-                accepted = listener.accept() => {
-                    let Ok((stream, peer)) = accepted else { continue };
-                    // Small answers must not wait for the client's delayed ACK (Nagle).
-                    let _ = stream.set_nodelay(true);
+                conn = acceptor.accept() => {
+                    let peer = conn.peer;
                     let handler = handler.clone();
                     let svc = service_fn(move |req| {
                         let h = handler.clone();
                         async move { Ok::<_, std::convert::Infallible>(h(req, peer).await) }
                     });
-                    let conn = hyper::server::conn::http1::Builder::new()
-                        .max_buf_size(256 * 1024)
-                        .serve_connection(TokioIo::new(stream), svc);
+                    let conn = builder.serve_connection(TokioIo::new(conn), svc);
                     let conn = graceful.watch(conn);
                     tokio::spawn(async move {
                         let _ = conn.await;
@@ -285,38 +314,58 @@ pub async fn run(
         path_prefix: http_path_prefix,
         max_header_bytes: limits.max_header_bytes,
     });
-    let http_task = serve_http(http_l, stop_rx.clone(), move |req, peer| {
-        let m = http_mode.clone();
-        async move { m.handle(req, peer).await }
-    });
+    let cap = limits.max_connections;
+    let http_task = serve_http(
+        Acceptor::new(http_l, cap, "http"),
+        &limits,
+        stop_rx.clone(),
+        move |req, peer| {
+            let m = http_mode.clone();
+            async move { m.handle(req, peer).await }
+        },
+    );
     let admin_authz = authz.clone();
-    let admin_task = serve_http(admin_l, stop_rx.clone(), move |req, _peer| {
-        let a = admin_authz.clone();
-        async move { admin::handle(a, req).await }
-    });
+    let admin_task = serve_http(
+        Acceptor::new(admin_l, cap, "admin"),
+        &limits,
+        stop_rx.clone(),
+        move |req, _peer| {
+            let a = admin_authz.clone();
+            async move { admin::handle(a, req).await }
+        },
+    );
     let sts_task = match (sts_l, &authz.config().sts) {
         (Some(listener), Some(section)) => {
             let max = i64::try_from(section.max_session_duration.as_secs()).unwrap_or(3600);
             let sts = Arc::new(Sts::new(authz.clone(), max));
-            Some(serve_http(listener, stop_rx.clone(), move |req, peer| {
-                let s = sts.clone();
-                async move { s.handle(req, peer).await }
-            }))
+            Some(serve_http(
+                Acceptor::new(listener, cap, "sts"),
+                &limits,
+                stop_rx.clone(),
+                move |req, peer| {
+                    let s = sts.clone();
+                    async move { s.handle(req, peer).await }
+                },
+            ))
         }
         _ => None,
     };
     let mut grpc_stop = stop_rx.clone();
+    // gRPC connections are capped like the others (a stream of accepted connections, each holding
+    // a place until it closes); dead peers are found by HTTP/2 keep-alive pings.
+    let grpc_acceptor = Arc::new(Acceptor::new(grpc_l, cap, "grpc"));
+    let incoming = futures_util::stream::unfold(grpc_acceptor, |a| async move {
+        let conn = a.accept().await;
+        Some((Ok::<_, std::io::Error>(conn), a))
+    });
     let grpc_task = tokio::spawn(
         tonic::transport::Server::builder()
+            .http2_keepalive_interval(Some(limits.header_read_timeout))
+            .http2_keepalive_timeout(Some(limits.header_read_timeout))
             .add_service(AuthorizationServer::new(ExtAuthz::new(guarded)))
-            .serve_with_incoming_shutdown(
-                // Answers are small: without TCP_NODELAY, Nagle's algorithm holds one back until
-                // the client's delayed ACK (up to 40 ms).
-                tonic::transport::server::TcpIncoming::from(grpc_l).with_nodelay(Some(true)),
-                async move {
-                    let _ = grpc_stop.changed().await;
-                },
-            ),
+            .serve_with_incoming_shutdown(incoming, async move {
+                let _ = grpc_stop.changed().await;
+            }),
     );
     on_bound(bound);
     shutdown.await;

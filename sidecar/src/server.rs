@@ -8,6 +8,7 @@ pub mod admin;
 pub mod grpc;
 pub mod guard;
 pub mod http;
+pub mod listener;
 pub mod trace;
 
 use crate::authz::{AuthorizeService, Authorizer};

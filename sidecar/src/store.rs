@@ -591,6 +591,21 @@ impl Store {
         self.resolve_key(&key, principal).await
     }
 
+    /// The role with exactly this ARN (partition, account, path and name), with its trust policy: what
+    /// `AssumeRole` needs before anything is decided. A role named by another path or partition is
+    /// no role: `UnknownPrincipal`.
+    pub async fn role(&self, arn: &str) -> Result<Arc<Resolved>, StoreError> {
+        let key = PrincipalKey::for_principal(arn, None)?;
+        if !matches!(key, PrincipalKey::Role(_)) {
+            return Err(StoreError::UnknownPrincipal(arn.to_owned()));
+        }
+        let role = self.resolve_key(&key, arn).await?;
+        if role.entity() != arn {
+            return Err(StoreError::UnknownPrincipal(arn.to_owned()));
+        }
+        Ok(role)
+    }
+
     async fn resolve_key(
         &self,
         key: &PrincipalKey,

@@ -14,19 +14,19 @@
 pub mod request;
 pub mod response;
 
-use crate::authz::{new_request_id, Authorizer, CheckInput, Identity};
+use crate::authz::{new_request_id, Authorizer, CheckInput, Identity, Origin};
 use crate::credentials::session::Session;
-use crate::credentials::sigv4::{HttpRequest, SigV4Error, SigV4ErrorCode};
-use crate::credentials::{Caller, Credentials, Secret, UsedCodes};
+use crate::credentials::sigv4::{self, HttpRequest, SigV4Error, SigV4ErrorCode};
+use crate::credentials::{AttemptLimiter, Caller, Credentials, Secret};
 use crate::decision_log::DecisionRecord;
-use crate::metrics::StsLabels;
+use crate::metrics::{KindLabels, StsLabels};
 use crate::routes::Mapped;
 use crate::server::http::header_map;
-use crate::store::StoreError;
+use crate::store::{Resolved, StoreError};
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response};
-use iamlet_engine::{ContextValue, Decision};
+use iamlet_engine::{Arn, ContextValue, Decision};
 use request::{AssumeRole, GetSessionToken, MfaCode, Params, VERSION};
 use response::{element, StsError};
 use std::collections::HashMap;
@@ -48,7 +48,7 @@ const SESSION_TOKEN_DEFAULT_SECONDS: i64 = 43_200;
 pub struct Sts {
     authz: Arc<Authorizer>,
     max_session_seconds: i64,
-    used_codes: UsedCodes,
+    mfa_limiter: AttemptLimiter,
 }
 
 /// One call, as received.
@@ -68,7 +68,7 @@ impl Sts {
         Sts {
             authz,
             max_session_seconds,
-            used_codes: UsedCodes::default(),
+            mfa_limiter: AttemptLimiter::default(),
         }
     }
 
@@ -95,20 +95,21 @@ impl Sts {
         let query = path.split_once('?').map_or("", |(_, q)| q);
         let params = Params::parse(query, &body);
         let call = Call {
+            // STS clients connect directly: the address and the scheme are the connection's, never
+            // what `X-Forwarded-*` headers claim, and no header becomes a request tag.
             input: CheckInput {
                 protocol: "sts",
+                origin: Origin::Direct,
                 source_address: Some(peer.ip().to_string()),
                 source_principal: None,
                 method: parts.method.as_str().to_owned(),
-                scheme: headers
-                    .get("x-forwarded-proto")
-                    .cloned()
-                    .unwrap_or_else(|| "http".into()),
+                scheme: "http".into(),
                 host: headers.get("host").cloned().unwrap_or_default(),
                 path,
                 headers,
                 filter_metadata: HashMap::new(),
                 context_extensions: HashMap::new(),
+                body: None,
             },
             body: &body,
             params,
@@ -160,7 +161,12 @@ impl Sts {
                 if rec.decision.is_empty() {
                     rec.decision = "Error".to_owned();
                 }
-                rec.reason = e.to_string();
+                // The answer's words, and what the log alone learns of why.
+                rec.reason = if rec.reason.is_empty() {
+                    e.to_string()
+                } else {
+                    format!("{e} ({})", rec.reason)
+                };
             }
         }
         rec.latency_micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
@@ -198,7 +204,16 @@ impl Sts {
         };
         rec.principal = Some(caller.caller.principal().to_owned());
         rec.access_key_id = Some(caller.access_key_id.clone());
-        rec.region = Some(caller.region.clone());
+        // STS is served in the configured region: a signature scoped to another is for another
+        // endpoint, and never picks `aws:RequestedRegion`.
+        let served = self.authz.config().context.region.clone();
+        if let Some(served) = &served {
+            if let Err(e) = sigv4::check_region(&caller.region, served) {
+                rec.decision = "Unauthenticated".to_owned();
+                return Err(auth_error(&e));
+            }
+        }
+        rec.region = Some(served.unwrap_or_else(|| caller.region.clone()));
         match action {
             "GetCallerIdentity" => {
                 rec.resource = Some("*".to_owned());
@@ -207,7 +222,7 @@ impl Sts {
             "GetSessionToken" => {
                 rec.resource = Some("*".to_owned());
                 let p = GetSessionToken::parse(&call.params)?;
-                self.get_session_token(&caller.caller, p)
+                self.get_session_token(&caller, p)
             }
             _ => {
                 let p = AssumeRole::parse(&call.params)?;
@@ -279,15 +294,15 @@ impl Sts {
             })
     }
 
-    fn get_session_token(&self, caller: &Caller, p: GetSessionToken) -> Answer {
-        let Caller::User(user_arn) = caller else {
+    fn get_session_token(&self, caller: &Authenticated, p: GetSessionToken) -> Answer {
+        let Caller::User(user_arn) = &caller.caller else {
             return Err(StsError::access_denied(
                 "Cannot call GetSessionToken with session credentials",
             ));
         };
         let now = chrono::Utc::now();
         let mfa_at = match &p.mfa {
-            Some(code) => Some(self.verify_mfa(user_arn, code, now)?),
+            Some(code) => Some(self.verify_mfa(&caller.access_key_id, user_arn, code, now)?),
             None => None,
         };
         let duration = p.duration.unwrap_or(SESSION_TOKEN_DEFAULT_SECONDS);
@@ -307,24 +322,63 @@ impl Sts {
         self.issue(session)
     }
 
-    /// Verifies a TOTP code from the user's device; the time it was verified.
+    /// Verifies a TOTP code from the user's device; the time it was verified. The attempt is
+    /// recorded in the credentials file under its lock (the step used, or one more refused code
+    /// towards the device's lock), so a code is good once across restarts and replicas; an access
+    /// key refused too often in a minute is throttled before the file is touched.
     fn verify_mfa(
         &self,
+        access_key_id: &str,
         user_arn: &str,
         code: &MfaCode,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<i64, StsError> {
-        let credentials = self.credentials();
-        self.used_codes
-            .verify(
-                &credentials.mfa_devices,
-                user_arn,
-                &code.serial_number,
-                &code.token_code,
-                now,
+        let count = |outcome: &str| {
+            self.authz
+                .metrics()
+                .mfa_attempts
+                .get_or_create(&KindLabels {
+                    kind: outcome.to_owned(),
+                })
+                .inc();
+        };
+        let unix = now.timestamp();
+        if !self.mfa_limiter.allows(access_key_id, unix) {
+            count("throttled");
+            return Err(StsError::new(400, "Throttling", "Rate exceeded"));
+        }
+        let authenticator = self.authz.authenticator().ok_or_else(|| {
+            StsError::new(500, "InternalFailure", "no credentials file is configured")
+        })?;
+        let verified = Credentials::update(authenticator.path(), |c| {
+            c.verify_mfa_code(user_arn, &code.serial_number, &code.token_code, unix)
+        })
+        .map_err(|e| {
+            tracing::error!(error = %e, "recording an MFA attempt failed");
+            StsError::new(
+                503,
+                "ServiceUnavailable",
+                "the MFA attempt could not be recorded",
             )
-            .map_err(|e| StsError::access_denied(e.to_string()))?;
-        Ok(now.timestamp())
+        })?;
+        match verified {
+            Ok(()) => {
+                count("ok");
+                Ok(unix)
+            }
+            Err(e) => {
+                count(e.kind());
+                self.mfa_limiter.refused(access_key_id, unix);
+                tracing::warn!(
+                    user = user_arn,
+                    access_key_id,
+                    serial_number = %code.serial_number,
+                    outcome = e.kind(),
+                    "MFA code refused"
+                );
+                Err(StsError::access_denied(e.to_string()))
+            }
+        }
     }
 
     /// The credentials file as it is now (empty when STS runs without one, which `Config` refuses).
@@ -369,6 +423,31 @@ impl Sts {
         rec: &mut DecisionRecord,
     ) -> Answer {
         let now = chrono::Utc::now();
+        // The role first, by its exact ARN: a role named by another path, partition or without its
+        // path is no role, and everything of the session comes from the role that was found.
+        let role = match self.authz.store().role(&p.role_arn).await {
+            Ok(role) => role,
+            Err(StoreError::UnknownPrincipal(_)) => {
+                rec.decision = Decision::ImplicitDeny.to_string();
+                rec.reason = format!(
+                    "no role `{}` exists (a role is named by its exact ARN: partition, account, path and name)",
+                    p.role_arn
+                );
+                return Err(StsError::access_denied(format!(
+                    "User: {} is not authorized to perform: sts:AssumeRole on resource: {}",
+                    caller.caller.principal(),
+                    p.role_arn
+                )));
+            }
+            Err(e) => return Err(store_error(e)),
+        };
+        let found = FoundRole::of(&role).ok_or_else(|| {
+            StsError::new(
+                500,
+                "InternalFailure",
+                format!("the store's role `{}` has no role ARN", role.entity()),
+            )
+        })?;
         let from = caller.caller.session();
         let chained = from.is_some_and(|s| s.role_arn.is_some());
         let max = if chained {
@@ -393,7 +472,7 @@ impl Sts {
                         "MultiFactorAuthentication failed: a role session has no MFA device",
                     )
                 })?;
-                Some(self.verify_mfa(user, code, now)?)
+                Some(self.verify_mfa(&caller.access_key_id, user, code, now)?)
             }
             None => from.and_then(|s| s.mfa_authenticated_at),
         };
@@ -488,8 +567,8 @@ impl Sts {
         for action in needed {
             let mapped = Mapped {
                 action: action.to_owned(),
-                resource: p.role_arn.clone(),
-                resource_account: Some(p.role_account.clone()),
+                resource: found.arn.clone(),
+                resource_account: Some(found.account.clone()),
                 context: Vec::new(),
             };
             let mut context = self.authz.context(&call.input, &identity, &mapped);
@@ -528,17 +607,18 @@ impl Sts {
         }
         rec.reason = format!(
             "the role's trust policy and the caller's permissions allow {} to assume {}",
-            identity.principal, p.role_arn
+            identity.principal, found.arn
         );
 
-        let session_arn = p.session_arn();
-        let user_id = match self.user_id(&session_arn).await {
-            Ok(id) => id,
-            Err(_) => format!("{}:{}", p.role_name, p.session_name),
-        };
+        let session_arn = found.session_arn(&p.session_name);
+        let user_id = format!(
+            "{}:{}",
+            role.unique_id().unwrap_or(&found.name),
+            p.session_name
+        );
         let session = Session {
             arn: session_arn.clone(),
-            role_arn: Some(p.role_arn.clone()),
+            role_arn: Some(found.arn.clone()),
             user_arn: None,
             issued_at: now.timestamp(),
             expires_at: now.timestamp() + duration,
@@ -569,6 +649,36 @@ fn known(action: &str) -> bool {
         action,
         "AssumeRole" | "GetSessionToken" | "GetCallerIdentity"
     )
+}
+
+/// The role `AssumeRole` found, by exact ARN: what the session is built from.
+struct FoundRole {
+    /// Its ARN, path included.
+    arn: String,
+    partition: String,
+    account: String,
+    name: String,
+}
+
+impl FoundRole {
+    fn of(role: &Resolved) -> Option<FoundRole> {
+        let arn = Arn::parse(role.entity())?;
+        let name = arn.resource.strip_prefix("role/")?.rsplit('/').next()?;
+        Some(FoundRole {
+            arn: role.entity().to_owned(),
+            partition: arn.partition.to_owned(),
+            account: arn.account.to_owned(),
+            name: name.to_owned(),
+        })
+    }
+
+    /// `arn:PARTITION:sts::ACCOUNT:assumed-role/NAME/SESSION` (session ARNs carry no path).
+    fn session_arn(&self, session: &str) -> String {
+        format!(
+            "arn:{}:sts::{}:assumed-role/{}/{session}",
+            self.partition, self.account, self.name
+        )
+    }
 }
 
 /// A verified caller.

@@ -130,10 +130,9 @@ pub(crate) fn run(args: KeysArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         KeysCommand::Create(a) => {
             let arn = find_user(&a.user)?;
-            let path = &a.file.credentials;
-            let mut credentials = Credentials::load(path)?;
-            let key = credentials.create_key(&arn, chrono::Utc::now())?;
-            credentials.save(path)?;
+            let key = Credentials::update(&a.file.credentials, |c| {
+                c.create_key(&arn, chrono::Utc::now())
+            })??;
             let mut out = metadata(&key);
             if let Some(o) = out.as_object_mut() {
                 o.insert(
@@ -154,17 +153,15 @@ pub(crate) fn run(args: KeysArgs) -> anyhow::Result<ExitCode> {
         KeysCommand::Activate(a) => set_status(a, KeyStatus::Active),
         KeysCommand::Deactivate(a) => set_status(a, KeyStatus::Inactive),
         KeysCommand::Delete(a) => {
-            let mut credentials = Credentials::load(&a.file.credentials)?;
-            credentials.delete(&a.user, &a.access_key_id)?;
-            credentials.save(&a.file.credentials)?;
+            Credentials::update(&a.file.credentials, |c| c.delete(&a.user, &a.access_key_id))??;
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
 fn set_status(a: KeyArgs, status: KeyStatus) -> anyhow::Result<ExitCode> {
-    let mut credentials = Credentials::load(&a.file.credentials)?;
-    credentials.set_status(&a.user, &a.access_key_id, status)?;
-    credentials.save(&a.file.credentials)?;
+    Credentials::update(&a.file.credentials, |c| {
+        c.set_status(&a.user, &a.access_key_id, status)
+    })??;
     Ok(ExitCode::SUCCESS)
 }

@@ -85,11 +85,9 @@ pub(crate) fn run(args: MfaArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         MfaCommand::Create(a) => {
             let arn = find_user(&a.user)?;
-            let path = &a.file.credentials;
-            let mut credentials = Credentials::load(path)?;
             let name = a.name.as_deref().unwrap_or(&a.user.user);
-            let device = credentials.create_mfa_device(&arn, name)?;
-            credentials.save(path)?;
+            let device =
+                Credentials::update(&a.file.credentials, |c| c.create_mfa_device(&arn, name))??;
             print(&serde_json::json!({ "VirtualMFADevice": {
                 "SerialNumber": device.serial_number,
                 "Base32StringSeed": device.seed.expose(),
@@ -98,16 +96,16 @@ pub(crate) fn run(args: MfaArgs) -> anyhow::Result<ExitCode> {
             }}))
         }
         MfaCommand::Enable(a) => {
-            let path = &a.device.file.credentials;
-            let mut credentials = Credentials::load(path)?;
-            credentials
-                .mfa_device_mut(&a.device.user, &a.device.serial_number)?
-                .enable(
-                    &a.authentication_code1,
-                    &a.authentication_code2,
-                    chrono::Utc::now(),
-                )?;
-            credentials.save(path)?;
+            Credentials::update(&a.device.file.credentials, |c| {
+                c.mfa_device_mut(&a.device.user, &a.device.serial_number)
+                    .map_err(anyhow::Error::from)?
+                    .enable(
+                        &a.authentication_code1,
+                        &a.authentication_code2,
+                        chrono::Utc::now(),
+                    )
+                    .map_err(anyhow::Error::from)
+            })??;
             Ok(ExitCode::SUCCESS)
         }
         MfaCommand::List(a) => {
@@ -145,9 +143,9 @@ pub(crate) fn run(args: MfaArgs) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         MfaCommand::Delete(a) => {
-            let mut credentials = Credentials::load(&a.file.credentials)?;
-            credentials.delete_mfa_device(&a.user, &a.serial_number)?;
-            credentials.save(&a.file.credentials)?;
+            Credentials::update(&a.file.credentials, |c| {
+                c.delete_mfa_device(&a.user, &a.serial_number)
+            })??;
             Ok(ExitCode::SUCCESS)
         }
     }

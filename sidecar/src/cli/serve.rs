@@ -87,10 +87,18 @@ pub(crate) fn run_serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the runtime")?;
+    let open_files = crate::server::listener::raise_open_files_limit();
+    if checked.config.principal.sigv4.is_some() && checked.config.context.region.is_none() {
+        tracing::warn!(
+            "[principal.sigv4] without [context] region: signatures are not bound to a region, and \
+             aws:RequestedRegion is set only by routes that set it"
+        );
+    }
     runtime.block_on(async move {
         let listen = checked.config.listen.clone();
         let prefix = checked.config.listen.http_path_prefix.clone();
         let limits = checked.config.limits.clone();
+        let limits_for_log = limits.clone();
         let authz = crate::serve::build(checked, args.engine).await?;
         let engine = authz.evaluator().name();
         crate::serve::run(
@@ -106,6 +114,8 @@ pub(crate) fn run_serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
                     admin = %b.admin,
                     engine,
                     workers = tokio::runtime::Handle::current().metrics().num_workers(),
+                    open_files = ?open_files,
+                    max_connections = limits_for_log.max_connections,
                     "serving ext_authz"
                 );
                 if let Some(sts) = b.sts {

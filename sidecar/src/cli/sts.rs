@@ -20,9 +20,7 @@ enum StsCommand {
 pub(crate) fn run(args: StsArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         StsCommand::RotateKey(file) => {
-            let mut credentials = Credentials::load(&file.credentials)?;
-            credentials.rotate_session_key()?;
-            credentials.save(&file.credentials)?;
+            Credentials::update(&file.credentials, Credentials::rotate_session_key)??;
             Ok(ExitCode::SUCCESS)
         }
     }

@@ -87,6 +87,11 @@ impl Authenticator {
         self.credentials.current()
     }
 
+    /// The credentials file, for changes made under its lock ([`Credentials::update`]).
+    pub fn path(&self) -> &std::path::Path {
+        self.credentials.path()
+    }
+
     /// Verifies the request's SigV4 signature; `Ok(None)` when it carries none.
     pub fn verify(
         &self,

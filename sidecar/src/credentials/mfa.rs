@@ -5,10 +5,11 @@
 //! step either side of now (clock drift) and, as AWS does, not twice.
 
 use super::{random_bytes, CredentialsError, Secret};
+use lru::LruCache;
 use ring::hmac;
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
-use std::sync::Mutex;
+use std::num::NonZeroUsize;
+use std::sync::{Mutex, PoisonError};
 
 /// Seconds per TOTP step.
 pub const STEP_SECONDS: i64 = 30;
@@ -40,7 +41,28 @@ pub struct MfaDevice {
     /// When it was enabled, RFC 3339 in UTC.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enable_date: Option<String>,
+    /// The last TOTP step a code was accepted for: no code of that step or an earlier one is
+    /// accepted again — across restarts, and across every replica sharing this file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_used_step: Option<i64>,
+    /// Codes refused in a row (reset by an accepted one).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub failed_attempts: u32,
+    /// Until when (Unix seconds) the device accepts no code at all, after too many refused ones.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locked_until: Option<i64>,
 }
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// Codes refused in a row before a device locks.
+pub const MAX_FAILED_ATTEMPTS: u32 = 5;
+/// The first lock's length; each further run of refused codes doubles it, up to [`MAX_LOCK_SECONDS`].
+pub const FIRST_LOCK_SECONDS: i64 = 5 * 60;
+/// The longest a device stays locked.
+pub const MAX_LOCK_SECONDS: i64 = 3600;
 
 /// Why a code was refused. The messages are AWS's.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -57,6 +79,30 @@ pub enum MfaError {
     /// The code was already used.
     #[error("MultiFactorAuthentication failed: the one time pass code was already used")]
     Reused,
+    /// Too many codes were refused: the device accepts none until the lock ends.
+    #[error("MultiFactorAuthentication failed: too many invalid codes; the MFA device is locked until {}", rfc3339(*until))]
+    Locked {
+        /// The end of the lock, Unix seconds.
+        until: i64,
+    },
+}
+
+fn rfc3339(unix: i64) -> String {
+    chrono::DateTime::from_timestamp(unix, 0)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+impl MfaError {
+    /// A short name for metrics and logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            MfaError::NoDevice { .. } => "no_device",
+            MfaError::InvalidCode => "invalid",
+            MfaError::Reused => "reused",
+            MfaError::Locked { .. } => "locked",
+        }
+    }
 }
 
 impl MfaDevice {
@@ -69,7 +115,39 @@ impl MfaDevice {
             seed: Secret(base32_encode(&random_bytes(SEED_BYTES)?)),
             status: MfaStatus::Pending,
             enable_date: None,
+            last_used_step: None,
+            failed_attempts: 0,
+            locked_until: None,
         })
+    }
+
+    /// Checks a code from this (enabled) device at `now` and records the attempt: an accepted code
+    /// marks its step used and clears the failures; a refused one counts, and the
+    /// [`MAX_FAILED_ATTEMPTS`]th in a row locks the device (five minutes, doubling with each
+    /// further run, up to an hour). A locked device refuses every code without looking at it.
+    pub fn attempt(&mut self, code: &str, now: i64) -> Result<(), MfaError> {
+        if let Some(until) = self.locked_until.filter(|u| *u > now) {
+            return Err(MfaError::Locked { until });
+        }
+        let refused = match self.matching_step(code, now) {
+            None => MfaError::InvalidCode,
+            Some(step) if self.last_used_step.is_some_and(|last| step <= last) => MfaError::Reused,
+            Some(step) => {
+                self.last_used_step = Some(step);
+                self.failed_attempts = 0;
+                self.locked_until = None;
+                return Ok(());
+            }
+        };
+        self.failed_attempts = self.failed_attempts.saturating_add(1);
+        if self.failed_attempts.is_multiple_of(MAX_FAILED_ATTEMPTS) {
+            let runs = self.failed_attempts / MAX_FAILED_ATTEMPTS;
+            let seconds = FIRST_LOCK_SECONDS
+                .saturating_mul(1 << (runs - 1).min(8))
+                .min(MAX_LOCK_SECONDS);
+            self.locked_until = Some(now + seconds);
+        }
+        Err(refused)
     }
 
     /// The `otpauth://` URI authenticator apps import (as a QR code or pasted).
@@ -179,23 +257,68 @@ fn base32_decode(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// The last step each device's code was accepted for, so a code cannot be replayed. Kept in memory:
-/// a restart forgets it, and a code is only ever valid for about 90 seconds.
-#[derive(Debug, Default)]
-pub struct UsedCodes(Mutex<HashMap<String, i64>>);
+/// Refused MFA codes per access key in fixed one-minute windows: past [`MAX_REFUSED_PER_KEY`] a key is
+/// throttled before any code is looked at, whichever of its user's devices it names. Kept in memory
+/// per process; the device's lock, in the file, is what holds across restarts and replicas.
+#[derive(Debug)]
+pub struct AttemptLimiter(Mutex<LruCache<String, (i64, u32)>>);
 
-impl UsedCodes {
-    /// Verifies `code` from the user's enabled device `serial` and records its step.
-    pub fn verify(
-        &self,
-        devices: &[MfaDevice],
+/// Refused codes per access key and minute before the key is throttled.
+pub const MAX_REFUSED_PER_KEY: u32 = 10;
+const LIMITER_WINDOW_SECONDS: i64 = 60;
+/// Keys tracked at once (the least recently refused are forgotten first).
+const LIMITER_KEYS: usize = 10_000;
+
+impl Default for AttemptLimiter {
+    fn default() -> Self {
+        AttemptLimiter(Mutex::new(LruCache::new(
+            NonZeroUsize::new(LIMITER_KEYS).unwrap_or(NonZeroUsize::MIN),
+        )))
+    }
+}
+
+impl AttemptLimiter {
+    /// Whether `key` may try a code at `now`.
+    pub fn allows(&self, key: &str, now: i64) -> bool {
+        let mut windows = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        match windows.get(key) {
+            Some((start, refused)) if now - start < LIMITER_WINDOW_SECONDS => {
+                *refused < MAX_REFUSED_PER_KEY
+            }
+            _ => true,
+        }
+    }
+
+    /// Counts a refused code of `key` at `now`.
+    pub fn refused(&self, key: &str, now: i64) {
+        let mut windows = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        match windows.get_mut(key) {
+            Some((start, refused)) if now - *start < LIMITER_WINDOW_SECONDS => {
+                *refused = refused.saturating_add(1);
+            }
+            _ => {
+                windows.put(key.to_owned(), (now, 1));
+            }
+        }
+    }
+}
+
+impl super::Credentials {
+    /// Verifies a code from the user's enabled device `serial` and records the attempt in the
+    /// device (see [`MfaDevice::attempt`]); run it inside [`Credentials::update`] so that the
+    /// record reaches the file, for every replica.
+    ///
+    /// [`Credentials::update`]: super::Credentials::update
+    pub fn verify_mfa_code(
+        &mut self,
         user_arn: &str,
         serial: &str,
         code: &str,
-        now: chrono::DateTime<chrono::Utc>,
+        now: i64,
     ) -> Result<(), MfaError> {
-        let device = devices
-            .iter()
+        let device = self
+            .mfa_devices
+            .iter_mut()
             .find(|d| {
                 d.serial_number == serial
                     && d.user_arn == user_arn
@@ -204,20 +327,7 @@ impl UsedCodes {
             .ok_or_else(|| MfaError::NoDevice {
                 serial: serial.to_owned(),
             })?;
-        let step = device
-            .matching_step(code, now.timestamp())
-            .ok_or(MfaError::InvalidCode)?;
-        let mut used = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        match used.get(serial) {
-            Some(last) if *last >= step => Err(MfaError::Reused),
-            _ => {
-                used.insert(serial.to_owned(), step);
-                Ok(())
-            }
-        }
+        device.attempt(code, now)
     }
 }
 
@@ -236,6 +346,16 @@ mod tests {
             seed: Secret(base32_encode(seed)),
             status: MfaStatus::Enabled,
             enable_date: None,
+            last_used_step: None,
+            failed_attempts: 0,
+            locked_until: None,
+        }
+    }
+
+    fn credentials(d: &MfaDevice) -> crate::credentials::Credentials {
+        crate::credentials::Credentials {
+            mfa_devices: vec![d.clone()],
+            ..Default::default()
         }
     }
 
@@ -277,27 +397,110 @@ mod tests {
         assert!(d.matching_step("12345", t).is_none());
         assert!(d.matching_step("abcdef", t).is_none());
 
-        let used = UsedCodes::default();
-        let devices = [d.clone()];
-        used.verify(&devices, &d.user_arn, &d.serial_number, &code, at(t))
+        let mut c = credentials(&d);
+        c.verify_mfa_code(&d.user_arn, &d.serial_number, &code, t)
             .unwrap();
         assert_eq!(
-            used.verify(&devices, &d.user_arn, &d.serial_number, &code, at(t)),
+            c.verify_mfa_code(&d.user_arn, &d.serial_number, &code, t),
             Err(MfaError::Reused)
         );
         let next = d.code_at(t + 30).unwrap();
-        used.verify(&devices, &d.user_arn, &d.serial_number, &next, at(t + 30))
+        c.verify_mfa_code(&d.user_arn, &d.serial_number, &next, t + 30)
             .unwrap();
-        let e = used
-            .verify(
-                &devices,
+        let e = c
+            .verify_mfa_code(
                 "arn:aws:iam::111122223333:user/alice",
                 &d.serial_number,
                 &next,
-                at(t + 30),
+                t + 30,
             )
             .unwrap_err();
         assert!(matches!(e, MfaError::NoDevice { .. }), "{e}");
+    }
+
+    /// Found by the security review: wrong codes were answered without limit (2,000 in under five
+    /// seconds). Five refused codes in a row lock the device; the lock doubles with each further
+    /// run; a right code during a lock is refused without being looked at; after the lock a right
+    /// code works and clears the count.
+    #[test]
+    fn refused_codes_lock_the_device() {
+        let mut d = device(b"12345678901234567890");
+        let t = 1_700_000_000;
+        let right = d.code_at(t).unwrap();
+        let wrong = if right == "000000" {
+            "111111"
+        } else {
+            "000000"
+        };
+        for i in 1..MAX_FAILED_ATTEMPTS {
+            assert_eq!(d.attempt(wrong, t), Err(MfaError::InvalidCode), "{i}");
+            assert_eq!(d.locked_until, None);
+        }
+        assert_eq!(d.attempt(wrong, t), Err(MfaError::InvalidCode));
+        assert_eq!(d.locked_until, Some(t + FIRST_LOCK_SECONDS));
+        assert_eq!(
+            d.attempt(&right, t + 10),
+            Err(MfaError::Locked {
+                until: t + FIRST_LOCK_SECONDS
+            })
+        );
+        // The next run of refusals locks twice as long.
+        let later = t + FIRST_LOCK_SECONDS;
+        for _ in 0..MAX_FAILED_ATTEMPTS {
+            let _ = d.attempt(wrong, later);
+        }
+        assert_eq!(d.locked_until, Some(later + 2 * FIRST_LOCK_SECONDS));
+        // Never more than an hour.
+        let mut now = later;
+        for _ in 0..10 {
+            now = d.locked_until.unwrap();
+            for _ in 0..MAX_FAILED_ATTEMPTS {
+                let _ = d.attempt(wrong, now);
+            }
+        }
+        assert_eq!(d.locked_until, Some(now + MAX_LOCK_SECONDS));
+        let after = d.locked_until.unwrap();
+        let code = d.code_at(after).unwrap();
+        d.attempt(&code, after).unwrap();
+        assert_eq!((d.failed_attempts, d.locked_until), (0, None));
+    }
+
+    #[test]
+    fn a_key_is_throttled_after_ten_refused_codes_a_minute() {
+        let limiter = AttemptLimiter::default();
+        for _ in 0..MAX_REFUSED_PER_KEY {
+            assert!(limiter.allows("AKIA1", 100));
+            limiter.refused("AKIA1", 100);
+        }
+        assert!(!limiter.allows("AKIA1", 159));
+        assert!(limiter.allows("AKIA2", 159), "per key");
+        assert!(limiter.allows("AKIA1", 160), "a new window");
+    }
+
+    /// Found by the security review: used codes were remembered per process, so a restart or a
+    /// second replica accepted a code again. The step is recorded in the device, in the file.
+    #[test]
+    fn a_used_code_stays_used_through_the_file() {
+        let d = device(b"12345678901234567890");
+        let dir = std::env::temp_dir().join(format!("iamlet-mfa-file-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("credentials.json");
+        credentials(&d).save(&path).unwrap();
+        let t = chrono::Utc::now().timestamp();
+        let code = d.code_at(t).unwrap();
+        let verify = || {
+            crate::credentials::Credentials::update(&path, |c| {
+                c.verify_mfa_code(&d.user_arn, &d.serial_number, &code, t)
+            })
+            .unwrap()
+        };
+        verify().unwrap();
+        // Another process (a fresh read of the file) refuses the same code.
+        assert_eq!(verify(), Err(MfaError::Reused));
+        let stored = crate::credentials::Credentials::load(&path).unwrap();
+        assert_eq!(stored.mfa_devices[0].failed_attempts, 1);
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
@@ -327,14 +530,8 @@ mod tests {
         let mut d = device(b"12345678901234567890");
         d.status = MfaStatus::Pending;
         let code = d.code_at(1_000).unwrap();
-        let e = UsedCodes::default()
-            .verify(
-                &[d.clone()],
-                &d.user_arn,
-                &d.serial_number,
-                &code,
-                at(1_000),
-            )
+        let e = credentials(&d)
+            .verify_mfa_code(&d.user_arn, &d.serial_number, &code, 1_000)
             .unwrap_err();
         assert!(matches!(e, MfaError::NoDevice { .. }));
     }

@@ -264,6 +264,19 @@ pub fn verify<T>(
     }))
 }
 
+/// A signature's credential scope must name the region the request is served in: one signed for
+/// another region is a signature for another endpoint (AWS answers `SignatureDoesNotMatch`,
+/// "Credential should be scoped to a valid region").
+pub fn check_region(signed: &str, served: &str) -> Result<(), SigV4Error> {
+    if signed == served {
+        return Ok(());
+    }
+    Err(SigV4Error::new(
+        SigV4ErrorCode::SignatureDoesNotMatch,
+        format!("Credential should be scoped to a valid region, not '{signed}': this endpoint serves '{served}'"),
+    ))
+}
+
 /// `HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request")`.
 fn signing_key(secret: &str, date: &str, region: &str, service: &str) -> hmac::Key {
     let mut key = format!("AWS4{secret}").into_bytes();
@@ -283,7 +296,11 @@ fn parse_credential(credential: &str) -> Result<(String, String, String, String)
     let parts: Vec<&str> = credential.split('/').collect();
     match parts.as_slice() {
         [id, date, region, service, "aws4_request"]
-            if !id.is_empty() && date.len() == 8 && !region.is_empty() && !service.is_empty() =>
+            if !id.is_empty()
+                && id.len() <= 128
+                && date.len() == 8
+                && scope_part(region)
+                && scope_part(service) =>
         {
             Ok((
                 (*id).to_owned(),
@@ -296,6 +313,13 @@ fn parse_credential(credential: &str) -> Result<(String, String, String, String)
             "credential `{credential}` is not ACCESS_KEY_ID/YYYYMMDD/REGION/SERVICE/aws4_request"
         ))),
     }
+}
+
+/// A region or service name of a credential scope: what AWS's names are made of, and short.
+fn scope_part(s: &str) -> bool {
+    (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
 }
 
 fn parse_signature_hex(s: &str) -> Result<Vec<u8>, SigV4Error> {
@@ -520,7 +544,7 @@ fn canonical_request(
         let value = value.split_whitespace().collect::<Vec<_>>().join(" ");
         headers.push_str(&format!("{name}:{value}\n"));
     }
-    let payload = payload_hash(req, presigned)?;
+    let payload = payload_hash(req, presigned, &sig.service)?;
     Ok(format!(
         "{}\n{uri}\n{query}\n{headers}\n{}\n{payload}",
         req.method,
@@ -528,41 +552,76 @@ fn canonical_request(
     ))
 }
 
-fn payload_hash(req: &HttpRequest<'_>, presigned: bool) -> Result<String, SigV4Error> {
-    if let Some(h) = req.headers.get("x-amz-content-sha256") {
-        let h = h.trim();
-        if let Some(body) = req.body {
-            if h != UNSIGNED_PAYLOAD
-                && h.len() == 64
-                && hex(digest::digest(&digest::SHA256, body).as_ref()) != h
-            {
-                return Err(SigV4Error::new(
-                    SigV4ErrorCode::SignatureDoesNotMatch,
-                    "the x-amz-content-sha256 header is not the SHA-256 of the body",
-                ));
+/// The payload hash the canonical request ends with.
+///
+/// - A body the authorizer sees (STS; Envoy's `with_request_body`) is bound: a claimed
+///   `x-amz-content-sha256` must be its SHA-256, and without the header its hash is computed.
+/// - `UNSIGNED-PAYLOAD` and S3's other markers (`STREAMING-…`) are S3's alone: S3 is the one service
+///   that accepts a signature not covering the body. Every other service refuses them.
+/// - A body the authorizer does not see is bound only by the claimed hash: the check proves the
+///   signer signed *a* body with that hash, and the upstream (or Envoy sending the body) must hold
+///   the body to it. Without a claimed hash such a body cannot be verified at all.
+/// - Presigned URLs for S3 are signed with `UNSIGNED-PAYLOAD`; for other services with the (empty)
+///   body's hash, as AWS's SDKs sign them.
+fn payload_hash(
+    req: &HttpRequest<'_>,
+    presigned: bool,
+    service: &str,
+) -> Result<String, SigV4Error> {
+    let s3 = service == "s3";
+    let claimed = req.headers.get("x-amz-content-sha256").map(|h| h.trim());
+    let actual = req
+        .body
+        .map(|b| hex(digest::digest(&digest::SHA256, b).as_ref()));
+    match claimed {
+        Some(h) if is_sha256_hex(h) => match actual {
+            Some(a) if !a.eq_ignore_ascii_case(h) => Err(SigV4Error::new(
+                SigV4ErrorCode::SignatureDoesNotMatch,
+                "the x-amz-content-sha256 header is not the SHA-256 of the body",
+            )),
+            _ => Ok(h.to_owned()),
+        },
+        Some(marker) if s3 => Ok(marker.to_owned()),
+        Some(marker) => Err(SigV4Error::new(
+            SigV4ErrorCode::SignatureDoesNotMatch,
+            format!(
+                "x-amz-content-sha256 `{}` is accepted only by S3: a signature for `{service}` covers the body's SHA-256",
+                truncate_for_message(marker)
+            ),
+        )),
+        None if presigned && s3 => Ok(UNSIGNED_PAYLOAD.to_owned()),
+        None => {
+            if let Some(a) = actual {
+                return Ok(a);
+            }
+            let no_body = !req.headers.contains_key("transfer-encoding")
+                && req
+                    .headers
+                    .get("content-length")
+                    .is_none_or(|l| l.trim() == "0");
+            if no_body {
+                Ok(hex(digest::digest(&digest::SHA256, b"").as_ref()))
+            } else {
+                Err(SigV4Error::new(
+                    SigV4ErrorCode::MissingPayloadHash,
+                    "the request has a body the authorizer does not see: sign it with an x-amz-content-sha256 header",
+                ))
             }
         }
-        return Ok(h.to_owned());
     }
-    if presigned {
-        return Ok(UNSIGNED_PAYLOAD.to_owned());
+}
+
+fn is_sha256_hex(h: &str) -> bool {
+    h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Client text quoted in an error message, cut short.
+fn truncate_for_message(s: &str) -> String {
+    const MAX: usize = 80;
+    match s.char_indices().nth(MAX) {
+        Some((i, _)) => format!("{}…", s.get(..i).unwrap_or_default()),
+        None => s.to_owned(),
     }
-    let no_body = !req.headers.contains_key("transfer-encoding")
-        && req
-            .headers
-            .get("content-length")
-            .is_none_or(|l| l.trim() == "0");
-    let body: &[u8] = match req.body {
-        Some(b) => b,
-        None if no_body => b"",
-        None => {
-            return Err(SigV4Error::new(
-                SigV4ErrorCode::MissingPayloadHash,
-                "the request has a body the authorizer does not see: sign it with an x-amz-content-sha256 header",
-            ))
-        }
-    };
-    Ok(hex(digest::digest(&digest::SHA256, body).as_ref()))
 }
 
 #[cfg(test)]

@@ -1,34 +1,34 @@
 //! The credentials file as the sidecar holds it: loaded at start (a file that cannot be read stops
-//! the start), re-read when its modification time changes, swapped atomically; a broken new version
-//! keeps the last good one, as the identity store does.
+//! the start), re-read when it may have changed (its inode, length or time, or for a recent write
+//! its content: [`Stamp`]), swapped atomically; a broken new version keeps the last good one, as
+//! the identity store does.
 
+use super::file::{read, Stamp};
 use super::{Credentials, CredentialsError};
 use arc_swap::ArcSwap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::SystemTime;
 
 /// The current credentials and where they come from.
 #[derive(Debug)]
 pub struct WatchedCredentials {
     path: PathBuf,
     current: ArcSwap<Credentials>,
-    modified: Mutex<Option<SystemTime>>,
-}
-
-fn modified(path: &Path) -> Option<SystemTime> {
-    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+    /// What was read last (`None`: the file did not exist).
+    stamp: Mutex<Option<Stamp>>,
 }
 
 impl WatchedCredentials {
     /// Loads the file.
     pub fn open(path: impl Into<PathBuf>) -> Result<Self, CredentialsError> {
         let path = path.into();
-        let stamp = modified(&path);
-        let credentials = Credentials::load(&path)?;
+        let (credentials, stamp) = match read(&path)? {
+            Some((c, s)) => (c, Some(s)),
+            None => (Credentials::default(), None),
+        };
         Ok(WatchedCredentials {
             current: ArcSwap::from_pointee(credentials),
-            modified: Mutex::new(stamp),
+            stamp: Mutex::new(stamp),
             path,
         })
     }
@@ -43,25 +43,28 @@ impl WatchedCredentials {
         &self.path
     }
 
-    /// Re-reads the file if it changed. `Ok(true)` when a new version was swapped in; on an error
-    /// the last good version stays.
+    /// Re-reads the file if it may have changed (its inode, length or time differ, or it was
+    /// written too recently for them to tell and its content differs). `Ok(true)` when a new
+    /// version was swapped in; on an error the last good version stays.
     pub fn refresh(&self) -> Result<bool, CredentialsError> {
-        let stamp = modified(&self.path);
-        {
-            let last = self
-                .modified
-                .lock()
-                .map_err(|_| CredentialsError::Poisoned)?;
-            if *last == stamp {
-                return Ok(false);
-            }
+        let mut stamp = self.stamp.lock().map_err(|_| CredentialsError::Poisoned)?;
+        let maybe_changed = match stamp.as_ref() {
+            Some(s) => s.changed(&self.path),
+            None => self.path.exists(),
+        };
+        if !maybe_changed {
+            return Ok(false);
         }
-        let credentials = Credentials::load(&self.path)?;
+        let (credentials, fresh) = match read(&self.path)? {
+            Some((c, s)) => (c, Some(s)),
+            None => (Credentials::default(), None),
+        };
+        let same = *self.current.load_full() == credentials;
+        *stamp = fresh;
+        if same {
+            return Ok(false);
+        }
         self.current.store(Arc::new(credentials));
-        *self
-            .modified
-            .lock()
-            .map_err(|_| CredentialsError::Poisoned)? = stamp;
         Ok(true)
     }
 }
@@ -85,7 +88,6 @@ mod tests {
         assert!(watched.current().key(&first.access_key_id).is_some());
         assert!(!watched.refresh().unwrap());
 
-        std::thread::sleep(std::time::Duration::from_millis(20));
         let second = c
             .create_key("arn:aws:iam::111122223333:user/alice", chrono::Utc::now())
             .unwrap();
@@ -93,7 +95,6 @@ mod tests {
         assert!(watched.refresh().unwrap());
         assert!(watched.current().key(&second.access_key_id).is_some());
 
-        std::thread::sleep(std::time::Duration::from_millis(20));
         std::fs::write(&path, "{not json").unwrap();
         assert!(watched.refresh().is_err());
         assert!(watched.current().key(&second.access_key_id).is_some());

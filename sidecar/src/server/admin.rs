@@ -1,5 +1,6 @@
 //! The admin server (127.0.0.1:8181 by default): `/metrics` (Prometheus), `/healthz` (the process
-//! answers), `/readyz` (the identity store has loaded), `POST /cache/invalidate[?principal=ARN]`.
+//! answers), `/readyz` (the identity store has loaded), `POST /cache/invalidate[?principal=ARN]`
+//! (with the `x-iamlet-admin-token` header, never from a browser: [`admin_caller`]).
 
 use crate::authz::Authorizer;
 use http_body_util::Full;
@@ -12,7 +13,7 @@ fn text(status: StatusCode, content_type: &str, body: String) -> Response<Full<B
         .status(status)
         .header("content-type", content_type)
         .body(Full::new(Bytes::from(body)))
-        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+        .unwrap_or_else(|_| crate::server::http::unbuildable())
 }
 
 /// Whether the store can answer: every watched source has loaded at least once.
@@ -65,6 +66,61 @@ pub fn metrics_text(authz: &Authorizer) -> String {
     out
 }
 
+/// Whether a request may change the sidecar's state (`POST /cache/invalidate`): never from a web
+/// page (a request with `Origin` or `Sec-Fetch-Site`: a browser's), and only with the header
+/// `x-iamlet-admin-token` — equal to `[admin] token_file`'s token when one is configured; without
+/// one any value will do, since a page cannot send a custom header to another origin without a CORS
+/// preflight, which this server never grants.
+fn admin_caller(authz: &Authorizer, req: &Request<Incoming>) -> Result<(), Refusal> {
+    let headers = req.headers();
+    if headers.contains_key("origin") || headers.contains_key("sec-fetch-site") {
+        return Err(Refusal::Browser);
+    }
+    let given = headers
+        .get("x-iamlet-admin-token")
+        .map(|v| v.as_bytes())
+        .filter(|v| !v.is_empty());
+    let ok = match (given, authz.admin_token()) {
+        (None, _) => false,
+        (Some(_), None) => true,
+        (Some(g), Some(token)) => {
+            let digest = |b: &[u8]| ring::digest::digest(&ring::digest::SHA256, b);
+            digest(g).as_ref() == digest(token.expose().as_bytes()).as_ref()
+        }
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(Refusal::Token)
+    }
+}
+
+/// Why an admin change was refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Refusal {
+    /// It came from a web page.
+    Browser,
+    /// The token header is missing or wrong.
+    Token,
+}
+
+impl Refusal {
+    fn response(self) -> Response<Full<Bytes>> {
+        match self {
+            Refusal::Browser => text(
+                StatusCode::FORBIDDEN,
+                "text/plain",
+                "admin changes are not taken from browsers\n".into(),
+            ),
+            Refusal::Token => text(
+                StatusCode::UNAUTHORIZED,
+                "text/plain",
+                "admin changes need the x-iamlet-admin-token header (the token of [admin] token_file when configured)\n".into(),
+            ),
+        }
+    }
+}
+
 /// Answers one admin request.
 pub async fn handle(authz: Arc<Authorizer>, req: Request<Incoming>) -> Response<Full<Bytes>> {
     match (req.method(), req.uri().path()) {
@@ -84,6 +140,9 @@ pub async fn handle(authz: Arc<Authorizer>, req: Request<Incoming>) -> Response<
             text(status, "text/plain", format!("{why}\n"))
         }
         (&Method::POST, "/cache/invalidate") => {
+            if let Err(refused) = admin_caller(&authz, &req) {
+                return refused.response();
+            }
             let principal = req.uri().query().and_then(|q| {
                 q.split('&').find_map(|kv| {
                     let (k, v) = kv.split_once('=')?;

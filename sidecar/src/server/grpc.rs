@@ -114,6 +114,20 @@ pub fn check_input(req: &CheckRequest) -> CheckInput {
     if let Some(id) = http.map(|h| h.id.clone()).filter(|i| !i.is_empty()) {
         headers.entry("x-request-id".into()).or_insert(id);
     }
+    // Envoy sends the body with `with_request_body`, as bytes (`pack_as_bytes`) or text, and says
+    // when it cut it short: only a whole body can be checked against a signature.
+    let partial = headers
+        .get("x-envoy-auth-partial-body")
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    let body = http.filter(|_| !partial).and_then(|h| {
+        if !h.raw_body.is_empty() {
+            Some(h.raw_body.clone())
+        } else if !h.body.is_empty() {
+            Some(h.body.clone().into_bytes())
+        } else {
+            None
+        }
+    });
     let filter_metadata = attrs
         .and_then(|a| a.metadata_context.as_ref())
         .map(|m| {
@@ -136,6 +150,8 @@ pub fn check_input(req: &CheckRequest) -> CheckInput {
         context_extensions: attrs
             .map(|a| a.context_extensions.clone())
             .unwrap_or_default(),
+        body,
+        origin: crate::authz::Origin::Proxied,
     }
 }
 

@@ -2,7 +2,7 @@
 //! shed at once with a deny, never queued), and a time limit per check (past it: a deny). Both
 //! answers are ordinary [`Outcome`]s, so Envoy gets a well-formed response either way.
 
-use crate::authz::{Authorizer, CheckInput, Outcome};
+use crate::authz::{Authorizer, CheckInput, FailureKind, Outcome};
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
@@ -74,7 +74,11 @@ where
             authz.metrics().shed.inc();
             // Debug, not warn: under overload a line per shed check would add to the load.
             tracing::debug!(protocol, "check shed: too many in flight");
-            let out = authz.failure(protocol, "shed", "too many checks in flight".into());
+            let out = authz.failure(
+                protocol,
+                FailureKind::Shed,
+                "too many checks in flight".into(),
+            );
             return Box::pin(async move { Ok(out) });
         };
         let timeout = self.timeout;
@@ -86,7 +90,7 @@ where
                     authz.metrics().timeouts.inc();
                     let out = authz.failure(
                         protocol,
-                        "timeout",
+                        FailureKind::Timeout,
                         format!("no decision within {timeout:?}"),
                     );
                     tracing::warn!(protocol, request_id = %out.request_id, ?timeout, "check timed out; answered with the failure response");

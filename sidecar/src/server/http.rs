@@ -7,12 +7,16 @@
 
 use super::Checks;
 use crate::authz::CheckInput;
-use http_body_util::Full;
+use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response, StatusCode};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use tower::ServiceExt;
+
+/// The largest body Envoy may send with a check (`with_request_body`'s `max_request_bytes` should
+/// stay below it); a larger one is refused.
+pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// What the HTTP front end needs besides the authorizer.
 #[derive(Clone, Debug)]
@@ -25,14 +29,75 @@ pub struct HttpMode {
     pub max_header_bytes: usize,
 }
 
+/// The SPIFFE ID of the client certificate Envoy verified: the one `URI` of the last element of
+/// `X-Forwarded-Client-Cert` (Envoy appends the element of the connection it terminated). Parsed as
+/// Envoy writes the header: elements separated by `,`, pairs by `;`, and values that hold `,`, `;`,
+/// `=` or `"` (a certificate's `Subject`) in double quotes with `\"` escapes — so text inside a
+/// quoted Subject never passes for a key. An element with several URIs, or a header that does not
+/// parse, names no identity.
 fn xfcc_uri(xfcc: &str) -> Option<String> {
-    let last = xfcc.rsplit(',').next()?;
-    last.split(';').find_map(|kv| {
-        let (k, v) = kv.split_once('=')?;
-        k.trim()
-            .eq_ignore_ascii_case("URI")
-            .then(|| v.trim().trim_matches('"').to_owned())
-    })
+    let elements = parse_xfcc(xfcc)?;
+    let last = elements.last()?;
+    let mut uris = last
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case("URI"))
+        .map(|(_, v)| v);
+    let uri = uris.next()?;
+    (uris.next().is_none() && !uri.is_empty()).then(|| uri.clone())
+}
+
+/// An XFCC header's elements, each its key/value pairs; `None` when it is malformed (an unterminated
+/// quote, a pair without `=`).
+fn parse_xfcc(text: &str) -> Option<Vec<Vec<(String, String)>>> {
+    let mut elements = Vec::new();
+    let mut pairs = Vec::new();
+    let mut chars = text.chars().peekable();
+    loop {
+        let mut key = String::new();
+        while let Some(&c) = chars.peek() {
+            if c == '=' {
+                break;
+            }
+            if c == ',' || c == ';' || c == '"' {
+                return None;
+            }
+            key.push(c);
+            chars.next();
+        }
+        chars.next()?; // the `=`
+        let mut value = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            loop {
+                match chars.next()? {
+                    '\\' => value.push(chars.next()?),
+                    '"' => break,
+                    c => value.push(c),
+                }
+            }
+        } else {
+            while let Some(&c) = chars.peek() {
+                if c == ',' || c == ';' {
+                    break;
+                }
+                if c == '"' {
+                    return None;
+                }
+                value.push(c);
+                chars.next();
+            }
+        }
+        pairs.push((key.trim().to_owned(), value));
+        match chars.next() {
+            None => {
+                elements.push(pairs);
+                return Some(elements);
+            }
+            Some(';') => {}
+            Some(',') => elements.push(std::mem::take(&mut pairs)),
+            Some(_) => return None,
+        }
+    }
 }
 
 /// A request's headers as [`CheckInput`] holds them: lower-case names (as hyper gives them), a
@@ -59,17 +124,29 @@ fn respond(status: u16, headers: &[(String, String)], body: String) -> Response<
         b = b.header(k.as_str(), v.as_str());
     }
     b.body(Full::new(Bytes::from(body)))
-        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+        .unwrap_or_else(|_| unbuildable())
+}
+
+/// The answer when an answer could not be built (a header value that is not a valid HTTP header,
+/// say): a deny, never hyper's default 200, which Envoy would take for an allow.
+pub(crate) fn unbuildable() -> Response<Full<Bytes>> {
+    let mut r = Response::new(Full::new(Bytes::from_static(
+        br#"{"error":"AccessDenied","decision":"Error","reason":"the answer could not be built"}"#,
+    )));
+    *r.status_mut() = StatusCode::FORBIDDEN;
+    r
 }
 
 impl HttpMode {
     /// Answers one forwarded request.
     pub async fn handle(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes>> {
+        // The path counts too: it is copied into the check and the log like a header.
         let size: usize = req
             .headers()
             .iter()
             .map(|(k, v)| k.as_str().len() + v.len())
-            .sum();
+            .sum::<usize>()
+            + req.uri().path_and_query().map_or(0, |p| p.as_str().len());
         if size > self.max_header_bytes {
             return respond(
                 431,
@@ -99,13 +176,34 @@ impl HttpMode {
             .map(|s| s.trim().to_owned())
             .filter(|s| s.parse::<std::net::IpAddr>().is_ok())
             .or_else(|| Some(peer.ip().to_string()));
+        let method = req.method().as_str().to_owned();
+        // Envoy sends the original body with `with_request_body` (and says when it cut it short):
+        // a whole one is checked against a SigV4 signature.
+        let partial = headers
+            .get("x-envoy-auth-partial-body")
+            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+        let body =
+            match Limited::new(req.into_body(), MAX_BODY_BYTES)
+                .collect()
+                .await
+            {
+                Ok(b) => Some(b.to_bytes().to_vec()).filter(|b| !b.is_empty() && !partial),
+                Err(_) => return respond(
+                    413,
+                    &[("content-type".into(), "application/json".into())],
+                    serde_json::json!({"error": "RequestEntityTooLarge", "limit": MAX_BODY_BYTES})
+                        .to_string(),
+                ),
+            };
         let input = CheckInput {
             protocol: "http",
+            origin: crate::authz::Origin::Proxied,
+            body,
             source_address,
             source_principal: headers
                 .get("x-forwarded-client-cert")
                 .and_then(|x| xfcc_uri(x)),
-            method: req.method().as_str().to_owned(),
+            method,
             scheme: headers
                 .get("x-forwarded-proto")
                 .cloned()
@@ -166,5 +264,53 @@ mod tests {
             Some("spiffe://second")
         );
         assert!(xfcc_uri("Hash=abc").is_none());
+    }
+
+    /// Found by the security review: a client certificate whose Subject holds `;URI=spiffe://…`
+    /// became that identity when Envoy forwarded the subject, because quotes were ignored.
+    #[test]
+    fn quoted_subjects_cannot_smuggle_a_uri() {
+        let forged = r#"By=spiffe://cluster.local/ns/edge/sa/envoy;Hash=abc;Subject="CN=mallory;URI=spiffe://cluster.local/ns/prod/sa/break-glass";URI=spiffe://cluster.local/ns/dev/sa/mallory"#;
+        assert_eq!(
+            xfcc_uri(forged).as_deref(),
+            Some("spiffe://cluster.local/ns/dev/sa/mallory")
+        );
+        // The same Subject without a URI of its own names nobody.
+        let only_subject =
+            r#"Hash=abc;Subject="CN=x,OU=y;URI=spiffe://cluster.local/ns/prod/sa/admin""#;
+        assert_eq!(xfcc_uri(only_subject), None);
+        // Escaped quotes stay inside the value.
+        let escaped = r#"Subject="CN=a\";URI=spiffe://evil";URI=spiffe://real"#;
+        assert_eq!(xfcc_uri(escaped).as_deref(), Some("spiffe://real"));
+        // Malformed headers, and elements with two URIs, name nobody.
+        for bad in [
+            r#"Subject="unterminated;URI=spiffe://x"#,
+            "URI=spiffe://a;URI=spiffe://b",
+            "URI",
+            r#"URI=spi"ffe://x"#,
+        ] {
+            assert_eq!(xfcc_uri(bad), None, "{bad}");
+        }
+        assert_eq!(
+            parse_xfcc(r#"By=a;Subject="x,y";URI=u,By=b"#).unwrap(),
+            vec![
+                vec![
+                    ("By".to_owned(), "a".to_owned()),
+                    ("Subject".to_owned(), "x,y".to_owned()),
+                    ("URI".to_owned(), "u".to_owned())
+                ],
+                vec![("By".to_owned(), "b".to_owned())]
+            ]
+        );
+    }
+
+    #[test]
+    fn an_answer_that_cannot_be_built_is_a_deny() {
+        let r = respond(
+            200,
+            &[("x-iamlet-principal".into(), "bad\nvalue".into())],
+            String::new(),
+        );
+        assert_eq!(r.status(), StatusCode::FORBIDDEN);
     }
 }

@@ -30,11 +30,6 @@ pub struct Traced<S> {
     inner: S,
 }
 
-/// The path without its query, which may carry tokens.
-fn path_only(path: &str) -> &str {
-    path.split_once('?').map_or(path, |(p, _)| p)
-}
-
 impl<S> tower::Service<CheckInput> for Traced<S>
 where
     S: tower::Service<CheckInput, Response = Outcome, Error = Infallible>,
@@ -55,7 +50,7 @@ where
             protocol = input.protocol,
             method = %input.method,
             host = %input.host,
-            path = %path_only(&input.path),
+            path = %crate::redact::truncate(crate::redact::path_only(&input.path)),
             request_id = Empty,
             decision = Empty,
             status = Empty,

@@ -23,7 +23,7 @@ use super::{FetchError, LoadError};
 use super::{Parts, PrincipalKey};
 use aws_sdk_iam::error::{DisplayErrorContext, ProvideErrorMetadata};
 use aws_sdk_iam::Client;
-use iamlet_engine::{Policy, PolicyType, PrincipalKind};
+use iamlet_engine::{Arn, Policy, PolicyType, PrincipalKind};
 use std::collections::HashMap;
 use std::sync::{Mutex, PoisonError};
 
@@ -116,7 +116,12 @@ fn last_segment(arn: &str) -> &str {
 }
 
 fn account_of(arn: &str) -> Option<&str> {
-    arn.split(':').nth(4).filter(|a| !a.is_empty())
+    Arn::parse(arn).map(|a| a.account).filter(|a| !a.is_empty())
+}
+
+/// Partition and account: a role session names its role by these and the role's name.
+fn partition_and_account(arn: &str) -> Option<(&str, &str)> {
+    Arn::parse(arn).map(|a| (a.partition, a.account))
 }
 
 fn compile(name: &str, text: &str, ty: PolicyType, what: &str) -> Result<Policy, FetchError> {
@@ -365,7 +370,7 @@ impl IamApiFetcher {
         let matches = if exact {
             role.arn() == arn
         } else {
-            account_of(role.arn()) == account_of(arn)
+            partition_and_account(role.arn()) == partition_and_account(arn)
         };
         if !matches {
             return Err(FetchError::NotFound(arn.to_owned()));

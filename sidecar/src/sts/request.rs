@@ -3,7 +3,7 @@
 //! `ValidationError` (or `InvalidParameterValue`, `MalformedPolicyDocument`) naming the parameter.
 
 use super::response::StsError;
-use iamlet_engine::{Policy, PolicyType};
+use iamlet_engine::{Arn, Policy, PolicyType};
 use std::collections::HashMap;
 
 /// The API version every STS request names.
@@ -144,12 +144,9 @@ fn mfa(params: &Params) -> Result<Option<MfaCode>, StsError> {
 /// `AssumeRole`'s parameters.
 #[derive(Debug)]
 pub struct AssumeRole {
-    /// The role, path included.
+    /// The role as the caller named it: an IAM role ARN in shape only. Which role it is (if any) is
+    /// the store's answer, by exact ARN; nothing of the session is built from this text.
     pub role_arn: String,
-    /// The role's account.
-    pub role_account: String,
-    /// The role's name (the last segment of its ARN).
-    pub role_name: String,
     /// `RoleSessionName`.
     pub session_name: String,
     /// `DurationSeconds`, if given.
@@ -172,13 +169,13 @@ impl AssumeRole {
     /// Reads and checks the parameters.
     pub fn parse(params: &Params) -> Result<AssumeRole, StsError> {
         let role_arn = params.required("RoleArn")?.to_owned();
-        let (role_account, role_name) = role_parts(&role_arn).ok_or_else(|| {
-            constraint(
+        if !is_role_arn(&role_arn) {
+            return Err(constraint(
                 "RoleArn",
                 &role_arn,
                 "Member must be an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)",
-            )
-        })?;
+            ));
+        }
         params.required("RoleSessionName")?;
         let session_name = name_like(params, "RoleSessionName", 2, 64)?.unwrap_or_default();
         let policy = match params.get("Policy") {
@@ -252,8 +249,6 @@ impl AssumeRole {
         // The pattern admits no `:`, so AWS's reserved `aws:` prefix cannot occur.
         let source_identity = name_like(params, "SourceIdentity", 2, 64)?;
         Ok(AssumeRole {
-            role_account,
-            role_name,
             role_arn,
             session_name,
             duration: duration(params, 900, 43_200)?,
@@ -265,31 +260,20 @@ impl AssumeRole {
             source_identity,
         })
     }
-
-    /// The session's principal: `arn:aws:sts::ACCOUNT:assumed-role/ROLE/SESSION`.
-    pub fn session_arn(&self) -> String {
-        format!(
-            "arn:aws:sts::{}:assumed-role/{}/{}",
-            self.role_account, self.role_name, self.session_name
-        )
-    }
 }
 
-/// An IAM role ARN's account and name.
-fn role_parts(arn: &str) -> Option<(String, String)> {
-    let parts: Vec<&str> = arn.splitn(6, ':').collect();
-    match parts.as_slice() {
-        ["arn", partition, "iam", "", account, resource]
-            if !partition.is_empty()
-                && account.len() == 12
-                && account.bytes().all(|b| b.is_ascii_digit()) =>
-        {
-            let path_and_name = resource.strip_prefix("role/")?;
-            let name = path_and_name.rsplit('/').next()?;
-            (!name.is_empty()).then(|| ((*account).to_owned(), name.to_owned()))
-        }
-        _ => None,
-    }
+/// Whether `arn` has the shape of an IAM role ARN (`arn:PARTITION:iam::ACCOUNT:role/PATH/NAME`).
+fn is_role_arn(arn: &str) -> bool {
+    Arn::parse(arn).is_some_and(|a| {
+        a.service == "iam"
+            && a.region.is_empty()
+            && a.account.len() == 12
+            && a.account.bytes().all(|b| b.is_ascii_digit())
+            && a.resource
+                .strip_prefix("role/")
+                .and_then(|p| p.rsplit('/').next())
+                .is_some_and(|name| !name.is_empty())
+    })
 }
 
 /// `GetSessionToken`'s parameters.
@@ -332,10 +316,7 @@ mod tests {
         ));
         let a = AssumeRole::parse(&p).unwrap();
         assert_eq!(a.role_arn, "arn:aws:iam::111122223333:role/ops/break-glass");
-        assert_eq!(
-            a.session_arn(),
-            "arn:aws:sts::111122223333:assumed-role/break-glass/bob@oncall"
-        );
+        assert_eq!(a.session_name, "bob@oncall");
         assert_eq!(a.duration, Some(1800));
         assert!(a.policy.is_some());
         assert_eq!(

@@ -300,6 +300,66 @@ async fn trust_policies_decide_assume_role() {
     );
 }
 
+/// Found by the security review: a role named by another path, another partition or without its
+/// path found no trust policy, so bob's identity policies alone let him become break-glass without
+/// MFA. A role is found by its exact ARN only, and an `sts:` action on a role whose trust policy is
+/// not known is denied.
+#[tokio::test]
+async fn a_role_is_found_by_its_exact_arn_and_never_assumed_without_its_trust_policy() {
+    let s = store(true).await;
+    let bob = arn("user/bob");
+    for (role, found) in [
+        (arn("role/break-glass"), true),
+        (arn("role/service-role/ci-deploy"), true),
+        (arn("role/anything/break-glass"), false),
+        (arn("role/ci-deploy"), false),
+        (arn("role/service-role/other/ci-deploy"), false),
+        (
+            "arn:aws-cn:iam::111122223333:role/break-glass".to_owned(),
+            false,
+        ),
+        (
+            "arn:aws:iam::444455556666:role/break-glass".to_owned(),
+            false,
+        ),
+        (arn("user/bob"), false),
+    ] {
+        match s.role(&role).await {
+            Ok(r) => {
+                assert!(found, "{role} was found");
+                assert_eq!(r.entity(), role);
+                assert!(r.trust_policy().is_some());
+            }
+            Err(StoreError::UnknownPrincipal(p)) => {
+                assert!(!found, "{role} was not found");
+                assert_eq!(p, role);
+            }
+            Err(e) => panic!("{role}: {e}"),
+        }
+        if !found && role.contains(":role/") {
+            // Bob is an administrator (within his boundary): still no AssumeRole without the
+            // role's trust policy, with or without MFA.
+            for mfa in ["true", "false"] {
+                assert_eq!(
+                    decide(
+                        &s,
+                        &bob,
+                        "sts:AssumeRole",
+                        &role,
+                        &[
+                            ("aws:MultiFactorAuthPresent", mfa),
+                            ("aws:RequestedRegion", "eu-west-1")
+                        ]
+                    )
+                    .await,
+                    Decision::ImplicitDeny,
+                    "{role} mfa={mfa}"
+                );
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn federated_users_resolve_through_their_issuer() {
     let s = store(false).await;

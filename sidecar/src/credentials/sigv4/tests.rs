@@ -306,3 +306,81 @@ fn canonical_uris() {
     assert_eq!(encode("/a b/%20", true), "/a%20b/%2520");
     assert_eq!(encode("a/b~", false), "a%2Fb~");
 }
+
+/// Found by the security review: `x-amz-content-sha256` was taken on trust and `UNSIGNED-PAYLOAD`
+/// accepted for every service. S3 alone accepts an unsigned payload; a body the authorizer sees is
+/// bound to the signature; presigned URLs of other services sign the (empty) body's hash.
+#[test]
+fn payload_hashes_follow_each_service() {
+    const EMPTY: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    let hash_of = |h: &[(&str, &str)], body: Option<&[u8]>, presigned: bool, service: &str| {
+        let h = headers(h);
+        let req = HttpRequest {
+            method: "POST",
+            host: "example.amazonaws.com",
+            path: "/",
+            headers: &h,
+            body,
+        };
+        payload_hash(&req, presigned, service)
+    };
+    let unsigned = [("x-amz-content-sha256", UNSIGNED_PAYLOAD)];
+    assert_eq!(
+        hash_of(&unsigned, None, false, "s3").as_deref(),
+        Ok(UNSIGNED_PAYLOAD)
+    );
+    for service in ["sts", "execute-api", "service"] {
+        let e = hash_of(&unsigned, None, false, service).unwrap_err();
+        assert_eq!(e.code(), SigV4ErrorCode::SignatureDoesNotMatch, "{service}");
+        assert!(e.message().contains("accepted only by S3"), "{e}");
+        let e = hash_of(&unsigned, Some(b"Action=AssumeRole"), false, service).unwrap_err();
+        assert_eq!(e.code(), SigV4ErrorCode::SignatureDoesNotMatch);
+    }
+    // S3's streaming marker is S3's too.
+    let streaming = [("x-amz-content-sha256", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD")];
+    assert!(hash_of(&streaming, None, false, "s3").is_ok());
+    assert!(hash_of(&streaming, None, false, "sqs").is_err());
+    // A body that is seen must have the hash claimed.
+    let claimed = [("x-amz-content-sha256", EMPTY)];
+    assert_eq!(
+        hash_of(&claimed, Some(b""), false, "sts").as_deref(),
+        Ok(EMPTY)
+    );
+    let e = hash_of(&claimed, Some(b"tampered"), false, "s3").unwrap_err();
+    assert_eq!(e.code(), SigV4ErrorCode::SignatureDoesNotMatch);
+    // Without a claim, a seen body's own hash is what was signed.
+    assert_eq!(hash_of(&[], Some(b""), false, "sts").as_deref(), Ok(EMPTY));
+    // Presigned: S3 signs UNSIGNED-PAYLOAD, other services the empty body's hash.
+    assert_eq!(
+        hash_of(&[], None, true, "s3").as_deref(),
+        Ok(UNSIGNED_PAYLOAD)
+    );
+    assert_eq!(hash_of(&[], None, true, "sts").as_deref(), Ok(EMPTY));
+}
+
+/// Found by the security review: the credential scope's region became `aws:RequestedRegion`, so a
+/// client signing for another region escaped a region SCP. A scope naming another region than the
+/// server's is refused as AWS refuses it.
+#[test]
+fn a_scope_for_another_region_is_refused() {
+    assert_eq!(check_region("eu-west-1", "eu-west-1"), Ok(()));
+    let e = check_region("us-east-1", "eu-west-1").unwrap_err();
+    assert_eq!(e.code(), SigV4ErrorCode::SignatureDoesNotMatch);
+    assert!(
+        e.message()
+            .starts_with("Credential should be scoped to a valid region, not 'us-east-1'"),
+        "{e}"
+    );
+    // Scope parts are AWS names: nothing else reaches a message or a log.
+    for bad in [
+        "AKIDEXAMPLE/20150830/us east/service/aws4_request",
+        "AKIDEXAMPLE/20150830/US-EAST-1/service/aws4_request",
+        "AKIDEXAMPLE/20150830/us-east-1/se\"rvice/aws4_request",
+    ] {
+        assert_eq!(
+            parse_credential(bad).unwrap_err().code(),
+            SigV4ErrorCode::IncompleteSignature,
+            "{bad}"
+        );
+    }
+}
