@@ -109,7 +109,8 @@ def free_port():
 
 
 def config_toml(ports, log_path, engine="component", enforce=True, accounts=None, shadow=None,
-                poll="2s", capacity=10000, memory_mib=256, credentials=None, sts=False, workers=None):
+                poll="2s", capacity=10000, memory_mib=256, credentials=None, sts=False, workers=None,
+                fail_open=False, limits_extra="", extra=""):
     ex = os.path.join(ROOT, "examples")
     accounts = accounts or f"{ex}/account.json"
     shadow_line = f'shadow_accounts = "{shadow}"' if shadow else ""
@@ -160,6 +161,7 @@ enforce = {"true" if enforce else "false"}
 [responses]
 verbose_denials = true
 allow_unmapped = false
+fail_open = {"true" if fail_open else "false"}
 
 [limits]
 check_timeout = "5s"
@@ -167,11 +169,14 @@ concurrency = 1024
 {f"worker_threads = {workers}" if workers else ""}
 max_header_bytes = 65536
 shutdown_grace = "10s"
+{limits_extra}
 
 [decision_log]
 path = "{log_path}"
 
 {f'[sts]{chr(10)}listen = "127.0.0.1:{ports["sts"]}"{chr(10)}max_session_duration = "2h"' if sts else ""}
+
+{extra}
 
 [[routes]]
 method = "GET"
@@ -202,8 +207,8 @@ class Sidecar:
 
     def __init__(self, engine="component", enforce=True, args=(), prepare=None, **config):
         """`prepare(dir)` may write files into the sidecar's directory and return config overrides
-        (`accounts`, `shadow`, `poll`, `capacity`, `memory_mib`, `credentials`, `sts`, `workers`) before the process
-        starts; `args` are extra CLI flags."""
+        (`accounts`, `shadow`, `poll`, `capacity`, `memory_mib`, `credentials`, `sts`, `workers`,
+        `fail_open`, `limits_extra`, `extra`) before the process starts; `args` are extra CLI flags."""
         self.dir = tempfile.mkdtemp(prefix="iamlet-e2e-")
         self.ports = {k: free_port() for k in ("grpc", "http", "admin", "sts")}
         self.log_path = os.path.join(self.dir, "decisions.jsonl")
@@ -220,9 +225,9 @@ class Sidecar:
         )
         self.channel = None
 
-    def admin(self, path, method="GET"):
+    def admin(self, path, method="GET", headers=None):
         req = urllib.request.Request(
-            f"http://127.0.0.1:{self.ports['admin']}{path}", method=method
+            f"http://127.0.0.1:{self.ports['admin']}{path}", method=method, headers=headers or {}
         )
         try:
             with urllib.request.urlopen(req, timeout=5) as r:
@@ -556,7 +561,8 @@ class GrpcComponentTest(Base):
     def test_health_and_cache_invalidation(self):
         self.assertEqual(self.sidecar.admin("/healthz")[0], 200)
         self.assertEqual(self.sidecar.admin("/readyz")[0], 200)
-        status, body = self.sidecar.admin("/cache/invalidate", method="POST")
+        status, body = self.sidecar.admin(
+            "/cache/invalidate", method="POST", headers={"x-iamlet-admin-token": "any"})
         self.assertEqual((status, body.strip()), (200, "invalidated all"))
         # Still answers after the cache is emptied.
         self.assertAllowed(self.check(path=object_path("alice"), headers={"x-iamlet-principal": ALICE}), ALICE)
