@@ -493,6 +493,26 @@ mod tests {
     }
 
     #[test]
+    fn rcps_need_not_be_attached_everywhere() {
+        // RCPs only deny: one attached to the root alone is enough, and the levels without any
+        // RCP withhold nothing (AWS attaches RCPFullAWSAccess there itself).
+        let text = r#"{"Policies":[{"Name":"DataPerimeter","Type":"RESOURCE_CONTROL_POLICY",
+            "Document":{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*",
+              "Condition":{"StringNotEqualsIfExists":{"aws:PrincipalOrgID":"o-a1b2c3d4e5"}}}]}}],
+            "Roots":[{"Id":"r-a1b2","Policies":["DataPerimeter"]}],
+            "OrganizationalUnits":[{"Id":"ou-a1b2-11111111","Parent":"r-a1b2"}],
+            "Accounts":[{"Id":"111122223333","Parent":"ou-a1b2-11111111"}]}"#;
+        let org = Organization::parse("org.json", text).unwrap();
+        assert!(org.rcps_enabled() && !org.scps_enabled());
+        let counts: Vec<usize> = org
+            .levels("111122223333")
+            .iter()
+            .map(|l| l.rcps.len())
+            .collect();
+        assert_eq!(counts, [1, 0, 0]);
+    }
+
+    #[test]
     fn broken_policy_names_its_statement() {
         let text = r#"{"Policies":[{"Name":"Deny","Type":"SERVICE_CONTROL_POLICY",
             "Document":{"Version":"2012-10-17","Statement":[{"Effect":"deny","Action":"*","Resource":"*"}]}}]}"#;
