@@ -342,6 +342,13 @@ impl Condition {
             request = &[];
         }
         if let Values::Null(wanted) = &self.values {
+            // IAM Access Analyzer, "Null with qualifier": with `ForAllValues` the condition always
+            // returns true, with `ForAnyValue` always false.
+            match op.qualifier {
+                Some(SetQualifier::ForAllValues) => return Ok(()),
+                Some(SetQualifier::ForAnyValue) => return Err(Miss::NoMatch),
+                None => {}
+            }
             let absent = request.is_empty();
             let mut invalid = false;
             return if any_valid(wanted, &mut invalid, |want_absent| *want_absent == absent) {
@@ -667,6 +674,19 @@ mod tests {
         let mixed = cond("Null", "aws:MultiFactorAuthAge", &["maybe", "true"]);
         assert!(eval(&mixed, &[]));
         assert!(!eval(&mixed, &[("aws:MultiFactorAuthAge", "300".into())]));
+    }
+
+    #[test]
+    fn null_with_a_set_operator_is_constant() {
+        let all = cond("ForAllValues:Null", "aws:TagKeys", &["true"]);
+        let any = cond("ForAnyValue:Null", "aws:TagKeys", &["false"]);
+        for ctx in [
+            vec![],
+            vec![("aws:TagKeys", ContextValue::from(vec!["team"]))],
+        ] {
+            assert!(eval(&all, &ctx));
+            assert!(!eval(&any, &ctx));
+        }
     }
 
     #[test]

@@ -1,10 +1,11 @@
 //! Warnings about condition values of the wrong shape for their operator (`eng` for `IpAddress`):
 //! IAM accepts the policy (IAM Access Analyzer reports them as "Type mismatch" general warnings), and
-//! the value matches no request value.
+//! the value matches no request value. And a suggestion for `Null` with a set operator, which makes
+//! the condition constant (Access Analyzer's "Null with qualifier").
 
 use super::doc::Doc;
 use super::{finding, Finding, Severity};
-use crate::condition::operator::{Family, Operator};
+use crate::condition::operator::{Family, Operator, SetQualifier};
 use crate::condition::{expected_shape, family_name, value_fits};
 
 pub(super) fn check(doc: &Doc, out: &mut Vec<Finding>) {
@@ -14,6 +15,25 @@ pub(super) fn check(doc: &Doc, out: &mut Vec<Finding>) {
             let Ok(op) = Operator::parse(&c.operator) else {
                 continue; // the grammar errors report it
             };
+            if op.family == Family::Null {
+                if let Some(q) = op.qualifier {
+                    let always = if q == SetQualifier::ForAllValues {
+                        "always holds"
+                    } else {
+                        "never holds"
+                    };
+                    out.push(finding(
+                        Severity::Suggestion,
+                        "null_with_qualifier",
+                        &c.key,
+                        format!(
+                            "`{}` {always}, whatever the request carries (`Null` tests whether the key is there, not its values)",
+                            c.operator
+                        ),
+                        "use `Null` without `ForAllValues:`/`ForAnyValue:`".to_owned(),
+                    ));
+                }
+            }
             if matches!(
                 op.family,
                 Family::StringEquals | Family::StringEqualsIgnoreCase | Family::StringLike
@@ -108,6 +128,14 @@ mod tests {
             "invalid_condition_value",
         );
         assert!(not.is_some_and(|f| f.message.contains("`NumericNotEquals` never holds")));
+        let null = find(
+            &with_condition("ForAllValues:Null", "aws:TagKeys", r#""false""#),
+            Identity,
+            "null_with_qualifier",
+        );
+        assert!(null.is_some_and(
+            |f| f.severity == Severity::Suggestion && f.message.contains("always holds")
+        ));
         // Values of the right shape, policy variables where the operator takes them, and every
         // string: no finding.
         for (op, key, value) in [
