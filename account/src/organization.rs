@@ -22,9 +22,12 @@
 //! - Every element is optional; `Description` is accepted wherever a `Name` is; other unknown fields
 //!   are errors (they are usually typos).
 //! - `Policies` are referred to by `Name` from the `Policies` lists of roots, OUs and accounts. Each
-//!   account's organization levels are its path from the root (root first), then the account itself:
-//!   every level must allow, as in AWS. As in AWS, once any SCP is attached anywhere every level must
-//!   have at least one (attach `FullAWSAccess`); the same holds for RCPs.
+//!   account's organization levels are its path from the root (root first), then the account itself.
+//!   SCPs: every level must allow, as in AWS, and once any SCP is attached anywhere every level must
+//!   have at least one (attach `FullAWSAccess`). RCPs only deny: AWS Organizations supports `Allow`
+//!   only in `RCPFullAWSAccess`, which it attaches to the root, every OU and every account and which
+//!   cannot be detached, so a level never withholds an allow and only an RCP's `Deny` statements
+//!   decide. Listing `RCPFullAWSAccess` is optional (it changes nothing); a level may have no RCP.
 //! - Principals of the management account are not subject to SCPs, and its resources not to RCPs.
 //!   Accounts not listed are outside the organization: no SCPs or RCPs.
 //! - `ResourcePolicies` are found by the request's resource: the exact ARN, or for an S3 object its
@@ -261,7 +264,9 @@ impl Organization {
         let scps_enabled = any(OrgPolicyType::Scp);
         let rcps_enabled = any(OrgPolicyType::Rcp);
 
-        // Once SCPs (RCPs) are in use, every root, OU and account needs one attached, as in AWS.
+        // Once SCPs are in use, every root, OU and account needs one attached, as in AWS. (RCPs
+        // only deny: AWS attaches RCPFullAWSAccess everywhere itself, and a level without any RCP
+        // is the same as one with only it.)
         for (entity, t) in targets.values() {
             if file.management_account.as_deref() == Some(t.id.as_str()) {
                 continue;
@@ -270,12 +275,6 @@ impl Organization {
                 errors.push(EntityError::new(
                     entity,
                     "no SCP attached: once SCPs are in use every root, OU and account needs one (attach FullAWSAccess)",
-                ));
-            }
-            if rcps_enabled && attached(t, OrgPolicyType::Rcp).is_empty() {
-                errors.push(EntityError::new(
-                    entity,
-                    "no RCP attached: once RCPs are in use every root, OU and account needs one (attach RCPFullAWSAccess)",
                 ));
             }
         }
@@ -491,6 +490,26 @@ mod tests {
             text.contains("Accounts[2] (555566667777): no SCP attached"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn rcps_need_not_be_attached_everywhere() {
+        // RCPs only deny: one attached to the root alone is enough, and the levels without any
+        // RCP withhold nothing (AWS attaches RCPFullAWSAccess there itself).
+        let text = r#"{"Policies":[{"Name":"DataPerimeter","Type":"RESOURCE_CONTROL_POLICY",
+            "Document":{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*",
+              "Condition":{"StringNotEqualsIfExists":{"aws:PrincipalOrgID":"o-a1b2c3d4e5"}}}]}}],
+            "Roots":[{"Id":"r-a1b2","Policies":["DataPerimeter"]}],
+            "OrganizationalUnits":[{"Id":"ou-a1b2-11111111","Parent":"r-a1b2"}],
+            "Accounts":[{"Id":"111122223333","Parent":"ou-a1b2-11111111"}]}"#;
+        let org = Organization::parse("org.json", text).unwrap();
+        assert!(org.rcps_enabled() && !org.scps_enabled());
+        let counts: Vec<usize> = org
+            .levels("111122223333")
+            .iter()
+            .map(|l| l.rcps.len())
+            .collect();
+        assert_eq!(counts, [1, 0, 0]);
     }
 
     #[test]

@@ -1,10 +1,19 @@
 //! The `Condition` element: operators, their typed values, and AWS's evaluation rules.
 //!
 //! Within a block, every operator and every key must hold (AND); the values listed for one key are
-//! alternatives (OR), and for a negated operator none of them may match. A key absent from the
+//! alternatives (OR), and for a negated operator none of them may match (NOR). A key absent from the
 //! request makes a condition false, except for negated operators (true), `…IfExists` (true),
-//! `ForAllValues:` (true) and `Null`. A request value the operator cannot read (a non-IP for
-//! `IpAddress`) makes the condition false, whatever the operator.
+//! `ForAllValues:` (true) and `Null`.
+//!
+//! Policy values are read once, when the policy is parsed, as their operator family reads them. A
+//! value of the wrong shape (`eng` for `IpAddress`, `ten` for `NumericEquals`) does not make IAM
+//! refuse the policy (IAM Access Analyzer reports it as a warning): it is kept as
+//! [`Parsed::Invalid`], matches no request value, and is never "not matched" either, so a negated
+//! operator cannot hold on a request value it would have to be compared with. A request value the
+//! operator cannot read (a non-IP for `IpAddress`) makes the condition false, whatever the operator,
+//! by the same rule. An operator without `ForAnyValue:`/`ForAllValues:` on a key the request gives
+//! as a set of values (`aws:TagKeys`) does not hold either: AWS requires a set operator there.
+//! `tests/conformance/README.md` cites the documentation behind each of these readings.
 
 mod arn;
 mod binary;
@@ -16,9 +25,25 @@ pub(crate) mod operator;
 mod string;
 
 use crate::context::Context;
+use crate::variables::Template;
 use chrono::{DateTime, Utc};
 use ipnet::IpNet;
 use operator::{Family, Operator, SetQualifier};
+
+/// One policy value as its operator family reads it, parsed once with the policy.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Parsed<T> {
+    Valid(T),
+    /// Not of the family's shape. Its text is the condition's `raw_values` entry at the same index.
+    Invalid,
+}
+
+/// A `Bool` value: `true`/`false`, or one holding policy variables (resolved per request).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum BoolValue {
+    Static(bool),
+    Template(Template),
+}
 
 /// One operator applied to one key.
 #[derive(Clone, Debug, PartialEq)]
@@ -33,24 +58,26 @@ pub(crate) struct Condition {
     values: Values,
 }
 
+/// The policy's values, in the order written (index-aligned with `raw_values`).
 #[derive(Clone, Debug, PartialEq)]
 enum Values {
     Str(Vec<string::StrValue>),
-    Numeric(Vec<f64>),
-    Date(Vec<DateTime<Utc>>),
-    Bool(Vec<bool>),
-    Binary(Vec<Vec<u8>>),
-    Ip(Vec<IpNet>),
-    Arn(Vec<arn::ArnValue>),
-    /// `true`: the key must be absent; `false`: present.
-    Null(bool),
+    Numeric(Vec<Parsed<f64>>),
+    Date(Vec<Parsed<DateTime<Utc>>>),
+    Bool(Vec<Parsed<BoolValue>>),
+    Binary(Vec<Parsed<Vec<u8>>>),
+    Ip(Vec<Parsed<IpNet>>),
+    Arn(Vec<Parsed<arn::ArnValue>>),
+    /// `true`: the key must be absent; `false`: present. Several values are alternatives.
+    Null(Vec<Parsed<bool>>),
 }
 
-/// A problem with one value of a condition (index into the values) or with the whole condition.
+/// A problem with the whole condition (the operator's name, or no values at all).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct ValueError {
-    pub(crate) index: Option<usize>,
+pub(crate) struct ConditionError {
     pub(crate) message: String,
+    /// Whether the operator's name is the problem.
+    pub(crate) unknown_operator: bool,
 }
 
 /// Why a condition is false.
@@ -65,32 +92,133 @@ pub(crate) enum Miss {
         value: String,
         expected: &'static str,
     },
+    /// A policy value is not of the operator's type, and no other value decided: it matches
+    /// nothing, and a negated operator cannot hold on it.
+    InvalidPolicyValue {
+        value: String,
+        expected: &'static str,
+    },
+    /// The request gives the key as a set of values and the operator has no `ForAnyValue:` or
+    /// `ForAllValues:`.
+    Multivalued,
+}
+
+/// How one request value compares with the policy's values (before negation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ValueMatch {
+    /// A policy value matches it.
+    Match,
+    /// Every policy value was compared with it, and none matches.
+    Miss,
+    /// No valid policy value matches it, and a policy value of the wrong shape could not be compared.
+    Unreadable,
+}
+
+/// What a policy value of a family must look like, for messages.
+pub(crate) fn expected_shape(family: Family) -> &'static str {
+    match family {
+        Family::StringEquals | Family::StringEqualsIgnoreCase | Family::StringLike => "a string",
+        Family::Numeric(_) => "a number (an integer or a decimal, such as `10` or `2.5`)",
+        Family::Date(_) => {
+            "a date (ISO 8601, such as `2026-01-31` or `2026-01-31T12:00:00Z`, or epoch seconds)"
+        }
+        Family::Bool | Family::Null => "`true` or `false`",
+        Family::Binary => "base64-encoded bytes",
+        Family::Ip => "an IP address or CIDR block (such as `203.0.113.0/24` or `2001:db8::/32`)",
+        Family::Arn => {
+            "an ARN (`arn:partition:service:region:account:resource`, wildcards allowed)"
+        }
+    }
+}
+
+/// The family's name in messages.
+pub(crate) fn family_name(family: Family) -> &'static str {
+    match family {
+        Family::StringEquals | Family::StringEqualsIgnoreCase | Family::StringLike => "string",
+        Family::Numeric(_) => "numeric",
+        Family::Date(_) => "date",
+        Family::Bool => "Boolean",
+        Family::Binary => "binary",
+        Family::Ip => "IP address",
+        Family::Arn => "ARN",
+        Family::Null => "Null",
+    }
+}
+
+/// A value as a family's reader read it: `None` (the wrong shape) is kept as [`Parsed::Invalid`].
+fn parsed<T>(value: Option<T>) -> Parsed<T> {
+    match value {
+        Some(v) => Parsed::Valid(v),
+        None => Parsed::Invalid,
+    }
+}
+
+fn read_bool(text: &str, variables: bool) -> Parsed<BoolValue> {
+    if variables {
+        if let Some(t) = Template::parse(text) {
+            return Parsed::Valid(BoolValue::Template(t));
+        }
+    }
+    parsed(bool::parse(text).map(BoolValue::Static))
+}
+
+fn read_arn(text: &str, variables: bool) -> Parsed<arn::ArnValue> {
+    match arn::parse(text, variables) {
+        arn::ArnValue::Static(_) if !crate::arn::ArnPattern::is_valid_text(text) => Parsed::Invalid,
+        v => Parsed::Valid(v),
+    }
+}
+
+/// Whether a policy value has the shape its operator family reads (a string always has).
+pub(crate) fn value_fits(family: Family, text: &str, variables: bool) -> bool {
+    match family {
+        Family::StringEquals | Family::StringEqualsIgnoreCase | Family::StringLike => true,
+        Family::Numeric(_) => numeric::parse(text).is_some(),
+        Family::Date(_) => date::parse(text).is_some(),
+        Family::Bool => matches!(read_bool(text, variables), Parsed::Valid(_)),
+        Family::Null => bool::parse(text).is_some(),
+        Family::Binary => binary::parse(text).is_some(),
+        Family::Ip => ip::parse_net(text).is_some(),
+        Family::Arn => matches!(read_arn(text, variables), Parsed::Valid(_)),
+    }
+}
+
+/// Whether any valid value satisfies `f`; `invalid` is set when an invalid value was passed over.
+fn any_valid<T>(values: &[Parsed<T>], invalid: &mut bool, mut f: impl FnMut(&T) -> bool) -> bool {
+    for v in values {
+        match v {
+            Parsed::Valid(t) => {
+                if f(t) {
+                    return true;
+                }
+            }
+            Parsed::Invalid => *invalid = true,
+        }
+    }
+    false
 }
 
 impl Condition {
     /// Builds a condition from its operator name, key and values as written.
     /// `variables` is whether policy variables are substituted (`Version` 2012-10-17).
+    ///
+    /// Values of the wrong shape for the operator are no error: IAM accepts such policies.
     pub(crate) fn build(
         operator_name: &str,
         key_name: &str,
         raw_values: Vec<String>,
         variables: bool,
-    ) -> Result<Condition, Vec<ValueError>> {
-        let op = Operator::parse(operator_name).map_err(|e| {
-            vec![ValueError {
-                index: None,
-                message: e.message,
-            }]
+    ) -> Result<Condition, ConditionError> {
+        let op = Operator::parse(operator_name).map_err(|e| ConditionError {
+            message: e.message,
+            unknown_operator: true,
         })?;
-        let mut errors = Vec::new();
-        let mut typed = |expected: &str, ok: bool, i: usize, v: &str| {
-            if !ok {
-                errors.push(ValueError {
-                    index: Some(i),
-                    message: format!("`{v}` is not {expected}, as `{operator_name}` requires"),
-                });
-            }
-        };
+        if raw_values.is_empty() {
+            return Err(ConditionError {
+                message: format!("`{operator_name}` on `{key_name}` has no values"),
+                unknown_operator: false,
+            });
+        }
         let values = match op.family {
             Family::StringEquals | Family::StringEqualsIgnoreCase | Family::StringLike => {
                 Values::Str(
@@ -103,96 +231,32 @@ impl Condition {
             Family::Numeric(_) => Values::Numeric(
                 raw_values
                     .iter()
-                    .enumerate()
-                    .filter_map(|(i, v)| {
-                        let n = numeric::parse(v);
-                        typed("a number", n.is_some(), i, v);
-                        n
-                    })
+                    .map(|v| parsed(numeric::parse(v)))
                     .collect(),
             ),
-            Family::Date(_) => Values::Date(
-                raw_values
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, v)| {
-                        let d = date::parse(v);
-                        typed("a date (ISO 8601 or epoch seconds)", d.is_some(), i, v);
-                        d
-                    })
-                    .collect(),
-            ),
-            Family::Bool => Values::Bool(
-                raw_values
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, v)| {
-                        let b = bool::parse(v);
-                        typed("`true` or `false`", b.is_some(), i, v);
-                        b
-                    })
-                    .collect(),
-            ),
+            Family::Date(_) => {
+                Values::Date(raw_values.iter().map(|v| parsed(date::parse(v))).collect())
+            }
+            Family::Bool => {
+                Values::Bool(raw_values.iter().map(|v| read_bool(v, variables)).collect())
+            }
             Family::Binary => Values::Binary(
                 raw_values
                     .iter()
-                    .enumerate()
-                    .filter_map(|(i, v)| {
-                        let b = binary::parse(v);
-                        typed("base64", b.is_some(), i, v);
-                        b
-                    })
+                    .map(|v| parsed(binary::parse(v)))
                     .collect(),
             ),
             Family::Ip => Values::Ip(
                 raw_values
                     .iter()
-                    .enumerate()
-                    .filter_map(|(i, v)| {
-                        let n = ip::parse_net(v);
-                        typed("an IP address or CIDR block", n.is_some(), i, v);
-                        n
-                    })
+                    .map(|v| parsed(ip::parse_net(v)))
                     .collect(),
             ),
-            Family::Arn => Values::Arn(
-                raw_values
-                    .iter()
-                    .map(|v| arn::parse(v, variables))
-                    .collect(),
-            ),
+            Family::Arn => Values::Arn(raw_values.iter().map(|v| read_arn(v, variables)).collect()),
             Family::Null => {
-                let parsed: Vec<bool> = raw_values
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, v)| {
-                        let b = bool::parse(v);
-                        typed("`true` or `false`", b.is_some(), i, v);
-                        b
-                    })
-                    .collect();
-                match parsed.as_slice() {
-                    [b] => Values::Null(*b),
-                    [] if !errors.is_empty() => Values::Null(true),
-                    _ => {
-                        errors.push(ValueError {
-                            index: None,
-                            message: "`Null` takes exactly one value, `true` or `false`".into(),
-                        });
-                        Values::Null(true)
-                    }
-                }
+                Values::Null(raw_values.iter().map(|v| parsed(bool::parse(v))).collect())
             }
         };
-        if raw_values.is_empty() && errors.is_empty() {
-            errors.push(ValueError {
-                index: None,
-                message: format!("`{operator_name}` on `{key_name}` has no values"),
-            });
-        }
-        if !errors.is_empty() {
-            return Err(errors);
-        }
         Ok(Condition {
             operator_name: operator_name.to_owned(),
             op,
@@ -217,12 +281,54 @@ impl Condition {
             Values::Arn(vs) => vs
                 .iter()
                 .filter_map(|v| match v {
-                    arn::ArnValue::Template(t) => Some(t),
+                    Parsed::Valid(arn::ArnValue::Template(t)) => Some(t),
+                    _ => None,
+                })
+                .flat_map(|t| t.variables())
+                .collect(),
+            Values::Bool(vs) => vs
+                .iter()
+                .filter_map(|v| match v {
+                    Parsed::Valid(BoolValue::Template(t)) => Some(t),
                     _ => None,
                 })
                 .flat_map(|t| t.variables())
                 .collect(),
             _ => Vec::new(),
+        }
+    }
+
+    /// The policy values of the wrong shape for the operator, as written.
+    pub(crate) fn invalid_values(&self) -> Vec<&str> {
+        fn invalid<'a, T>(vs: &[Parsed<T>], raw: &'a [String]) -> Vec<&'a str> {
+            vs.iter()
+                .zip(raw)
+                .filter(|(v, _)| matches!(v, Parsed::Invalid))
+                .map(|(_, r)| r.as_str())
+                .collect()
+        }
+        let raw = &self.raw_values;
+        match &self.values {
+            Values::Str(_) => Vec::new(),
+            Values::Numeric(vs) => invalid(vs, raw),
+            Values::Date(vs) => invalid(vs, raw),
+            Values::Bool(vs) => invalid(vs, raw),
+            Values::Binary(vs) => invalid(vs, raw),
+            Values::Ip(vs) => invalid(vs, raw),
+            Values::Arn(vs) => invalid(vs, raw),
+            Values::Null(vs) => invalid(vs, raw),
+        }
+    }
+
+    /// The first invalid value, as a miss.
+    fn invalid_miss(&self) -> Miss {
+        Miss::InvalidPolicyValue {
+            value: self
+                .invalid_values()
+                .first()
+                .map(|v| (*v).to_owned())
+                .unwrap_or_default(),
+            expected: expected_shape(self.op.family),
         }
     }
 
@@ -235,10 +341,20 @@ impl Condition {
         if op.qualifier.is_some() && matches!(request, [only] if only.is_empty()) {
             request = &[];
         }
-        if let Values::Null(want_absent) = self.values {
+        if let Values::Null(wanted) = &self.values {
+            // IAM Access Analyzer, "Null with qualifier": with `ForAllValues` the condition always
+            // returns true, with `ForAnyValue` always false.
+            match op.qualifier {
+                Some(SetQualifier::ForAllValues) => return Ok(()),
+                Some(SetQualifier::ForAnyValue) => return Err(Miss::NoMatch),
+                None => {}
+            }
             let absent = request.is_empty();
-            return if absent == want_absent {
+            let mut invalid = false;
+            return if any_valid(wanted, &mut invalid, |want_absent| *want_absent == absent) {
                 Ok(())
+            } else if wanted.iter().all(|w| matches!(w, Parsed::Invalid)) {
+                Err(self.invalid_miss())
             } else if absent {
                 Err(Miss::Missing)
             } else {
@@ -253,68 +369,99 @@ impl Condition {
             };
             return if holds { Ok(()) } else { Err(Miss::Missing) };
         }
+        // A multivalued key needs a set operator: without one, the condition does not hold.
+        if op.qualifier.is_none() && given.is_some_and(|g| g.is_multi()) {
+            return Err(Miss::Multivalued);
+        }
         // Every request value is read (a malformed one makes the condition false whatever the
-        // others are), then the operator decides on whether some matched and some did not.
-        let (mut some_match, mut some_miss) = (false, false);
+        // others are), then the operator decides on which matched, which missed every policy value,
+        // and which met a policy value of the wrong shape instead.
+        let (mut matched, mut missed, mut unmatched, mut unreadable) = (false, false, false, false);
         for v in request {
-            if self.any_value_matches(v, ctx)? {
-                some_match = true;
-            } else {
-                some_miss = true;
+            match self.compare(v, ctx)? {
+                ValueMatch::Match => matched = true,
+                ValueMatch::Miss => {
+                    missed = true;
+                    unmatched = true;
+                }
+                ValueMatch::Unreadable => {
+                    unreadable = true;
+                    unmatched = true;
+                }
             }
         }
+        // A negated operator holds on a request value only when every policy value was compared
+        // with it and none matched.
         let holds = match (op.qualifier, op.negated) {
-            (None, false) | (Some(SetQualifier::ForAnyValue), false) => some_match,
-            (None, true) => !some_match,
-            (Some(SetQualifier::ForAnyValue), true) => some_miss,
-            (Some(SetQualifier::ForAllValues), false) => !some_miss,
-            (Some(SetQualifier::ForAllValues), true) => !some_match,
+            (None | Some(SetQualifier::ForAnyValue), false) => matched,
+            (Some(SetQualifier::ForAllValues), false) => !unmatched,
+            (Some(SetQualifier::ForAnyValue), true) => missed,
+            (None | Some(SetQualifier::ForAllValues), true) => !matched && !unreadable,
         };
         if holds {
             Ok(())
+        } else if op.negated && unreadable && !matched {
+            Err(self.invalid_miss())
         } else {
             Err(Miss::NoMatch)
         }
     }
 
-    /// Whether one request value matches any of the policy's values (before negation).
-    fn any_value_matches(&self, v: &str, ctx: &Context<'_>) -> Result<bool, Miss> {
+    /// How one request value compares with the policy's values (before negation).
+    fn compare(&self, v: &str, ctx: &Context<'_>) -> Result<ValueMatch, Miss> {
         let malformed = |expected| Miss::Malformed {
             value: v.to_owned(),
             expected,
         };
-        Ok(match &self.values {
+        let mut invalid = false;
+        let hit = match &self.values {
             Values::Str(vs) => vs
                 .iter()
                 .any(|p| string::matches(self.op.family, p, v, ctx) == Some(true)),
             Values::Numeric(ns) => {
                 let Family::Numeric(cmp) = self.op.family else {
-                    return Ok(false);
+                    return Ok(ValueMatch::Miss);
                 };
                 let r = numeric::parse(v).ok_or_else(|| malformed("a number"))?;
-                ns.iter().any(|p| numeric::matches(cmp, *p, r))
+                any_valid(ns, &mut invalid, |p| numeric::matches(cmp, *p, r))
             }
             Values::Date(ds) => {
                 let Family::Date(cmp) = self.op.family else {
-                    return Ok(false);
+                    return Ok(ValueMatch::Miss);
                 };
                 let r = date::parse(v).ok_or_else(|| malformed("a date"))?;
-                ds.iter().any(|p| cmp.holds(r.cmp(p)))
+                any_valid(ds, &mut invalid, |p| cmp.holds(r.cmp(p)))
             }
             Values::Bool(bs) => {
                 let r = bool::parse(v).ok_or_else(|| malformed("`true` or `false`"))?;
-                bs.contains(&r)
+                any_valid(bs, &mut invalid, |p| match p {
+                    BoolValue::Static(b) => *b == r,
+                    BoolValue::Template(t) => t
+                        .render(ctx)
+                        .ok()
+                        .and_then(|s| bool::parse(&s))
+                        .is_some_and(|b| b == r),
+                })
             }
             Values::Binary(bs) => {
                 let r = binary::parse(v).ok_or_else(|| malformed("base64"))?;
-                bs.contains(&r)
+                any_valid(bs, &mut invalid, |p| *p == r)
             }
             Values::Ip(nets) => {
                 let r = ip::parse_addr(v).ok_or_else(|| malformed("an IP address"))?;
-                nets.iter().any(|n| ip::contains(n, &r))
+                any_valid(nets, &mut invalid, |n| ip::contains(n, &r))
             }
-            Values::Arn(ps) => ps.iter().any(|p| arn::matches(p, v, ctx) == Some(true)),
+            Values::Arn(ps) => {
+                any_valid(ps, &mut invalid, |p| arn::matches(p, v, ctx) == Some(true))
+            }
             Values::Null(_) => false,
+        };
+        Ok(if hit {
+            ValueMatch::Match
+        } else if invalid {
+            ValueMatch::Unreadable
+        } else {
+            ValueMatch::Miss
         })
     }
 }
@@ -432,13 +579,155 @@ mod tests {
     }
 
     #[test]
-    fn bad_values_are_errors() {
-        assert!(Condition::build("NumericEquals", "k", vec!["x".into()], true).is_err());
-        assert!(Condition::build("IpAddress", "k", vec!["300.1.1.1".into()], true).is_err());
-        assert!(Condition::build("DateEquals", "k", vec!["soon".into()], true).is_err());
-        assert!(Condition::build("Bool", "k", vec!["yes".into()], true).is_err());
-        assert!(Condition::build("Null", "k", vec!["true".into(), "false".into()], true).is_err());
-        assert!(Condition::build("StringEquals", "k", vec![], true).is_err());
-        assert!(Condition::build("Foo", "k", vec!["a".into()], true).is_err());
+    fn only_operators_and_empty_value_lists_are_errors() {
+        let e = Condition::build("Foo", "k", vec!["a".into()], true).unwrap_err();
+        assert!(e.unknown_operator);
+        let e = Condition::build("StringEquals", "k", vec![], true).unwrap_err();
+        assert!(!e.unknown_operator && e.message.contains("no values"));
+        for (op, v) in [
+            ("NumericEquals", "x"),
+            ("IpAddress", "300.1.1.1"),
+            ("DateEquals", "soon"),
+            ("Bool", "yes"),
+            ("BinaryEquals", "***"),
+            ("ArnEquals", "eng"),
+            ("Null", "maybe"),
+        ] {
+            let c = Condition::build(op, "k", vec![v.into()], true).unwrap();
+            assert_eq!(c.invalid_values(), [v], "{op}");
+        }
+    }
+
+    /// A policy value of the wrong shape matches nothing, and a negated operator cannot hold on it;
+    /// the other values work as usual.
+    #[test]
+    fn values_of_the_wrong_shape_match_nothing() {
+        let ip = cond("IpAddress", "aws:PrincipalTag/team", &["eng"]);
+        assert!(!eval(&ip, &[("aws:PrincipalTag/team", "eng".into())]));
+        assert!(!eval(&ip, &[("aws:PrincipalTag/team", "10.0.0.1".into())]));
+        let ips = cond("IpAddress", "aws:SourceIp", &["eng", "203.0.113.0/24"]);
+        assert!(eval(&ips, &[("aws:SourceIp", "203.0.113.9".into())]));
+        assert!(!eval(&ips, &[("aws:SourceIp", "198.51.100.1".into())]));
+
+        let not_ip = cond("NotIpAddress", "aws:SourceIp", &["eng"]);
+        assert!(!eval(&not_ip, &[("aws:SourceIp", "198.51.100.1".into())]));
+        assert!(
+            eval(&not_ip, &[]),
+            "a missing key still makes a negated operator true"
+        );
+        let not_ips = cond("NotIpAddress", "aws:SourceIp", &["203.0.113.0/24", "eng"]);
+        assert!(!eval(&not_ips, &[("aws:SourceIp", "203.0.113.9".into())]));
+        let c = Condition::build("NotIpAddress", "aws:SourceIp", vec!["eng".into()], true).unwrap();
+        let mut m = ContextMap::new();
+        m.insert("aws:SourceIp", "198.51.100.1");
+        assert!(matches!(
+            c.evaluate(&Context::new(&m, &[])),
+            Err(Miss::InvalidPolicyValue { ref value, .. }) if value == "eng"
+        ));
+
+        let n = cond("NumericNotEquals", "s3:max-keys", &["ten"]);
+        assert!(!eval(&n, &[("s3:max-keys", "5".into())]));
+        let n = cond("NumericLessThanIfExists", "s3:max-keys", &["ten"]);
+        assert!(eval(&n, &[]), "IfExists with the key absent is true");
+        assert!(!eval(&n, &[("s3:max-keys", "5".into())]));
+        let d = cond("DateGreaterThan", "aws:CurrentTime", &["soon"]);
+        assert!(!eval(
+            &d,
+            &[("aws:CurrentTime", "2026-01-01T00:00:00Z".into())]
+        ));
+        let d = cond("DateNotEquals", "aws:CurrentTime", &["soon"]);
+        assert!(!eval(
+            &d,
+            &[("aws:CurrentTime", "2026-01-01T00:00:00Z".into())]
+        ));
+        let b = cond("Bool", "aws:SecureTransport", &["yes", "true"]);
+        assert!(eval(&b, &[("aws:SecureTransport", "true".into())]));
+        assert!(!eval(&b, &[("aws:SecureTransport", "false".into())]));
+        let a = cond("ArnLike", "aws:SourceArn", &["eng"]);
+        assert!(!eval(&a, &[("aws:SourceArn", "eng".into())]));
+        let a = cond("ArnNotLike", "aws:SourceArn", &["eng"]);
+        assert!(!eval(
+            &a,
+            &[(
+                "aws:SourceArn",
+                "arn:aws:sns:us-east-1:111122223333:t".into()
+            )]
+        ));
+
+        // With set operators: ForAnyValue: with a negated operator holds on a request value every
+        // policy value was compared with; ForAllValues: on every request value.
+        let any_not = cond("ForAnyValue:NotIpAddress", "k", &["10.0.0.0/8", "eng"]);
+        assert!(!eval(&any_not, &[("k", vec!["192.0.2.1"].into())]));
+        let all = cond("ForAllValues:NumericLessThan", "k", &["10", "x"]);
+        assert!(eval(&all, &[("k", vec!["1", "2"].into())]));
+        assert!(!eval(&all, &[("k", vec!["1", "20"].into())]));
+    }
+
+    #[test]
+    fn null_takes_several_values_as_alternatives() {
+        let both = cond("Null", "aws:MultiFactorAuthAge", &["true", "false"]);
+        assert!(eval(&both, &[]));
+        assert!(eval(&both, &[("aws:MultiFactorAuthAge", "300".into())]));
+        let odd = cond("Null", "aws:MultiFactorAuthAge", &["maybe"]);
+        assert!(!eval(&odd, &[]));
+        assert!(!eval(&odd, &[("aws:MultiFactorAuthAge", "300".into())]));
+        let mixed = cond("Null", "aws:MultiFactorAuthAge", &["maybe", "true"]);
+        assert!(eval(&mixed, &[]));
+        assert!(!eval(&mixed, &[("aws:MultiFactorAuthAge", "300".into())]));
+    }
+
+    #[test]
+    fn null_with_a_set_operator_is_constant() {
+        let all = cond("ForAllValues:Null", "aws:TagKeys", &["true"]);
+        let any = cond("ForAnyValue:Null", "aws:TagKeys", &["false"]);
+        for ctx in [
+            vec![],
+            vec![("aws:TagKeys", ContextValue::from(vec!["team"]))],
+        ] {
+            assert!(eval(&all, &ctx));
+            assert!(!eval(&any, &ctx));
+        }
+    }
+
+    #[test]
+    fn bool_values_may_hold_policy_variables() {
+        let b = cond("Bool", "aws:SecureTransport", &["${aws:PrincipalTag/tls}"]);
+        assert!(eval(
+            &b,
+            &[
+                ("aws:SecureTransport", "true".into()),
+                ("aws:PrincipalTag/tls", "TRUE".into())
+            ]
+        ));
+        assert!(!eval(&b, &[("aws:SecureTransport", "true".into())]));
+        assert_eq!(b.variables(), ["aws:PrincipalTag/tls"]);
+    }
+
+    /// Without `ForAnyValue:`/`ForAllValues:`, an operator does not hold on a key the request gives
+    /// as a set, whatever its values; an empty set is an absent key.
+    #[test]
+    fn operators_without_a_set_operator_do_not_hold_on_a_multivalued_key() {
+        let tags = |v: Vec<&str>| ContextValue::from(v);
+        for op in ["StringEquals", "StringLike", "StringEqualsIfExists"] {
+            let c = cond(op, "aws:TagKeys", &["team"]);
+            assert!(!eval(&c, &[("aws:TagKeys", tags(vec!["team"]))]), "{op}");
+            assert!(
+                !eval(&c, &[("aws:TagKeys", tags(vec!["team", "cost"]))]),
+                "{op}"
+            );
+        }
+        let not = cond("StringNotEquals", "aws:TagKeys", &["team"]);
+        assert!(!eval(&not, &[("aws:TagKeys", tags(vec!["cost"]))]));
+        assert!(eval(&not, &[("aws:TagKeys", tags(vec![]))]));
+        assert!(eval(&not, &[]));
+        let c = Condition::build("StringEquals", "aws:TagKeys", vec!["team".into()], true).unwrap();
+        let mut m = ContextMap::new();
+        m.insert("aws:TagKeys", tags(vec!["team"]));
+        assert_eq!(c.evaluate(&Context::new(&m, &[])), Err(Miss::Multivalued));
+        // The same value given as a single value is compared as usual.
+        assert!(eval(&c, &[("aws:TagKeys", "team".into())]));
+        // Null asks only whether the key is there.
+        let null = cond("Null", "aws:TagKeys", &["false"]);
+        assert!(eval(&null, &[("aws:TagKeys", tags(vec!["team"]))]));
     }
 }

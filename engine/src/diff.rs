@@ -56,10 +56,10 @@ pub struct PolicyDiff {
 /// `catalog` (an empty catalog probes only the action names written in the policies).
 ///
 /// Boundaries, SCPs, RCPs and session policies only limit: they are compared beside an identity
-/// policy that allows everything, so the diff shows what the guardrail lets through. An SCP or RCP
-/// with no `Allow` in either version is a deny list and sits in its level beside `FullAWSAccess`
-/// (AWS requires every level to allow); one with allows is compared alone. Trust policies are not
-/// supported (their question is who, not what).
+/// policy that allows everything, so the diff shows what the guardrail lets through. An SCP with no
+/// `Allow` in either version is a deny list and sits in its level beside `FullAWSAccess` (AWS
+/// requires every SCP level to allow); one with allows is compared alone. An RCP only denies, so it
+/// needs no companion. Trust policies are not supported (their question is who, not what).
 pub fn diff(
     old: &Policy,
     new: &Policy,
@@ -73,9 +73,9 @@ pub fn diff(
     if policy_type == PolicyType::Trust {
         return Err(DiffError::Trust);
     }
-    // A deny-list SCP or RCP (no `Allow` in either version) is attached beside FullAWSAccess, as AWS
-    // requires every level to allow something; an allow-list one is compared alone.
-    let full_access = matches!(policy_type, PolicyType::Scp | PolicyType::Rcp)
+    // A deny-list SCP (no `Allow` in either version) is attached beside FullAWSAccess, as AWS
+    // requires every SCP level to allow something; an allow-list one is compared alone.
+    let full_access = policy_type == PolicyType::Scp
         && !statements(&[old, new]).any(|s| s.effect == Effect::Allow);
     let sets = [set_for(old, full_access), set_for(new, full_access)];
     compare(
@@ -198,9 +198,6 @@ fn set_for(policy: &Policy, full_access: bool) -> PolicySet {
             set.add_scp_level(level);
         }
         PolicyType::Rcp => {
-            if full_access {
-                level.extend(allow_all("RCPFullAWSAccess", PolicyType::Rcp));
-            }
             set.add_rcp_level(level);
         }
         _ => {
@@ -331,6 +328,23 @@ mod tests {
         assert!(d.granted.iter().all(|c| c.action.starts_with("iam:")));
         assert!(d.revoked.is_empty());
         assert!(d.probes > 10_000, "{} probes", d.probes);
+    }
+
+    #[test]
+    fn a_deny_list_rcp_stands_alone_as_rcps_only_deny() {
+        let old = p(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*"}]}"#,
+            PolicyType::Rcp,
+        );
+        let new = p(
+            r#"{"Version":"2012-10-17","Statement":[{"Sid":"NoDelete","Effect":"Deny","Principal":"*","Action":"s3:DeleteObject","Resource":"*"}]}"#,
+            PolicyType::Rcp,
+        );
+        let d = diff(&old, &new, ALICE, Catalog::embedded()).unwrap();
+        assert!(d.granted.iter().any(|c| c.action == "s3:GetObject"));
+        assert!(d.granted.iter().all(|c| c.action.starts_with("s3:")));
+        assert!(!d.granted.iter().any(|c| c.action == "s3:DeleteObject"));
+        assert!(d.revoked.is_empty(), "{:?}", d.revoked);
     }
 
     #[test]

@@ -2,8 +2,10 @@
 //!
 //! 1. An applicable `Deny` in any policy (RCPs, SCPs, resource-based, identity-based, boundaries,
 //!    session policies) is final: `ExplicitDeny`.
-//! 2. Every level of resource control policies must allow, then every level of service control
-//!    policies (neither applies to service principals).
+//! 2. Every level of service control policies must allow (they do not apply to service principals).
+//!    Resource control policies only deny: AWS Organizations supports `Allow` only in
+//!    `RCPFullAWSAccess`, which it attaches to every root, OU and account and which cannot be
+//!    detached, so an RCP level never withholds an allow; its `Deny` statements count in step 1.
 //! 3. Resource-based policies. In the resource's own account, an allow that names the caller itself
 //!    (user, role session, federated user) is final; one that names the session's role is limited by
 //!    boundaries and session policies but needs no identity-based allow; one that names the account
@@ -123,7 +125,9 @@ impl PolicySet {
         self
     }
 
-    /// Adds the RCPs attached at one level of the organization: one of them must allow.
+    /// Adds the RCPs attached at one level of the organization. RCPs only deny: their `Deny`
+    /// statements apply as any other, and an `Allow` in them neither grants nor withholds anything
+    /// (AWS supports `Allow` only in `RCPFullAWSAccess`, attached everywhere).
     pub fn add_rcp_level(&mut self, policies: Vec<Policy>) -> &mut Self {
         Arc::make_mut(&mut self.rcps).push(policies);
         self
@@ -224,7 +228,7 @@ impl<'p> Group<'p> {
 
 /// Every group's applicable statements.
 struct Groups<'p> {
-    /// One per organization level.
+    /// One per organization level: their denies only.
     rcps: Vec<Group<'p>>,
     /// One per organization level; none for service principals and anonymous callers.
     scps: Vec<Group<'p>>,
@@ -321,8 +325,14 @@ fn run_group<'p>(
     order: &mut usize,
 ) -> Group<'p> {
     let mut g = Group::default();
+    // An RCP's `Allow` neither grants nor withholds anything: only its denies are kept (and only
+    // its denies are matched when deciding).
+    let denies_only = matches!(slot, Slot::Rcp(_));
     for policy in policies {
         let mut record = |stmt: &'p Statement, grant| {
+            if denies_only && stmt.effect == Effect::Allow {
+                return;
+            }
             g.record(Hit {
                 slot,
                 policy,
@@ -351,6 +361,9 @@ fn run_group<'p>(
             None => {
                 let candidates = policy.index.candidates(&target.service);
                 for stmt in candidates.filter_map(|i| policy.statements.get(i)) {
+                    if denies_only && stmt.effect == Effect::Allow {
+                        continue;
+                    }
                     if let Ok(grant) = stmt.applies(target, has_boundary) {
                         record(stmt, grant);
                     }
@@ -550,19 +563,12 @@ impl Flow<'_, '_> {
                 "no applicable Deny statement".into()
             });
 
-        // 2. RCPs, then SCPs: every level must allow.
-        for (i, g) in groups.rcps.iter().enumerate() {
-            if !g.allows() {
-                return self.steps.implicit_deny(StepKind::Rcp, Some(i), || {
-                    format!(
-                        "implicitly denied: no resource control policy at organization level {i} allows {}",
-                        what(req)
-                    )
-                });
-            }
+        // 2. RCPs only deny (their denies were step 1): a level never withholds an allow. Then
+        // SCPs: every level must allow.
+        for i in 0..groups.rcps.len() {
             self.steps
                 .note(StepKind::Rcp, Some(i), StepOutcome::Pass, || {
-                    format!("level {i} allows")
+                    format!("level {i}: resource control policies only deny, and no Deny applies")
                 });
         }
         for (i, g) in groups.scps.iter().enumerate() {
@@ -1042,5 +1048,52 @@ mod tests {
         )
         .unwrap();
         assert_eq!(set.evaluate(&req), Decision::Allow);
+    }
+
+    /// RCPs only deny: a level without any `Allow` (or with none at all) withholds nothing, an
+    /// `Allow` in one grants nothing, and a `Deny` denies.
+    #[test]
+    fn rcp_levels_only_deny() {
+        let rcp = |text: &str| Policy::parse_named("rcp", text, PolicyType::Rcp).unwrap();
+        let deny_s3 = rcp(
+            r#"{"Version":"2012-10-17","Statement":{"Sid":"NoS3","Effect":"Deny","Principal":"*","Action":"s3:*","Resource":"*"}}"#,
+        );
+        let allow_all = rcp(
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}}"#,
+        );
+        let identity = Policy::parse_named(
+            "id",
+            r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"sqs:SendMessage","Resource":"*"}}"#,
+            PolicyType::Identity,
+        )
+        .unwrap();
+        let req = |action: &str| {
+            Request::new(
+                "arn:aws:iam::111122223333:user/alice",
+                action,
+                "arn:aws:sqs:us-east-1:111122223333:queue",
+            )
+            .unwrap()
+        };
+        let mut set = PolicySet::new();
+        set.add(identity);
+        set.add_rcp_level(vec![deny_s3.clone()]);
+        set.add_rcp_level(Vec::new());
+        let e = set.explain(&req("sqs:SendMessage"));
+        assert_eq!(e.decision, Decision::Allow, "{e}");
+        assert_eq!(set.evaluate(&req("sqs:SendMessage")), Decision::Allow);
+        let rcp_steps: Vec<&Step> = e.steps.iter().filter(|s| s.step == StepKind::Rcp).collect();
+        assert_eq!(rcp_steps.len(), 2);
+        assert!(rcp_steps
+            .iter()
+            .all(|s| s.outcome == StepOutcome::Pass && s.detail.contains("only deny")));
+        assert_eq!(set.evaluate(&req("s3:GetObject")), Decision::ExplicitDeny);
+
+        // An Allow in an RCP grants nothing: without an identity-based allow, implicitly denied.
+        let mut only_rcp = PolicySet::new();
+        only_rcp.add_rcp_level(vec![allow_all, deny_s3]);
+        let v = only_rcp.decide(&req("sqs:SendMessage"));
+        assert_eq!(v.decision, Decision::ImplicitDeny);
+        assert!(v.deciding.is_empty());
     }
 }

@@ -116,7 +116,7 @@ pub enum Reason {
         /// The request's values for the key, absent when the key is not in the request.
         #[serde(skip_serializing_if = "Option::is_none")]
         request_values: Option<Vec<String>>,
-        /// `missing`, `no_match` or `malformed`.
+        /// `missing`, `no_match`, `malformed`, `invalid_policy_value` or `multivalued_key`.
         problem: ConditionProblem,
     },
 }
@@ -132,6 +132,12 @@ pub enum ConditionProblem {
     NoMatch,
     /// A request value is not of the operator's type.
     Malformed,
+    /// A policy value is not of the operator's type: it matches nothing, and a negated operator
+    /// cannot hold on it.
+    InvalidPolicyValue,
+    /// The request gives the key as a set of values, and the operator has no `ForAnyValue:` or
+    /// `ForAllValues:`.
+    MultivaluedKey,
 }
 
 /// What one statement did for this request.
@@ -153,8 +159,8 @@ pub struct StatementExplanation {
     pub(crate) order: usize,
 }
 
-fn list(items: &[String]) -> String {
-    let quoted: Vec<String> = items.iter().map(|s| format!("`{s}`")).collect();
+fn list<S: AsRef<str>>(items: &[S]) -> String {
+    let quoted: Vec<String> = items.iter().map(|s| format!("`{}`", s.as_ref())).collect();
     format!("[{}]", quoted.join(", "))
 }
 
@@ -313,10 +319,23 @@ fn reason(
                             list(&vars.iter().map(|v| format!("${{{v}}}")).collect::<Vec<_>>())
                         )
                     };
+                    let invalid = c.invalid_values();
+                    let invalid_note = match invalid.as_slice() {
+                        [] => String::new(),
+                        [one] => format!(
+                            "; `{one}` is not {}, and matches nothing",
+                            crate::condition::expected_shape(c.op.family)
+                        ),
+                        more => format!(
+                            "; {} are not {}, and match nothing",
+                            list(more),
+                            crate::condition::expected_shape(c.op.family)
+                        ),
+                    };
                     (
                         ConditionProblem::NoMatch,
                         format!(
-                            "{head}: {got}, the policy has {}{var_note}",
+                            "{head}: {got}, the policy has {}{var_note}{invalid_note}",
                             list(&c.raw_values)
                         ),
                     )
@@ -324,6 +343,19 @@ fn reason(
                 Miss::Malformed { value, expected } => (
                     ConditionProblem::Malformed,
                     format!("{head}: the request value `{value}` is not {expected}"),
+                ),
+                Miss::InvalidPolicyValue { value, expected } => (
+                    ConditionProblem::InvalidPolicyValue,
+                    format!(
+                        "{head}: the policy value `{value}` is not {expected}: it matches nothing, and the condition cannot hold on a request value it cannot be compared with"
+                    ),
+                ),
+                Miss::Multivalued => (
+                    ConditionProblem::MultivaluedKey,
+                    format!(
+                        "{head}: the request gives the key as a set of values ({}), and without `ForAnyValue:` or `ForAllValues:` an operator does not hold on a multivalued key",
+                        list(request_values.as_deref().unwrap_or_default())
+                    ),
                 ),
             };
             (

@@ -1,10 +1,11 @@
 //! Policy validation findings in the spirit of IAM Access Analyzer's policy validation: errors (the
 //! grammar, actions and condition keys the catalog does not know, operators that cannot work on a
-//! key's type, resources and actions of a statement that can never meet), security warnings
-//! (`iam:PassRole` on `*`, `Allow` with `NotAction`/`NotResource`, wildcards granting
-//! permissions-management actions, public principals without conditions), warnings (among them AWS's
-//! size quotas for the policy's type) and suggestions (missing `Version`, empty arrays, redundant
-//! actions and statements). Each finding names its JSON path, its line:column and, where there is
+//! key's type, a multivalued key without a set operator, resources and actions of a statement that
+//! can never meet, an `Allow` in a resource control policy), security warnings (`iam:PassRole` on
+//! `*`, `Allow` with `NotAction`/`NotResource`, wildcards granting permissions-management actions,
+//! public principals without conditions), warnings (condition values of the wrong shape for their
+//! operator, AWS's size quotas for the policy's type among them) and suggestions (missing `Version`,
+//! empty arrays, redundant actions and statements). Each finding names its JSON path, its line:column and, where there is
 //! one, a fix.
 
 mod catalog_checks;
@@ -12,6 +13,7 @@ mod doc;
 mod resources;
 mod security;
 mod suggestions;
+mod values;
 
 use crate::catalog::Catalog;
 use crate::error::Location;
@@ -144,6 +146,10 @@ pub fn lint_with(text: &str, policy_type: PolicyType, catalog: &Catalog) -> Vec<
             catalog_checks::check(&doc, catalog, &mut out);
             resources::check(&doc, catalog, &mut out);
         }
+        values::check(&doc, &mut out);
+        if policy_type == PolicyType::Rcp {
+            rcp_allows(&doc, &mut out);
+        }
         security::check(&doc, catalog, policy_type, &mut out);
         suggestions::check(&doc, catalog, &mut out);
     }
@@ -155,6 +161,25 @@ pub fn lint_with(text: &str, policy_type: PolicyType, catalog: &Catalog) -> Vec<
             .then(a.code.cmp(&b.code))
     });
     out
+}
+
+/// AWS Organizations supports `Allow` in an RCP only in `RCPFullAWSAccess`, which it attaches to
+/// every root, OU and account itself, and refuses it in the RCPs one writes.
+fn rcp_allows(doc: &doc::Doc, out: &mut Vec<Finding>) {
+    for s in doc
+        .statements
+        .iter()
+        .filter(|s| s.effect.as_deref() == Some("Allow"))
+    {
+        out.push(Finding {
+            severity: Severity::Error,
+            code: "rcp_allow_not_supported".to_owned(),
+            message: "AWS Organizations supports `Allow` in a resource control policy only in `RCPFullAWSAccess`, which AWS attaches everywhere: an RCP can only deny, and an `Allow` here neither grants nor withholds anything".to_owned(),
+            path: format!("{}.Effect", s.path),
+            location: s.effect_location.or(Some(s.location)),
+            fix: Some("write the statement as a `Deny` of what must not happen (with a condition for the exceptions), or remove it".to_owned()),
+        });
+    }
 }
 
 #[cfg(test)]
@@ -220,6 +245,29 @@ pub(crate) mod tests {
             ),
             Vec::<String>::new()
         );
+    }
+
+    #[test]
+    fn rcps_can_only_deny() {
+        let text = r#"{"Version":"2012-10-17","Statement":[
+            {"Sid":"Full","Effect":"Allow","Principal":"*","Action":"*","Resource":"*"},
+            {"Sid":"NoPublicBuckets","Effect":"Deny","Principal":"*","Action":"s3:PutBucketPolicy","Resource":"*"}]}"#;
+        let f = find(text, PolicyType::Rcp, "rcp_allow_not_supported");
+        assert_eq!(
+            f.as_ref().map(|f| (f.severity, f.path.as_str())),
+            Some((Severity::Error, "Statement[0].Effect"))
+        );
+        assert_eq!(f.and_then(|f| f.location).map(|l| l.line), Some(2));
+        let findings = lint(text, PolicyType::Rcp);
+        assert_eq!(
+            findings
+                .iter()
+                .filter(|f| f.code == "rcp_allow_not_supported")
+                .count(),
+            1
+        );
+        // An SCP's Allow is its point.
+        assert!(find(text, PolicyType::Scp, "rcp_allow_not_supported").is_none());
     }
 
     #[test]

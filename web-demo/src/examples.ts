@@ -507,10 +507,9 @@ export const EXAMPLES: Example[] = [
     id: "rcp-perimeter",
     title: "RCP data perimeter",
     blurb:
-      "A resource control policy keeps the organization's S3 data inside it: even a bucket policy that grants an outside account cannot open the door. Set aws:PrincipalOrgID to o-a1b2c3d4e5.",
+      "A resource control policy keeps the organization's S3 data inside it: even a bucket policy that grants an outside account cannot open the door. RCPs only deny (AWS attaches RCPFullAWSAccess everywhere, and it grants nothing). Set aws:PrincipalOrgID to o-a1b2c3d4e5.",
     expect: "ExplicitDeny",
     policies: [
-      { name: "RCPFullAWSAccess", kind: "rcp", level: 0, doc: policy({ Effect: "Allow", Principal: "*", Action: "*", Resource: "*" }) },
       {
         name: "enforce-org-identities",
         kind: "rcp",

@@ -136,11 +136,11 @@ impl Operator {
                 message: format!("unknown condition operator `{name}`{hint}"),
             });
         };
-        if family == Family::Null && (if_exists || qualifier.is_some()) {
+        // IAM Access Analyzer makes `NullIfExists` an error ("Null with if exists"), and a set
+        // operator on `Null` only a suggestion ("Null with qualifier"): IAM accepts the latter.
+        if family == Family::Null && if_exists {
             return Err(UnknownOperator {
-                message: format!(
-                    "`{name}`: the `Null` operator takes neither `IfExists` nor a set operator"
-                ),
+                message: format!("`{name}`: the `Null` operator cannot take `IfExists`"),
             });
         }
         Ok(Operator {
@@ -170,6 +170,10 @@ mod tests {
         assert!(e.message.contains("did you mean `StringEquals`"));
         assert!(Operator::parse("ForSomeValues:StringEquals").is_err());
         assert!(Operator::parse("NullIfExists").is_err());
+        assert_eq!(
+            Operator::parse("ForAllValues:Null").unwrap().qualifier,
+            Some(SetQualifier::ForAllValues)
+        );
         assert!(Operator::parse("StringMatches").is_err());
     }
 }

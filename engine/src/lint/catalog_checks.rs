@@ -126,6 +126,20 @@ fn condition(operator: &str, key: &Text, catalog: &Catalog, out: &mut Vec<Findin
             format!("use an operator for {} values", t.label()),
         ));
     }
+    if op.qualifier.is_none() && t.is_multivalued() && op.family != Family::Null {
+        out.push(finding(
+            Severity::Error,
+            "missing_set_operator",
+            key,
+            format!(
+                "`{operator}` on `{}`, a multivalued key: without `ForAnyValue:` or `ForAllValues:` the condition does not hold when the request carries the key",
+                k.name()
+            ),
+            format!(
+                "write `ForAnyValue:{operator}` (some value of the request matches) or `ForAllValues:{operator}` (every value does)"
+            ),
+        ));
+    }
     if op.qualifier.is_some() && !t.is_multivalued() && op.family != Family::Null {
         let severity = if op.qualifier == Some(SetQualifier::ForAllValues) {
             Severity::SecurityWarning
@@ -237,5 +251,14 @@ mod tests {
         assert_eq!(f.map(|f| f.severity), Some(Severity::SecurityWarning));
         let multi = with_condition("ForAllValues:StringEquals", "aws:TagKeys", "team");
         assert_eq!(codes(&multi, Identity), Vec::<String>::new());
+        let plain = with_condition("StringEquals", "aws:TagKeys", "team");
+        let f = find(&plain, Identity, "missing_set_operator");
+        assert_eq!(f.as_ref().map(|f| f.severity), Some(Severity::Error));
+        assert_eq!(
+            f.map(|f| f.path),
+            Some("Statement[0].Condition.StringEquals.aws:TagKeys".to_owned())
+        );
+        let null = with_condition("Null", "aws:TagKeys", "false");
+        assert_eq!(codes(&null, Identity), Vec::<String>::new());
     }
 }

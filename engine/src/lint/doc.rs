@@ -29,6 +29,8 @@ pub(super) struct List {
 pub(super) struct ConditionEntry {
     pub(super) operator: String,
     pub(super) key: Text,
+    /// The values (strings, numbers and booleans as their text), each with its path.
+    pub(super) values: Vec<Text>,
 }
 
 /// One statement.
@@ -39,6 +41,8 @@ pub(super) struct Stmt {
     pub(super) location: Location,
     /// `Allow` or `Deny` as written (other values are grammar errors).
     pub(super) effect: Option<String>,
+    /// Where the `Effect` value is.
+    pub(super) effect_location: Option<Location>,
     pub(super) action: Option<List>,
     pub(super) resource: Option<List>,
     /// `Principal` (not `NotPrincipal`): the public forms `"*"` and `{"AWS": "*"}`.
@@ -219,6 +223,33 @@ fn texts(v: &Value<'_>, path: &str, lines: &Lines<'_>) -> Vec<Text> {
     }
 }
 
+/// A condition key's values: a string, number or boolean, or an array of them (as their text; other
+/// elements are left out: the grammar errors report them).
+fn condition_values(v: &Value<'_>, path: &str, lines: &Lines<'_>) -> Vec<Text> {
+    let scalar = |v: &Value<'_>, path: String| {
+        let text = match v {
+            Value::StringLit(s) => s.value.to_string(),
+            Value::NumberLit(n) => n.value.to_owned(),
+            Value::BooleanLit(b) => b.value.to_string(),
+            _ => return None,
+        };
+        Some(Text {
+            text,
+            path,
+            location: lines.loc(v),
+        })
+    };
+    match v {
+        Value::Array(a) => a
+            .elements
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| scalar(e, format!("{path}[{i}]")))
+            .collect(),
+        other => scalar(other, path.to_owned()).into_iter().collect(),
+    }
+}
+
 fn list(o: &Object<'_>, name: &str, not: &str, path: &str, lines: &Lines<'_>) -> Option<List> {
     let (negated, key, v) = match (prop(o, name), prop(o, not)) {
         (Some(v), _) => (false, name, v),
@@ -249,9 +280,9 @@ fn statement(
     path: String,
     lines: &Lines<'_>,
 ) -> Stmt {
-    let effect = match prop(o, "Effect") {
-        Some(Value::StringLit(s)) => Some(s.value.to_string()),
-        _ => None,
+    let (effect, effect_location) = match prop(o, "Effect") {
+        Some(Value::StringLit(s)) => (Some(s.value.to_string()), Some(lines.loc(s))),
+        _ => (None, None),
     };
     let public_principal = match prop(o, "Principal") {
         Some(v @ Value::StringLit(_)) if is_star(v) => Some(lines.loc(v)),
@@ -265,11 +296,13 @@ fn statement(
             let op_path = join(&join(&path, "Condition"), op.name.as_str());
             if let Value::Object(keys) = &op.value {
                 for k in &keys.properties {
+                    let key_path = join(&op_path, k.name.as_str());
                     conditions.push(ConditionEntry {
                         operator: op.name.as_str().to_owned(),
+                        values: condition_values(&k.value, &key_path, lines),
                         key: Text {
                             text: k.name.as_str().to_owned(),
-                            path: join(&op_path, k.name.as_str()),
+                            path: key_path,
                             location: lines.loc(&k.name),
                         },
                     });
@@ -281,6 +314,7 @@ fn statement(
         index,
         location: lines.loc(node),
         effect,
+        effect_location,
         action: list(o, "Action", "NotAction", &path, lines),
         resource: list(o, "Resource", "NotResource", &path, lines),
         public_principal,

@@ -26,7 +26,8 @@ pub(crate) struct EvalArgs {
     /// policies of one level are separated by commas.
     #[arg(long = "scp", value_name = "FILE[,FILE…]")]
     scps: Vec<String>,
-    /// Resource control policies, one organization level per occurrence, as for `--scp`.
+    /// Resource control policies, one organization level per occurrence, as for `--scp`. RCPs only
+    /// deny: their `Deny` statements apply, and an `Allow` in them neither grants nor withholds.
     #[arg(long = "rcp", value_name = "FILE[,FILE…]")]
     rcps: Vec<String>,
     /// Session policies.

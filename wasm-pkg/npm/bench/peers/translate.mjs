@@ -111,11 +111,9 @@ export function toSimulation(c) {
     resourceControlPolicies: (c.rcps ?? []).map((level, i) => {
       // iam-simulate attaches RCPFullAWSAccess to every level itself, as AWS does (it cannot be
       // detached), and rejects it as a custom RCP (an RCP's own statements must deny): it is left
-      // out here, and a level without it cannot be expressed.
+      // out here. RCPs only deny, so a level with or without it means the same.
       const policies = level.map((p, j) => policyOf(p, `rcp-${i}-${j}`));
-      const custom = policies.filter((p) => !isFullAccessRcp(p.policy));
-      if (custom.length === policies.length) throw new Skip("an RCP level without RCPFullAWSAccess (iam-simulate always attaches it, as AWS does)");
-      return { orgIdentifier: `ou-level-${i}`, policies: custom };
+      return { orgIdentifier: `ou-level-${i}`, policies: policies.filter((p) => !isFullAccessRcp(p.policy)) };
     }),
   };
   // A case that gives aws:ResourceTag for an S3 request means a bucket whose tags requests carry:
