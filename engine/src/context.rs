@@ -107,6 +107,20 @@ impl ContextMap {
         self.entries.contains_key(&key.to_lowercase())
     }
 
+    /// Sets `aws:CurrentTime` and `aws:EpochTime` to `now`, as AWS sets them for every request,
+    /// where the context does not give them already.
+    pub fn insert_time(&mut self, now: chrono::DateTime<chrono::Utc>) {
+        if !self.contains("aws:CurrentTime") {
+            self.insert(
+                "aws:CurrentTime",
+                now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            );
+        }
+        if !self.contains("aws:EpochTime") {
+            self.insert("aws:EpochTime", now.timestamp().to_string());
+        }
+    }
+
     /// The keys as first written, with their values, sorted case-insensitively.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &ContextValue)> {
         self.entries
