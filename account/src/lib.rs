@@ -1,9 +1,11 @@
 //! AWS account data as Iamlet reads it, with no I/O: the JSON of `aws iam
 //! get-account-authorization-details` ([`export`]), the organization file of SCPs, RCPs and
 //! resource-based policies ([`organization`]), and principal resolution: from a principal's ARN to
-//! its compiled policy set ([`Snapshot`], [`Parts`], [`Resolved`]).
+//! its compiled policy set ([`Snapshot`], [`Parts`], [`Resolved`]), and the resource's side of a
+//! request ([`prepare`]: which resource-based policy applies, a role's trust policy for `sts:`
+//! actions, another account's RCPs, the resource's organization keys).
 //!
-//! The sidecar's identity store (`iamlet::store`) reads these documents from files, URLs or the live
+//! The sidecar's identity store (`iamlet_store`) reads these documents from files, URLs or the live
 //! IAM API and caches what this crate resolves; a fuzz target feeds this crate arbitrary exports.
 //!
 //! ```
@@ -30,7 +32,11 @@
 mod error;
 pub mod export;
 pub mod organization;
+mod prepare;
 mod resolve;
+mod snapshot;
 
 pub use error::{EntityError, FetchError, LoadError, StoreError};
-pub use resolve::{LevelSummary, Parts, PrincipalKey, Resolved, Snapshot, Summary};
+pub use prepare::{prepare, trusted_role, Prepared, Query};
+pub use resolve::{LevelSummary, Parts, PrincipalKey, Resolved, Summary};
+pub use snapshot::Snapshot;

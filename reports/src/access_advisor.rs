@@ -7,8 +7,8 @@
 //! principal (an authenticated, mapped request), allowed or denied, as AWS counts attempts; "used"
 //! actions are the allowed ones.
 
-use crate::decision_log::LoggedDecision;
 use chrono::{DateTime, Utc};
+use iamlet_decision_log::LoggedDecision;
 use iamlet_engine::{Principal, PrincipalKind};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};

@@ -9,9 +9,9 @@
 //! that the sidecar authenticated and decided; its region is that request's `aws:RequestedRegion`
 //! (the signature's scope) and its service the action's prefix.
 
-use crate::credentials::{AccessKey, Credentials, KeyStatus, MfaStatus};
-use crate::decision_log::LoggedDecision;
 use iamlet_account::export::{AccountDetails, UserDetail};
+use iamlet_auth::{AccessKey, Credentials, KeyStatus, MfaStatus};
+use iamlet_decision_log::LoggedDecision;
 use std::collections::{BTreeMap, HashMap};
 
 /// The report's columns, in AWS's order.
@@ -70,7 +70,9 @@ pub fn rows(
     let mut accounts: BTreeMap<String, Vec<&UserDetail>> = BTreeMap::new();
     for d in exports {
         for u in &d.user_detail_list {
-            let account = u.arn.split(':').nth(4).unwrap_or_default().to_owned();
+            let account = iamlet_engine::Arn::parse(&u.arn)
+                .map_or("", |a| a.account)
+                .to_owned();
             accounts.entry(account).or_default().push(u);
         }
     }
@@ -218,10 +220,9 @@ mod tests {
         .iter()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-        let bob_mfa = crate::credentials::MfaDevice {
+        let bob_mfa = iamlet_auth::MfaDevice {
             status: MfaStatus::Enabled,
-            ..crate::credentials::MfaDevice::create("arn:aws:iam::111122223333:user/bob", "bob")
-                .unwrap()
+            ..iamlet_auth::MfaDevice::create("arn:aws:iam::111122223333:user/bob", "bob").unwrap()
         };
         let credentials = Credentials {
             access_keys: keys,

@@ -801,6 +801,19 @@ def totp(seed, unix):
     return "%06d" % ((struct.unpack(">I", mac[offset:offset + 4])[0] & 0x7FFFFFFF) % 1000000)
 
 
+def enabled_mfa_device(credentials, user, accounts):
+    """A virtual MFA device made with `iamlet mfa create` for `user` and enabled with two consecutive
+    codes, as an authenticator app gives them; its `VirtualMFADevice` document (with the seed)."""
+    device = json.loads(iamlet_cli("mfa", "create", "--credentials", credentials, "--user", user,
+                                   "--account", accounts))["VirtualMFADevice"]
+    now = time.time()
+    iamlet_cli("mfa", "enable", "--credentials", credentials, "--user", user,
+               "--serial-number", device["SerialNumber"],
+               "--authentication-code1", totp(device["Base32StringSeed"], now - 30),
+               "--authentication-code2", totp(device["Base32StringSeed"], now))
+    return device
+
+
 def reader_role_export(directory):
     """The example account plus `reader`, a role alice may assume with an external id and session
     tags; it reads the project folder its session's `project` tag names."""
@@ -829,34 +842,10 @@ def reader_role_export(directory):
     return path
 
 
-class StsTest(Base):
-    """STS on loopback driven by boto3 (the AWS SDK for Python, an independent client and signer):
-    AssumeRole decided by the role's trust policy and the caller's permissions, MFA from a TOTP
-    device made with `iamlet mfa`, session policies and tags; the temporary credentials then sign
-    requests the sidecar authorizes as the session. Runs the component engine."""
-
-    engine = "component"
-    keys = {}
-    bob_mfa = None
-
-    @classmethod
-    def prepare(cls, directory):
-        path = os.path.join(directory, "credentials.json")
-        accounts = reader_role_export(directory)
-        for user in ("alice", "bob"):
-            out = iamlet_cli("keys", "create", "--credentials", path, "--user", user,
-                             "--account", accounts)
-            cls.keys[user] = json.loads(out)["AccessKey"]
-        device = json.loads(iamlet_cli("mfa", "create", "--credentials", path, "--user", "bob",
-                                       "--account", accounts))["VirtualMFADevice"]
-        now = time.time()
-        iamlet_cli("mfa", "enable", "--credentials", path, "--user", "bob",
-                   "--serial-number", device["SerialNumber"],
-                   "--authentication-code1", totp(device["Base32StringSeed"], now - 30),
-                   "--authentication-code2", totp(device["Base32StringSeed"], now))
-        cls.bob_mfa = device
-        cls.credentials_path = path
-        return {"credentials": path, "accounts": accounts, "sts": True}
+class StsClient:
+    """What STS tests share: boto3 clients signing with the users' keys or sessions, MFA codes not
+    used yet, checks signed with temporary credentials. A test class lists it before `Base` and
+    defines `prepare` (the credentials file, `keys`, `bob_mfa`)."""
 
     @classmethod
     def setUpClass(cls):
@@ -911,6 +900,29 @@ class StsTest(Base):
             call()
         self.assertEqual(e.exception.response["Error"]["Code"], code, e.exception.response)
         return e.exception.response
+
+
+class StsTest(StsClient, Base):
+    """STS on loopback driven by boto3 (the AWS SDK for Python, an independent client and signer):
+    AssumeRole decided by the role's trust policy and the caller's permissions, MFA from a TOTP
+    device made with `iamlet mfa`, session policies and tags; the temporary credentials then sign
+    requests the sidecar authorizes as the session. Runs the component engine."""
+
+    engine = "component"
+    keys = {}
+    bob_mfa = None
+
+    @classmethod
+    def prepare(cls, directory):
+        path = os.path.join(directory, "credentials.json")
+        accounts = reader_role_export(directory)
+        for user in ("alice", "bob"):
+            out = iamlet_cli("keys", "create", "--credentials", path, "--user", user,
+                             "--account", accounts)
+            cls.keys[user] = json.loads(out)["AccessKey"]
+        cls.bob_mfa = enabled_mfa_device(path, "bob", accounts)
+        cls.credentials_path = path
+        return {"credentials": path, "accounts": accounts, "sts": True}
 
     def test_get_caller_identity(self):
         me = self.sts("alice").get_caller_identity()

@@ -55,16 +55,13 @@ def guarded_role_export(directory):
     return path
 
 
-class StsSecurityTest(e2e.Base):
+class StsSecurityTest(e2e.StsClient, e2e.Base):
     """Findings 1 (AssumeRole without the role's trust policy), 2 (the client picking the region),
     3 (MFA codes guessed without limit, and reused across restarts) and 6 (forwarding headers from
     direct clients), against STS with boto3."""
 
     engine = "native"
     keys = {}
-    sts = e2e.StsTest.sts
-    mfa_code = e2e.StsTest.mfa_code
-    client_error = e2e.StsTest.client_error
 
     @classmethod
     def prepare(cls, directory):
@@ -74,24 +71,11 @@ class StsSecurityTest(e2e.Base):
             cls.keys[user] = json.loads(e2e.iamlet_cli(
                 "keys", "create", "--credentials", path, "--user", user,
                 "--account", accounts))["AccessKey"]
-        for user in ("bob", "carol"):
-            device = json.loads(e2e.iamlet_cli("mfa", "create", "--credentials", path, "--user", user,
-                                               "--account", accounts))["VirtualMFADevice"]
-            now = time.time()
-            e2e.iamlet_cli("mfa", "enable", "--credentials", path, "--user", user,
-                           "--serial-number", device["SerialNumber"],
-                           "--authentication-code1", e2e.totp(device["Base32StringSeed"], now - 30),
-                           "--authentication-code2", e2e.totp(device["Base32StringSeed"], now))
-            setattr(cls, f"{user}_mfa", device)
+        cls.bob_mfa = e2e.enabled_mfa_device(path, "bob", accounts)
+        cls.carol_mfa = e2e.enabled_mfa_device(path, "carol", accounts)
         cls.credentials_path = path
         cls.accounts = accounts
         return {"credentials": path, "accounts": accounts, "sts": True}
-
-    @classmethod
-    def setUpClass(cls):
-        cls.options = {"prepare": cls.prepare}
-        super().setUpClass()
-        cls.next_step = int(time.time()) // 30 - 1
 
     def test_a_role_is_assumed_only_by_its_exact_arn(self):
         bob = self.sts("bob")

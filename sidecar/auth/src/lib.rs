@@ -1,8 +1,18 @@
-//! The credentials store: IAM users' access keys, kept apart from the account export because it holds
-//! secrets. One JSON file (`{"accessKeys": [...]}`) written with mode 0600 and refused when group or
-//! other may access it. Ids and secrets have AWS's shapes: `AKIA` + 16 characters of `A-Z2-7`, and a
-//! 40-character secret of `A-Za-z0-9+/`, both from the system's random number generator. A user holds
-//! at most two keys, as in AWS. `iamlet keys` manages the file.
+//! Credentials, as IAM keeps them for the people and programs that sign requests: IAM users' access
+//! keys (`AKIA…` + a 40-character secret, at most two per user), virtual MFA devices (RFC 6238
+//! TOTP), and temporary credentials as sealed STS sessions; and the verification of AWS Signature
+//! Version 4 with them.
+//!
+//! The credentials file (`{"accessKeys": [...], "mfaDevices": [...], "sessionKey": …}`) is kept apart
+//! from the account export because it holds secrets: written with mode 0600, refused when group or
+//! other may access it, changed only under a lock ([`Credentials::update`]). Ids and secrets have
+//! AWS's shapes and come from the system's random number generator.
+//!
+//! What this crate must not do: run an async runtime, open sockets, or decide access. Its only I/O is
+//! the credentials file at the path a caller hands it (read, and written atomically under its lock);
+//! a request's signature is checked against what the caller says the request is.
+
+#![forbid(unsafe_code)]
 
 mod authenticator;
 mod error;

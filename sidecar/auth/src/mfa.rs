@@ -5,6 +5,7 @@
 //! step either side of now (clock drift) and, as AWS does, not twice.
 
 use super::{random_bytes, CredentialsError, Secret};
+use iamlet_engine::Arn;
 use lru::LruCache;
 use ring::hmac;
 use serde::{Deserialize, Serialize};
@@ -108,9 +109,10 @@ impl MfaError {
 impl MfaDevice {
     /// A new pending device for a user, with a fresh random seed.
     pub fn create(user_arn: &str, name: &str) -> Result<MfaDevice, CredentialsError> {
-        let account = user_arn.split(':').nth(4).unwrap_or_default();
+        let (partition, account) =
+            Arn::parse(user_arn).map_or(("aws", ""), |a| (a.partition, a.account));
         Ok(MfaDevice {
-            serial_number: format!("arn:aws:iam::{account}:mfa/{name}"),
+            serial_number: format!("arn:{partition}:iam::{account}:mfa/{name}"),
             user_arn: user_arn.to_owned(),
             seed: Secret(base32_encode(&random_bytes(SEED_BYTES)?)),
             status: MfaStatus::Pending,
@@ -153,7 +155,7 @@ impl MfaDevice {
     /// The `otpauth://` URI authenticator apps import (as a QR code or pasted).
     pub fn otpauth_uri(&self) -> String {
         let name = self.serial_number.rsplit('/').next().unwrap_or_default();
-        let account = self.serial_number.split(':').nth(4).unwrap_or_default();
+        let account = Arn::parse(&self.serial_number).map_or("", |a| a.account);
         format!(
             "otpauth://totp/Iamlet:{name}@{account}?secret={}&issuer=Iamlet",
             self.seed.expose()
@@ -352,8 +354,8 @@ mod tests {
         }
     }
 
-    fn credentials(d: &MfaDevice) -> crate::credentials::Credentials {
-        crate::credentials::Credentials {
+    fn credentials(d: &MfaDevice) -> crate::Credentials {
+        crate::Credentials {
             mfa_devices: vec![d.clone()],
             ..Default::default()
         }
@@ -490,7 +492,7 @@ mod tests {
         let t = chrono::Utc::now().timestamp();
         let code = d.code_at(t).unwrap();
         let verify = || {
-            crate::credentials::Credentials::update(&path, |c| {
+            crate::Credentials::update(&path, |c| {
                 c.verify_mfa_code(&d.user_arn, &d.serial_number, &code, t)
             })
             .unwrap()
@@ -498,7 +500,7 @@ mod tests {
         verify().unwrap();
         // Another process (a fresh read of the file) refuses the same code.
         assert_eq!(verify(), Err(MfaError::Reused));
-        let stored = crate::credentials::Credentials::load(&path).unwrap();
+        let stored = crate::Credentials::load(&path).unwrap();
         assert_eq!(stored.mfa_devices[0].failed_attempts, 1);
         std::fs::remove_dir_all(&dir).unwrap();
     }

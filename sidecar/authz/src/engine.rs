@@ -1,5 +1,6 @@
 //! Which engine decides: the WebAssembly component under wasmtime (the default: the same artefact the
-//! browser and Node run), or the engine compiled in. Both answer from a store's [`Prepared`].
+//! browser and Node run), or the engine compiled in. Both answer from a store's [`Prepared`] (stage
+//! 4 of a check, with the store).
 //!
 //! The component keeps one guest policy set per compiled principal (and per resource-side addition),
 //! in an LRU of its own. Entries are keyed by the address of the principal's compiled set (plus
@@ -7,9 +8,9 @@
 //! `Weak` to it, which keeps that address from being reused while the entry lives: a principal whose
 //! policies change gets a new set, never an old one.
 
-use crate::store::{Prepared, Resolved};
 use iamlet_engine::ffi::policy_set_inputs;
 use iamlet_engine::Decision;
+use iamlet_store::{Prepared, Resolved};
 use iamlet_wasm_host::{GuestPolicySet, Host, HostConfig, HostError, PackedRequest};
 use lru::LruCache;
 use std::num::NonZeroUsize;
@@ -39,6 +40,16 @@ pub struct Deciding {
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct EngineFailure(pub HostError);
+
+impl EngineFailure {
+    /// What failed, for metrics and the fail-open rule.
+    pub fn kind(&self) -> crate::outcome::FailureKind {
+        match &self.0 {
+            HostError::Trap { kind, .. } => crate::outcome::FailureKind::Engine(kind),
+            _ => crate::outcome::FailureKind::Engine("error"),
+        }
+    }
+}
 
 type GuestKey = (usize, u64);
 
@@ -166,11 +177,17 @@ impl Evaluator {
         {
             return Ok(e.set.clone());
         }
-        let inputs = policy_set_inputs(prepared.policy_set());
-        let wit: Vec<_> = inputs
+        // Every policy crosses, or the check fails closed: a set missing one (a Deny, say) would
+        // decide on less than the principal's policies.
+        let wit = policy_set_inputs(prepared.policy_set())
             .iter()
-            .filter_map(|p| iamlet_wasm_host::policy_input(p).ok())
-            .collect();
+            .map(iamlet_wasm_host::policy_input)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| {
+                EngineFailure(HostError::Request(format!(
+                    "a policy cannot cross into the component: {e}"
+                )))
+            })?;
         let set = Arc::new(host.compile(wit).map_err(EngineFailure)?);
         sets.lock().unwrap_or_else(PoisonError::into_inner).put(
             key,

@@ -1,5 +1,6 @@
 //! Prometheus metrics: one registry, served at the admin port's `/metrics`.
 
+use crate::outcome::CheckDecision;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -10,28 +11,40 @@ use prometheus_client::registry::Registry;
 /// Labels of a check.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct CheckLabels {
-    /// `grpc` or `http`.
-    pub protocol: String,
-    /// `Allow`, `ExplicitDeny`, `ImplicitDeny`, `Unauthenticated`, `Unmapped`, `Error`.
-    pub decision: String,
+    /// `grpc`, `http` or `sts`.
+    pub protocol: &'static str,
+    /// `Allow`, `ExplicitDeny`, `ImplicitDeny`, `Unauthenticated`, `Unmapped`, `BadRequest`, `Error`
+    /// ([`CheckDecision::as_str`]).
+    pub decision: &'static str,
     /// Whether it was let through.
-    pub allowed: String,
+    pub allowed: &'static str,
+}
+
+impl CheckLabels {
+    /// The labels of a check's outcome.
+    pub fn of(protocol: &'static str, decision: CheckDecision, allowed: bool) -> Self {
+        CheckLabels {
+            protocol,
+            decision: decision.as_str(),
+            allowed: if allowed { "true" } else { "false" },
+        }
+    }
 }
 
 /// Labels of an STS call.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct StsLabels {
     /// `AssumeRole`, `GetSessionToken`, `GetCallerIdentity` (empty for a request without one).
-    pub action: String,
+    pub action: &'static str,
     /// `Allow`, or AWS's error code (`AccessDenied`, `InvalidClientTokenId`, …).
-    pub outcome: String,
+    pub outcome: &'static str,
 }
 
-/// Labels of a failure.
+/// Labels of a failure or an attempt.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct KindLabels {
-    /// What failed.
-    pub kind: String,
+    /// What failed ([`FailureKind::as_str`](crate::FailureKind::as_str)), or how an attempt ended.
+    pub kind: &'static str,
 }
 
 /// The sidecar's metrics.

@@ -1,9 +1,8 @@
 //! Opening the identity store from the command line: `--account FILE|DIR|URL|iam|iam:snapshot` and
 //! `--organization FILE|URL`.
 
-use crate::store::iam_api::{IamApiConfig, IamApiMode};
-use crate::store::{AccountSource, OrganizationSource, Store, StoreConfig};
 use anyhow::Context as _;
+use iamlet_store::{AccountSource, OrganizationSource, Store, StoreConfig};
 use std::path::{Path, PathBuf};
 
 /// The store's sources.
@@ -13,6 +12,7 @@ pub(crate) struct AccountArgs {
     /// directory of such files (one per account) or at an http(s) URL; or `iam` for the live IAM API
     /// (per principal) and `iam:snapshot` for the whole account through
     /// `GetAccountAuthorizationDetails` (credentials, region and `AWS_ENDPOINT_URL` as for the AWS CLI).
+    /// `iam-api` is another name for `iam`, as the sidecar's configuration writes it.
     #[arg(long, value_name = "FILE|DIR|URL|iam|iam:snapshot")]
     pub(crate) account: Option<String>,
     /// SCPs, RCPs and resource-based policies: an organization file (see
@@ -21,30 +21,16 @@ pub(crate) struct AccountArgs {
     pub(crate) organization: Option<String>,
 }
 
-fn is_url(s: &str) -> bool {
-    s.starts_with("http://") || s.starts_with("https://")
-}
-
 impl AccountArgs {
-    /// The store's configuration, or `None` without `--account`.
+    /// The store's configuration, or `None` without `--account`. Sources read as the sidecar's
+    /// configuration reads them ([`AccountSource::parse`]).
     pub(crate) fn config(&self) -> Option<StoreConfig> {
-        let account = self.account.as_deref()?;
-        let accounts = match account {
-            "iam" => AccountSource::IamApi(IamApiConfig::default()),
-            "iam:snapshot" => AccountSource::IamApi(IamApiConfig {
-                mode: IamApiMode::AccountSnapshot,
-                ..IamApiConfig::default()
-            }),
-            u if is_url(u) => AccountSource::Url(u.to_owned()),
-            p => AccountSource::Path(PathBuf::from(p)),
-        };
-        let organization = self.organization.as_deref().map(|o| {
-            if is_url(o) {
-                OrganizationSource::Url(o.to_owned())
-            } else {
-                OrganizationSource::Path(PathBuf::from(o))
-            }
-        });
+        let here = Path::new("");
+        let accounts = AccountSource::parse(self.account.as_deref()?, here);
+        let organization = self
+            .organization
+            .as_deref()
+            .map(|o| OrganizationSource::parse(o, here));
         Some(StoreConfig {
             accounts,
             organization,

@@ -2,11 +2,11 @@
 
 use super::account::AccountArgs;
 use super::Format;
-use crate::store::Query;
 use anyhow::{anyhow, Context as _};
 use iamlet_engine::{
     ContextMap, ContextValue, Explanation, Policy, PolicySet, PolicyType, Request,
 };
+use iamlet_store::Query;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -119,16 +119,7 @@ pub(crate) fn parse_context(args: &[String]) -> anyhow::Result<ContextMap> {
         };
         ctx.insert(k, value);
     }
-    let now = chrono::Utc::now();
-    if !ctx.contains("aws:CurrentTime") {
-        ctx.insert(
-            "aws:CurrentTime",
-            now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        );
-    }
-    if !ctx.contains("aws:EpochTime") {
-        ctx.insert("aws:EpochTime", now.timestamp().to_string());
-    }
+    ctx.insert_time(chrono::Utc::now());
     Ok(ctx)
 }
 

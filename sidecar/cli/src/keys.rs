@@ -2,8 +2,9 @@
 //! file. Output is the JSON of the matching `aws iam` commands; the secret is printed only at creation.
 
 use super::account::{open, runtime, AccountArgs};
-use crate::credentials::{AccessKey, Credentials, KeyStatus};
 use anyhow::{anyhow, bail};
+use iamlet_auth::{AccessKey, Credentials, KeyStatus};
+use iamlet_engine::Arn;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -17,7 +18,7 @@ pub(crate) struct KeysArgs {
 enum KeysCommand {
     /// Create an access key for a user of the account export (at most two per user); prints the
     /// secret once.
-    Create(CreateArgs),
+    Create(OwnerArgs),
     /// List access keys (never their secrets).
     List(ListArgs),
     /// Let a key sign requests again.
@@ -35,12 +36,13 @@ pub(super) struct FileArg {
     pub(super) credentials: PathBuf,
 }
 
+/// The credentials file and a user of the account export: what `create` commands need.
 #[derive(Debug, clap::Args)]
-struct CreateArgs {
+pub(super) struct OwnerArgs {
     #[command(flatten)]
-    file: FileArg,
+    pub(super) file: FileArg,
     #[command(flatten)]
-    user: UserArgs,
+    pub(super) user: UserArgs,
 }
 
 /// A user of the account export, by name.
@@ -56,13 +58,14 @@ pub(super) struct UserArgs {
     account_id: Option<String>,
 }
 
+/// What `list` reads: the credentials file, and optionally one user.
 #[derive(Debug, clap::Args)]
-struct ListArgs {
+pub(super) struct ListArgs {
     #[command(flatten)]
-    file: FileArg,
-    /// Only this user's keys.
+    pub(super) file: FileArg,
+    /// Only this user's entries.
     #[arg(long)]
-    user: Option<String>,
+    pub(super) user: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -107,12 +110,11 @@ pub(super) fn find_user(args: &UserArgs) -> anyhow::Result<String> {
             .principals()
             .into_iter()
             .filter(|arn| {
-                let mut parts = arn.splitn(6, ':');
-                let account = parts.nth(4).unwrap_or_default();
-                let resource = parts.next().unwrap_or_default();
-                resource.starts_with("user/")
-                    && crate::credentials::user_name(resource) == user
-                    && account_id.is_none_or(|id| id == account)
+                Arn::parse(arn).is_some_and(|a| {
+                    a.resource.starts_with("user/")
+                        && iamlet_auth::user_name(a.resource) == user
+                        && account_id.is_none_or(|id| id == a.account)
+                })
             })
             .collect();
         match found.as_slice() {

@@ -2,8 +2,8 @@
 //! as `aws iam create-virtual-mfa-device` / `enable-mfa-device` / `list-mfa-devices` /
 //! `delete-virtual-mfa-device` (output in their JSON shapes).
 
-use super::keys::{find_user, print, FileArg, UserArgs};
-use crate::credentials::{Credentials, MfaStatus};
+use super::keys::{self, find_user, print, FileArg, ListArgs};
+use iamlet_auth::{Credentials, MfaStatus};
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
@@ -30,9 +30,7 @@ enum MfaCommand {
 #[derive(Debug, clap::Args)]
 struct CreateArgs {
     #[command(flatten)]
-    file: FileArg,
-    #[command(flatten)]
-    user: UserArgs,
+    owner: keys::OwnerArgs,
     /// The device's name (its serial number is `arn:aws:iam::ACCOUNT:mfa/NAME`); the user's name by
     /// default.
     #[arg(long)]
@@ -64,15 +62,6 @@ struct EnableArgs {
 }
 
 #[derive(Debug, clap::Args)]
-struct ListArgs {
-    #[command(flatten)]
-    file: FileArg,
-    /// Only this user's devices.
-    #[arg(long)]
-    user: Option<String>,
-}
-
-#[derive(Debug, clap::Args)]
 struct CodeArgs {
     #[command(flatten)]
     file: FileArg,
@@ -84,10 +73,11 @@ struct CodeArgs {
 pub(crate) fn run(args: MfaArgs) -> anyhow::Result<ExitCode> {
     match args.command {
         MfaCommand::Create(a) => {
-            let arn = find_user(&a.user)?;
-            let name = a.name.as_deref().unwrap_or(&a.user.user);
-            let device =
-                Credentials::update(&a.file.credentials, |c| c.create_mfa_device(&arn, name))??;
+            let arn = find_user(&a.owner.user)?;
+            let name = a.name.as_deref().unwrap_or(&a.owner.user.user);
+            let device = Credentials::update(&a.owner.file.credentials, |c| {
+                c.create_mfa_device(&arn, name)
+            })??;
             print(&serde_json::json!({ "VirtualMFADevice": {
                 "SerialNumber": device.serial_number,
                 "Base32StringSeed": device.seed.expose(),
@@ -116,11 +106,11 @@ pub(crate) fn run(args: MfaArgs) -> anyhow::Result<ExitCode> {
                 .filter(|d| {
                     a.user
                         .as_deref()
-                        .is_none_or(|u| crate::credentials::user_name(&d.user_arn) == u)
+                        .is_none_or(|u| iamlet_auth::user_name(&d.user_arn) == u)
                 })
                 .map(|d| {
                     serde_json::json!({
-                        "UserName": crate::credentials::user_name(&d.user_arn),
+                        "UserName": iamlet_auth::user_name(&d.user_arn),
                         "SerialNumber": d.serial_number,
                         "EnableDate": d.enable_date,
                         "Status": match d.status { MfaStatus::Enabled => "Enabled", MfaStatus::Pending => "Pending" },

@@ -2,9 +2,9 @@
 
 use super::account::{open, runtime, AccountArgs};
 use super::Format;
-use crate::store::{LevelSummary, Summary};
 use anyhow::anyhow;
 use iamlet_engine::PrincipalKind;
+use iamlet_store::{LevelSummary, Summary};
 use std::fmt::Write as _;
 use std::process::ExitCode;
 

@@ -2,12 +2,12 @@
 
 use super::account::{open, read_exports, runtime, AccountArgs};
 use super::{first_of, write_stdout, Format};
-use crate::credentials::Credentials;
-use crate::decision_log::{self, LoggedDecision};
-use crate::report::{access_advisor, credentials};
 use anyhow::Context as _;
 use chrono::{DateTime, Utc};
+use iamlet_auth::Credentials;
+use iamlet_decision_log::{self as decision_log, LoggedDecision};
 use iamlet_engine::catalog::Catalog;
+use iamlet_reports::{access_advisor, credential_report as credentials};
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -78,23 +78,22 @@ fn read_logs(paths: &[PathBuf]) -> anyhow::Result<Vec<LoggedDecision>> {
     Ok(out)
 }
 
-/// `2026-08-25T00:00:00Z`, or a duration back from `now`: `90d`, `12h`, `30m`.
+/// `2026-08-25T00:00:00Z`, or a duration back from `now` (`90d`, `12h`, `30m`, as the
+/// configuration writes durations).
 fn since(text: &str, now: DateTime<Utc>) -> anyhow::Result<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(text) {
         return Ok(t.with_timezone(&Utc));
     }
-    let (number, unit) = text.split_at(text.len().saturating_sub(1));
-    let n: i64 = number.parse().ok().filter(|n| *n >= 0).with_context(|| {
-        format!("--since `{text}`: expected an RFC 3339 time or a duration such as 90d, 12h or 30m")
-    })?;
-    let d = match unit {
-        "d" => chrono::Duration::try_days(n),
-        "h" => chrono::Duration::try_hours(n),
-        "m" => chrono::Duration::try_minutes(n),
-        _ => None,
-    }
-    .with_context(|| format!("--since `{text}`: the unit must be d, h or m"))?;
-    Ok(now - d)
+    let back = iamlet_server::config::parse_duration(text)
+        .ok()
+        .and_then(|d| chrono::Duration::from_std(d).ok())
+        .with_context(|| {
+            format!(
+                "--since `{text}`: expected an RFC 3339 time or a duration such as 90d, 12h or 30m"
+            )
+        })?;
+    now.checked_sub_signed(back)
+        .with_context(|| format!("--since `{text}`: too long ago"))
 }
 
 fn access_advisor(args: AccessAdvisorArgs) -> anyhow::Result<ExitCode> {

@@ -1,8 +1,8 @@
 //! `iamlet serve` and `iamlet check-config`.
 
-use crate::config::{Config, EngineKind};
-use crate::telemetry::LogFormat;
 use anyhow::Context as _;
+use iamlet_server::config::{Config, EngineKind};
+use iamlet_server::telemetry::LogFormat;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -13,14 +13,51 @@ pub(crate) struct ServeArgs {
     config: PathBuf,
     /// Override the engine: the WebAssembly component (default) or the native engine.
     #[arg(long, value_enum)]
-    engine: Option<EngineKind>,
+    engine: Option<EngineArg>,
     /// Which diagnostics to print (to stderr), as `tracing` filter directives, e.g. `warn` or
-    /// `info,iamlet::server=debug` (per-check spans). Default: `$IAMLET_LOG`, else `info`.
+    /// `info,iamlet_server=debug` (per-check spans). Default: `$IAMLET_LOG`, else `info`.
     #[arg(long, value_name = "FILTER")]
     log_level: Option<String>,
     /// Diagnostics as text lines or JSON objects.
     #[arg(long, value_enum, default_value_t)]
-    log_format: LogFormat,
+    log_format: LogFormatArg,
+}
+
+/// `--engine`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum EngineArg {
+    /// The WebAssembly component under wasmtime.
+    Component,
+    /// The engine compiled into the sidecar.
+    Native,
+}
+
+impl From<EngineArg> for EngineKind {
+    fn from(e: EngineArg) -> Self {
+        match e {
+            EngineArg::Component => EngineKind::Component,
+            EngineArg::Native => EngineKind::Native,
+        }
+    }
+}
+
+/// `--log-format`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormatArg {
+    /// One human-readable line per event.
+    #[default]
+    Text,
+    /// One JSON object per event (for log shippers).
+    Json,
+}
+
+impl From<LogFormatArg> for LogFormat {
+    fn from(f: LogFormatArg) -> Self {
+        match f {
+            LogFormatArg::Text => LogFormat::Text,
+            LogFormatArg::Json => LogFormat::Json,
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -36,8 +73,7 @@ pub(crate) fn run_check(args: CheckConfigArgs) -> anyhow::Result<ExitCode> {
     match Config::load(&args.config) {
         Ok(c) => {
             if let Some(s) = &c.config.principal.sigv4 {
-                if let Err(e) =
-                    crate::credentials::Credentials::load(std::path::Path::new(&s.credentials))
+                if let Err(e) = iamlet_auth::Credentials::load(std::path::Path::new(&s.credentials))
                 {
                     eprintln!("error: {e}");
                     return Ok(ExitCode::from(EX_CONFIG));
@@ -68,7 +104,9 @@ pub(crate) fn run_check(args: CheckConfigArgs) -> anyhow::Result<ExitCode> {
 }
 
 pub(crate) fn run_serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
-    if let Err(e) = crate::telemetry::init(args.log_level.as_deref(), args.log_format) {
+    if let Err(e) =
+        iamlet_server::telemetry::init(args.log_level.as_deref(), args.log_format.into())
+    {
         eprintln!("error: {e:#}");
         return Ok(ExitCode::from(EX_CONFIG));
     }
@@ -79,52 +117,6 @@ pub(crate) fn run_serve(args: ServeArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EX_CONFIG));
         }
     };
-    let mut builder = tokio::runtime::Builder::new_multi_thread();
-    if let Some(n) = checked.config.limits.worker_threads {
-        builder.worker_threads(n);
-    }
-    let runtime = builder
-        .enable_all()
-        .build()
-        .context("starting the runtime")?;
-    let open_files = crate::server::listener::raise_open_files_limit();
-    if checked.config.principal.sigv4.is_some() && checked.config.context.region.is_none() {
-        tracing::warn!(
-            "[principal.sigv4] without [context] region: signatures are not bound to a region, and \
-             aws:RequestedRegion is set only by routes that set it"
-        );
-    }
-    runtime.block_on(async move {
-        let listen = checked.config.listen.clone();
-        let prefix = checked.config.listen.http_path_prefix.clone();
-        let limits = checked.config.limits.clone();
-        let limits_for_log = limits.clone();
-        let authz = crate::serve::build(checked, args.engine).await?;
-        let engine = authz.evaluator().name();
-        crate::serve::run(
-            authz,
-            listen,
-            prefix,
-            limits,
-            crate::serve::shutdown_signal(),
-            |b| {
-                tracing::info!(
-                    grpc = %b.grpc,
-                    http = %b.http,
-                    admin = %b.admin,
-                    engine,
-                    workers = tokio::runtime::Handle::current().metrics().num_workers(),
-                    open_files = ?open_files,
-                    max_connections = limits_for_log.max_connections,
-                    "serving ext_authz"
-                );
-                if let Some(sts) = b.sts {
-                    tracing::info!(%sts, "serving STS (AssumeRole, GetSessionToken, GetCallerIdentity)");
-                }
-            },
-        )
-        .await
-    })?;
-    tracing::info!("stopped");
+    iamlet_server::start::serve(checked, args.engine.map(EngineKind::from)).context("serving")?;
     Ok(ExitCode::SUCCESS)
 }

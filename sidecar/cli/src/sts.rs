@@ -1,7 +1,7 @@
 //! `iamlet sts rotate-key`: the key STS session tokens are sealed with.
 
 use super::keys::FileArg;
-use crate::credentials::Credentials;
+use iamlet_auth::Credentials;
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]

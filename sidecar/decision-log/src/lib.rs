@@ -1,9 +1,17 @@
-//! The decision log: one JSON line per decision, with CloudTrail-like field names, written by a task
-//! of its own so that checks never wait on the disk. If the writer falls behind, lines are dropped
-//! and counted rather than slowing checks down.
+//! The decision log: one JSON line per decision, with CloudTrail-like field names, written by a
+//! thread of its own so that checks never wait on the disk. If the writer falls behind, lines are
+//! dropped and counted rather than slowing checks down. The reports read it back
+//! ([`read`], [`LoggedDecision`]).
+//!
+//! What of a client's request may be written down is [`redact`]'s: never a credential, and never
+//! more than a bounded slice of the client's input.
+//!
+//! What this crate must not do: decide anything, or block a caller on the disk.
 
-use crate::evaluator::Deciding;
-use crate::redact;
+#![forbid(unsafe_code)]
+
+pub mod redact;
+
 use serde::Serialize;
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -143,12 +151,12 @@ impl DecisionRecord {
     }
 
     /// Records the statement that decided: its policy, and `Statement[i]` with its Sid.
-    pub fn set_deciding(&mut self, d: Deciding) {
-        self.deciding_statement = Some(match &d.sid {
-            Some(sid) => format!("Statement[{}] ({sid})", d.statement),
-            None => format!("Statement[{}]", d.statement),
+    pub fn set_deciding(&mut self, policy: String, statement: usize, sid: Option<&str>) {
+        self.deciding_statement = Some(match sid {
+            Some(sid) => format!("Statement[{statement}] ({sid})"),
+            None => format!("Statement[{statement}]"),
         });
-        self.deciding_policy = Some(d.policy);
+        self.deciding_policy = Some(policy);
     }
 }
 

@@ -6,7 +6,7 @@
 
 /// The most bytes of one piece of client input (a path, a user agent, a reason quoting them) that
 /// a log line keeps.
-pub(crate) const MAX_LOGGED_BYTES: usize = 2048;
+pub const MAX_LOGGED_BYTES: usize = 2048;
 
 /// Query parameters whose values are credentials: presigned URLs' signatures and session tokens
 /// (SigV4, and SigV2's `Signature`), and OAuth tokens and secrets sent in a query.
@@ -22,13 +22,13 @@ const SECRET_PARAMETERS: &[&str] = &[
 ];
 
 /// The path without its query (which may carry credentials).
-pub(crate) fn path_only(path: &str) -> &str {
+pub fn path_only(path: &str) -> &str {
     path.split_once('?').map_or(path, |(p, _)| p)
 }
 
 /// The path with every credential parameter's value replaced by `REDACTED`, cut to
 /// [`MAX_LOGGED_BYTES`].
-pub(crate) fn path_and_query(path: &str) -> String {
+pub fn path_and_query(path: &str) -> String {
     let Some((p, query)) = path.split_once('?') else {
         return truncate(path);
     };
@@ -56,7 +56,7 @@ fn is_secret(raw_name: &str) -> bool {
 }
 
 /// Client input cut to [`MAX_LOGGED_BYTES`] (at a character boundary), saying how much was left out.
-pub(crate) fn truncate(s: &str) -> String {
+pub fn truncate(s: &str) -> String {
     if s.len() <= MAX_LOGGED_BYTES {
         return s.to_owned();
     }

@@ -2,10 +2,11 @@
 //! answers), `/readyz` (the identity store has loaded), `POST /cache/invalidate[?principal=ARN]`
 //! (with the `x-iamlet-admin-token` header, never from a browser: [`admin_caller`]).
 
-use crate::authz::Authorizer;
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::{Method, Request, Response, StatusCode};
+use iamlet_auth::Secret;
+use iamlet_authz::Authorizer;
 use std::sync::Arc;
 
 fn text(status: StatusCode, content_type: &str, body: String) -> Response<Full<Bytes>> {
@@ -13,7 +14,7 @@ fn text(status: StatusCode, content_type: &str, body: String) -> Response<Full<B
         .status(status)
         .header("content-type", content_type)
         .body(Full::new(Bytes::from(body)))
-        .unwrap_or_else(|_| crate::server::http::unbuildable())
+        .unwrap_or_else(|_| crate::http::unbuildable())
 }
 
 /// Whether the store can answer: every watched source has loaded at least once.
@@ -71,7 +72,7 @@ pub fn metrics_text(authz: &Authorizer) -> String {
 /// `x-iamlet-admin-token` — equal to `[admin] token_file`'s token when one is configured; without
 /// one any value will do, since a page cannot send a custom header to another origin without a CORS
 /// preflight, which this server never grants.
-fn admin_caller(authz: &Authorizer, req: &Request<Incoming>) -> Result<(), Refusal> {
+fn admin_caller(token: Option<&Secret>, req: &Request<Incoming>) -> Result<(), Refusal> {
     let headers = req.headers();
     if headers.contains_key("origin") || headers.contains_key("sec-fetch-site") {
         return Err(Refusal::Browser);
@@ -80,7 +81,7 @@ fn admin_caller(authz: &Authorizer, req: &Request<Incoming>) -> Result<(), Refus
         .get("x-iamlet-admin-token")
         .map(|v| v.as_bytes())
         .filter(|v| !v.is_empty());
-    let ok = match (given, authz.admin_token()) {
+    let ok = match (given, token) {
         (None, _) => false,
         (Some(_), None) => true,
         (Some(g), Some(token)) => {
@@ -121,17 +122,27 @@ impl Refusal {
     }
 }
 
+/// What the admin server serves from.
+#[derive(Debug)]
+pub struct Admin {
+    /// The authorizer whose metrics, readiness and cache are served.
+    pub authz: Arc<Authorizer>,
+    /// The token admin changes need (`[admin] token_file`), when configured.
+    pub token: Option<Secret>,
+}
+
 /// Answers one admin request.
-pub async fn handle(authz: Arc<Authorizer>, req: Request<Incoming>) -> Response<Full<Bytes>> {
+pub async fn handle(admin: Arc<Admin>, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let authz = &admin.authz;
     match (req.method(), req.uri().path()) {
         (&Method::GET, "/metrics") => text(
             StatusCode::OK,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
-            metrics_text(&authz),
+            metrics_text(authz),
         ),
         (&Method::GET, "/healthz") => text(StatusCode::OK, "text/plain", "ok\n".into()),
         (&Method::GET, "/readyz") => {
-            let (ok, why) = ready(&authz);
+            let (ok, why) = ready(authz);
             let status = if ok {
                 StatusCode::OK
             } else {
@@ -140,7 +151,7 @@ pub async fn handle(authz: Arc<Authorizer>, req: Request<Incoming>) -> Response<
             text(status, "text/plain", format!("{why}\n"))
         }
         (&Method::POST, "/cache/invalidate") => {
-            if let Err(refused) = admin_caller(&authz, &req) {
+            if let Err(refused) = admin_caller(admin.token.as_ref(), &req) {
                 return refused.response();
             }
             let principal = req.uri().query().and_then(|q| {

@@ -1,7 +1,6 @@
 //! `envoy.service.auth.v3.Authorization/Check` over gRPC (tonic, `envoy-types`).
 
 use super::Checks;
-use crate::authz::{CheckInput, Outcome};
 use envoy_types::ext_authz::v3::pb::{
     Authorization, CheckRequest, CheckResponse, DeniedHttpResponse, HeaderValue, HeaderValueOption,
     HttpResponse, HttpStatus, OkHttpResponse,
@@ -9,19 +8,22 @@ use envoy_types::ext_authz::v3::pb::{
 use envoy_types::pb::envoy::config::core::v3::address::Address;
 use envoy_types::pb::google::protobuf::{value::Kind, Struct, Value};
 use envoy_types::pb::google::rpc;
+use iamlet_authz::{Authorizer, CheckInput, Origin, Outcome};
 use std::collections::HashMap;
+use std::sync::Arc;
 use tower::ServiceExt;
 
 /// The gRPC service.
 #[derive(Clone, Debug)]
 pub struct ExtAuthz {
     service: Checks,
+    authz: Arc<Authorizer>,
 }
 
 impl ExtAuthz {
-    /// Serves checks through the guarded authorizer.
-    pub fn new(service: Checks) -> Self {
-        ExtAuthz { service }
+    /// Serves checks through the guarded authorizer (which answers what the guard refuses).
+    pub fn new(service: Checks, authz: Arc<Authorizer>) -> Self {
+        ExtAuthz { service, authz }
     }
 }
 
@@ -151,7 +153,7 @@ pub fn check_input(req: &CheckRequest) -> CheckInput {
             .map(|a| a.context_extensions.clone())
             .unwrap_or_default(),
         body,
-        origin: crate::authz::Origin::Proxied,
+        origin: Origin::Proxied,
     }
 }
 
@@ -189,7 +191,7 @@ pub fn check_response(out: &Outcome) -> CheckResponse {
         CheckResponse {
             status: Some(rpc::Status {
                 code: if out.status == 401 { 16 } else { 7 },
-                message: out.decision.clone(),
+                message: out.decision.as_str().to_owned(),
                 ..rpc::Status::default()
             }),
             http_response: Some(HttpResponse::DeniedResponse(DeniedHttpResponse {
@@ -214,10 +216,9 @@ impl Authorization for ExtAuthz {
         request: tonic::Request<CheckRequest>,
     ) -> Result<tonic::Response<CheckResponse>, tonic::Status> {
         let input = check_input(request.get_ref());
-        let out = match self.service.clone().oneshot(input).await {
-            Ok(out) => out,
-            Err(never) => match never {},
-        };
+        let protocol = input.protocol;
+        let result = self.service.clone().oneshot(input).await;
+        let out = crate::guard::answer(&self.authz, protocol, result);
         Ok(tonic::Response::new(check_response(&out)))
     }
 }

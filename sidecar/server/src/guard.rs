@@ -1,8 +1,9 @@
 //! A tower middleware in front of the checks: at most `concurrency` checks in flight (one more is
-//! shed at once with a deny, never queued), and a time limit per check (past it: a deny). Both
-//! answers are ordinary [`Outcome`]s, so Envoy gets a well-formed response either way.
+//! refused at once, never queued: [`GuardError::Overloaded`]) and a time limit per check (past it:
+//! [`GuardError::Elapsed`]). It knows nothing of answers: the front end turns its errors into the
+//! authorizer's failure answer ([`answer`]), so Envoy gets a well-formed deny either way.
 
-use crate::authz::{Authorizer, CheckInput, FailureKind, Outcome};
+use iamlet_authz::{Authorizer, CheckInput, FailureKind, Outcome};
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
@@ -12,28 +13,72 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 use tower::ServiceExt as _;
 
+/// Why the guard did not let a check finish.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum GuardError {
+    /// More checks in flight than the limit.
+    #[error("too many checks in flight")]
+    Overloaded,
+    /// The check took longer than the limit.
+    #[error("no decision within {0:?}")]
+    Elapsed(Duration),
+}
+
+impl From<GuardError> for FailureKind {
+    fn from(e: GuardError) -> Self {
+        match e {
+            GuardError::Overloaded => FailureKind::Shed,
+            GuardError::Elapsed(_) => FailureKind::Timeout,
+        }
+    }
+}
+
+/// The outcome of a guarded check: its own, or the authorizer's failure answer for a guard error.
+pub fn answer(
+    authz: &Authorizer,
+    protocol: &'static str,
+    result: Result<Outcome, GuardError>,
+) -> Outcome {
+    match result {
+        Ok(out) => out,
+        Err(e) => {
+            let out = authz.failure(protocol, e.into(), e.to_string());
+            match e {
+                // Debug, not warn: under overload a line per shed check would add to the load.
+                GuardError::Overloaded => {
+                    tracing::debug!(protocol, "check shed: too many in flight")
+                }
+                GuardError::Elapsed(timeout) => tracing::warn!(
+                    protocol,
+                    request_id = %out.request_id,
+                    ?timeout,
+                    "check timed out; answered with the failure response"
+                ),
+            }
+            out
+        }
+    }
+}
+
 /// The guarded check service.
 #[derive(Clone, Debug)]
 pub struct Guarded<S> {
     inner: S,
-    authz: Arc<Authorizer>,
     permits: Arc<Semaphore>,
     timeout: Duration,
 }
 
-/// Configuration of [`Guarded`]; the authorizer answers (and counts) shed and timed-out checks.
-#[derive(Clone, Debug)]
+/// Configuration of [`Guarded`].
+#[derive(Clone, Copy, Debug)]
 pub struct GuardLayer {
-    authz: Arc<Authorizer>,
     concurrency: usize,
     timeout: Duration,
 }
 
 impl GuardLayer {
     /// At most `concurrency` checks at once, each within `timeout`.
-    pub fn new(authz: Arc<Authorizer>, concurrency: usize, timeout: Duration) -> Self {
+    pub const fn new(concurrency: usize, timeout: Duration) -> Self {
         GuardLayer {
-            authz,
             concurrency,
             timeout,
         }
@@ -46,12 +91,13 @@ impl<S> tower::Layer<S> for GuardLayer {
     fn layer(&self, inner: S) -> Guarded<S> {
         Guarded {
             inner,
-            authz: self.authz.clone(),
             permits: Arc::new(Semaphore::new(self.concurrency)),
             timeout: self.timeout,
         }
     }
 }
+
+// ===== impl Guarded =====
 
 impl<S> tower::Service<CheckInput> for Guarded<S>
 where
@@ -59,46 +105,28 @@ where
     S::Future: Send + 'static,
 {
     type Response = Outcome;
-    type Error = Infallible;
-    type Future = Pin<Box<dyn Future<Output = Result<Outcome, Infallible>> + Send>>;
+    type Error = GuardError;
+    type Future = Pin<Box<dyn Future<Output = Result<Outcome, GuardError>> + Send>>;
 
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        // Readiness is decided per call: over the limit is a shed answer, not back-pressure.
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), GuardError>> {
+        // Readiness is decided per call: over the limit is an error, not back-pressure.
         Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, input: CheckInput) -> Self::Future {
-        let authz = self.authz.clone();
-        let protocol = input.protocol;
         let Ok(permit) = self.permits.clone().try_acquire_owned() else {
-            authz.metrics().shed.inc();
-            // Debug, not warn: under overload a line per shed check would add to the load.
-            tracing::debug!(protocol, "check shed: too many in flight");
-            let out = authz.failure(
-                protocol,
-                FailureKind::Shed,
-                "too many checks in flight".into(),
-            );
-            return Box::pin(async move { Ok(out) });
+            return Box::pin(async { Err(GuardError::Overloaded) });
         };
         let timeout = self.timeout;
         let check = self.inner.clone().oneshot(input);
         Box::pin(async move {
             let out = match tokio::time::timeout(timeout, check).await {
-                Ok(Ok(out)) => out,
-                Err(_) => {
-                    authz.metrics().timeouts.inc();
-                    let out = authz.failure(
-                        protocol,
-                        FailureKind::Timeout,
-                        format!("no decision within {timeout:?}"),
-                    );
-                    tracing::warn!(protocol, request_id = %out.request_id, ?timeout, "check timed out; answered with the failure response");
-                    out
-                }
+                Ok(Ok(out)) => Ok(out),
+                Ok(Err(never)) => match never {},
+                Err(_) => Err(GuardError::Elapsed(timeout)),
             };
             drop(permit);
-            Ok(out)
+            out
         })
     }
 }
@@ -106,45 +134,9 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
-    use crate::decision_log::DecisionLog;
-    use crate::evaluator::Evaluator;
-    use crate::metrics::Metrics;
-    use crate::store::cache::CacheConfig;
-    use crate::store::{FetchError, Fetcher, Parts, PrincipalKey, Store};
     use tower::{Layer, Service};
 
-    /// A store that is never asked: the inner service below does not consult it.
-    #[derive(Debug)]
-    struct NoFetch;
-    impl Fetcher for NoFetch {
-        fn fetch<'a>(
-            &'a self,
-            _key: &'a PrincipalKey,
-        ) -> crate::store::BoxFuture<'a, Result<Parts, FetchError>> {
-            Box::pin(async { Err(FetchError::Failed("not used".into())) })
-        }
-    }
-
-    fn authorizer(fail_open: bool) -> Arc<Authorizer> {
-        let text =
-            format!("[store]\naccounts = \"unused.json\"\n[responses]\nfail_open = {fail_open}\n");
-        let checked = Config::parse(&text, std::path::Path::new("test.toml")).unwrap();
-        Arc::new(Authorizer::new(
-            checked,
-            Arc::new(Store::with_fetcher(
-                Arc::new(NoFetch),
-                None,
-                CacheConfig::default(),
-            )),
-            None,
-            Evaluator::native(),
-            DecisionLog::disabled(),
-            Arc::new(Metrics::new()),
-        ))
-    }
-
-    /// Answers "Allow" after `delay`, counting calls.
+    /// Answers "Allow" after `delay`.
     fn slow(
         delay: Duration,
     ) -> impl tower::Service<
@@ -163,7 +155,7 @@ mod tests {
                 request_id: "inner".into(),
                 upstream_headers: Vec::new(),
                 body: String::new(),
-                decision: "Allow".into(),
+                decision: iamlet_authz::CheckDecision::Allow,
                 reason: String::new(),
             })
         })
@@ -177,42 +169,93 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn over_the_limit_is_shed_at_once_not_queued() {
-        let authz = authorizer(false);
-        let mut svc = GuardLayer::new(authz.clone(), 1, Duration::from_secs(60))
-            .layer(slow(Duration::from_secs(1)));
+    async fn over_the_limit_is_refused_at_once_not_queued() {
+        let mut svc =
+            GuardLayer::new(1, Duration::from_secs(60)).layer(slow(Duration::from_secs(1)));
         let first = tokio::spawn(svc.call(input()));
         tokio::task::yield_now().await;
-        // The first holds the only permit: the second is answered without waiting for it.
-        let second = svc.call(input()).await.unwrap();
-        assert_eq!(second.decision, "Error");
-        assert!(!second.allowed, "fail closed");
-        assert_eq!(second.status, 403);
-        assert_eq!(authz.metrics().shed.get(), 1);
+        // The first holds the only permit: the second is refused without waiting for it.
+        assert_eq!(svc.call(input()).await, Err(GuardError::Overloaded));
         assert!(!first.is_finished());
-        assert_eq!(first.await.unwrap().unwrap().decision, "Allow");
+        assert_eq!(
+            first.await.unwrap().unwrap().decision,
+            iamlet_authz::CheckDecision::Allow
+        );
         // The permit is back.
-        assert_eq!(svc.call(input()).await.unwrap().decision, "Allow");
+        assert!(svc.call(input()).await.is_ok());
+    }
+
+    /// A store that is never asked: a failure answer does not consult it.
+    #[derive(Debug)]
+    struct NoFetch;
+    impl iamlet_store::Fetcher for NoFetch {
+        fn fetch<'a>(
+            &'a self,
+            _key: &'a iamlet_store::PrincipalKey,
+        ) -> iamlet_store::BoxFuture<'a, Result<iamlet_store::Parts, iamlet_store::FetchError>>
+        {
+            Box::pin(async { Err(iamlet_store::FetchError::Failed("not used".into())) })
+        }
+    }
+
+    fn authorizer(fail_open: bool) -> Authorizer {
+        let text =
+            format!("[store]\naccounts = \"unused.json\"\n[responses]\nfail_open = {fail_open}\n");
+        let checked =
+            crate::config::Config::parse(&text, std::path::Path::new("test.toml")).unwrap();
+        Authorizer::new(
+            checked.settings(),
+            Arc::new(iamlet_store::Store::with_fetcher(
+                Arc::new(NoFetch),
+                None,
+                iamlet_store::cache::CacheConfig::default(),
+            )),
+            None,
+            iamlet_authz::engine::Evaluator::native(),
+            iamlet_decision_log::DecisionLog::disabled(),
+            Arc::new(iamlet_authz::metrics::Metrics::new()),
+        )
+    }
+
+    #[test]
+    fn guard_errors_are_answered_as_failures_that_fail_closed() {
+        let authz = authorizer(false);
+        let shed = answer(&authz, "grpc", Err(GuardError::Overloaded));
+        assert_eq!(shed.decision, iamlet_authz::CheckDecision::Error);
+        assert!(!shed.allowed, "fail closed");
+        assert_eq!(shed.status, 403);
         assert_eq!(authz.metrics().shed.get(), 1);
+        let late = answer(
+            &authz,
+            "grpc",
+            Err(GuardError::Elapsed(Duration::from_millis(250))),
+        );
+        assert!(!late.allowed);
+        assert!(late.reason.contains("250ms"), "{}", late.reason);
+        assert_eq!(authz.metrics().timeouts.get(), 1);
+        // fail_open turns the same failures into allows, still counted.
+        let open = authorizer(true);
+        let late = answer(
+            &open,
+            "grpc",
+            Err(GuardError::Elapsed(Duration::from_millis(250))),
+        );
+        assert!(late.allowed);
+        assert_eq!(open.metrics().timeouts.get(), 1);
     }
 
     #[tokio::test(start_paused = true)]
-    async fn past_the_time_limit_is_the_failure_answer() {
-        let authz = authorizer(false);
-        let mut svc = GuardLayer::new(authz.clone(), 8, Duration::from_millis(250))
-            .layer(slow(Duration::from_secs(5)));
-        let out = svc.call(input()).await.unwrap();
-        assert_eq!(out.decision, "Error");
-        assert!(!out.allowed);
-        assert!(out.reason.contains("250ms"), "{}", out.reason);
-        assert_eq!(authz.metrics().timeouts.get(), 1);
-
-        // fail_open turns the same failure into an allow, still counted.
-        let open = authorizer(true);
-        let mut svc = GuardLayer::new(open.clone(), 8, Duration::from_millis(250))
-            .layer(slow(Duration::from_secs(5)));
-        let out = svc.call(input()).await.unwrap();
-        assert!(out.allowed);
-        assert_eq!(open.metrics().timeouts.get(), 1);
+    async fn past_the_time_limit_is_elapsed() {
+        let mut svc =
+            GuardLayer::new(8, Duration::from_millis(250)).layer(slow(Duration::from_secs(5)));
+        assert_eq!(
+            svc.call(input()).await,
+            Err(GuardError::Elapsed(Duration::from_millis(250)))
+        );
+        assert_eq!(
+            FailureKind::from(GuardError::Elapsed(Duration::ZERO)),
+            FailureKind::Timeout
+        );
+        assert_eq!(FailureKind::from(GuardError::Overloaded), FailureKind::Shed);
     }
 }

@@ -6,12 +6,13 @@
 //! `URI=` of the last `X-Forwarded-Client-Cert` element (Envoy sanitizes client-sent ones by default).
 
 use super::Checks;
-use crate::authz::CheckInput;
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response, StatusCode};
+use iamlet_authz::{forwarded_for, Authorizer, CheckInput, Origin};
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use tower::ServiceExt;
 
 /// The largest body Envoy may send with a check (`with_request_body`'s `max_request_bytes` should
@@ -23,6 +24,8 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub struct HttpMode {
     /// The guarded authorizer.
     pub service: Checks,
+    /// The authorizer, which answers what the guard refuses.
+    pub authz: Arc<Authorizer>,
     /// A prefix Envoy adds to forwarded paths (`path_prefix`), stripped before routing.
     pub path_prefix: String,
     /// Total header bytes accepted.
@@ -140,23 +143,10 @@ pub(crate) fn unbuildable() -> Response<Full<Bytes>> {
 impl HttpMode {
     /// Answers one forwarded request.
     pub async fn handle(&self, req: Request<Incoming>, peer: SocketAddr) -> Response<Full<Bytes>> {
-        // The path counts too: it is copied into the check and the log like a header.
-        let size: usize = req
-            .headers()
-            .iter()
-            .map(|(k, v)| k.as_str().len() + v.len())
-            .sum::<usize>()
-            + req.uri().path_and_query().map_or(0, |p| p.as_str().len());
-        if size > self.max_header_bytes {
-            return respond(
-                431,
-                &[("content-type".into(), "application/json".into())],
-                serde_json::json!({"error": "RequestHeaderFieldsTooLarge", "limit": self.max_header_bytes}).to_string(),
-            );
-        }
-        let headers = header_map(req.headers());
-        let path_and_query = req
-            .uri()
+        let (parts, body) = req.into_parts();
+        let headers = header_map(&parts.headers);
+        let path_and_query = parts
+            .uri
             .path_and_query()
             .map(|p| p.as_str().to_owned())
             .unwrap_or_else(|| "/".into());
@@ -170,40 +160,20 @@ impl HttpMode {
             }
             _ => path_and_query,
         };
+        // Envoy appends the downstream address it saw: the last entry.
         let source_address = headers
             .get("x-forwarded-for")
-            .and_then(|x| x.rsplit(',').next())
-            .map(|s| s.trim().to_owned())
-            .filter(|s| s.parse::<std::net::IpAddr>().is_ok())
+            .and_then(|x| forwarded_for(x, 1))
             .or_else(|| Some(peer.ip().to_string()));
-        let method = req.method().as_str().to_owned();
-        // Envoy sends the original body with `with_request_body` (and says when it cut it short):
-        // a whole one is checked against a SigV4 signature.
-        let partial = headers
-            .get("x-envoy-auth-partial-body")
-            .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
-        let body =
-            match Limited::new(req.into_body(), MAX_BODY_BYTES)
-                .collect()
-                .await
-            {
-                Ok(b) => Some(b.to_bytes().to_vec()).filter(|b| !b.is_empty() && !partial),
-                Err(_) => return respond(
-                    413,
-                    &[("content-type".into(), "application/json".into())],
-                    serde_json::json!({"error": "RequestEntityTooLarge", "limit": MAX_BODY_BYTES})
-                        .to_string(),
-                ),
-            };
-        let input = CheckInput {
+        let mut input = CheckInput {
             protocol: "http",
-            origin: crate::authz::Origin::Proxied,
-            body,
+            origin: Origin::Proxied,
+            body: None,
             source_address,
             source_principal: headers
                 .get("x-forwarded-client-cert")
                 .and_then(|x| xfcc_uri(x)),
-            method,
+            method: parts.method.as_str().to_owned(),
             scheme: headers
                 .get("x-forwarded-proto")
                 .cloned()
@@ -214,10 +184,28 @@ impl HttpMode {
             filter_metadata: HashMap::new(),
             context_extensions: HashMap::new(),
         };
-        let out = match self.service.clone().oneshot(input).await {
-            Ok(o) => o,
-            Err(never) => match never {},
-        };
+        // A request over the header limit is refused by the check (431) without its body read.
+        if input.header_bytes() <= self.max_header_bytes {
+            // Envoy sends the original body with `with_request_body` (and says when it cut it
+            // short): a whole one is checked against a SigV4 signature.
+            let partial = input
+                .headers
+                .get("x-envoy-auth-partial-body")
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+            match Limited::new(body, MAX_BODY_BYTES).collect().await {
+                Ok(b) => {
+                    input.body = Some(b.to_bytes().to_vec()).filter(|b| !b.is_empty() && !partial)
+                }
+                Err(_) => return respond(
+                    413,
+                    &[("content-type".into(), "application/json".into())],
+                    serde_json::json!({"error": "RequestEntityTooLarge", "limit": MAX_BODY_BYTES})
+                        .to_string(),
+                ),
+            }
+        }
+        let result = self.service.clone().oneshot(input).await;
+        let out = crate::guard::answer(&self.authz, "http", result);
         if out.allowed {
             respond(200, &out.upstream_headers, String::new())
         } else {

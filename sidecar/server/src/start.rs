@@ -2,24 +2,23 @@
 //! STS when configured), and on SIGTERM or Ctrl-C stops accepting, drains the checks in flight
 //! (within the grace period) and exits.
 
-use crate::authz::Authorizer;
-use crate::config::{Checked, EngineKind};
-use crate::credentials::{Credentials, Secret, WatchedCredentials};
-use crate::decision_log::DecisionLog;
-use crate::evaluator::Evaluator;
-use crate::metrics::Metrics;
-use crate::server::admin;
-use crate::server::grpc::ExtAuthz;
-use crate::server::http::HttpMode;
-use crate::server::listener::Acceptor;
-use crate::store::cache::CacheConfig;
-use crate::store::iam_api::{IamApiConfig, IamApiMode};
-use crate::store::{AccountSource, OrganizationSource, Store, StoreConfig};
+use crate::admin::{self, Admin};
+use crate::config::{Checked, Config, EngineKind};
+use crate::grpc::ExtAuthz;
+use crate::http::HttpMode;
+use crate::listener::Acceptor;
 use crate::sts::Sts;
 use anyhow::Context as _;
 use envoy_types::ext_authz::v3::pb::AuthorizationServer;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
+use iamlet_auth::{Credentials, Secret, WatchedCredentials};
+use iamlet_authz::engine::Evaluator;
+use iamlet_authz::metrics::Metrics;
+use iamlet_authz::Authorizer;
+use iamlet_decision_log::DecisionLog;
+use iamlet_store::cache::CacheConfig;
+use iamlet_store::{AccountSource, OrganizationSource, Store, StoreConfig};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::num::NonZeroUsize;
@@ -41,30 +40,20 @@ pub struct Bound {
     pub sts: Option<SocketAddr>,
 }
 
-fn account_source(s: &str) -> AccountSource {
-    if s == "iam-api" {
-        AccountSource::IamApi(IamApiConfig {
-            mode: IamApiMode::PerPrincipal,
-            endpoint_url: std::env::var("IAMLET_IAM_ENDPOINT").ok(),
-            region: None,
-            credentials: None,
-        })
-    } else if s.starts_with("http://") || s.starts_with("https://") {
-        AccountSource::Url(s.to_owned())
-    } else {
-        AccountSource::Path(s.into())
-    }
+/// A sidecar built from its configuration, ready to bind and serve.
+#[derive(Debug)]
+pub struct Sidecar {
+    /// The authorizer every front end calls.
+    pub authz: Arc<Authorizer>,
+    config: Config,
+    admin_token: Option<Secret>,
 }
 
-fn organization_source(s: &str) -> OrganizationSource {
-    if s.starts_with("http://") || s.starts_with("https://") {
-        OrganizationSource::Url(s.to_owned())
-    } else {
-        OrganizationSource::Path(s.into())
-    }
-}
-
-fn store_config(checked: &Checked, accounts: &str, organization: Option<&str>) -> StoreConfig {
+fn store_config(
+    checked: &Checked,
+    accounts: &AccountSource,
+    organization: Option<&OrganizationSource>,
+) -> StoreConfig {
     let s = &checked.config.store;
     let mut cache = CacheConfig::default();
     if let Some(c) = s.cache_capacity.and_then(NonZeroUsize::new) {
@@ -80,93 +69,140 @@ fn store_config(checked: &Checked, accounts: &str, organization: Option<&str>) -
         cache.max_stale = t;
     }
     StoreConfig {
-        accounts: account_source(accounts),
-        organization: organization.map(organization_source),
+        accounts: accounts.clone(),
+        organization: organization.cloned(),
         poll_interval: s.poll_interval,
         cache,
     }
 }
 
-/// Everything `serve` starts, before it binds: the authorizer.
-pub async fn build(
-    checked: Checked,
-    engine: Option<EngineKind>,
-) -> anyhow::Result<Arc<Authorizer>> {
-    let cfg = checked.config.clone();
-    let store = Store::open_unready(store_config(
-        &checked,
-        &cfg.store.accounts,
-        cfg.store.organization.as_deref(),
-    ))
-    .await
-    .context("opening the identity store")?;
-    let shadow = match &cfg.mode.shadow_accounts {
-        Some(acc) => Some(Arc::new(
-            Store::open_unready(store_config(
-                &checked,
-                acc,
-                cfg.mode
-                    .shadow_organization
-                    .as_deref()
-                    .or(cfg.store.organization.as_deref()),
-            ))
-            .await
-            .context("opening the shadow store")?,
-        )),
-        None => None,
-    };
-    let evaluator = match engine.unwrap_or(cfg.engine.kind) {
-        EngineKind::Native => Evaluator::native(),
-        EngineKind::Component => {
-            let mut hc = iamlet_wasm_host::HostConfig::default();
-            if let Some(n) = cfg.engine.instances {
-                hc.instances = n.max(1);
+impl Sidecar {
+    /// Everything `serve` starts before it binds: the store (and a shadow one), the engine, the
+    /// decision log, the credentials, the authorizer.
+    pub async fn build(checked: Checked, engine: Option<EngineKind>) -> anyhow::Result<Sidecar> {
+        let cfg = checked.config.clone();
+        let store = Store::open_unready(store_config(
+            &checked,
+            &checked.accounts,
+            checked.organization.as_ref(),
+        ))
+        .await
+        .context("opening the identity store")?;
+        let shadow = match &checked.shadow_accounts {
+            Some(accounts) => Some(Arc::new(
+                Store::open_unready(store_config(
+                    &checked,
+                    accounts,
+                    checked.shadow_organization.as_ref(),
+                ))
+                .await
+                .context("opening the shadow store")?,
+            )),
+            None => None,
+        };
+        let evaluator = match engine.unwrap_or(cfg.engine.kind) {
+            EngineKind::Native => Evaluator::native(),
+            EngineKind::Component => {
+                let mut hc = iamlet_wasm_host::HostConfig::default();
+                if let Some(n) = cfg.engine.instances {
+                    hc.instances = n.max(1);
+                }
+                if let Some(m) = cfg.engine.max_memory_mib {
+                    hc.max_memory_bytes = m.saturating_mul(1024 * 1024);
+                }
+                if let Some(t) = cfg.engine.call_timeout {
+                    hc.call_timeout = t;
+                }
+                let capacity = cfg.store.cache_capacity.unwrap_or(10_000);
+                Evaluator::component(hc, capacity).context("starting the engine component")?
             }
-            if let Some(m) = cfg.engine.max_memory_mib {
-                hc.max_memory_bytes = m.saturating_mul(1024 * 1024);
-            }
-            if let Some(t) = cfg.engine.call_timeout {
-                hc.call_timeout = t;
-            }
-            let capacity = cfg.store.cache_capacity.unwrap_or(10_000);
-            Evaluator::component(hc, capacity).context("starting the engine component")?
+        };
+        let log = match &cfg.decision_log.path {
+            Some(p) => DecisionLog::open(p)
+                .await
+                .with_context(|| format!("opening the decision log {p}"))?,
+            None => DecisionLog::disabled(),
+        };
+        if let (Some(_), Some(s)) = (&cfg.sts, &cfg.principal.sigv4) {
+            ensure_session_key(Path::new(&s.credentials))?;
         }
-    };
-    let log = match &cfg.decision_log.path {
-        Some(p) => DecisionLog::open(p)
-            .await
-            .with_context(|| format!("opening the decision log {p}"))?,
-        None => DecisionLog::disabled(),
-    };
-    if let (Some(_), Some(s)) = (&cfg.sts, &cfg.principal.sigv4) {
-        ensure_session_key(Path::new(&s.credentials))?;
+        let credentials = match &cfg.principal.sigv4 {
+            Some(s) => Some(watch_credentials(
+                WatchedCredentials::open(&s.credentials).context("opening the credentials file")?,
+                s.poll_interval,
+            )),
+            None => None,
+        };
+        let admin_token = match &cfg.admin.token_file {
+            Some(path) => Some(read_token(Path::new(path))?),
+            None => None,
+        };
+        let authorizer = Authorizer::new(
+            checked.settings(),
+            Arc::new(store),
+            shadow,
+            evaluator,
+            log,
+            Arc::new(Metrics::new()),
+        );
+        let authz = Arc::new(match credentials {
+            Some(c) => authorizer.with_credentials(c),
+            None => authorizer,
+        });
+        Ok(Sidecar {
+            authz,
+            config: cfg,
+            admin_token,
+        })
     }
-    let credentials = match &cfg.principal.sigv4 {
-        Some(s) => Some(watch_credentials(
-            WatchedCredentials::open(&s.credentials).context("opening the credentials file")?,
-            s.poll_interval,
-        )),
-        None => None,
-    };
-    let admin_token = match &cfg.admin.token_file {
-        Some(path) => Some(read_token(Path::new(path))?),
-        None => None,
-    };
-    let mut authorizer = Authorizer::new(
-        checked,
-        Arc::new(store),
-        shadow,
-        evaluator,
-        log,
-        Arc::new(Metrics::new()),
-    );
-    if let Some(token) = admin_token {
-        authorizer = authorizer.with_admin_token(token);
+
+    /// The configuration it was built from.
+    pub fn config(&self) -> &Config {
+        &self.config
     }
-    Ok(Arc::new(match credentials {
-        Some(c) => authorizer.with_credentials(c),
-        None => authorizer,
-    }))
+}
+
+/// `iamlet serve`: a runtime with the configured threads, the open-files limit raised, the sidecar
+/// built and served until SIGTERM or Ctrl-C; every bound address and the engine logged at start.
+pub fn serve(checked: Checked, engine: Option<EngineKind>) -> anyhow::Result<()> {
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = checked.config.limits.worker_threads {
+        builder.worker_threads(n);
+    }
+    let runtime = builder
+        .enable_all()
+        .build()
+        .context("starting the runtime")?;
+    let open_files = crate::listener::raise_open_files_limit();
+    if checked.config.principal.sigv4.is_some() && checked.config.context.region.is_none() {
+        tracing::warn!(
+            "[principal.sigv4] without [context] region: signatures are not bound to a region, and \
+             aws:RequestedRegion is set only by routes that set it"
+        );
+    }
+    let max_connections = checked.config.limits.max_connections;
+    runtime.block_on(async move {
+        let sidecar = Sidecar::build(checked, engine).await?;
+        let engine = sidecar.authz.evaluator().name();
+        run(sidecar, shutdown_signal(), |b| {
+            tracing::info!(
+                grpc = %b.grpc,
+                http = %b.http,
+                admin = %b.admin,
+                engine,
+                workers = tokio::runtime::Handle::current().metrics().num_workers(),
+                open_files = ?open_files,
+                max_connections,
+                "serving ext_authz"
+            );
+            if let Some(sts) = b.sts {
+                tracing::info!(%sts, "serving STS (AssumeRole, GetSessionToken, GetCallerIdentity)");
+            }
+        })
+        .await
+    })?;
+    tracing::info!("stopped");
+    Ok(())
 }
 
 /// The admin token: the file's first line, which must not be empty.
@@ -275,13 +311,17 @@ where
 
 /// Binds and serves until `shutdown` completes; `on_bound` learns the addresses once listening.
 pub async fn run(
-    authz: Arc<Authorizer>,
-    checked_listen: crate::config::Listen,
-    http_path_prefix: String,
-    limits: crate::config::LimitsSection,
+    sidecar: Sidecar,
     shutdown: impl Future<Output = ()>,
     on_bound: impl FnOnce(Bound),
 ) -> anyhow::Result<()> {
+    let Sidecar {
+        authz,
+        config,
+        admin_token,
+    } = sidecar;
+    let checked_listen = config.listen.clone();
+    let limits = config.limits.clone();
     let grpc_l = TcpListener::bind(checked_listen.grpc)
         .await
         .with_context(|| format!("binding gRPC on {}", checked_listen.grpc))?;
@@ -291,7 +331,7 @@ pub async fn run(
     let admin_l = TcpListener::bind(checked_listen.admin)
         .await
         .with_context(|| format!("binding admin on {}", checked_listen.admin))?;
-    let sts_l = match &authz.config().sts {
+    let sts_l = match &config.sts {
         Some(s) => Some(
             TcpListener::bind(s.listen)
                 .await
@@ -306,12 +346,13 @@ pub async fn run(
         sts: sts_l.as_ref().map(TcpListener::local_addr).transpose()?,
     };
 
-    let guarded = crate::server::checks(authz.clone(), limits.concurrency, limits.check_timeout);
+    let guarded = crate::checks(authz.clone(), limits.concurrency, limits.check_timeout);
     let (stop_tx, stop_rx) = watch::channel(false);
 
     let http_mode = Arc::new(HttpMode {
         service: guarded.clone(),
-        path_prefix: http_path_prefix,
+        authz: authz.clone(),
+        path_prefix: checked_listen.http_path_prefix.clone(),
         max_header_bytes: limits.max_header_bytes,
     });
     let cap = limits.max_connections;
@@ -324,17 +365,20 @@ pub async fn run(
             async move { m.handle(req, peer).await }
         },
     );
-    let admin_authz = authz.clone();
+    let admin = Arc::new(Admin {
+        authz: authz.clone(),
+        token: admin_token,
+    });
     let admin_task = serve_http(
         Acceptor::new(admin_l, cap, "admin"),
         &limits,
         stop_rx.clone(),
         move |req, _peer| {
-            let a = admin_authz.clone();
+            let a = admin.clone();
             async move { admin::handle(a, req).await }
         },
     );
-    let sts_task = match (sts_l, &authz.config().sts) {
+    let sts_task = match (sts_l, &config.sts) {
         (Some(listener), Some(section)) => {
             let max = i64::try_from(section.max_session_duration.as_secs()).unwrap_or(3600);
             let sts = Arc::new(Sts::new(authz.clone(), max));
@@ -362,7 +406,10 @@ pub async fn run(
         tonic::transport::Server::builder()
             .http2_keepalive_interval(Some(limits.header_read_timeout))
             .http2_keepalive_timeout(Some(limits.header_read_timeout))
-            .add_service(AuthorizationServer::new(ExtAuthz::new(guarded)))
+            .add_service(AuthorizationServer::new(ExtAuthz::new(
+                guarded,
+                authz.clone(),
+            )))
             .serve_with_incoming_shutdown(incoming, async move {
                 let _ = grpc_stop.changed().await;
             }),

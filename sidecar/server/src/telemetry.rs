@@ -1,11 +1,11 @@
 //! Diagnostics for `iamlet serve`: `tracing` events and spans to stderr, as text or JSON lines,
 //! filtered by `--log-level` or `IAMLET_LOG` (`tracing-subscriber` directives, e.g.
-//! `info,iamlet::server=debug`). Decisions are not diagnostics: they go to the decision log.
+//! `info,iamlet_server=debug`). Decisions are not diagnostics: they go to the decision log.
 
 use tracing_subscriber::EnvFilter;
 
 /// How events are written.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum LogFormat {
     /// One human-readable line per event.
     #[default]

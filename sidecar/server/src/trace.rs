@@ -3,7 +3,8 @@
 //! failures (store unavailable, engine error, time-out), so an operator sees faults at the default
 //! level without a line per request. Decisions themselves go to the decision log.
 
-use crate::authz::{CheckInput, Outcome};
+use iamlet_authz::{CheckDecision, CheckInput, Outcome};
+use iamlet_decision_log::redact;
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
@@ -50,7 +51,7 @@ where
             protocol = input.protocol,
             method = %input.method,
             host = %input.host,
-            path = %crate::redact::truncate(crate::redact::path_only(&input.path)),
+            path = %redact::truncate(redact::path_only(&input.path)),
             request_id = Empty,
             decision = Empty,
             status = Empty,
@@ -66,7 +67,7 @@ where
             span.record("request_id", out.request_id.as_str());
             span.record("decision", out.decision.as_str());
             span.record("status", out.status);
-            if out.decision == "Error" {
+            if out.decision == CheckDecision::Error {
                 tracing::warn!(
                     parent: &span,
                     request_id = %out.request_id,
@@ -110,19 +111,23 @@ mod tests {
         }
     }
 
-    fn outcome(decision: &str) -> Outcome {
+    fn outcome(decision: CheckDecision) -> Outcome {
         Outcome {
-            allowed: decision == "Allow",
-            status: if decision == "Allow" { 200 } else { 403 },
+            allowed: decision == CheckDecision::Allow,
+            status: if decision == CheckDecision::Allow {
+                200
+            } else {
+                403
+            },
             request_id: "req-1".into(),
             upstream_headers: Vec::new(),
             body: String::new(),
-            decision: decision.into(),
+            decision,
             reason: format!("because {decision}"),
         }
     }
 
-    async fn run(decision: &'static str, level: &str) -> String {
+    async fn run(decision: CheckDecision, level: &str) -> String {
         let captured = Captured::default();
         let writer = captured.clone();
         let subscriber = tracing_subscriber::registry()
@@ -151,7 +156,7 @@ mod tests {
 
     #[tokio::test]
     async fn failures_are_warned_at_the_default_level() {
-        let text = run("Error", "info").await;
+        let text = run(CheckDecision::Error, "info").await;
         assert!(text.contains("WARN"), "{text}");
         assert!(text.contains("check failed"), "{text}");
         assert!(text.contains("req-1"), "{text}");
@@ -160,8 +165,8 @@ mod tests {
 
     #[tokio::test]
     async fn decisions_are_debug_events_inside_the_check_span() {
-        assert_eq!(run("Allow", "info").await, "");
-        let text = run("Allow", "debug").await;
+        assert_eq!(run(CheckDecision::Allow, "info").await, "");
+        let text = run(CheckDecision::Allow, "debug").await;
         assert!(text.contains("check decided"), "{text}");
         assert!(text.contains("check{"), "{text}");
         assert!(text.contains("path=/buckets/b"), "{text}");

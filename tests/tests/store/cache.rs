@@ -1,7 +1,7 @@
 //! The cache through the store, with a fetcher that counts, waits and fails on demand.
 
-use iamlet::store::cache::CacheConfig;
-use iamlet::store::{
+use iamlet_store::cache::CacheConfig;
+use iamlet_store::{
     BoxFuture, FetchError, Fetcher, Parts, PrincipalKey, Snapshot, Store, StoreError,
 };
 use std::num::NonZeroUsize;
@@ -33,7 +33,7 @@ impl Fetcher for Counting {
 
 fn counting(delay: Duration) -> Arc<Counting> {
     let text = std::fs::read_to_string(super::example("account.json")).unwrap();
-    let export = iamlet::store::account::parse_export("account.json", &text).unwrap();
+    let export = iamlet_store::account::parse_export("account.json", &text).unwrap();
     let snapshot = Snapshot::build(&[("account.json".into(), export)], "account.json").unwrap();
     Arc::new(Counting {
         snapshot,

@@ -2,7 +2,7 @@
 //! and a broken or failing server keeping the last good snapshot.
 
 use super::{arn, example};
-use iamlet::store::{AccountSource, Store, StoreConfig};
+use iamlet_store::{AccountSource, Store, StoreConfig};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

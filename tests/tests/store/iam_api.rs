@@ -3,9 +3,9 @@
 //! and evaluates end to end, and kills it on drop. Without moto the tests fail, saying how to install
 //! it: CI installs it (scripts/setup).
 
-use iamlet::store::iam_api::{self, IamApiConfig, IamApiMode, StaticCredentials};
-use iamlet::store::{AccountSource, Query, Store, StoreConfig, StoreError};
 use iamlet_engine::{ContextMap, Decision};
+use iamlet_store::iam_api::{self, IamApiConfig, IamApiMode, StaticCredentials};
+use iamlet_store::{AccountSource, Query, Store, StoreConfig, StoreError};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 

@@ -2,8 +2,8 @@
 //! groups, boundaries, tags, roles, role sessions, federated users, trust policies, SCPs and RCPs.
 
 use super::{arn, example, temp_dir};
-use iamlet::store::{LoadError, Query, Store, StoreConfig, StoreError};
 use iamlet_engine::{ContextMap, Decision};
+use iamlet_store::{LoadError, Query, Store, StoreConfig, StoreError};
 
 async fn store(with_org: bool) -> Store {
     let mut config = StoreConfig::path(example("account.json"));
@@ -562,7 +562,7 @@ async fn what_the_resource_adds_is_named_by_the_additions_key() {
         resource_account: Some("111122223333".into()),
         ..Query::default()
     };
-    let key = |p: &iamlet::store::Prepared| p.additions();
+    let key = |p: &iamlet_store::Prepared| p.additions();
     let object = s
         .prepare(q(
             "s3:GetObject",

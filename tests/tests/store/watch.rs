@@ -2,8 +2,8 @@
 //! reported while the last good snapshot stays in force.
 
 use super::{arn, example, temp_dir};
-use iamlet::store::{LoadError, Query, Store, StoreConfig};
 use iamlet_engine::Decision;
+use iamlet_store::{LoadError, Query, Store, StoreConfig};
 use serde_json::Value;
 use std::path::Path;
 use std::time::Duration;

@@ -3,7 +3,7 @@
 //! presigned URL, with AKIAIOSFODNN7EXAMPLE), then each way a signature fails.
 
 use super::*;
-use crate::credentials::Secret;
+use crate::Secret;
 
 const SUITE_ID: &str = "AKIDEXAMPLE";
 const SUITE_SECRET: &str = "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY";

@@ -8,9 +8,9 @@ use std::process::Command;
 /// The repository root (commands run there, so example paths are relative to it).
 pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
+        .join("../..")
+        .canonicalize()
         .unwrap()
-        .to_path_buf()
 }
 
 /// Runs `iamlet ARGS` from the root: the exit code, stdout and stderr.

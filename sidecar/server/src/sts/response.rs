@@ -70,7 +70,7 @@ fn xml(status: u16, body: String, request_id: &str) -> Response<Full<Bytes>> {
         .header("content-type", "text/xml")
         .header("x-amzn-requestid", request_id)
         .body(Full::new(Bytes::from(body)))
-        .unwrap_or_else(|_| crate::server::http::unbuildable())
+        .unwrap_or_else(|_| crate::http::unbuildable())
 }
 
 /// `<{Action}Response><{Action}Result>…</{Action}Result><ResponseMetadata>…` with status 200.

@@ -1,0 +1,93 @@
+//! `[limits]`: time, concurrency, sizes and connections.
+
+use iamlet_authz::settings::duration;
+use serde::Deserialize;
+use std::time::Duration;
+
+/// Limits.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsSection {
+    /// Time for one check; past it the check is denied.
+    #[serde(default = "default_timeout", with = "duration")]
+    pub check_timeout: Duration,
+    /// Checks in flight at once; more are shed at once with a deny.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+    /// Total bytes of request headers accepted.
+    #[serde(default = "default_header_bytes")]
+    pub max_header_bytes: usize,
+    /// Grace period to drain in-flight checks on shutdown.
+    #[serde(default = "default_grace", with = "duration")]
+    pub shutdown_grace: Duration,
+    /// Connections each listener (gRPC, HTTP, admin, STS) holds at once; more wait in the
+    /// kernel's backlog until one closes.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Time for a request's headers to arrive, and for an idle keep-alive connection's next
+    /// request (then it is closed); on gRPC, the HTTP/2 keep-alive ping interval and timeout.
+    #[serde(default = "default_header_read_timeout", with = "duration")]
+    pub header_read_timeout: Duration,
+    /// Threads serving checks; by default one per core. Like Envoy's `--concurrency`: a sidecar
+    /// sharing its node with the application it guards can be held to fewer cores (BENCHMARKS.md
+    /// measures one thread against two).
+    #[serde(default)]
+    pub worker_threads: Option<usize>,
+}
+
+fn default_timeout() -> Duration {
+    Duration::from_millis(500)
+}
+fn default_concurrency() -> usize {
+    1024
+}
+fn default_header_bytes() -> usize {
+    64 * 1024
+}
+fn default_grace() -> Duration {
+    Duration::from_secs(10)
+}
+fn default_max_connections() -> usize {
+    512
+}
+fn default_header_read_timeout() -> Duration {
+    Duration::from_secs(30)
+}
+
+impl Default for LimitsSection {
+    fn default() -> Self {
+        LimitsSection {
+            check_timeout: default_timeout(),
+            concurrency: default_concurrency(),
+            max_header_bytes: default_header_bytes(),
+            shutdown_grace: default_grace(),
+            max_connections: default_max_connections(),
+            header_read_timeout: default_header_read_timeout(),
+            worker_threads: None,
+        }
+    }
+}
+
+/// More threads than this is a typo, not a machine.
+const MAX_WORKER_THREADS: usize = 1024;
+
+impl LimitsSection {
+    /// What is wrong with the limits, naming the key.
+    pub(super) fn check(&self) -> Result<(), String> {
+        if self.concurrency == 0 {
+            return Err("limits.concurrency must be at least 1".into());
+        }
+        if self.max_connections == 0 {
+            return Err("limits.max_connections must be at least 1".into());
+        }
+        if self.header_read_timeout.is_zero() {
+            return Err("limits.header_read_timeout must be more than 0".into());
+        }
+        match self.worker_threads {
+            Some(n) if !(1..=MAX_WORKER_THREADS).contains(&n) => Err(format!(
+                "limits.worker_threads is {n}; it must be 1 to {MAX_WORKER_THREADS}"
+            )),
+            _ => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! Where a store's documents come from, named one way everywhere: the command line's `--account`
+//! and `--organization` and the sidecar's `[store] accounts` and `organization` are parsed here.
+
+use crate::cache::CacheConfig;
+use crate::iam_api::{IamApiConfig, IamApiMode};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Where the accounts' identity data comes from.
+#[derive(Clone, Debug)]
+pub enum AccountSource {
+    /// An export file, or a directory of them (one per account).
+    Path(PathBuf),
+    /// An export at an `http://` or `https://` URL.
+    Url(String),
+    /// The live IAM API.
+    IamApi(IamApiConfig),
+}
+
+/// Where the organization file comes from.
+#[derive(Clone, Debug)]
+pub enum OrganizationSource {
+    /// A file.
+    Path(PathBuf),
+    /// An `http://` or `https://` URL.
+    Url(String),
+}
+
+/// How to open a [`Store`].
+#[derive(Clone, Debug)]
+pub struct StoreConfig {
+    /// The identity data.
+    pub accounts: AccountSource,
+    /// SCPs, RCPs and resource-based policies.
+    pub organization: Option<OrganizationSource>,
+    /// How often watched sources are polled; `None` loads once and never watches.
+    pub poll_interval: Option<Duration>,
+    /// The per-principal cache.
+    pub cache: CacheConfig,
+}
+
+impl StoreConfig {
+    /// A store of one export file or directory, loaded once, with the default cache.
+    pub fn path(accounts: impl Into<PathBuf>) -> Self {
+        StoreConfig {
+            accounts: AccountSource::Path(accounts.into()),
+            organization: None,
+            poll_interval: None,
+            cache: CacheConfig::default(),
+        }
+    }
+
+    /// Adds an organization file.
+    pub fn with_organization_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.organization = Some(OrganizationSource::Path(path.into()));
+        self
+    }
+
+    /// Watches the sources, polling every `interval`.
+    pub fn watching(mut self, interval: Duration) -> Self {
+        self.poll_interval = Some(interval);
+        self
+    }
+}
+
+impl AccountSource {
+    /// Reads a source as a user writes it: `iam` (or `iam-api`) for the live IAM API per principal,
+    /// `iam:snapshot` for the whole account through `GetAccountAuthorizationDetails` (both with the
+    /// AWS SDK's credentials, region and endpoint: `AWS_ENDPOINT_URL_IAM` or `AWS_ENDPOINT_URL`), an
+    /// `http://` or `https://` URL, or a file or directory (relative to `base`).
+    pub fn parse(text: &str, base: &Path) -> AccountSource {
+        match text {
+            "iam" | "iam-api" => AccountSource::IamApi(IamApiConfig::default()),
+            "iam:snapshot" => AccountSource::IamApi(IamApiConfig {
+                mode: IamApiMode::AccountSnapshot,
+                ..IamApiConfig::default()
+            }),
+            u if is_url(u) => AccountSource::Url(u.to_owned()),
+            p => AccountSource::Path(base.join(p)),
+        }
+    }
+}
+
+impl OrganizationSource {
+    /// Reads a source as a user writes it: a URL, or a file (relative to `base`).
+    pub fn parse(text: &str, base: &Path) -> OrganizationSource {
+        if is_url(text) {
+            OrganizationSource::Url(text.to_owned())
+        } else {
+            OrganizationSource::Path(base.join(text))
+        }
+    }
+}
+
+fn is_url(s: &str) -> bool {
+    s.starts_with("http://") || s.starts_with("https://")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources_read_the_same_everywhere() {
+        let base = Path::new("/etc/iamlet");
+        for (text, want) in [
+            ("iam", IamApiMode::PerPrincipal),
+            ("iam-api", IamApiMode::PerPrincipal),
+            ("iam:snapshot", IamApiMode::AccountSnapshot),
+        ] {
+            match AccountSource::parse(text, base) {
+                AccountSource::IamApi(c) => assert_eq!(c.mode, want, "{text}"),
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+        assert!(matches!(
+            AccountSource::parse("https://example.com/a.json", base),
+            AccountSource::Url(u) if u == "https://example.com/a.json"
+        ));
+        assert!(matches!(
+            AccountSource::parse("account.json", base),
+            AccountSource::Path(p) if p == Path::new("/etc/iamlet/account.json")
+        ));
+        assert!(matches!(
+            AccountSource::parse("/abs/account.json", base),
+            AccountSource::Path(p) if p == Path::new("/abs/account.json")
+        ));
+        assert!(matches!(
+            OrganizationSource::parse("org.json", base),
+            OrganizationSource::Path(p) if p == Path::new("/etc/iamlet/org.json")
+        ));
+    }
+}
