@@ -90,18 +90,6 @@ impl PolicyProblem {
     }
 }
 
-fn type_key(t: PolicyType) -> &'static str {
-    match t {
-        PolicyType::Identity => "identity",
-        PolicyType::Resource => "resource",
-        PolicyType::Trust => "trust",
-        PolicyType::Boundary => "boundary",
-        PolicyType::Scp => "scp",
-        PolicyType::Rcp => "rcp",
-        PolicyType::Session => "session",
-    }
-}
-
 /// The text of a document given as a string or a JSON value (pretty-printed: positions in errors and
 /// explanations refer to this text, in every binding).
 pub fn document_text(doc: &serde_json::Value) -> Result<String, String> {
@@ -128,7 +116,7 @@ pub fn compile_policy(
 
 /// Checks a single policy: every problem found, empty when it is valid.
 pub fn validate(input: &PolicyInput) -> Vec<PolicyProblem> {
-    match compile_policy(input, type_key(input.policy_type)) {
+    match compile_policy(input, input.policy_type.as_str()) {
         Ok(_) => Vec::new(),
         Err(problems) => problems,
     }
@@ -142,7 +130,7 @@ pub fn compile_policy_set(inputs: &[PolicyInput]) -> Result<PolicySet, Vec<Polic
     let mut scps: Vec<(usize, Policy)> = Vec::new();
     let mut rcps: Vec<(usize, Policy)> = Vec::new();
     for input in inputs {
-        let key = type_key(input.policy_type);
+        let key = input.policy_type.as_str();
         let n = counts.entry(key).or_insert(0);
         let default_name = format!("{key}[{n}]");
         *n += 1;
