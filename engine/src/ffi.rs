@@ -1,7 +1,8 @@
 //! The contract every binding shares: the npm package, the WebAssembly component and the sidecar call
 //! these functions with these serde types, so they cannot drift apart. Inputs are policy documents
 //! (JSON text or a JSON value) and requests in the case format; outputs are the engine's own
-//! serializable types, with snake_case field names everywhere.
+//! serializable types, with snake_case field names everywhere but in [`js`], the npm package's
+//! camelCase view of the same data.
 
 use crate::error::PolicyErrors;
 use crate::eval::PolicySet;
@@ -10,25 +11,22 @@ use crate::request::Request;
 use crate::simulate::CaseRequest;
 use serde::{Deserialize, Serialize};
 
+pub mod js;
 pub mod packed;
 
 /// One policy handed to a binding.
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
-#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 #[serde(deny_unknown_fields)]
 pub struct PolicyInput {
     /// The name explanations use; defaults to `<type>[<index>]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "wasm", tsify(optional))]
     pub name: Option<String>,
     /// Where the policy sits in the evaluation.
     pub policy_type: PolicyType,
     /// The policy document: its JSON text, or the JSON value itself.
-    #[cfg_attr(feature = "wasm", tsify(type = "string | PolicyDocument"))]
     pub document: serde_json::Value,
     /// For SCPs and RCPs: the organization level, 0 for the root (default 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "wasm", tsify(optional))]
     pub level: Option<usize>,
 }
 

@@ -277,7 +277,7 @@ function removePolicy(index: number): void {
 
 function policyInputs(names: string[]): PolicyInput[] {
   return state.policies.map((p, i) => {
-    const input: PolicyInput = { policy_type: kindInfo(p.kind).type, document: editors[i].text, name: names[i] };
+    const input: PolicyInput = { policyType: kindInfo(p.kind).type, document: editors[i].text, name: names[i] };
     if (p.kind === "scp" || p.kind === "rcp") input.level = p.level;
     return input;
   });
@@ -385,7 +385,7 @@ function evaluate(): void {
   const findings = inputs.map((input, i): Finding[] => {
     const reported = new Set(problems[i].map((p) => p.message));
     try {
-      return lint(editors[i].text, input.policy_type).filter((f) => !reported.has(f.message));
+      return lint(editors[i].text, input.policyType).filter((f) => !reported.has(f.message));
     } catch {
       return [];
     }

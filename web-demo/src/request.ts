@@ -1,6 +1,6 @@
 // The request form: principal (and its tags), action, resource, and a table of context keys with
 // single or multiple values; the global condition keys and the policies' own keys as suggestions.
-import type { CaseRequest, ContextValueInput } from "@iamlet/engine";
+import type { ContextValueInput, RequestInput } from "@iamlet/engine";
 import { h } from "./dom";
 import { GLOBAL_KEYS } from "./keys";
 import type { RequestState } from "./state";
@@ -14,7 +14,7 @@ export function splitValues(text: string): string[] {
 }
 
 /** The engine request for the form, with another action and resource for a row of the batch. */
-export function buildRequest(r: RequestState, action = r.action, resource = r.resource): CaseRequest {
+export function buildRequest(r: RequestState, action = r.action, resource = r.resource): RequestInput {
   const context: Record<string, ContextValueInput> = {};
   for (const t of r.principalTags) {
     if (t.key.trim()) context[`aws:PrincipalTag/${t.key.trim()}`] = t.value;
@@ -22,9 +22,9 @@ export function buildRequest(r: RequestState, action = r.action, resource = r.re
   for (const c of r.context) {
     if (c.key.trim()) context[c.key.trim()] = c.multi ? splitValues(c.value) : c.value;
   }
-  const request: CaseRequest = { principal: r.principal.trim(), action: action.trim(), resource: resource.trim(), context };
-  if (r.resourceAccount.trim()) request.resource_account = r.resourceAccount.trim();
-  if (r.sessionIssuer.trim()) request.session_issuer = r.sessionIssuer.trim();
+  const request: RequestInput = { principal: r.principal.trim(), action: action.trim(), resource: resource.trim(), context };
+  if (r.resourceAccount.trim()) request.resourceAccount = r.resourceAccount.trim();
+  if (r.sessionIssuer.trim()) request.sessionIssuer = r.sessionIssuer.trim();
   return request;
 }
 
