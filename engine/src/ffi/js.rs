@@ -131,6 +131,27 @@ impl From<RequestInput> for CaseRequest {
     }
 }
 
+impl From<CaseRequest> for RequestInput {
+    fn from(r: CaseRequest) -> Self {
+        let CaseRequest {
+            principal,
+            action,
+            resource,
+            resource_account,
+            session_issuer,
+            context,
+        } = r;
+        RequestInput {
+            principal,
+            action,
+            resource,
+            resource_account,
+            session_issuer,
+            context,
+        }
+    }
+}
+
 /// A statement of a policy.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
@@ -621,6 +642,15 @@ mod tests {
                 "resourceAccount":"111122223333","sessionIssuer":"arn:aws:iam::111122223333:user/a","context":{"aws:SourceIp":"203.0.113.1"}}"#,
         )
         .unwrap();
+        let case_request = CaseRequest::from(request.clone());
+        assert_eq!(
+            case_request.resource_account.as_deref(),
+            Some("111122223333")
+        );
+        assert_eq!(
+            serde_json::to_value(RequestInput::from(case_request)).unwrap(),
+            serde_json::to_value(&request).unwrap()
+        );
         assert!(request.compile().is_ok());
         assert!(serde_json::from_str::<RequestInput>(
             r#"{"principal":"a","action":"s3:GetObject","resource":"*","resource_account":"111122223333"}"#

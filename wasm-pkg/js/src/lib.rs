@@ -205,6 +205,16 @@ pub fn case_policy_inputs(
     to_js(&inputs)
 }
 
+/// The request of a simulation case as `PolicySet` takes it (the case's file format renamed to
+/// `RequestInput`'s camelCase fields).
+#[wasm_bindgen(js_name = caseRequest, unchecked_return_type = "RequestInput")]
+pub fn case_request(
+    #[wasm_bindgen(js_name = "simulationCase", unchecked_param_type = "Case")] case: JsValue,
+) -> Result<JsValue, JsError> {
+    let case: Case = from_js(case)?;
+    to_js(&RequestInput::from(case.request))
+}
+
 fn policy_type(value: JsValue) -> Result<PolicyType, JsError> {
     serde_wasm_bindgen::from_value(value).map_err(error)
 }

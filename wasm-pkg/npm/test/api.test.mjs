@@ -6,6 +6,7 @@ import {
   validate,
   simulate,
   casePolicyInputs,
+  caseRequest,
   lint,
   diff,
   expandActions,
@@ -196,6 +197,9 @@ test("JavaScript's field names: camelCase in and out", () => {
   noSnakeKeys(simulate(cases), "simulate");
   noSnakeKeys(casePolicyInputs(cases[0]), "casePolicyInputs");
   assert.equal(casePolicyInputs(cases[0])[0].policyType, "identity");
+  const fromFile = { ...cases[0], request: { ...request("alice", true), resource_account: "111122223333" } };
+  assert.deepEqual(caseRequest(fromFile), { ...request("alice", true), resourceAccount: "111122223333" });
+  assert.equal(set.evaluate(caseRequest(fromFile)), "Allow");
   noSnakeKeys(diff(JSON.stringify({ Version: "2012-10-17", Statement: [] }), JSON.stringify(home.document), "arn:aws:iam::111122223333:user/alice", "identity"), "diff");
   // The old snake_case names are refused, not ignored.
   assert.throws(() => set.evaluate({ ...request("alice", true), resource_account: "111122223333" }), /resource_account/);
