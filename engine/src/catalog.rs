@@ -50,6 +50,16 @@ impl AccessLevel {
     }
 }
 
+/// An action of the catalog with its access level: what an action pattern expands to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
+pub struct ActionSummary {
+    /// `service:Name`, as AWS spells it.
+    pub action: String,
+    /// Its access level.
+    pub level: AccessLevel,
+}
+
 /// The type of a condition key's values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -235,6 +245,11 @@ impl Service {
         let lower = name.to_ascii_lowercase();
         self.actions.iter().find(|a| a.lower == lower)
     }
+
+    /// `prefix:Name` for one of its actions.
+    fn action_name(&self, a: &Action) -> String {
+        format!("{}:{}", self.prefix, a.name)
+    }
 }
 
 /// The whole catalog.
@@ -355,24 +370,42 @@ impl Catalog {
     /// The concrete actions an action pattern (`s3:Get*`, `*`, `iam:PassRole`) matches, as
     /// `prefix:Name`, in the catalog's order.
     pub fn expand(&self, pattern: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        self.for_each_match(pattern, |s, a| out.push(s.action_name(a)));
+        out
+    }
+
+    /// The concrete actions an action pattern matches, each with its access level, in the catalog's
+    /// order (what `iamlet actions` prints and the npm package's `expandActions` returns); empty
+    /// when none does.
+    pub fn actions_matching(&self, pattern: &str) -> Vec<ActionSummary> {
+        let mut out = Vec::new();
+        self.for_each_match(pattern, |s, a| {
+            out.push(ActionSummary {
+                action: s.action_name(a),
+                level: a.level,
+            })
+        });
+        out
+    }
+
+    /// Calls `f` with every action `pattern` matches (any case), in the catalog's order.
+    fn for_each_match(&self, pattern: &str, mut f: impl FnMut(&Service, &Action)) {
         let lower = pattern.to_ascii_lowercase();
         match lower.split_once(':') {
             // A literal service: match the name part against its actions only.
             Some((prefix, name)) if !prefix.contains(['*', '?']) => {
                 let Some(s) = self.service(prefix) else {
-                    return Vec::new();
+                    return;
                 };
                 let compiled = Pattern::new(name);
-                s.actions
-                    .iter()
-                    .filter(|a| compiled.matches(&a.lower))
-                    .map(|a| format!("{}:{}", s.prefix, a.name))
-                    .collect()
+                for a in s.actions.iter().filter(|a| compiled.matches(&a.lower)) {
+                    f(s, a);
+                }
             }
             _ => {
                 let compiled = Pattern::new(&lower);
                 let mut full = String::new();
-                let mut out = Vec::new();
                 for s in &self.services {
                     for a in &s.actions {
                         full.clear();
@@ -380,11 +413,10 @@ impl Catalog {
                         full.push(':');
                         full.push_str(&a.lower);
                         if compiled.matches(&full) {
-                            out.push(format!("{}:{}", s.prefix, a.name));
+                            f(s, a);
                         }
                     }
                 }
-                out
             }
         }
     }
@@ -430,6 +462,21 @@ mod tests {
         assert_eq!(s3, Some(3));
         assert_eq!(c.expand("s3:get*"), vec!["s3:GetObject"]);
         assert_eq!(
+            c.actions_matching("S3:*Object"),
+            vec![
+                ActionSummary {
+                    action: "s3:GetObject".into(),
+                    level: AccessLevel::Read
+                },
+                ActionSummary {
+                    action: "s3:PutObject".into(),
+                    level: AccessLevel::Write
+                },
+            ]
+        );
+        assert_eq!(c.actions_matching("*:list*").len(), 1);
+        assert!(c.actions_matching("ec2:*").is_empty());
+        assert_eq!(
             c.expand("*"),
             vec!["s3:GetObject", "s3:PutObject", "s3:ListAllMyBuckets"]
         );
@@ -462,6 +509,13 @@ mod tests {
         );
         assert!(c.expand("s3:Get*").len() > 20);
         assert!(c.expand("s3:Get*").iter().all(|a| a.starts_with("s3:Get")));
+        assert_eq!(
+            c.actions_matching("iam:passrole"),
+            vec![ActionSummary {
+                action: "iam:PassRole".into(),
+                level: AccessLevel::Write
+            }]
+        );
         assert_eq!(
             c.condition_key("s3:x-amz-acl").map(|k| k.key_type()),
             Some(KeyType::String)

@@ -23,7 +23,6 @@ use std::collections::HashMap;
 
 /// One request whose answer changed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub struct Change {
     /// The action, `service:Name`.
     pub action: String,
@@ -42,7 +41,6 @@ pub struct Change {
 
 /// What changed between two versions of a policy.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub struct PolicyDiff {
     /// Requests the new version allows and the old did not.
     pub granted: Vec<Change>,

@@ -62,7 +62,6 @@ impl std::fmt::Display for Decision {
 
 /// A decision and the statements that decided it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub struct Verdict {
     /// The decision.
     pub decision: Decision,

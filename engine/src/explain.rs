@@ -1,6 +1,6 @@
 //! Explanations: which statement of which policy decided, what each step of AWS's evaluation found,
-//! and for every statement that did not apply, the first reason. Field names are stable: the CLI, the
-//! npm package and the playground all show them.
+//! and for every statement that did not apply, the first reason. Field names are stable: the CLI prints
+//! them, and the npm package and the playground show them in camelCase ([`crate::ffi::js`]).
 
 use crate::condition::Miss;
 use crate::context::Context;
@@ -12,7 +12,6 @@ use std::fmt;
 
 /// A statement of a policy.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub struct StatementRef {
     /// The policy's name.
     pub policy: String,
@@ -73,7 +72,6 @@ impl StatementRef {
 /// Why a statement did not apply.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub enum Reason {
     /// `Principal`/`NotPrincipal` does not cover the caller.
     PrincipalNotMatched {
@@ -142,7 +140,6 @@ pub enum ConditionProblem {
 
 /// What one statement did for this request.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub struct StatementExplanation {
     /// The statement.
     #[serde(flatten)]
@@ -441,7 +438,6 @@ impl Step {
 
 /// A decision with its reasons.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub struct Explanation {
     /// The decision.
     pub decision: Decision,

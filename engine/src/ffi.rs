@@ -1,7 +1,8 @@
 //! The contract every binding shares: the npm package, the WebAssembly component and the sidecar call
 //! these functions with these serde types, so they cannot drift apart. Inputs are policy documents
 //! (JSON text or a JSON value) and requests in the case format; outputs are the engine's own
-//! serializable types, with snake_case field names everywhere.
+//! serializable types, with snake_case field names everywhere but in [`js`], the npm package's
+//! camelCase view of the same data.
 
 use crate::error::PolicyErrors;
 use crate::eval::PolicySet;
@@ -10,25 +11,22 @@ use crate::request::Request;
 use crate::simulate::CaseRequest;
 use serde::{Deserialize, Serialize};
 
+pub mod js;
 pub mod packed;
 
 /// One policy handed to a binding.
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]
-#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 #[serde(deny_unknown_fields)]
 pub struct PolicyInput {
     /// The name explanations use; defaults to `<type>[<index>]`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "wasm", tsify(optional))]
     pub name: Option<String>,
     /// Where the policy sits in the evaluation.
     pub policy_type: PolicyType,
     /// The policy document: its JSON text, or the JSON value itself.
-    #[cfg_attr(feature = "wasm", tsify(type = "string | PolicyDocument"))]
     pub document: serde_json::Value,
     /// For SCPs and RCPs: the organization level, 0 for the root (default 0).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "wasm", tsify(optional))]
     pub level: Option<usize>,
 }
 
@@ -90,18 +88,6 @@ impl PolicyProblem {
     }
 }
 
-fn type_key(t: PolicyType) -> &'static str {
-    match t {
-        PolicyType::Identity => "identity",
-        PolicyType::Resource => "resource",
-        PolicyType::Trust => "trust",
-        PolicyType::Boundary => "boundary",
-        PolicyType::Scp => "scp",
-        PolicyType::Rcp => "rcp",
-        PolicyType::Session => "session",
-    }
-}
-
 /// The text of a document given as a string or a JSON value (pretty-printed: positions in errors and
 /// explanations refer to this text, in every binding).
 pub fn document_text(doc: &serde_json::Value) -> Result<String, String> {
@@ -128,7 +114,7 @@ pub fn compile_policy(
 
 /// Checks a single policy: every problem found, empty when it is valid.
 pub fn validate(input: &PolicyInput) -> Vec<PolicyProblem> {
-    match compile_policy(input, type_key(input.policy_type)) {
+    match compile_policy(input, input.policy_type.as_str()) {
         Ok(_) => Vec::new(),
         Err(problems) => problems,
     }
@@ -142,7 +128,7 @@ pub fn compile_policy_set(inputs: &[PolicyInput]) -> Result<PolicySet, Vec<Polic
     let mut scps: Vec<(usize, Policy)> = Vec::new();
     let mut rcps: Vec<(usize, Policy)> = Vec::new();
     for input in inputs {
-        let key = type_key(input.policy_type);
+        let key = input.policy_type.as_str();
         let n = counts.entry(key).or_insert(0);
         let default_name = format!("{key}[{n}]");
         *n += 1;

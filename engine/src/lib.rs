@@ -32,5 +32,7 @@ pub use explain::{
     ConditionProblem, Explanation, Reason, StatementExplanation, StatementRef, Step, StepKind,
     StepOutcome,
 };
-pub use policy::{Effect, Policy, PolicyType, QuotaFinding, SizeCount, Version};
+pub use policy::{
+    Effect, ParsePolicyTypeError, Policy, PolicyType, QuotaFinding, SizeCount, Version,
+};
 pub use request::{Principal, PrincipalKind, Request};

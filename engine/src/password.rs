@@ -141,16 +141,13 @@ impl PasswordPolicy {
 
 /// What a password is checked against beyond its policy.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
-#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub struct PasswordContext {
     /// The user's previous passwords, most recent first (only the last `PasswordReusePrevention`
     /// count).
     #[serde(default)]
-    #[cfg_attr(feature = "wasm", tsify(optional))]
     pub previous: Vec<String>,
     /// The account's name and email address (the default policy forbids both as passwords).
     #[serde(default)]
-    #[cfg_attr(feature = "wasm", tsify(optional))]
     pub account_names: Vec<String>,
 }
 

@@ -43,6 +43,32 @@ pub enum PolicyType {
 }
 
 impl PolicyType {
+    /// Every policy type.
+    pub const ALL: [PolicyType; 7] = [
+        PolicyType::Identity,
+        PolicyType::Resource,
+        PolicyType::Trust,
+        PolicyType::Boundary,
+        PolicyType::Scp,
+        PolicyType::Rcp,
+        PolicyType::Session,
+    ];
+
+    /// The type's name (`identity`, `resource`, `trust`, `boundary`, `scp`, `rcp`, `session`): its
+    /// serde name, the command line's `--type` value, the WIT enum case, and the prefix of a binding
+    /// input's default name (`identity[0]`). [`FromStr`](std::str::FromStr) reads it back.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PolicyType::Identity => "identity",
+            PolicyType::Resource => "resource",
+            PolicyType::Trust => "trust",
+            PolicyType::Boundary => "boundary",
+            PolicyType::Scp => "scp",
+            PolicyType::Rcp => "rcp",
+            PolicyType::Session => "session",
+        }
+    }
+
     /// How the type reads in messages.
     pub fn label(self) -> &'static str {
         match self {
@@ -54,6 +80,41 @@ impl PolicyType {
             PolicyType::Rcp => "resource control policy",
             PolicyType::Session => "session policy",
         }
+    }
+}
+
+impl std::fmt::Display for PolicyType {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A name that is no policy type's [`PolicyType::as_str`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParsePolicyTypeError(String);
+
+impl std::fmt::Display for ParsePolicyTypeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "unknown policy type `{}`: expected one of ", self.0)?;
+        for (i, t) in PolicyType::ALL.into_iter().enumerate() {
+            let sep = if i == 0 { "" } else { ", " };
+            write!(f, "{sep}{t}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ParsePolicyTypeError {}
+
+impl std::str::FromStr for PolicyType {
+    type Err = ParsePolicyTypeError;
+
+    /// A type by its name ([`PolicyType::as_str`]), in lower case as serde reads it.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        PolicyType::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| ParsePolicyTypeError(s.to_owned()))
     }
 }
 
@@ -262,6 +323,20 @@ mod tests {
     use crate::eval::{Decision, PolicySet};
     use crate::pattern::work;
     use crate::request::Request;
+
+    #[test]
+    fn policy_type_names_read_back_and_match_serde() {
+        for t in PolicyType::ALL {
+            assert_eq!(t.as_str().parse::<PolicyType>(), Ok(t));
+            assert_eq!(t.to_string(), t.as_str());
+            assert_eq!(serde_json::to_value(t).unwrap(), t.as_str());
+        }
+        let e = "Identity".parse::<PolicyType>().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "unknown policy type `Identity`: expected one of identity, resource, trust, boundary, scp, rcp, session"
+        );
+    }
 
     /// The matcher's bound for one pattern (see `pattern.rs`).
     fn bound(pattern: &str, input: &str) -> u64 {

@@ -9,7 +9,8 @@ use crate::policy::PolicyType;
 use crate::request::Request;
 use serde::{Deserialize, Serialize};
 
-/// One case.
+/// One case, in the file format of `iamlet simulate` and the conformance corpus (snake_case keys,
+/// in every binding).
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
@@ -56,7 +57,8 @@ pub struct Case {
     pub expected: Option<Decision>,
 }
 
-/// The request of a case.
+/// The request of a case, in the case file format (the npm package's `PolicySet` takes its camelCase
+/// [`RequestInput`](crate::ffi::js::RequestInput)).
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
@@ -87,21 +89,17 @@ pub struct CaseRequest {
 
 /// What running a case produced.
 #[derive(Clone, Debug, Serialize)]
-#[cfg_attr(feature = "wasm", derive(tsify::Tsify))]
 pub struct CaseResult {
     /// The case's id.
     pub id: String,
     /// The decision, unless the case could not be evaluated.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "wasm", tsify(optional))]
     pub decision: Option<Decision>,
     /// The explanation of the decision.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "wasm", tsify(optional))]
     pub explanation: Option<Explanation>,
     /// Why the case could not be evaluated.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "wasm", tsify(optional))]
     pub error: Option<String>,
 }
 

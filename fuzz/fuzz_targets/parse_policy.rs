@@ -8,15 +8,7 @@
 use iamlet_engine::{Policy, PolicyType};
 use libfuzzer_sys::fuzz_target;
 
-const TYPES: [PolicyType; 7] = [
-    PolicyType::Identity,
-    PolicyType::Resource,
-    PolicyType::Trust,
-    PolicyType::Boundary,
-    PolicyType::Scp,
-    PolicyType::Rcp,
-    PolicyType::Session,
-];
+const TYPES: [PolicyType; 7] = PolicyType::ALL;
 
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);

@@ -1,6 +1,7 @@
 //! One evaluator everywhere: every conformance case, and a few hundred generated ones, are decided
 //! and explained natively, by the WebAssembly component under wasmtime, and by the npm package in
-//! Node; the three explanations must be identical.
+//! Node; the three explanations must be identical (the npm package's in its camelCase field names,
+//! `iamlet_engine::ffi::js`).
 #![allow(
     clippy::unwrap_used,
     clippy::panic,
@@ -10,6 +11,7 @@
 
 mod generate;
 
+use iamlet_engine::ffi::js;
 use iamlet_engine::simulate::{case_policy_inputs, parse_cases, run_case, Case};
 use iamlet_wasm_host::{Host, HostConfig, PackedRequest};
 use proptest::strategy::{Strategy, ValueTree};
@@ -38,11 +40,19 @@ fn corpus() -> (Vec<PathBuf>, Vec<Case>) {
     (files, cases)
 }
 
-fn native(case: &Case) -> Value {
+/// The native explanation, serialized as the component gives it (the engine's own field names) and
+/// as the npm package does (`ffi::js`, camelCase).
+fn native(case: &Case) -> (Value, Value) {
     let r = run_case(case);
     match (r.explanation, r.error) {
-        (Some(x), _) => serde_json::to_value(x).unwrap(),
-        (None, e) => serde_json::json!({ "error": e }),
+        (Some(x), _) => (
+            serde_json::to_value(&x).unwrap(),
+            serde_json::to_value(js::Explanation::from(x)).unwrap(),
+        ),
+        (None, e) => {
+            let error = serde_json::json!({ "error": e });
+            (error.clone(), error)
+        }
     }
 }
 
@@ -110,7 +120,7 @@ fn differences(files: &[PathBuf], cases: &[Case]) -> Vec<String> {
     let from_node = node(files);
     let mut differences = Vec::new();
     for case in cases {
-        let n = native(case);
+        let (n, n_js) = native(case);
         assert!(n.get("error").is_none(), "{}: {n}", case.id);
         let c = component(&host, case);
         if n != c {
@@ -120,9 +130,9 @@ fn differences(files: &[PathBuf], cases: &[Case]) -> Vec<String> {
             ));
         }
         match from_node.get(&case.id) {
-            Some(j) if *j == n => {}
+            Some(j) if *j == n_js => {}
             Some(j) => differences.push(format!(
-                "{}: npm differs\n native: {n}\n npm:    {j}",
+                "{}: npm differs\n native: {n_js}\n npm:    {j}",
                 case.id
             )),
             None => differences.push(format!("{}: missing from the npm run", case.id)),
@@ -166,7 +176,7 @@ fn native_component_and_npm_agree_on_generated_cases() {
     let cases = parse_cases(&text).unwrap();
     let decisions: std::collections::BTreeSet<String> = cases
         .iter()
-        .filter_map(|c| native(c)["decision"].as_str().map(str::to_owned))
+        .filter_map(|c| native(c).0["decision"].as_str().map(str::to_owned))
         .collect();
     // A generator that only ever produced one outcome would compare nothing interesting.
     assert_eq!(decisions.len(), 3, "decisions seen: {decisions:?}");

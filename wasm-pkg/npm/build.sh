@@ -1,8 +1,8 @@
 #!/bin/sh
 # Builds the npm package: the iamlet-js crate for wasm32-unknown-unknown (the wasm-release profile),
 # wasm-bindgen (the CLI at the exact version of the wasm-bindgen crate in Cargo.lock; scripts/setup
-# installs it), then wasm-opt from the `binaryen` npm package (Debian's is too old for the reference
-# types wasm-bindgen emits).
+# installs it), the entry files from the API it generated (entries.mjs), then wasm-opt from the
+# `binaryen` npm package (Debian's is too old for the reference types wasm-bindgen emits).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -10,6 +10,7 @@ cd "$root"
 cargo build --profile wasm-release --locked -p iamlet-js --target wasm32-unknown-unknown
 rm -rf "$here/dist"
 wasm-bindgen --target web --out-dir "$here/dist" target/wasm32-unknown-unknown/wasm-release/iamlet_js.wasm
+node "$here/entries.mjs"
 raw=$(wc -c < "$here/dist/iamlet_js_bg.wasm")
 if [ ! -x "$here/node_modules/.bin/wasm-opt" ]; then
   (cd "$here" && npm ci --no-audit --no-fund)

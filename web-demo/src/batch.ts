@@ -1,7 +1,7 @@
 // Many requests at once: rows of action and resource, each evaluated with the form's principal and
 // context, the way the IAM policy simulator runs a list of actions.
 import type { Decision } from "@iamlet/engine";
-import { h } from "./dom";
+import { h, textInput } from "./dom";
 import type { BatchRow } from "./state";
 
 export type RowResult = { decision: Decision; summary: string } | { error: string };
@@ -45,30 +45,12 @@ export class BatchTable {
           h(
             "td",
             {},
-            h("input", {
-              value: row.action,
-              placeholder: "s3:GetObject",
-              "aria-label": `Action of row ${i + 1}`,
-              spellcheck: "false",
-              oninput: (e: Event) => {
-                row.action = (e.target as HTMLInputElement).value;
-                this.onChange();
-              },
-            }),
+            textInput(row, "action", { placeholder: "s3:GetObject", "aria-label": `Action of row ${i + 1}` }, this.onChange),
           ),
           h(
             "td",
             {},
-            h("input", {
-              value: row.resource,
-              placeholder: "arn:aws:s3:::bucket/key",
-              "aria-label": `Resource of row ${i + 1}`,
-              spellcheck: "false",
-              oninput: (e: Event) => {
-                row.resource = (e.target as HTMLInputElement).value;
-                this.onChange();
-              },
-            }),
+            textInput(row, "resource", { placeholder: "arn:aws:s3:::bucket/key", "aria-label": `Resource of row ${i + 1}` }, this.onChange),
           ),
           h("td", { class: "batch-result" }, h("span", { class: "badge small", "data-testid": "batch-decision" }, "…")),
           h(

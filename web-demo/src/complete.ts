@@ -39,6 +39,6 @@ export function actionCompletions(context: CompletionContext): CompletionResult 
   const pattern = typed.includes(":") ? `${typed}*` : `${typed}*:*`;
   const options: Completion[] = expandActions(pattern)
     .slice(0, LIMIT)
-    .map((a) => ({ label: a.action, detail: a.level ? LEVEL[a.level] : undefined }));
+    .map((a) => ({ label: a.action, detail: LEVEL[a.level] }));
   return options.length ? { from, options, validFor: /^[\w:-]*$/ } : null;
 }

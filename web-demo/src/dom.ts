@@ -28,6 +28,20 @@ export function h<K extends keyof HTMLElementTagNameMap>(
   return el;
 }
 
+/** A text input editing `target[key]` in place (no spellcheck), calling `changed` after each edit;
+ * other attributes in `props`, as for `h`. */
+export function textInput<K extends string>(target: Record<K, string>, key: K, props: Props, changed: () => void): HTMLInputElement {
+  return h("input", {
+    value: target[key],
+    spellcheck: "false",
+    ...props,
+    oninput: (e: Event) => {
+      target[key] = (e.target as HTMLInputElement).value;
+      changed();
+    },
+  });
+}
+
 /** Text with `backticked` parts as <code>, the way the engine writes its messages. */
 export function ticks(text: string): Node {
   const frag = document.createDocumentFragment();

@@ -150,9 +150,10 @@ export function renderExplanation(e: Explanation, reveal: (s: StatementRef) => v
   byId("explanation").replaceChildren(steps, statements);
 }
 
-/** Shows that there is no decision: the policies have problems, or the request is malformed. */
-export function renderError(title: string, lines: string[]): void {
-  showDecision("Error", title);
+/** Shows that there is no decision (`words` says why: the policies have problems, or the request is
+ * malformed), `lines[0]` as the summary and the rest as a list. */
+export function renderError(words: string, lines: string[]): void {
+  showDecision("Error", words);
   byId("summary").replaceChildren(ticks(lines[0] ?? ""));
   byId("explanation").replaceChildren(h("p", { class: "hint" }, "No explanation without a decision."));
   byId("deciding").replaceChildren(

@@ -1,7 +1,7 @@
 // The request form: principal (and its tags), action, resource, and a table of context keys with
 // single or multiple values; the global condition keys and the policies' own keys as suggestions.
-import type { CaseRequest, ContextValueInput } from "@iamlet/engine";
-import { h } from "./dom";
+import type { ContextValueInput, RequestInput } from "@iamlet/engine";
+import { h, textInput } from "./dom";
 import { GLOBAL_KEYS } from "./keys";
 import type { RequestState } from "./state";
 
@@ -14,7 +14,7 @@ export function splitValues(text: string): string[] {
 }
 
 /** The engine request for the form, with another action and resource for a row of the batch. */
-export function buildRequest(r: RequestState, action = r.action, resource = r.resource): CaseRequest {
+export function buildRequest(r: RequestState, action = r.action, resource = r.resource): RequestInput {
   const context: Record<string, ContextValueInput> = {};
   for (const t of r.principalTags) {
     if (t.key.trim()) context[`aws:PrincipalTag/${t.key.trim()}`] = t.value;
@@ -22,9 +22,9 @@ export function buildRequest(r: RequestState, action = r.action, resource = r.re
   for (const c of r.context) {
     if (c.key.trim()) context[c.key.trim()] = c.multi ? splitValues(c.value) : c.value;
   }
-  const request: CaseRequest = { principal: r.principal.trim(), action: action.trim(), resource: resource.trim(), context };
-  if (r.resourceAccount.trim()) request.resource_account = r.resourceAccount.trim();
-  if (r.sessionIssuer.trim()) request.session_issuer = r.sessionIssuer.trim();
+  const request: RequestInput = { principal: r.principal.trim(), action: action.trim(), resource: resource.trim(), context };
+  if (r.resourceAccount.trim()) request.resourceAccount = r.resourceAccount.trim();
+  if (r.sessionIssuer.trim()) request.sessionIssuer = r.sessionIssuer.trim();
   return request;
 }
 
@@ -53,18 +53,7 @@ export class RequestForm {
         "div",
         { class: "field" },
         h("label", { for: id }, label),
-        h("input", {
-          id,
-          value: r[key],
-          placeholder,
-          spellcheck: "false",
-          autocomplete: "off",
-          "aria-describedby": hint ? `${id}-hint` : undefined,
-          oninput: (e: Event) => {
-            r[key] = (e.target as HTMLInputElement).value;
-            this.onChange();
-          },
-        }),
+        textInput(r, key, { id, placeholder, autocomplete: "off", "aria-describedby": hint ? `${id}-hint` : undefined }, this.onChange),
         hint ? h("small", { id: `${id}-hint`, class: "hint" }, hint) : null,
       );
     const more = h(
@@ -92,26 +81,8 @@ export class RequestForm {
       h(
         "div",
         { class: "kv-row", role: "group", "aria-label": `Principal tag ${i + 1}` },
-        h("input", {
-          value: t.key,
-          placeholder: "key",
-          "aria-label": "Tag key",
-          spellcheck: "false",
-          oninput: (e: Event) => {
-            t.key = (e.target as HTMLInputElement).value;
-            this.onChange();
-          },
-        }),
-        h("input", {
-          value: t.value,
-          placeholder: "value",
-          "aria-label": "Tag value",
-          spellcheck: "false",
-          oninput: (e: Event) => {
-            t.value = (e.target as HTMLInputElement).value;
-            this.onChange();
-          },
-        }),
+        textInput(t, "key", { placeholder: "key", "aria-label": "Tag key" }, this.onChange),
+        textInput(t, "value", { placeholder: "value", "aria-label": "Tag value" }, this.onChange),
         h("button", { type: "button", class: "icon", "aria-label": `Remove tag ${t.key}`, title: "Remove", onclick: () => this.remove(r.principalTags, i, ".tags") }, "×"),
       ),
     );
@@ -130,29 +101,13 @@ export class RequestForm {
       h(
         "div",
         { class: "kv-row ctx-row", role: "group", "aria-label": `Context key ${i + 1}` },
-        h("input", {
-          value: c.key,
-          placeholder: "aws:SourceIp",
-          list: "condition-keys",
-          "aria-label": "Condition key",
-          spellcheck: "false",
-          class: "ctx-key",
-          oninput: (e: Event) => {
-            c.key = (e.target as HTMLInputElement).value;
-            this.onChange();
-          },
-        }),
-        h("input", {
-          value: c.value,
-          placeholder: c.multi ? "v1, v2" : "value",
-          "aria-label": c.multi ? "Values, separated by commas" : "Value",
-          spellcheck: "false",
-          class: "ctx-value",
-          oninput: (e: Event) => {
-            c.value = (e.target as HTMLInputElement).value;
-            this.onChange();
-          },
-        }),
+        textInput(c, "key", { placeholder: "aws:SourceIp", list: "condition-keys", "aria-label": "Condition key", class: "ctx-key" }, this.onChange),
+        textInput(
+          c,
+          "value",
+          { placeholder: c.multi ? "v1, v2" : "value", "aria-label": c.multi ? "Values, separated by commas" : "Value", class: "ctx-value" },
+          this.onChange,
+        ),
         h(
           "label",
           { class: "multi", title: "A multivalued key: the values separated by commas" },

@@ -1,5 +1,7 @@
 // Share links: the state as JSON, compressed with the browser's own deflate-raw, in base64url, in the
-// URL fragment (`#s=…`). The fragment never reaches a server.
+// URL fragment (`#s=…`), and the Share button that hands the link out. The fragment never reaches a
+// server.
+import { byId } from "./dom";
 import { coerceState, type State } from "./state";
 
 const PREFIX = "#s=";
@@ -39,4 +41,38 @@ export async function decodeFragment(fragment: string): Promise<State | null> {
   } catch {
     return null;
   }
+}
+
+/** The Share button: saves the state (`save` resolves once the fragment holds it), then shows the
+ * link in a popover and copies it. */
+export function setUpShareButton(save: () => Promise<unknown>): void {
+  const popover = byId("share-popover");
+  const input = byId<HTMLInputElement>("share-url");
+  const status = byId("share-status");
+  const button = byId("share-button");
+  button.addEventListener("click", async () => {
+    await save();
+    input.value = location.href;
+    popover.hidden = false;
+    input.focus();
+    input.select();
+    try {
+      await navigator.clipboard.writeText(location.href);
+      status.textContent = "Link copied. It holds the policies and the request; nothing is uploaded.";
+    } catch {
+      status.textContent = "Copy the link above. It holds the policies and the request; nothing is uploaded.";
+    }
+  });
+  const close = () => {
+    popover.hidden = true;
+  };
+  popover.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") {
+      close();
+      button.focus();
+    }
+  });
+  document.addEventListener("pointerdown", (e) => {
+    if (!popover.hidden && !popover.contains(e.target as Node) && e.target !== button) close();
+  });
 }

@@ -8,7 +8,8 @@
 //! which the policy sets it compiles dwarf. Large or over-aligned allocations go straight to the
 //! system allocator.
 //!
-//! Each WebAssembly build installs it:
+//! Each WebAssembly build installs it (it is `Sync`, as a global allocator must be, only on
+//! single-threaded WebAssembly: without the `atomics` target feature):
 //!
 //! ```ignore
 //! #[cfg(target_arch = "wasm32")]
@@ -25,12 +26,25 @@ const MIN: usize = 16;
 const MAX: usize = MIN << (CLASSES - 1);
 
 /// The allocator; the free lists thread through the free blocks themselves.
+///
+/// Not `Sync` outside single-threaded WebAssembly, so it cannot be a global allocator natively:
+///
+/// ```compile_fail
+/// fn shared<T: Sync>() {}
+/// shared::<iamlet_wasm_alloc::SizeClasses>();
+/// ```
 pub struct SizeClasses {
     free: [Cell<*mut u8>; CLASSES],
 }
 
-// SAFETY: `wasm32-unknown-unknown` without atomics has one thread, so the cells are never shared
-// between threads; that is the only target installing it. Natively it is only a test's local value.
+// SAFETY: a `#[global_allocator]` static must be `Sync`, and the free lists are plain `Cell`s that
+// `alloc` and `dealloc` read and write without synchronization. That is sound only where no two
+// threads can ever call them: WebAssembly without the `atomics` target feature, whose modules have no
+// shared memory and so exactly one thread (`wasm32-unknown-unknown`, the target of the npm package
+// and of the component). Everywhere else (native, or wasm with threads) the type is
+// not `Sync`: installing it as the global allocator there fails to compile, and the tests use it as a
+// local value on one thread.
+#[cfg(all(target_family = "wasm", not(target_feature = "atomics")))]
 unsafe impl Sync for SizeClasses {}
 
 impl std::fmt::Debug for SizeClasses {

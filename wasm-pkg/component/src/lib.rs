@@ -29,29 +29,26 @@ export!(Component);
 /// A compiled policy set living in the guest.
 struct Set(iamlet_engine::PolicySet);
 
-fn policy_type(t: wit::PolicyType) -> PolicyType {
-    match t {
-        wit::PolicyType::Identity => PolicyType::Identity,
-        wit::PolicyType::Resource => PolicyType::Resource,
-        wit::PolicyType::Trust => PolicyType::Trust,
-        wit::PolicyType::Boundary => PolicyType::Boundary,
-        wit::PolicyType::Scp => PolicyType::Scp,
-        wit::PolicyType::Rcp => PolicyType::Rcp,
-        wit::PolicyType::Session => PolicyType::Session,
-    }
+/// The WIT enum and the engine's `PolicyType` name the same seven types
+/// ([`PolicyType::as_str`] is the WIT case name): both directions come from this one list, and each
+/// generated `match` is exhaustive, so a type added on either side fails to compile here.
+macro_rules! policy_type_mapping {
+    ($($t:ident),* $(,)?) => {
+        fn policy_type(t: wit::PolicyType) -> PolicyType {
+            match t {
+                $(wit::PolicyType::$t => PolicyType::$t,)*
+            }
+        }
+
+        fn wit_policy_type(t: PolicyType) -> wit::PolicyType {
+            match t {
+                $(PolicyType::$t => wit::PolicyType::$t,)*
+            }
+        }
+    };
 }
 
-fn wit_policy_type(t: PolicyType) -> wit::PolicyType {
-    match t {
-        PolicyType::Identity => wit::PolicyType::Identity,
-        PolicyType::Resource => wit::PolicyType::Resource,
-        PolicyType::Trust => wit::PolicyType::Trust,
-        PolicyType::Boundary => wit::PolicyType::Boundary,
-        PolicyType::Scp => wit::PolicyType::Scp,
-        PolicyType::Rcp => wit::PolicyType::Rcp,
-        PolicyType::Session => wit::PolicyType::Session,
-    }
-}
+policy_type_mapping!(Identity, Resource, Trust, Boundary, Scp, Rcp, Session);
 
 fn input(p: wit::PolicyInput) -> PolicyInput {
     PolicyInput {

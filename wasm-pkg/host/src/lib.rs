@@ -470,20 +470,28 @@ impl Inner {
     }
 }
 
+/// The component's policy type for the engine's: the host side's one mapping of the WIT enum.
+impl From<iamlet_engine::PolicyType> for PolicyType {
+    fn from(t: iamlet_engine::PolicyType) -> Self {
+        use iamlet_engine::PolicyType as Engine;
+        match t {
+            Engine::Identity => PolicyType::Identity,
+            Engine::Resource => PolicyType::Resource,
+            Engine::Trust => PolicyType::Trust,
+            Engine::Boundary => PolicyType::Boundary,
+            Engine::Scp => PolicyType::Scp,
+            Engine::Rcp => PolicyType::Rcp,
+            Engine::Session => PolicyType::Session,
+        }
+    }
+}
+
 /// The component's record for one of the engine's binding inputs (the same document text, so error
 /// positions and statement lines agree with native evaluation).
 pub fn policy_input(p: &iamlet_engine::ffi::PolicyInput) -> Result<PolicyInput, String> {
     Ok(PolicyInput {
         name: p.name.clone(),
-        policy_type: match p.policy_type {
-            iamlet_engine::PolicyType::Identity => PolicyType::Identity,
-            iamlet_engine::PolicyType::Resource => PolicyType::Resource,
-            iamlet_engine::PolicyType::Trust => PolicyType::Trust,
-            iamlet_engine::PolicyType::Boundary => PolicyType::Boundary,
-            iamlet_engine::PolicyType::Scp => PolicyType::Scp,
-            iamlet_engine::PolicyType::Rcp => PolicyType::Rcp,
-            iamlet_engine::PolicyType::Session => PolicyType::Session,
-        },
+        policy_type: p.policy_type.into(),
         document: iamlet_engine::ffi::document_text(&p.document)?,
         level: p
             .level

@@ -1,15 +1,19 @@
 //! The engine for JavaScript (wasm-bindgen). A thin shell over `iamlet_engine::ffi`: the types are the
-//! engine's own serde types, with TypeScript declarations derived by tsify.
+//! engine's serde types in their JavaScript view (`ffi::js`: camelCase fields), with TypeScript
+//! declarations derived by tsify.
 
 #![forbid(unsafe_code)]
 
-use iamlet_engine::catalog::{AccessLevel, Catalog};
-use iamlet_engine::diff::PolicyDiff;
-use iamlet_engine::ffi::{self, PolicyInput, PolicyProblem};
+use iamlet_engine::catalog::{ActionSummary, Catalog};
+use iamlet_engine::ffi::js::{
+    CaseResult, Explanation, PasswordContext, PolicyDiff, PolicyInput, RequestInput, Verdict,
+};
+use iamlet_engine::ffi::{self, PolicyProblem};
 use iamlet_engine::lint::Finding;
-use iamlet_engine::password::{PasswordContext, PasswordPolicy, PasswordProblem};
-use iamlet_engine::simulate::{Case, CaseRequest, CaseResult};
-use iamlet_engine::{Decision, Explanation, Policy, PolicyType, Verdict};
+use iamlet_engine::password::{PasswordPolicy, PasswordProblem};
+use iamlet_engine::simulate::Case;
+use iamlet_engine::{Decision, Policy, PolicyType};
+use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
@@ -60,6 +64,15 @@ fn error(message: impl std::fmt::Display) -> JsError {
     JsError::new(&message.to_string())
 }
 
+/// Reads a JavaScript value as `T`, refusing fields `T` does not have. `serde_wasm_bindgen` reads only
+/// the fields a struct names and never sees the others, so `deny_unknown_fields` alone would let a
+/// misspelt field, or one under its snake_case name (`resource_account`), pass unnoticed; going
+/// through a JSON value lets serde see every key.
+fn from_js<T: DeserializeOwned>(value: JsValue) -> Result<T, JsError> {
+    let json: serde_json::Value = serde_wasm_bindgen::from_value(value).map_err(error)?;
+    serde_json::from_value(json).map_err(error)
+}
+
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
     value
         .serialize(&serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true))
@@ -81,7 +94,8 @@ impl PolicySet {
     pub fn new(
         #[wasm_bindgen(unchecked_param_type = "PolicyInput[]")] policies: JsValue,
     ) -> Result<PolicySet, JsError> {
-        let inputs: Vec<PolicyInput> = serde_wasm_bindgen::from_value(policies).map_err(error)?;
+        let inputs: Vec<PolicyInput> = from_js(policies)?;
+        let inputs: Vec<ffi::PolicyInput> = inputs.into_iter().map(Into::into).collect();
         ffi::compile_policy_set(&inputs)
             .map(|inner| PolicySet { inner })
             .map_err(|problems| {
@@ -99,7 +113,7 @@ impl PolicySet {
     #[wasm_bindgen(unchecked_return_type = "Decision")]
     pub fn evaluate(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "CaseRequest")] request: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "RequestInput")] request: JsValue,
     ) -> Result<JsValue, JsError> {
         let decision: Decision = self.inner.evaluate(&request_from(request)?);
         to_js(&decision)
@@ -109,9 +123,9 @@ impl PolicySet {
     #[wasm_bindgen(unchecked_return_type = "Verdict")]
     pub fn decide(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "CaseRequest")] request: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "RequestInput")] request: JsValue,
     ) -> Result<JsValue, JsError> {
-        let verdict: Verdict = self.inner.decide(&request_from(request)?);
+        let verdict: Verdict = self.inner.decide(&request_from(request)?).into();
         to_js(&verdict)
     }
 
@@ -119,9 +133,9 @@ impl PolicySet {
     #[wasm_bindgen(unchecked_return_type = "Explanation")]
     pub fn explain(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "CaseRequest")] request: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "RequestInput")] request: JsValue,
     ) -> Result<JsValue, JsError> {
-        let explanation: Explanation = self.inner.explain(&request_from(request)?);
+        let explanation: Explanation = self.inner.explain(&request_from(request)?).into();
         to_js(&explanation)
     }
 
@@ -133,8 +147,22 @@ impl PolicySet {
 }
 
 fn request_from(request: JsValue) -> Result<iamlet_engine::Request, JsError> {
-    let request: CaseRequest = serde_wasm_bindgen::from_value(request).map_err(error)?;
-    ffi::compile_request(&request).map_err(error)
+    // Read on every decision, so first the quick way, which only looks up the fields the struct names
+    // (see `from_js`). Every key it did not read makes the object's key count exceed the fields read,
+    // and only then is the object read again through `from_js`, where serde sees every key and
+    // refuses an unknown one (`resource_account`); one call counts the keys, copying no string.
+    let input: RequestInput = serde_wasm_bindgen::from_value(request.clone()).map_err(error)?;
+    let read = 3
+        + usize::from(input.resource_account.is_some())
+        + usize::from(input.session_issuer.is_some())
+        + usize::from(!input.context.is_empty());
+    let keys = js_sys::Object::keys(request.unchecked_ref::<js_sys::Object>()).length();
+    let input = if usize::try_from(keys).map_or(true, |k| k > read) {
+        from_js::<RequestInput>(request)?
+    } else {
+        input
+    };
+    input.compile().map_err(error)
 }
 
 /// Checks one policy: every problem found (empty when valid), never throws for a bad policy.
@@ -142,23 +170,24 @@ fn request_from(request: JsValue) -> Result<iamlet_engine::Request, JsError> {
 pub fn validate(
     #[wasm_bindgen(unchecked_param_type = "PolicyInput")] policy: JsValue,
 ) -> Result<JsValue, JsError> {
-    let policy: PolicyInput = serde_wasm_bindgen::from_value(policy).map_err(error)?;
-    let problems: Vec<PolicyProblem> = ffi::validate(&policy);
+    let policy: PolicyInput = from_js(policy)?;
+    let problems: Vec<PolicyProblem> = ffi::validate(&policy.into());
     to_js(&problems)
 }
 
-/// Runs simulation cases (the `iamlet simulate` format): an array of cases, or its JSON text.
+/// Runs simulation cases (the `iamlet simulate` file format, with its snake_case keys): an array of
+/// cases, or its JSON text.
 #[wasm_bindgen(unchecked_return_type = "CaseResult[]")]
 pub fn simulate(
     #[wasm_bindgen(unchecked_param_type = "Case[] | string")] cases: JsValue,
 ) -> Result<JsValue, JsError> {
     let cases: Vec<Case> = match cases.as_string() {
         Some(text) => iamlet_engine::simulate::parse_cases(&text).map_err(error)?,
-        None => serde_wasm_bindgen::from_value(cases).map_err(error)?,
+        None => from_js(cases)?,
     };
     let results: Vec<CaseResult> = cases
         .iter()
-        .map(iamlet_engine::simulate::run_case)
+        .map(|c| iamlet_engine::simulate::run_case(c).into())
         .collect();
     to_js(&results)
 }
@@ -166,10 +195,24 @@ pub fn simulate(
 /// The policies of a simulation case as `PolicySet` inputs, named after where they sit in the case.
 #[wasm_bindgen(js_name = casePolicyInputs, unchecked_return_type = "PolicyInput[]")]
 pub fn case_policy_inputs(
-    #[wasm_bindgen(unchecked_param_type = "Case")] case: JsValue,
+    #[wasm_bindgen(js_name = "simulationCase", unchecked_param_type = "Case")] case: JsValue,
 ) -> Result<JsValue, JsError> {
-    let case: Case = serde_wasm_bindgen::from_value(case).map_err(error)?;
-    to_js(&iamlet_engine::simulate::case_policy_inputs(&case))
+    let case: Case = from_js(case)?;
+    let inputs: Vec<PolicyInput> = iamlet_engine::simulate::case_policy_inputs(&case)
+        .into_iter()
+        .map(Into::into)
+        .collect();
+    to_js(&inputs)
+}
+
+/// The request of a simulation case as `PolicySet` takes it (the case's file format renamed to
+/// `RequestInput`'s camelCase fields).
+#[wasm_bindgen(js_name = caseRequest, unchecked_return_type = "RequestInput")]
+pub fn case_request(
+    #[wasm_bindgen(js_name = "simulationCase", unchecked_param_type = "Case")] case: JsValue,
+) -> Result<JsValue, JsError> {
+    let case: Case = from_js(case)?;
+    to_js(&RequestInput::from(case.request))
 }
 
 fn policy_type(value: JsValue) -> Result<PolicyType, JsError> {
@@ -183,7 +226,8 @@ fn policy_type(value: JsValue) -> Result<PolicyType, JsError> {
 #[wasm_bindgen(unchecked_return_type = "Finding[]")]
 pub fn lint(
     text: &str,
-    #[wasm_bindgen(unchecked_param_type = "PolicyType")] policy_type_value: JsValue,
+    #[wasm_bindgen(js_name = "policyType", unchecked_param_type = "PolicyType")]
+    policy_type_value: JsValue,
 ) -> Result<JsValue, JsError> {
     let findings: Vec<Finding> = iamlet_engine::lint::lint(text, policy_type(policy_type_value)?);
     to_js(&findings)
@@ -193,46 +237,26 @@ pub fn lint(
 /// Throws when either version does not parse (use `validate` or `lint` for the problems as data).
 #[wasm_bindgen(unchecked_return_type = "PolicyDiff")]
 pub fn diff(
-    old_text: &str,
-    new_text: &str,
+    #[wasm_bindgen(js_name = "oldText")] old_text: &str,
+    #[wasm_bindgen(js_name = "newText")] new_text: &str,
     principal: &str,
-    #[wasm_bindgen(unchecked_param_type = "PolicyType")] policy_type_value: JsValue,
+    #[wasm_bindgen(js_name = "policyType", unchecked_param_type = "PolicyType")]
+    policy_type_value: JsValue,
 ) -> Result<JsValue, JsError> {
     let t = policy_type(policy_type_value)?;
     let old = Policy::parse_named("old", old_text, t).map_err(error)?;
     let new = Policy::parse_named("new", new_text, t).map_err(error)?;
-    let d: PolicyDiff =
-        iamlet_engine::diff::diff(&old, &new, principal, Catalog::embedded()).map_err(error)?;
+    let d: PolicyDiff = iamlet_engine::diff::diff(&old, &new, principal, Catalog::embedded())
+        .map_err(error)?
+        .into();
     to_js(&d)
-}
-
-/// An action of the catalog with its access level.
-#[derive(Debug, Serialize, tsify::Tsify)]
-pub struct CatalogAction {
-    /// `service:Name`.
-    pub action: String,
-    /// The access level (the catalog has one for every action it expands to).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    #[tsify(optional)]
-    pub level: Option<AccessLevel>,
 }
 
 /// The catalog's actions an action pattern (`s3:Get*`, `iam:PassRole`) matches, each with its access
 /// level; empty when none does.
-#[wasm_bindgen(js_name = expandActions, unchecked_return_type = "CatalogAction[]")]
+#[wasm_bindgen(js_name = expandActions, unchecked_return_type = "ActionSummary[]")]
 pub fn expand_actions(pattern: &str) -> Result<JsValue, JsError> {
-    let catalog = Catalog::embedded();
-    let actions: Vec<CatalogAction> = catalog
-        .expand(pattern)
-        .into_iter()
-        .map(|action| {
-            let level = action
-                .split_once(':')
-                .and_then(|(svc, name)| catalog.service(svc)?.action(name))
-                .map(|a| a.level());
-            CatalogAction { action, level }
-        })
-        .collect();
+    let actions: Vec<ActionSummary> = Catalog::embedded().actions_matching(pattern);
     to_js(&actions)
 }
 
@@ -244,13 +268,13 @@ pub fn check_password(
     password: &str,
     #[wasm_bindgen(unchecked_param_type = "PasswordContext")] context: JsValue,
 ) -> Result<JsValue, JsError> {
-    let policy: Option<PasswordPolicy> = serde_wasm_bindgen::from_value(policy).map_err(error)?;
+    let policy: Option<PasswordPolicy> = from_js(policy)?;
     if let Some(p) = &policy {
         p.validate().map_err(error)?;
     }
-    let context: PasswordContext = serde_wasm_bindgen::from_value(context).map_err(error)?;
+    let context: PasswordContext = from_js(context)?;
     let problems: Vec<PasswordProblem> =
-        iamlet_engine::password::check(policy.as_ref(), password, &context);
+        iamlet_engine::password::check(policy.as_ref(), password, &context.into());
     to_js(&problems)
 }
 

@@ -4,7 +4,7 @@ import { PolicySet } from "@iamlet/engine";
 
 const services = ["s3", "ec2", "dynamodb", "sqs", "sns", "lambda", "kms", "logs"];
 const policy = (n, seed) => ({
-  policy_type: "identity",
+  policyType: "identity",
   document: {
     Version: "2012-10-17",
     Statement: Array.from({ length: n }, (_, i) => {

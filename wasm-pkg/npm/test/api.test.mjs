@@ -6,6 +6,7 @@ import {
   validate,
   simulate,
   casePolicyInputs,
+  caseRequest,
   lint,
   diff,
   expandActions,
@@ -14,7 +15,7 @@ import {
 } from "@iamlet/engine";
 
 const home = {
-  policy_type: "identity",
+  policyType: "identity",
   name: "home",
   document: {
     Version: "2012-10-17",
@@ -46,13 +47,13 @@ test("evaluate, decide and explain", () => {
   const why = set.explain(request("alice", false));
   assert.equal(why.decision, "ImplicitDeny");
   assert.equal(why.statements[0].reason.kind, "condition_not_met");
-  assert.deepEqual(why.statements[0].reason.request_values, ["false"]);
+  assert.deepEqual(why.statements[0].reason.requestValues, ["false"]);
   assert.match(why.statements[0].message, /aws:MultiFactorAuthPresent/);
 });
 
 test("documents as JSON text, SCP levels", () => {
   const scp = (action) => ({
-    policy_type: "scp",
+    policyType: "scp",
     document: JSON.stringify({ Statement: { Effect: "Allow", Action: action, Resource: "*" } }),
   });
   const set = new PolicySet([home, { ...scp("*"), level: 0 }, { ...scp("ec2:*"), level: 1 }]);
@@ -62,7 +63,7 @@ test("documents as JSON text, SCP levels", () => {
 });
 
 test("problems as data, and as a thrown error", () => {
-  const bad = { policy_type: "identity", name: "bad", document: '{"Statement": {"Effect": "allow", "Action": "s3:*", "Resource": "*"}}' };
+  const bad = { policyType: "identity", name: "bad", document: '{"Statement": {"Effect": "allow", "Action": "s3:*", "Resource": "*"}}' };
   const problems = validate(bad);
   assert.equal(problems.length, 1);
   assert.equal(problems[0].path, "Statement.Effect");
@@ -171,4 +172,37 @@ test("checkPassword: the account policy, AWS's default, reuse", () => {
   assert.deepEqual(checkPassword(null, "summer2026", {}).map((p) => p.code), ["too_few_character_types"]);
   assert.deepEqual(checkPassword(null, "Summer2026", {}), []);
   assert.throws(() => checkPassword({ MinimumPasswordLength: 4 }, "x", {}), /MinimumPasswordLength must be between 6 and 128/);
+});
+
+test("JavaScript's field names: camelCase in and out", () => {
+  const noSnakeKeys = (value, where) => {
+    if (Array.isArray(value)) return value.forEach((v) => noSnakeKeys(v, where));
+    if (value === null || typeof value !== "object") return;
+    for (const [k, v] of Object.entries(value)) {
+      assert.doesNotMatch(k, /_/, `${where}: ${k}`);
+      // Policy documents and condition keys are the caller's own.
+      if (k !== "document" && k !== "context") noSnakeKeys(v, where);
+    }
+  };
+  const set = new PolicySet([home]);
+  const full = {
+    ...request("alice", false),
+    resourceAccount: "111122223333",
+    sessionIssuer: "arn:aws:iam::111122223333:user/alice",
+  };
+  noSnakeKeys(set.explain(full), "explain");
+  noSnakeKeys(set.decide(request("alice", true)), "decide");
+  assert.equal(set.decide(request("alice", true)).deciding[0].policyType, "identity");
+  const cases = [{ id: "a", identity_policies: [home.document], request: request("alice", true) }];
+  noSnakeKeys(simulate(cases), "simulate");
+  noSnakeKeys(casePolicyInputs(cases[0]), "casePolicyInputs");
+  assert.equal(casePolicyInputs(cases[0])[0].policyType, "identity");
+  const fromFile = { ...cases[0], request: { ...request("alice", true), resource_account: "111122223333" } };
+  assert.deepEqual(caseRequest(fromFile), { ...request("alice", true), resourceAccount: "111122223333" });
+  assert.equal(set.evaluate(caseRequest(fromFile)), "Allow");
+  noSnakeKeys(diff(JSON.stringify({ Version: "2012-10-17", Statement: [] }), JSON.stringify(home.document), "arn:aws:iam::111122223333:user/alice", "identity"), "diff");
+  // The old snake_case names are refused, not ignored.
+  assert.throws(() => set.evaluate({ ...request("alice", true), resource_account: "111122223333" }), /resource_account/);
+  assert.throws(() => new PolicySet([{ policy_type: "identity", document: home.document }]), /policy_type/);
+  assert.deepEqual(checkPassword(null, "acme-Corp-1", { accountNames: ["acme-Corp-1"] }).map((p) => p.code), ["account_name"]);
 });

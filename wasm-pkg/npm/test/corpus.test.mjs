@@ -3,7 +3,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
-import { PolicySet, simulate, casePolicyInputs } from "@iamlet/engine";
+import { PolicySet, simulate, casePolicyInputs, caseRequest } from "@iamlet/engine";
 
 const dir = new URL("../../../tests/conformance/", import.meta.url);
 const files = readdirSync(dir).filter((f) => f.endsWith(".json")).sort();
@@ -18,7 +18,7 @@ for (const file of files) {
     let failures = [];
     for (const c of cases) {
       const set = new PolicySet(casePolicyInputs(c));
-      const decision = set.explain(c.request).decision;
+      const decision = set.explain(caseRequest(c)).decision;
       if (decision !== c.expected) failures.push(`${c.id}: expected ${c.expected}, got ${decision}`);
     }
     const batch = simulate(cases);

@@ -18,7 +18,7 @@ test("the packed tarball installs and evaluates", () => {
     writeFileSync(
       join(dir, "main.js"),
       `import { PolicySet } from "@iamlet/engine";
-const set = new PolicySet([{ policy_type: "identity", document: { Statement: { Effect: "Allow", Action: "s3:*", Resource: "*" } } }]);
+const set = new PolicySet([{ policyType: "identity", document: { Statement: { Effect: "Allow", Action: "s3:*", Resource: "*" } } }]);
 console.log(set.evaluate({ principal: "arn:aws:iam::111122223333:user/a", action: "s3:GetObject", resource: "*" }));`,
     );
     const out = execFileSync(process.execPath, ["main.js"], { cwd: dir, encoding: "utf8" }).trim();

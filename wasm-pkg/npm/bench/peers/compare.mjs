@@ -14,7 +14,7 @@
 // the policies pre-validated (`createValidatedPolicy` from @cloud-copilot/iam-policy), which lets it
 // skip validation.
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { PolicySet, casePolicyInputs, version as iamletVersion } from "../../index.node.js";
+import { PolicySet, casePolicyInputs, caseRequest, version as iamletVersion } from "../../index.node.js";
 import { runSimulation } from "@cloud-copilot/iam-simulate";
 import { Skip, toSimulation, prevalidated, peerDecision } from "./translate.mjs";
 
@@ -43,10 +43,10 @@ const disagreements = [];
 for (const file of files) {
   for (const c of JSON.parse(readFileSync(new URL(file, dir), "utf8"))) {
     const row = { file, id: c.id, source: c.source, expected: c.expected };
-    const entry = { row, c, inputs: casePolicyInputs(c) };
+    const entry = { row, c, inputs: casePolicyInputs(c), request: caseRequest(c) };
     rows.push(entry);
     entry.set = new PolicySet(entry.inputs);
-    row.iamlet = entry.set.evaluate(c.request);
+    row.iamlet = entry.set.evaluate(entry.request);
     try {
       entry.sim = toSimulation(c);
       const { decision: peer, ignored } = await peerDecision(entry.sim);
@@ -131,13 +131,13 @@ const variants = [
   { key: "peerPre", label: "iam-simulate: runSimulation, policies pre-validated" },
 ];
 for (const r of compared) {
-  const { c, set, inputs, sim, pre } = r;
+  const { set, inputs, request, sim, pre } = r;
   const fns = {
-    iamletWarm: [() => set.evaluate(c.request), false],
+    iamletWarm: [() => set.evaluate(request), false],
     iamletCold: [
       () => {
         const s = new PolicySet(inputs);
-        const d = s.evaluate(c.request);
+        const d = s.evaluate(request);
         s.free();
         return d;
       },
