@@ -4,7 +4,7 @@
 //! account exports and the comparison is of a principal's whole policy set in each.
 
 use super::account::read_exports;
-use super::lint::TypeArg;
+use super::lint::policy_type_parser;
 use super::{first_of, write_stdout, Format};
 use anyhow::Context as _;
 use iamlet_account::organization::Organization;
@@ -32,8 +32,8 @@ pub(crate) struct DiffArgs {
     #[arg(long, value_name = "FILE", requires = "exports")]
     organization: Option<PathBuf>,
     /// What kind of policy both files are (trust policies are not compared).
-    #[arg(long = "type", value_enum, default_value = "identity")]
-    policy_type: TypeArg,
+    #[arg(long = "type", default_value = "identity", value_parser = policy_type_parser())]
+    policy_type: PolicyType,
     /// The principal whose requests are probed (its name fills `${aws:username}`); for session
     /// policies, use a role session (`arn:aws:sts::…:assumed-role/ROLE/SESSION`).
     #[arg(long, default_value = "arn:aws:iam::111122223333:user/iamlet-diff")]
@@ -99,7 +99,7 @@ pub(crate) fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
             )),
         )
     } else {
-        let policy_type = args.policy_type.into();
+        let policy_type = args.policy_type;
         let old = read(&args.old, policy_type)?;
         let new = read(&args.new, policy_type)?;
         (diff(&old, &new, &args.principal, catalog)?, None)

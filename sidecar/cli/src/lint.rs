@@ -10,30 +10,12 @@ use serde::Serialize;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// The policy type as the command line names it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub(crate) enum TypeArg {
-    Identity,
-    Resource,
-    Trust,
-    Boundary,
-    Scp,
-    Rcp,
-    Session,
-}
-
-impl From<TypeArg> for PolicyType {
-    fn from(t: TypeArg) -> Self {
-        match t {
-            TypeArg::Identity => PolicyType::Identity,
-            TypeArg::Resource => PolicyType::Resource,
-            TypeArg::Trust => PolicyType::Trust,
-            TypeArg::Boundary => PolicyType::Boundary,
-            TypeArg::Scp => PolicyType::Scp,
-            TypeArg::Rcp => PolicyType::Rcp,
-            TypeArg::Session => PolicyType::Session,
-        }
-    }
+/// `--type`: a policy type by the engine's names (`identity`, `resource`, `trust`, `boundary`, `scp`,
+/// `rcp`, `session`), offered as clap's possible values.
+pub(crate) fn policy_type_parser() -> impl clap::builder::TypedValueParser<Value = PolicyType> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(PolicyType::ALL.map(PolicyType::as_str))
+        .try_map(|s| s.parse::<PolicyType>())
 }
 
 #[derive(Debug, clap::Args)]
@@ -42,8 +24,8 @@ pub(crate) struct LintArgs {
     #[arg(required = true)]
     files: Vec<PathBuf>,
     /// What kind of policy the files are.
-    #[arg(long = "type", value_enum, default_value = "identity")]
-    policy_type: TypeArg,
+    #[arg(long = "type", default_value = "identity", value_parser = policy_type_parser())]
+    policy_type: PolicyType,
     /// Output format: one line per finding, or one JSON array of `{file, findings}`.
     #[arg(long, value_enum, default_value = "text")]
     format: Format,
@@ -62,10 +44,7 @@ pub(crate) fn run(args: LintArgs) -> anyhow::Result<ExitCode> {
     for file in &args.files {
         let text =
             std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-        results.push((
-            file.display().to_string(),
-            lint(&text, args.policy_type.into()),
-        ));
+        results.push((file.display().to_string(), lint(&text, args.policy_type)));
     }
     let errors = results
         .iter()
@@ -120,17 +99,13 @@ pub(crate) fn run_actions(args: ActionsArgs) -> anyhow::Result<ExitCode> {
     let mut out = String::new();
     let mut unmatched = false;
     for p in &args.patterns {
-        let actions = catalog.expand(p);
+        let actions = catalog.actions_matching(p);
         if actions.is_empty() {
             unmatched = true;
             eprintln!("`{p}` matches no action in the catalog");
         }
         for a in actions {
-            let l = a
-                .split_once(':')
-                .and_then(|(s, n)| catalog.service(s)?.action(n))
-                .map_or("", |x| x.level().label());
-            out.push_str(&format!("{a}\t{l}\n"));
+            out.push_str(&format!("{}\t{}\n", a.action, a.level.label()));
         }
     }
     write_stdout(&out)?;
