@@ -109,6 +109,9 @@ pub struct Parts {
     pub tags: Vec<(String, String)>,
     /// A role's trust policy.
     pub trust: Option<Policy>,
+    /// A role's `MaxSessionDuration` in seconds, when the source knows it (the IAM database and
+    /// API do; an export does not carry it).
+    pub max_session_duration: Option<i64>,
 }
 
 impl Parts {
@@ -125,6 +128,7 @@ impl Parts {
             boundary: None,
             tags: Vec::new(),
             trust: None,
+            max_session_duration: None,
         }
     }
 
@@ -215,6 +219,11 @@ impl Resolved {
     /// The principal's account.
     pub fn account(&self) -> Option<&str> {
         self.parts.account.as_deref()
+    }
+
+    /// A role's `MaxSessionDuration`, when the source knows it.
+    pub fn max_session_duration(&self) -> Option<i64> {
+        self.parts.max_session_duration
     }
 
     /// The IAM entity whose policies these are: a user's or role's ARN with its path (for sessions,

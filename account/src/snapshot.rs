@@ -507,6 +507,7 @@ impl Snapshot {
             boundary: self.boundary(u.boundary.as_ref()),
             tags: u.tags.clone(),
             trust: None,
+            max_session_duration: None,
         }
     }
 
@@ -524,6 +525,7 @@ impl Snapshot {
             boundary: self.boundary(r.boundary.as_ref()),
             tags: r.tags.clone(),
             trust: r.trust.clone(),
+            max_session_duration: None,
         }
     }
 }

@@ -6,7 +6,7 @@
 
 use super::session::{Session, TokenError, ACCESS_KEY_PREFIX};
 use super::sigv4::{self, HttpRequest, KeyRef, SigV4Error, SigV4ErrorCode, Signer, Verified};
-use super::{Credentials, WatchedCredentials};
+use super::{CredentialSource, Credentials, KeyUse};
 use iamlet_engine::{Policy, PolicyType};
 use lru::LruCache;
 use ring::digest;
@@ -63,7 +63,7 @@ impl Caller {
 /// Verifies signatures with the credentials file's keys and sessions.
 #[derive(Debug)]
 pub struct Authenticator {
-    credentials: Arc<WatchedCredentials>,
+    source: Arc<dyn CredentialSource>,
     opened: Mutex<LruCache<[u8; 32], Arc<OpenedSession>>>,
 }
 
@@ -72,10 +72,11 @@ fn invalid_token(message: &str) -> SigV4Error {
 }
 
 impl Authenticator {
-    /// Authenticates with these credentials (reloaded as the file changes).
-    pub fn new(credentials: Arc<WatchedCredentials>) -> Self {
+    /// Authenticates with the credentials of a source (the file, reloaded as it changes, or the
+    /// IAM database).
+    pub fn new(source: Arc<dyn CredentialSource>) -> Self {
         Authenticator {
-            credentials,
+            source,
             opened: Mutex::new(LruCache::new(
                 NonZeroUsize::new(OPENED_SESSIONS).unwrap_or(NonZeroUsize::MIN),
             )),
@@ -84,12 +85,12 @@ impl Authenticator {
 
     /// The credentials as they are now.
     pub fn credentials(&self) -> Arc<Credentials> {
-        self.credentials.current()
+        self.source.current()
     }
 
-    /// The credentials file, for changes made under its lock ([`Credentials::update`]).
-    pub fn path(&self) -> &std::path::Path {
-        self.credentials.path()
+    /// Where they come from: for what must be recorded durably (MFA attempts).
+    pub fn source(&self) -> &Arc<dyn CredentialSource> {
+        &self.source
     }
 
     /// Verifies the request's SigV4 signature; `Ok(None)` when it carries none.
@@ -99,7 +100,18 @@ impl Authenticator {
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<Option<Verified<Caller>>, SigV4Error> {
         let credentials = self.credentials();
-        sigv4::verify(req, |key| self.signer(&credentials, key, now), now)
+        let verified = sigv4::verify(req, |key| self.signer(&credentials, key, now), now)?;
+        if let Some(v) = &verified {
+            if matches!(v.holder, Caller::User(_)) {
+                self.source.key_used(KeyUse {
+                    access_key_id: v.access_key_id.clone(),
+                    service: v.service.clone(),
+                    region: v.region.clone(),
+                    at: now.timestamp(),
+                });
+            }
+        }
+        Ok(verified)
     }
 
     fn signer(

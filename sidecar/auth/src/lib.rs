@@ -20,12 +20,14 @@ mod file;
 pub mod mfa;
 pub mod session;
 pub mod sigv4;
+mod source;
 mod watch;
 
 pub use authenticator::{Authenticator, Caller, OpenedSession};
 pub use error::CredentialsError;
-pub use mfa::{AttemptLimiter, MfaDevice, MfaError, MfaStatus};
+pub use mfa::{new_seed, AttemptLimiter, MfaDevice, MfaError, MfaStatus};
 pub use session::{Session, SessionKey, TokenError};
+pub use source::{BoxFuture, CredentialSource, KeyUse};
 pub use watch::WatchedCredentials;
 
 use ring::rand::{SecureRandom as _, SystemRandom};
@@ -153,16 +155,15 @@ impl Credentials {
                 user: user_arn.to_owned(),
             });
         }
-        let rng = SystemRandom::new();
-        let access_key_id = loop {
-            let id = format!("AKIA{}", random_chars(&rng, BASE32, 16)?);
+        let (access_key_id, secret_access_key) = loop {
+            let (id, secret) = new_key_pair()?;
             if self.key(&id).is_none() {
-                break id;
+                break (id, secret);
             }
         };
         let key = AccessKey {
             access_key_id,
-            secret_access_key: Secret(random_chars(&rng, BASE64, 40)?),
+            secret_access_key,
             user_arn: user_arn.to_owned(),
             status: KeyStatus::Active,
             create_date: now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -275,6 +276,25 @@ impl Credentials {
         }
         Ok(())
     }
+}
+
+/// A new access key id (`AKIA` and 16 base32 characters) and secret (40 base64 characters), from
+/// the system's random number generator: AWS's shapes.
+pub fn new_key_pair() -> Result<(String, Secret), CredentialsError> {
+    let rng = SystemRandom::new();
+    Ok((
+        format!("AKIA{}", random_chars(&rng, BASE32, 16)?),
+        Secret(random_chars(&rng, BASE64, 40)?),
+    ))
+}
+
+/// A new unique id of IAM's shape: a four-letter prefix (`AIDA` users, `AGPA` groups, `AROA` roles,
+/// `ANPA` policies, `AIPA` instance profiles) and 17 base32 characters.
+pub fn new_unique_id(prefix: &str) -> Result<String, CredentialsError> {
+    Ok(format!(
+        "{prefix}{}",
+        random_chars(&SystemRandom::new(), BASE32, 17)?
+    ))
 }
 
 const BASE32: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";

@@ -114,7 +114,7 @@ impl MfaDevice {
         Ok(MfaDevice {
             serial_number: format!("arn:{partition}:iam::{account}:mfa/{name}"),
             user_arn: user_arn.to_owned(),
-            seed: Secret(base32_encode(&random_bytes(SEED_BYTES)?)),
+            seed: new_seed()?,
             status: MfaStatus::Pending,
             enable_date: None,
             last_used_step: None,
@@ -211,6 +211,11 @@ impl MfaDevice {
         self.enable_date = Some(now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
         Ok(())
     }
+}
+
+/// A new random TOTP seed (160 bits), base32 as authenticator apps read it.
+pub fn new_seed() -> Result<Secret, CredentialsError> {
+    Ok(Secret(base32_encode(&random_bytes(SEED_BYTES)?)))
 }
 
 /// RFC 6238 TOTP with HMAC-SHA1 and six digits (RFC 4226's dynamic truncation).

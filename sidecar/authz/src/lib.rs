@@ -39,7 +39,7 @@ pub use settings::Settings;
 
 use engine::{Evaluator, Verdict};
 use iamlet_auth::sigv4::SigV4Error;
-use iamlet_auth::{Authenticator, WatchedCredentials};
+use iamlet_auth::{Authenticator, CredentialSource};
 use iamlet_decision_log::{redact, DecisionLog, DecisionRecord};
 use iamlet_engine::{ContextMap, Decision};
 use iamlet_routes::{Mapped, Unmapped};
@@ -136,8 +136,9 @@ impl Authorizer {
         }
     }
 
-    /// Verifies SigV4-signed requests with these access keys and sessions.
-    pub fn with_credentials(mut self, credentials: Arc<WatchedCredentials>) -> Self {
+    /// Verifies SigV4-signed requests with the access keys and sessions of a source (the
+    /// credentials file or the IAM database).
+    pub fn with_credentials(mut self, credentials: Arc<dyn CredentialSource>) -> Self {
         self.authenticator = Some(Arc::new(Authenticator::new(credentials)));
         self
     }

@@ -183,8 +183,9 @@ async fn no_principal_is_401_and_a_bad_signature_403_with_aws_s_code() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("credentials.json");
     iamlet_auth::Credentials::default().save(&path).unwrap();
-    let authz = authorizer(settings(true, false, false), None)
-        .with_credentials(Arc::new(WatchedCredentials::open(&path).unwrap()));
+    let authz = authorizer(settings(true, false, false), None).with_credentials(Arc::new(
+        iamlet_auth::WatchedCredentials::open(&path).unwrap(),
+    ));
     let mut signed = input(Some(ALICE), "/b/home/alice/a.txt");
     signed
         .headers

@@ -220,7 +220,7 @@ impl Sts {
             Action::GetSessionToken => {
                 rec.resource = Some("*".to_owned());
                 let p = GetSessionToken::parse(&call.params)?;
-                self.get_session_token(&caller, p)
+                self.get_session_token(&caller, p).await
             }
             Action::AssumeRole => {
                 let p = AssumeRole::parse(&call.params)?;

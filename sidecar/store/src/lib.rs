@@ -34,7 +34,7 @@ mod source;
 
 use publish::{build_organization, build_snapshot, SnapshotFetcher, Watched};
 pub use publish::{Published, SourceStatus};
-pub use source::{AccountSource, OrganizationSource, StoreConfig};
+pub use source::{AccountSource, LiveFetcher, OrganizationSource, StoreConfig};
 
 // What the documents mean (parsing, compiling, resolving) lives in `iamlet-account`, with no I/O;
 // this module reads them and caches what it resolves.
@@ -51,6 +51,16 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use tokio::task::JoinHandle;
+
+/// Forgets every compiled principal whenever a live source changes.
+fn forget_on_change(live: Arc<dyn LiveFetcher>, cache: Arc<PrincipalCache>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            live.changed().await;
+            cache.invalidate_all();
+        }
+    })
+}
 
 /// A boxed, sendable future.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -142,43 +152,61 @@ impl Store {
             }
         };
 
-        let (accounts, fetcher): (_, Arc<dyn Fetcher>) = match &config.accounts {
+        let loader: Box<dyn Loader> = match &config.accounts {
             AccountSource::IamApi(c) if c.mode == iam_api::IamApiMode::PerPrincipal => {
-                (None, Arc::new(iam_api::IamApiFetcher::new(c).await?))
+                let fetcher = Arc::new(iam_api::IamApiFetcher::new(c).await?);
+                return Ok(Store::assemble(None, organization, fetcher, cache, tasks));
             }
-            src => {
-                let loader: Box<dyn Loader> = match src {
-                    AccountSource::Path(p) => Box::new(file::FileLoader::new(p)),
-                    AccountSource::Url(u) => Box::new(http::HttpLoader::new(u)?),
-                    AccountSource::IamApi(c) => {
-                        Box::new(iam_api::IamApiSnapshotLoader::new(c).await?)
-                    }
-                };
-                let published = Arc::new(Published::new(loader.name()));
-                let mut w = Watched {
-                    loader,
-                    build: build_snapshot,
-                    published: published.clone(),
-                    last_hash: None,
-                };
-                w.first_load(retried).await?;
-                if let Some(i) = config.poll_interval {
-                    tasks.push(w.spawn(i, cache.clone()));
-                }
-                (
-                    Some(published.clone()),
-                    Arc::new(SnapshotFetcher(published)) as Arc<dyn Fetcher>,
-                )
+            AccountSource::Database(None) => {
+                return Err(LoadError::Read {
+                    source_name: "database".into(),
+                    message: "`accounts = \"database\"` reads the IAM database this process serves: configure `[iam] database`".into(),
+                })
             }
+            AccountSource::Database(Some(live)) => {
+                tasks.push(forget_on_change(live.clone(), cache.clone()));
+                let fetcher = live.clone() as Arc<dyn Fetcher>;
+                return Ok(Store::assemble(None, organization, fetcher, cache, tasks));
+            }
+            AccountSource::Path(p) => Box::new(file::FileLoader::new(p)),
+            AccountSource::Url(u) => Box::new(http::HttpLoader::new(u)?),
+            AccountSource::IamApi(c) => Box::new(iam_api::IamApiSnapshotLoader::new(c).await?),
         };
+        let published = Arc::new(Published::new(loader.name()));
+        let mut w = Watched {
+            loader,
+            build: build_snapshot,
+            published: published.clone(),
+            last_hash: None,
+        };
+        w.first_load(retried).await?;
+        if let Some(i) = config.poll_interval {
+            tasks.push(w.spawn(i, cache.clone()));
+        }
+        let fetcher = Arc::new(SnapshotFetcher(published.clone()));
+        Ok(Store::assemble(
+            Some(published),
+            organization,
+            fetcher,
+            cache,
+            tasks,
+        ))
+    }
 
-        Ok(Store {
+    fn assemble(
+        accounts: Option<Arc<Published<Snapshot>>>,
+        organization: Option<Arc<Published<Organization>>>,
+        fetcher: Arc<dyn Fetcher>,
+        cache: Arc<PrincipalCache>,
+        tasks: Vec<JoinHandle<()>>,
+    ) -> Store {
+        Store {
             accounts,
             organization,
             fetcher,
             cache,
             tasks,
-        })
+        }
     }
 
     /// A store over a fetcher of one's own (tests, other sources), with an optional organization.

@@ -3,7 +3,9 @@
 
 use crate::cache::CacheConfig;
 use crate::iam_api::{IamApiConfig, IamApiMode};
+use crate::{BoxFuture, Fetcher};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Where the accounts' identity data comes from.
@@ -15,6 +17,16 @@ pub enum AccountSource {
     Url(String),
     /// The live IAM API.
     IamApi(IamApiConfig),
+    /// The IAM database this process serves (`"database"`): filled in by the server once it has
+    /// opened the database; `None` until then.
+    Database(Option<Arc<dyn LiveFetcher>>),
+}
+
+/// A per-principal source that knows when what it holds changes (the IAM database): the store
+/// fetches from it on a cache miss and forgets every compiled principal when it changes.
+pub trait LiveFetcher: Fetcher {
+    /// Resolves once the source's data may have changed since the previous call resolved.
+    fn changed(&self) -> BoxFuture<'_, ()>;
 }
 
 /// Where the organization file comes from.
@@ -64,12 +76,14 @@ impl StoreConfig {
 }
 
 impl AccountSource {
-    /// Reads a source as a user writes it: `iam` (or `iam-api`) for the live IAM API per principal,
+    /// Reads a source as a user writes it: `database` for the IAM database the server serves
+    /// (`[iam] database`), `iam` (or `iam-api`) for the live IAM API per principal,
     /// `iam:snapshot` for the whole account through `GetAccountAuthorizationDetails` (both with the
     /// AWS SDK's credentials, region and endpoint: `AWS_ENDPOINT_URL_IAM` or `AWS_ENDPOINT_URL`), an
     /// `http://` or `https://` URL, or a file or directory (relative to `base`).
     pub fn parse(text: &str, base: &Path) -> AccountSource {
         match text {
+            "database" => AccountSource::Database(None),
             "iam" | "iam-api" => AccountSource::IamApi(IamApiConfig::default()),
             "iam:snapshot" => AccountSource::IamApi(IamApiConfig {
                 mode: IamApiMode::AccountSnapshot,

@@ -51,10 +51,15 @@ impl Sts {
         })?;
         let from = caller.caller.session();
         let chained = from.is_some_and(|s| s.role_arn.is_some());
+        // The role's own MaxSessionDuration when the store knows it (the IAM database and API
+        // do), else the configured `[sts] max_session_duration`.
+        let role_max = role
+            .max_session_duration()
+            .unwrap_or(self.max_session_seconds);
         let max = if chained {
-            CHAINED_MAX_SECONDS.min(self.max_session_seconds)
+            CHAINED_MAX_SECONDS.min(role_max)
         } else {
-            self.max_session_seconds
+            role_max
         };
         let duration = p.duration.unwrap_or(ASSUME_ROLE_DEFAULT_SECONDS.min(max));
         if duration > max {
@@ -73,7 +78,10 @@ impl Sts {
                         "MultiFactorAuthentication failed: a role session has no MFA device",
                     )
                 })?;
-                Some(self.verify_mfa(&caller.access_key_id, user, code, now)?)
+                Some(
+                    self.verify_mfa(&caller.access_key_id, user, code, now)
+                        .await?,
+                )
             }
             None => from.and_then(|s| s.mfa_authenticated_at),
         };

@@ -4,7 +4,6 @@
 
 use super::response::StsError;
 use iamlet_engine::{Arn, Policy, PolicyType};
-use std::collections::HashMap;
 
 /// The API version every STS request names.
 pub const VERSION: &str = "2011-06-15";
@@ -13,47 +12,16 @@ pub const MAX_POLICY_CHARS: usize = 2048;
 /// AWS's limit on session tags.
 pub const MAX_TAGS: usize = 50;
 
-/// A request's parameters.
-#[derive(Debug, Default)]
-pub struct Params(HashMap<String, String>);
+use iamlet_query::lower_first;
+pub use iamlet_query::Params;
 
-impl Params {
-    /// The query string's and the form body's parameters (the body's win).
-    pub fn parse(query: &str, body: &[u8]) -> Params {
-        let mut map: HashMap<String, String> = form_urlencoded::parse(query.as_bytes())
-            .into_owned()
-            .collect();
-        map.extend(form_urlencoded::parse(body).into_owned());
-        Params(map)
-    }
-
-    /// A parameter.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.get(name).map(String::as_str)
-    }
-
-    fn required(&self, name: &str) -> Result<&str, StsError> {
-        self.get(name).ok_or_else(|| {
-            StsError::validation(format!(
-                "1 validation error detected: Value null at '{}' failed to satisfy constraint: Member must not be null",
-                lower_first(name)
-            ))
-        })
-    }
-
-    /// `Name.member.1`, `Name.member.2`, … until one is missing.
-    fn members(&self, name: &str, suffix: &str) -> Vec<&str> {
-        (1..)
-            .map_while(|i| self.get(&format!("{name}.member.{i}{suffix}")))
-            .collect()
-    }
-}
-
-fn lower_first(name: &str) -> String {
-    let mut c = name.chars();
-    c.next()
-        .map(|f| f.to_ascii_lowercase().to_string() + c.as_str())
-        .unwrap_or_default()
+fn required<'a>(params: &'a Params, name: &str) -> Result<&'a str, StsError> {
+    params.get(name).ok_or_else(|| {
+        StsError::validation(format!(
+            "1 validation error detected: Value null at '{}' failed to satisfy constraint: Member must not be null",
+            lower_first(name)
+        ))
+    })
 }
 
 fn constraint(name: &str, value: &str, rule: &str) -> StsError {
@@ -168,7 +136,7 @@ pub struct AssumeRole {
 impl AssumeRole {
     /// Reads and checks the parameters.
     pub fn parse(params: &Params) -> Result<AssumeRole, StsError> {
-        let role_arn = params.required("RoleArn")?.to_owned();
+        let role_arn = required(params, "RoleArn")?.to_owned();
         if !is_role_arn(&role_arn) {
             return Err(constraint(
                 "RoleArn",
@@ -176,7 +144,7 @@ impl AssumeRole {
                 "Member must be an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)",
             ));
         }
-        params.required("RoleSessionName")?;
+        required(params, "RoleSessionName")?;
         let session_name = name_like(params, "RoleSessionName", 2, 64)?.unwrap_or_default();
         let policy = match params.get("Policy") {
             None => None,
@@ -373,12 +341,5 @@ mod tests {
             GetSessionToken::parse(&params("SerialNumber=arn%3Aaws%3Aiam%3A%3A1%3Amfa%2Fb"))
                 .is_err()
         );
-    }
-
-    #[test]
-    fn query_and_body_both_count() {
-        let p = Params::parse("Action=GetCallerIdentity", b"Version=2011-06-15");
-        assert_eq!(p.get("Action"), Some("GetCallerIdentity"));
-        assert_eq!(p.get("Version"), Some(VERSION));
     }
 }

@@ -43,26 +43,8 @@ impl StsError {
     }
 }
 
-/// Escapes text for an XML element.
-pub fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// `<Name>text</Name>`, escaped.
-pub fn element(name: &str, text: &str) -> String {
-    format!("<{name}>{}</{name}>", escape(text))
-}
+pub use iamlet_query::element;
+use iamlet_query::{error_document, success_document, Fault};
 
 fn xml(status: u16, body: String, request_id: &str) -> Response<Full<Bytes>> {
     Response::builder()
@@ -77,29 +59,21 @@ fn xml(status: u16, body: String, request_id: &str) -> Response<Full<Bytes>> {
 pub fn success(action: &str, result: &str, request_id: &str) -> Response<Full<Bytes>> {
     xml(
         200,
-        format!(
-            "<{action}Response xmlns=\"{NAMESPACE}\">\n  <{action}Result>{result}</{action}Result>\n  <ResponseMetadata>{}</ResponseMetadata>\n</{action}Response>\n",
-            element("RequestId", request_id)
-        ),
+        success_document(NAMESPACE, action, result, request_id),
         request_id,
     )
 }
 
 /// An `ErrorResponse` with the error's status.
 pub fn error(e: &StsError, request_id: &str) -> Response<Full<Bytes>> {
-    let kind = if e.status >= 500 {
-        "Receiver"
-    } else {
-        "Sender"
-    };
     xml(
         e.status,
-        format!(
-            "<ErrorResponse xmlns=\"{NAMESPACE}\">\n  <Error>{}{}{}</Error>\n  {}\n</ErrorResponse>\n",
-            element("Type", kind),
-            element("Code", e.code),
-            element("Message", &e.message),
-            element("RequestId", request_id)
+        error_document(
+            NAMESPACE,
+            Fault::of_status(e.status),
+            e.code,
+            &e.message,
+            request_id,
         ),
         request_id,
     )

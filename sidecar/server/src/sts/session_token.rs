@@ -5,11 +5,15 @@ use super::request::{GetSessionToken, MfaCode};
 use super::response::StsError;
 use super::{Answer, Authenticated, Sts, SESSION_TOKEN_DEFAULT_SECONDS};
 use iamlet_auth::session::Session;
-use iamlet_auth::{Caller, Credentials, Secret};
+use iamlet_auth::{Caller, Secret};
 use iamlet_authz::metrics::KindLabels;
 
 impl Sts {
-    pub(super) fn get_session_token(&self, caller: &Authenticated, p: GetSessionToken) -> Answer {
+    pub(super) async fn get_session_token(
+        &self,
+        caller: &Authenticated,
+        p: GetSessionToken,
+    ) -> Answer {
         let Caller::User(user_arn) = &caller.caller else {
             return Err(StsError::access_denied(
                 "Cannot call GetSessionToken with session credentials",
@@ -17,7 +21,10 @@ impl Sts {
         };
         let now = chrono::Utc::now();
         let mfa_at = match &p.mfa {
-            Some(code) => Some(self.verify_mfa(&caller.access_key_id, user_arn, code, now)?),
+            Some(code) => Some(
+                self.verify_mfa(&caller.access_key_id, user_arn, code, now)
+                    .await?,
+            ),
             None => None,
         };
         let duration = p.duration.unwrap_or(SESSION_TOKEN_DEFAULT_SECONDS);
@@ -38,10 +45,10 @@ impl Sts {
     }
 
     /// Verifies a TOTP code from the user's device; the time it was verified. The attempt is
-    /// recorded in the credentials file under its lock (the step used, or one more refused code
+    /// recorded durably by the credential source (the file under its lock, or the database) (the step used, or one more refused code
     /// towards the device's lock), so a code is good once across restarts and replicas; an access
     /// key refused too often in a minute is throttled before the file is touched.
-    pub(super) fn verify_mfa(
+    pub(super) async fn verify_mfa(
         &self,
         access_key_id: &str,
         user_arn: &str,
@@ -61,19 +68,20 @@ impl Sts {
             return Err(StsError::new(400, "Throttling", "Rate exceeded"));
         }
         let authenticator = self.authz.authenticator().ok_or_else(|| {
-            StsError::new(500, "InternalFailure", "no credentials file is configured")
+            StsError::new(500, "InternalFailure", "no credentials are configured")
         })?;
-        let verified = Credentials::update(authenticator.path(), |c| {
-            c.verify_mfa_code(user_arn, &code.serial_number, &code.token_code, unix)
-        })
-        .map_err(|e| {
-            tracing::error!(error = %e, "recording an MFA attempt failed");
-            StsError::new(
-                503,
-                "ServiceUnavailable",
-                "the MFA attempt could not be recorded",
-            )
-        })?;
+        let verified = authenticator
+            .source()
+            .verify_mfa_code(user_arn, &code.serial_number, &code.token_code, unix)
+            .await
+            .map_err(|e| {
+                tracing::error!(error = %e, "recording an MFA attempt failed");
+                StsError::new(
+                    503,
+                    "ServiceUnavailable",
+                    "the MFA attempt could not be recorded",
+                )
+            })?;
         match verified {
             Ok(()) => {
                 count("ok");

@@ -235,6 +235,7 @@ impl IamApiFetcher {
             boundary,
             tags: holder.tags,
             trust: None,
+            max_session_duration: None,
             entity: holder.arn,
         })
     }
@@ -335,6 +336,7 @@ impl IamApiFetcher {
             .holder_parts(arn, Entity::Role, name, kind, holder)
             .await?;
         parts.trust = trust;
+        parts.max_session_duration = role.max_session_duration().map(i64::from);
         if kind == PrincipalKind::AssumedRole {
             parts.issuer = Some(parts.entity.clone());
         }

@@ -1,0 +1,131 @@
+//! IAM's errors, with AWS's codes and HTTP statuses: the API answers them as `ErrorResponse`
+//! documents, which the AWS CLI and SDKs raise as they raise AWS's own.
+
+use std::fmt;
+
+/// AWS's IAM error codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum ErrorCode {
+    /// A name (or key) is already taken.
+    EntityAlreadyExists,
+    /// No such user, group, role, policy, key, profile or device.
+    NoSuchEntity,
+    /// The entity still has what must go first (a user's keys, a policy's attachments…).
+    DeleteConflict,
+    /// A quota is reached.
+    LimitExceeded,
+    /// A parameter breaks its constraint.
+    ValidationError,
+    /// A parameter's value is not accepted.
+    InvalidInput,
+    /// A policy document does not parse.
+    MalformedPolicyDocument,
+    /// A password breaks the account's password policy.
+    PasswordPolicyViolation,
+    /// A service-linked role or AWS managed policy cannot be changed this way.
+    UnmodifiableEntity,
+    /// The MFA codes given do not enable the device.
+    InvalidAuthenticationCode,
+    /// The credential report has not been generated.
+    CredentialReportNotPresent,
+    /// The caller may not.
+    AccessDenied,
+    /// The service failed.
+    ServiceFailure,
+}
+
+impl ErrorCode {
+    /// The code as AWS spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::EntityAlreadyExists => "EntityAlreadyExists",
+            ErrorCode::NoSuchEntity => "NoSuchEntity",
+            ErrorCode::DeleteConflict => "DeleteConflict",
+            ErrorCode::LimitExceeded => "LimitExceeded",
+            ErrorCode::ValidationError => "ValidationError",
+            ErrorCode::InvalidInput => "InvalidInput",
+            ErrorCode::MalformedPolicyDocument => "MalformedPolicyDocument",
+            ErrorCode::PasswordPolicyViolation => "PasswordPolicyViolation",
+            ErrorCode::UnmodifiableEntity => "UnmodifiableEntity",
+            ErrorCode::InvalidAuthenticationCode => "InvalidAuthenticationCode",
+            ErrorCode::CredentialReportNotPresent => "ReportNotPresent",
+            ErrorCode::AccessDenied => "AccessDenied",
+            ErrorCode::ServiceFailure => "ServiceFailure",
+        }
+    }
+
+    /// The HTTP status AWS answers it with.
+    pub fn status(self) -> u16 {
+        match self {
+            ErrorCode::NoSuchEntity => 404,
+            ErrorCode::CredentialReportNotPresent => 410,
+            ErrorCode::EntityAlreadyExists
+            | ErrorCode::DeleteConflict
+            | ErrorCode::LimitExceeded => 409,
+            ErrorCode::AccessDenied | ErrorCode::InvalidAuthenticationCode => 403,
+            ErrorCode::ServiceFailure => 500,
+            _ => 400,
+        }
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An IAM error: AWS's code and a message for the caller (never a secret).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct IamError {
+    /// AWS's code.
+    pub code: ErrorCode,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl IamError {
+    /// An error with a code.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        IamError {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// `EntityAlreadyExists`.
+    pub fn already_exists(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::EntityAlreadyExists, message)
+    }
+
+    /// `NoSuchEntity`.
+    pub fn no_such_entity(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::NoSuchEntity, message)
+    }
+
+    /// `DeleteConflict`.
+    pub fn delete_conflict(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::DeleteConflict, message)
+    }
+
+    /// `LimitExceeded`.
+    pub fn limit_exceeded(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::LimitExceeded, message)
+    }
+
+    /// `ValidationError`.
+    pub fn validation(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::ValidationError, message)
+    }
+
+    /// `InvalidInput`.
+    pub fn invalid_input(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidInput, message)
+    }
+
+    /// `ServiceFailure`.
+    pub fn service(message: impl Into<String>) -> Self {
+        Self::new(ErrorCode::ServiceFailure, message)
+    }
+}

@@ -1,0 +1,264 @@
+//! IAM users: create, read, list (by path prefix), rename or move, delete (only once nothing is left
+//! attached to them), and their tags.
+
+use crate::db::{db_error, Tx};
+use crate::error::IamError;
+use crate::generation::DataKind;
+use crate::model::{now, EntityKind, User};
+use crate::names::{IamPath, Name, PathPrefix, Tag};
+use crate::page::{Page, Paged};
+use crate::{tags, Iam};
+
+/// `CreateUser`'s parameters.
+#[derive(Clone, Debug)]
+pub struct CreateUser {
+    /// `UserName`.
+    pub name: Name,
+    /// `Path`.
+    pub path: IamPath,
+    /// `PermissionsBoundary`: a managed policy's ARN.
+    pub boundary: Option<String>,
+    /// `Tags`.
+    pub tags: Vec<Tag>,
+}
+
+/// `UpdateUser`'s parameters.
+#[derive(Clone, Debug)]
+pub struct UpdateUser {
+    /// `NewUserName`.
+    pub new_name: Option<Name>,
+    /// `NewPath`.
+    pub new_path: Option<IamPath>,
+}
+
+pub(crate) type UserRow = (String, String, String, i64, Option<String>, Option<i64>);
+
+pub(crate) const USER_COLUMNS: &str =
+    "id, name, path, created_at, boundary_arn, password_last_used";
+
+impl Iam {
+    pub(crate) fn user_of(
+        &self,
+        (id, name, path, created, boundary, password_last_used): UserRow,
+    ) -> User {
+        let path = IamPath::stored(path);
+        User {
+            arn: self.arn(EntityKind::User, &path, &name),
+            id,
+            name: Name::stored(name),
+            path,
+            created,
+            boundary,
+            password_last_used,
+            tags: Vec::new(),
+        }
+    }
+
+    /// The user with this name, if there is one.
+    pub async fn find_user(&self, tx: &mut Tx, name: &Name) -> Result<Option<User>, IamError> {
+        let row: Option<UserRow> = sqlx::query_as(&format!(
+            "SELECT {USER_COLUMNS} FROM iam_users WHERE name_key = $1"
+        ))
+        .bind(name.key())
+        .fetch_optional(&mut *tx.inner)
+        .await
+        .map_err(db_error)?;
+        Ok(row.map(|r| self.user_of(r)))
+    }
+
+    /// The user with this name, or `NoSuchEntity`.
+    pub async fn user(&self, tx: &mut Tx, name: &Name) -> Result<User, IamError> {
+        self.find_user(tx, name)
+            .await?
+            .ok_or_else(|| no_such_user(name.as_str()))
+    }
+
+    /// The user with this name and its tags (`GetUser`).
+    pub async fn get_user(&self, tx: &mut Tx, name: &Name) -> Result<User, IamError> {
+        let mut user = self.user(tx, name).await?;
+        user.tags = tags::of(tx, EntityKind::User, &user.id).await?;
+        Ok(user)
+    }
+
+    /// Creates a user.
+    pub async fn create_user(&self, tx: &mut Tx, r: &CreateUser) -> Result<User, IamError> {
+        if self.find_user(tx, &r.name).await?.is_some() {
+            return Err(IamError::already_exists(format!(
+                "User with name {} already exists.",
+                r.name
+            )));
+        }
+        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM iam_users")
+            .fetch_one(&mut *tx.inner)
+            .await
+            .map_err(db_error)?;
+        if usize::try_from(count).unwrap_or(usize::MAX) >= self.quotas().users {
+            return Err(IamError::limit_exceeded(format!(
+                "Cannot exceed quota for UsersPerAccount: {}",
+                self.quotas().users
+            )));
+        }
+        if let Some(arn) = &r.boundary {
+            self.boundary_policy(tx, arn).await?;
+        }
+        let id = crate::new_id("AIDA")?;
+        let created = now();
+        sqlx::query(
+            "INSERT INTO iam_users (id, name, name_key, path, created_at, boundary_arn) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&id)
+        .bind(r.name.as_str())
+        .bind(r.name.key())
+        .bind(r.path.as_str())
+        .bind(created)
+        .bind(r.boundary.as_deref())
+        .execute(&mut *tx.inner)
+        .await
+        .map_err(db_error)?;
+        if !r.tags.is_empty() {
+            tags::add(tx, EntityKind::User, &id, &r.tags).await?;
+        }
+        tx.touch(DataKind::Identity);
+        let mut user = self.user(tx, &r.name).await?;
+        user.tags = r.tags.clone();
+        Ok(user)
+    }
+
+    /// The users whose path starts with the prefix, by name.
+    pub async fn list_users(
+        &self,
+        tx: &mut Tx,
+        prefix: &PathPrefix,
+        page: &Page,
+    ) -> Result<Paged<User>, IamError> {
+        let rows: Vec<UserRow> = sqlx::query_as(&format!(
+            "SELECT {USER_COLUMNS} FROM iam_users \
+             WHERE name_key > $1 AND substr(path, 1, length($2)) = $2 ORDER BY name_key LIMIT $3"
+        ))
+        .bind(page.after())
+        .bind(prefix.as_str().unwrap_or("/"))
+        .bind(page.limit())
+        .fetch_all(&mut *tx.inner)
+        .await
+        .map_err(db_error)?;
+        Ok(page
+            .cut(rows, |r| r.1.to_ascii_lowercase())
+            .map(|r| self.user_of(r)))
+    }
+
+    /// Renames or moves a user (`UpdateUser`).
+    pub async fn update_user(
+        &self,
+        tx: &mut Tx,
+        name: &Name,
+        r: &UpdateUser,
+    ) -> Result<User, IamError> {
+        let user = self.user(tx, name).await?;
+        let new_name = r.new_name.as_ref().unwrap_or(&user.name);
+        if new_name.key() != user.name.key() && self.find_user(tx, new_name).await?.is_some() {
+            return Err(IamError::already_exists(format!(
+                "User with name {new_name} already exists."
+            )));
+        }
+        let new_path = r.new_path.as_ref().unwrap_or(&user.path);
+        sqlx::query("UPDATE iam_users SET name = $1, name_key = $2, path = $3 WHERE id = $4")
+            .bind(new_name.as_str())
+            .bind(new_name.key())
+            .bind(new_path.as_str())
+            .bind(&user.id)
+            .execute(&mut *tx.inner)
+            .await
+            .map_err(db_error)?;
+        tx.touch(DataKind::Identity);
+        tx.touch(DataKind::Credentials);
+        self.user(tx, new_name).await
+    }
+
+    /// Deletes a user that has nothing left: no access keys, login profile, MFA device, group,
+    /// inline or attached policy (AWS's order of complaints).
+    pub async fn delete_user(&self, tx: &mut Tx, name: &Name) -> Result<(), IamError> {
+        let user = self.user(tx, name).await?;
+        let checks: [(&str, &str); 6] = [
+            (
+                "SELECT COUNT(*) FROM iam_login_profiles WHERE user_id = $1",
+                "Cannot delete entity, must delete login profile first.",
+            ),
+            (
+                "SELECT COUNT(*) FROM iam_access_keys WHERE user_id = $1",
+                "Cannot delete entity, must delete access keys first.",
+            ),
+            (
+                "SELECT COUNT(*) FROM iam_mfa_devices WHERE user_id = $1",
+                "Cannot delete entity, must delete MFA device first.",
+            ),
+            (
+                "SELECT COUNT(*) FROM iam_group_members WHERE user_id = $1",
+                "Cannot delete entity, must remove users from group first.",
+            ),
+            (
+                "SELECT COUNT(*) FROM iam_inline_policies WHERE owner_kind = 'user' AND owner_id = $1",
+                "Cannot delete entity, must delete policies first.",
+            ),
+            (
+                "SELECT COUNT(*) FROM iam_attachments WHERE owner_kind = 'user' AND owner_id = $1",
+                "Cannot delete entity, must detach all policies first.",
+            ),
+        ];
+        for (sql, message) in checks {
+            let (n,): (i64,) = sqlx::query_as(sql)
+                .bind(&user.id)
+                .fetch_one(&mut *tx.inner)
+                .await
+                .map_err(db_error)?;
+            if n > 0 {
+                return Err(IamError::delete_conflict(message));
+            }
+        }
+        tags::clear(tx, EntityKind::User, &user.id).await?;
+        for sql in [
+            "DELETE FROM iam_password_history WHERE user_id = $1",
+            "DELETE FROM iam_users WHERE id = $1",
+        ] {
+            sqlx::query(sql)
+                .bind(&user.id)
+                .execute(&mut *tx.inner)
+                .await
+                .map_err(db_error)?;
+        }
+        tx.touch(DataKind::Identity);
+        Ok(())
+    }
+
+    /// Tags a user.
+    pub async fn tag_user(&self, tx: &mut Tx, name: &Name, tags: &[Tag]) -> Result<(), IamError> {
+        let user = self.user(tx, name).await?;
+        tags::add(tx, EntityKind::User, &user.id, tags).await
+    }
+
+    /// Removes tags from a user.
+    pub async fn untag_user(
+        &self,
+        tx: &mut Tx,
+        name: &Name,
+        keys: &[String],
+    ) -> Result<(), IamError> {
+        let user = self.user(tx, name).await?;
+        tags::remove(tx, EntityKind::User, &user.id, keys).await
+    }
+
+    /// A page of a user's tags.
+    pub async fn list_user_tags(
+        &self,
+        tx: &mut Tx,
+        name: &Name,
+        page: &Page,
+    ) -> Result<Paged<Tag>, IamError> {
+        let user = self.user(tx, name).await?;
+        tags::list(tx, EntityKind::User, &user.id, page).await
+    }
+}
+
+/// AWS's message for a missing user.
+pub(crate) fn no_such_user(name: &str) -> IamError {
+    IamError::no_such_entity(format!("The user with name {name} cannot be found."))
+}
