@@ -32,6 +32,20 @@ pub enum ErrorCode {
     AccessDenied,
     /// The service failed.
     ServiceFailure,
+    /// The request names no action this API has, or the wrong version.
+    InvalidAction,
+    /// The request carries no signature.
+    MissingAuthenticationToken,
+    /// The access key is unknown or inactive.
+    InvalidClientTokenId,
+    /// The session's credentials have expired.
+    ExpiredToken,
+    /// The signature does not match.
+    SignatureDoesNotMatch,
+    /// The request's time is too far from the server's.
+    RequestExpired,
+    /// The signature lacks a part.
+    IncompleteSignature,
 }
 
 impl ErrorCode {
@@ -51,6 +65,13 @@ impl ErrorCode {
             ErrorCode::CredentialReportNotPresent => "ReportNotPresent",
             ErrorCode::AccessDenied => "AccessDenied",
             ErrorCode::ServiceFailure => "ServiceFailure",
+            ErrorCode::InvalidAction => "InvalidAction",
+            ErrorCode::MissingAuthenticationToken => "MissingAuthenticationToken",
+            ErrorCode::InvalidClientTokenId => "InvalidClientTokenId",
+            ErrorCode::ExpiredToken => "ExpiredToken",
+            ErrorCode::SignatureDoesNotMatch => "SignatureDoesNotMatch",
+            ErrorCode::RequestExpired => "RequestExpired",
+            ErrorCode::IncompleteSignature => "IncompleteSignature",
         }
     }
 
@@ -62,7 +83,13 @@ impl ErrorCode {
             ErrorCode::EntityAlreadyExists
             | ErrorCode::DeleteConflict
             | ErrorCode::LimitExceeded => 409,
-            ErrorCode::AccessDenied | ErrorCode::InvalidAuthenticationCode => 403,
+            ErrorCode::AccessDenied
+            | ErrorCode::InvalidAuthenticationCode
+            | ErrorCode::MissingAuthenticationToken
+            | ErrorCode::InvalidClientTokenId
+            | ErrorCode::ExpiredToken
+            | ErrorCode::SignatureDoesNotMatch
+            | ErrorCode::RequestExpired => 403,
             ErrorCode::ServiceFailure => 500,
             _ => 400,
         }

@@ -192,6 +192,15 @@ impl Iam {
         )
     }
 
+    /// When the account was created.
+    pub async fn created(&self, tx: &mut Tx) -> Result<i64, IamError> {
+        let (at,): (i64,) = sqlx::query_as("SELECT created_at FROM iam_account")
+            .fetch_one(&mut *tx.inner)
+            .await
+            .map_err(db_error)?;
+        Ok(at)
+    }
+
     /// The root user's ARN.
     pub fn root_arn(&self) -> String {
         format!("arn:aws:iam::{}:root", self.account)

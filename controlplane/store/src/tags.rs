@@ -137,3 +137,15 @@ pub fn parse_keys(keys: &[&str]) -> Result<Vec<String>, IamError> {
         })
         .collect()
 }
+
+impl crate::Iam {
+    /// An entity's tags, sorted by key.
+    pub async fn tags_of(
+        &self,
+        tx: &mut Tx,
+        kind: EntityKind,
+        id: &str,
+    ) -> Result<Vec<Tag>, IamError> {
+        of(tx, kind, id).await
+    }
+}

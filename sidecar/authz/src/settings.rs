@@ -4,7 +4,7 @@
 //! configuration embeds them as they are.
 
 use iamlet_routes::Routes;
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -46,15 +46,55 @@ pub struct PrincipalSection {
     pub sigv4: Option<SigV4Section>,
 }
 
-/// `[principal.sigv4]`: where the access keys are (`iamlet keys` writes the file).
-#[derive(Clone, Debug, Deserialize)]
+/// `[principal] sigv4`: where the access keys, MFA devices and session key are: the credentials
+/// file (`sigv4 = { credentials = "credentials.json" }`, which `iamlet keys` writes) or the IAM
+/// database the process serves (`sigv4 = "database"`, with `[iam] database`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SigV4Section {
+    /// The credentials file.
+    File(CredentialsFile),
+    /// The IAM database.
+    Database,
+}
+
+/// `sigv4 = { credentials = … }`.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SigV4Section {
+pub struct CredentialsFile {
     /// The credentials file (mode 0600; relative to the configuration file).
     pub credentials: String,
     /// How often the file is checked for changes (a deactivated key stops working within this).
     #[serde(default = "default_credentials_poll", with = "duration")]
     pub poll_interval: Duration,
+}
+
+impl<'de> Deserialize<'de> for SigV4Section {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = SigV4Section;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("\"database\" or { credentials = \"FILE\" }")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<SigV4Section, E> {
+                if v == "database" {
+                    Ok(SigV4Section::Database)
+                } else {
+                    Err(E::custom(format!(
+                        "`{v}`: sigv4 is \"database\" or {{ credentials = \"FILE\" }}"
+                    )))
+                }
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<SigV4Section, A::Error> {
+                CredentialsFile::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(SigV4Section::File)
+            }
+        }
+        d.deserialize_any(Visit)
+    }
 }
 
 fn default_credentials_poll() -> Duration {

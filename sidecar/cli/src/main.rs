@@ -8,6 +8,7 @@
 mod account;
 mod diff;
 mod eval;
+mod iam;
 mod keys;
 mod lint;
 mod mfa;
@@ -43,6 +44,8 @@ enum Command {
     Keys(keys::KeysArgs),
     /// Manage IAM users' virtual MFA devices (TOTP) in a credentials file.
     Mfa(mfa::MfaArgs),
+    /// The IAM database: create an account, import an export, export it.
+    Iam(iam::IamArgs),
     /// STS: rotate the key session tokens are sealed with.
     Sts(sts::StsArgs),
     /// Check policy files: errors, security warnings and suggestions, each with its JSON path and a
@@ -108,6 +111,7 @@ fn main() -> ExitCode {
         Command::Principals(a) => principals::run(a),
         Command::Keys(a) => keys::run(a),
         Command::Mfa(a) => mfa::run(a),
+        Command::Iam(a) => iam::run(a),
         Command::Sts(a) => sts::run(a),
         Command::Lint(a) => lint::run(a),
         Command::Diff(a) => diff::run(a),

@@ -72,7 +72,7 @@ const EX_CONFIG: u8 = 64;
 pub(crate) fn run_check(args: CheckConfigArgs) -> anyhow::Result<ExitCode> {
     match Config::load(&args.config) {
         Ok(c) => {
-            if let Some(s) = &c.config.principal.sigv4 {
+            if let Some(iamlet_server::config::SigV4Section::File(s)) = &c.config.principal.sigv4 {
                 if let Err(e) = iamlet_auth::Credentials::load(std::path::Path::new(&s.credentials))
                 {
                     eprintln!("error: {e}");

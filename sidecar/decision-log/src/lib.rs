@@ -67,6 +67,39 @@ pub struct DecisionRecord {
     /// In shadow mode, the candidate's decision when it differs.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub shadow_decision: Option<String>,
+    /// For calls of an AWS API served by Iamlet (the IAM API): CloudTrail's management-event
+    /// fields, in CloudTrail's names, beside the decision's.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub management: Option<ManagementEvent>,
+}
+
+/// CloudTrail's fields of a management event (`eventSource`, `eventName`, `userIdentity`,
+/// `requestParameters`, `errorCode`…), so tools that read CloudTrail read these lines.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ManagementEvent {
+    /// `iam.amazonaws.com`.
+    pub event_source: &'static str,
+    /// The API action (`CreateUser`).
+    pub event_name: String,
+    /// `1.08`.
+    pub event_version: &'static str,
+    /// `AwsApiCall`.
+    pub event_type: &'static str,
+    /// Whether the call only reads.
+    pub read_only: bool,
+    /// Who called: `type`, `principalId`, `arn`, `accountId`, `accessKeyId`, `userName`.
+    pub user_identity: serde_json::Value,
+    /// The call's parameters, secrets replaced by `HIDDEN_DUE_TO_SECURITY_REASONS`, bounded.
+    pub request_parameters: serde_json::Value,
+    /// AWS's error code, when the call failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    /// The error's message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    /// The account the call was made in.
+    pub recipient_account_id: String,
 }
 
 impl DecisionRecord {
@@ -100,6 +133,7 @@ impl DecisionRecord {
             latency_micros: 0,
             engine,
             shadow_decision: None,
+            management: None,
         }
     }
 
@@ -127,6 +161,16 @@ impl DecisionRecord {
             *field = redact::truncate(field);
         }
         self.http_method = redact::truncate(&self.http_method);
+        if let Some(m) = self.management.as_mut() {
+            m.event_name = redact::truncate(&m.event_name);
+            if let Some(e) = m.error_message.as_mut() {
+                *e = redact::truncate(e);
+            }
+            // Parameters carry policy documents: a few kilobytes are kept, more is cut.
+            if m.request_parameters.to_string().len() > 4 * redact::MAX_LOGGED_BYTES {
+                m.request_parameters = serde_json::json!({ "truncated": true });
+            }
+        }
         self
     }
 
@@ -148,6 +192,12 @@ impl DecisionRecord {
             + self.http_method.len()
             + self.http_path.len()
             + opt(&self.shadow_decision)
+            + self.management.as_ref().map_or(0, |m| {
+                256 + m.event_name.len()
+                    + m.user_identity.to_string().len()
+                    + m.request_parameters.to_string().len()
+                    + m.error_message.as_ref().map_or(0, String::len)
+            })
     }
 
     /// Records the statement that decided: its policy, and `Statement[i]` with its Sid.

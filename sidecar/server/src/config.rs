@@ -6,6 +6,7 @@
 mod admin;
 mod decision_log;
 mod engine;
+mod iam;
 mod limits;
 mod listen;
 mod store;
@@ -14,9 +15,10 @@ mod sts;
 pub use admin::AdminSection;
 pub use decision_log::DecisionLogSection;
 pub use engine::{EngineKind, EngineSection};
+pub use iam::IamSection;
 pub use iamlet_authz::settings::{
-    parse_duration, ContextSection, JwtSection, ModeSection, PrincipalSection, ResponsesSection,
-    SigV4Section, SpiffeRule,
+    parse_duration, ContextSection, CredentialsFile, JwtSection, ModeSection, PrincipalSection,
+    ResponsesSection, SigV4Section, SpiffeRule,
 };
 pub use limits::LimitsSection;
 pub use listen::Listen;
@@ -24,6 +26,7 @@ pub use store::StoreSection;
 pub use sts::StsSection;
 
 use iamlet_authz::Settings;
+use iamlet_iam_store::DatabaseUrl;
 use iamlet_routes::{RouteError, RouteSpec, Routes};
 use iamlet_store::{AccountSource, OrganizationSource};
 use serde::Deserialize;
@@ -65,6 +68,9 @@ pub struct Config {
     /// The STS endpoint (`AssumeRole`, `GetSessionToken`, `GetCallerIdentity`); off when absent.
     #[serde(default)]
     pub sts: Option<StsSection>,
+    /// The IAM database and the IAM API; off when absent.
+    #[serde(default)]
+    pub iam: Option<IamSection>,
     /// The route map: request → IAM action and resource.
     #[serde(default)]
     pub routes: Vec<RouteSpec>,
@@ -118,6 +124,8 @@ pub struct Checked {
     pub shadow_accounts: Option<AccountSource>,
     /// `[mode] shadow_organization` (else the live organization), read.
     pub shadow_organization: Option<OrganizationSource>,
+    /// `[iam] database`, read.
+    pub database: Option<DatabaseUrl>,
 }
 
 impl Checked {
@@ -209,7 +217,7 @@ impl Config {
             .as_deref()
             .map(|o| OrganizationSource::parse(o, base))
             .or_else(|| organization.clone());
-        if let Some(s) = config.principal.sigv4.as_mut() {
+        if let Some(SigV4Section::File(s)) = config.principal.sigv4.as_mut() {
             resolve(&mut s.credentials);
             if s.poll_interval.is_zero() {
                 return Err(invalid(
@@ -217,10 +225,40 @@ impl Config {
                 ));
             }
         }
+        let database = match &config.iam {
+            Some(iam) => {
+                if iam.poll_interval.is_zero() {
+                    return Err(invalid("iam.poll_interval must be more than 0".into()));
+                }
+                Some(
+                    DatabaseUrl::parse(&iam.database, base)
+                        .map_err(|e| invalid(format!("iam.database: {}", e.message)))?,
+                )
+            }
+            None => None,
+        };
+        if database.is_none() {
+            if matches!(accounts, AccountSource::Database(_)) {
+                return Err(invalid(
+                    "store.accounts = \"database\" reads the IAM database: configure [iam] database".into(),
+                ));
+            }
+            if config.principal.sigv4 == Some(SigV4Section::Database) {
+                return Err(invalid(
+                    "principal.sigv4 = \"database\" reads the IAM database: configure [iam] database".into(),
+                ));
+            }
+        }
+        if config.iam.as_ref().is_some_and(|i| i.listen.is_some())
+            && config.principal.sigv4 != Some(SigV4Section::Database)
+            && !matches!(accounts, AccountSource::Database(_))
+        {
+            tracing::info!("the IAM API verifies and authorizes its callers with the database's keys and principals; the sidecar's checks use [store] and [principal] as configured");
+        }
         if let Some(sts) = &config.sts {
             if config.principal.sigv4.is_none() {
                 return Err(invalid(
-                    "[sts] needs [principal.sigv4]: its credentials file holds the keys callers sign with and the key sessions are sealed with".into(),
+                    "[sts] needs [principal] sigv4 (the credentials file or the database): it holds the keys callers sign with and the key sessions are sealed with".into(),
                 ));
             }
             let hours = sts.max_session_duration.as_secs_f64() / 3600.0;
@@ -246,6 +284,7 @@ impl Config {
             organization,
             shadow_accounts,
             shadow_organization,
+            database,
         })
     }
 }
@@ -289,7 +328,9 @@ resource = "arn:aws:s3:::{bucket}/{key}"
         );
         assert_eq!(c.config.store.poll_interval, Some(Duration::from_secs(2)));
         assert_eq!(c.config.engine.kind, EngineKind::Native);
-        let sigv4 = c.config.principal.sigv4.as_ref().unwrap();
+        let Some(SigV4Section::File(sigv4)) = c.config.principal.sigv4.as_ref() else {
+            panic!("a credentials file")
+        };
         assert_eq!(sigv4.credentials, "/etc/iamlet/credentials.json");
         assert_eq!(sigv4.poll_interval, Duration::from_secs(2));
         assert!(c.config.mode.enforce);
@@ -326,7 +367,7 @@ resource = "arn:aws:s3:::{bucket}/{key}"
         let sigv4 = "[principal]\nsigv4 = { credentials = \"creds.json\" }\n";
         let e = Config::parse(&format!("{base}[sts]\n"), Path::new("/etc/c.toml")).unwrap_err();
         assert!(
-            e.to_string().contains("[sts] needs [principal.sigv4]"),
+            e.to_string().contains("[sts] needs [principal] sigv4"),
             "{e}"
         );
         let c = Config::parse(&format!("{base}{sigv4}[sts]\n"), Path::new("/etc/c.toml")).unwrap();

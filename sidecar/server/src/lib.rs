@@ -20,6 +20,7 @@ pub mod config;
 mod grpc;
 mod guard;
 mod http;
+mod iam;
 mod listener;
 pub mod start;
 mod sts;

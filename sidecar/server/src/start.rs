@@ -3,6 +3,7 @@
 //! (within the grace period) and exits.
 
 use crate::admin::{self, Admin};
+use crate::config::SigV4Section;
 use crate::config::{Checked, Config, EngineKind};
 use crate::grpc::ExtAuthz;
 use crate::http::HttpMode;
@@ -12,11 +13,13 @@ use anyhow::Context as _;
 use envoy_types::ext_authz::v3::pb::AuthorizationServer;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
-use iamlet_auth::{Credentials, Secret, WatchedCredentials};
+use iamlet_auth::{Authenticator, CredentialSource, Credentials, Secret, WatchedCredentials};
 use iamlet_authz::engine::Evaluator;
 use iamlet_authz::metrics::Metrics;
 use iamlet_authz::Authorizer;
 use iamlet_decision_log::DecisionLog;
+use iamlet_iam_api::IamApi;
+use iamlet_iam_store::{DatabaseCredentials, DatabaseFetcher, Iam};
 use iamlet_store::cache::CacheConfig;
 use iamlet_store::{AccountSource, OrganizationSource, Store, StoreConfig};
 use std::future::Future;
@@ -38,6 +41,8 @@ pub struct Bound {
     pub admin: SocketAddr,
     /// STS, when configured.
     pub sts: Option<SocketAddr>,
+    /// The IAM API, when configured.
+    pub iam: Option<SocketAddr>,
 }
 
 /// A sidecar built from its configuration, ready to bind and serve.
@@ -47,6 +52,7 @@ pub struct Sidecar {
     pub authz: Arc<Authorizer>,
     config: Config,
     admin_token: Option<Secret>,
+    iam_api: Option<Arc<IamApi>>,
 }
 
 fn store_config(
@@ -79,8 +85,28 @@ fn store_config(
 impl Sidecar {
     /// Everything `serve` starts before it binds: the store (and a shadow one), the engine, the
     /// decision log, the credentials, the authorizer.
-    pub async fn build(checked: Checked, engine: Option<EngineKind>) -> anyhow::Result<Sidecar> {
+    pub async fn build(
+        mut checked: Checked,
+        engine: Option<EngineKind>,
+    ) -> anyhow::Result<Sidecar> {
         let cfg = checked.config.clone();
+        let database = match (&checked.database, &cfg.iam) {
+            (Some(url), Some(section)) => Some(Database::open(url, section).await?),
+            _ => None,
+        };
+        if let Some(db) = &database {
+            for accounts in [
+                Some(&mut checked.accounts),
+                checked.shadow_accounts.as_mut(),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                if let AccountSource::Database(live) = accounts {
+                    *live = Some(db.fetcher().await?);
+                }
+            }
+        }
         let store = Store::open_unready(store_config(
             &checked,
             &checked.accounts,
@@ -123,14 +149,21 @@ impl Sidecar {
                 .with_context(|| format!("opening the decision log {p}"))?,
             None => DecisionLog::disabled(),
         };
-        if let (Some(_), Some(s)) = (&cfg.sts, &cfg.principal.sigv4) {
-            ensure_session_key(Path::new(&s.credentials))?;
-        }
-        let credentials = match &cfg.principal.sigv4 {
-            Some(s) => Some(watch_credentials(
-                WatchedCredentials::open(&s.credentials).context("opening the credentials file")?,
-                s.poll_interval,
-            )),
+        let credentials: Option<Arc<dyn CredentialSource>> = match &cfg.principal.sigv4 {
+            Some(SigV4Section::File(s)) => {
+                if cfg.sts.is_some() {
+                    ensure_session_key(Path::new(&s.credentials))?;
+                }
+                Some(watch_credentials(
+                    WatchedCredentials::open(&s.credentials)
+                        .context("opening the credentials file")?,
+                    s.poll_interval,
+                ))
+            }
+            Some(SigV4Section::Database) => match &database {
+                Some(db) => Some(db.credentials.clone()),
+                None => anyhow::bail!("principal.sigv4 = \"database\" needs [iam] database"),
+            },
             None => None,
         };
         let admin_token = match &cfg.admin.token_file {
@@ -149,10 +182,32 @@ impl Sidecar {
             Some(c) => authorizer.with_credentials(c),
             None => authorizer,
         });
+        let iam_api = match (&database, cfg.iam.as_ref().and_then(|i| i.listen)) {
+            (Some(db), Some(_)) => {
+                // The API's callers are the database's: its keys verify them and its principals
+                // (with the organization's SCPs) authorize them, whatever the sidecar checks with.
+                let accounts = AccountSource::Database(Some(db.fetcher().await?));
+                let api_store = Store::open_unready(store_config(
+                    &checked,
+                    &accounts,
+                    checked.organization.as_ref(),
+                ))
+                .await
+                .context("opening the IAM API's identity store")?;
+                Some(Arc::new(IamApi::new(
+                    db.iam.clone(),
+                    authz.clone(),
+                    Arc::new(api_store),
+                    Arc::new(Authenticator::new(db.credentials.clone())),
+                )))
+            }
+            _ => None,
+        };
         Ok(Sidecar {
             authz,
             config: cfg,
             admin_token,
+            iam_api,
         })
     }
 
@@ -198,11 +253,48 @@ pub fn serve(checked: Checked, engine: Option<EngineKind>) -> anyhow::Result<()>
             if let Some(sts) = b.sts {
                 tracing::info!(%sts, "serving STS (AssumeRole, GetSessionToken, GetCallerIdentity)");
             }
+            if let Some(iam) = b.iam {
+                tracing::info!(%iam, "serving the IAM API");
+            }
         })
         .await
     })?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The IAM database the process serves, and its credentials (shared by the sidecar and the API).
+struct Database {
+    iam: Iam,
+    credentials: Arc<DatabaseCredentials>,
+    poll: std::time::Duration,
+}
+
+impl Database {
+    async fn open(
+        url: &iamlet_iam_store::DatabaseUrl,
+        section: &crate::config::IamSection,
+    ) -> anyhow::Result<Database> {
+        let iam = Iam::open(url, section.quotas)
+            .await
+            .with_context(|| format!("opening the IAM database {url}"))?;
+        let credentials = DatabaseCredentials::start(iam.clone(), section.poll_interval)
+            .await
+            .context("reading credentials from the IAM database")?;
+        Ok(Database {
+            iam,
+            credentials,
+            poll: section.poll_interval,
+        })
+    }
+
+    /// A fetcher of the database's principals for one store (each store watches with its own).
+    async fn fetcher(&self) -> anyhow::Result<Arc<dyn iamlet_store::LiveFetcher>> {
+        let f = DatabaseFetcher::new(self.iam.clone(), self.poll)
+            .await
+            .context("reading the IAM database")?;
+        Ok(Arc::new(f))
+    }
 }
 
 /// The admin token: the file's first line, which must not be empty.
@@ -244,7 +336,7 @@ fn ensure_session_key(path: &Path) -> anyhow::Result<()> {
 fn watch_credentials(
     credentials: WatchedCredentials,
     interval: std::time::Duration,
-) -> Arc<WatchedCredentials> {
+) -> Arc<dyn CredentialSource> {
     let credentials = Arc::new(credentials);
     let weak = Arc::downgrade(&credentials);
     tokio::spawn(async move {
@@ -319,6 +411,7 @@ pub async fn run(
         authz,
         config,
         admin_token,
+        iam_api,
     } = sidecar;
     let checked_listen = config.listen.clone();
     let limits = config.limits.clone();
@@ -339,11 +432,20 @@ pub async fn run(
         ),
         None => None,
     };
+    let iam_l = match (&iam_api, config.iam.as_ref().and_then(|i| i.listen)) {
+        (Some(_), Some(addr)) => Some(
+            TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding the IAM API on {addr}"))?,
+        ),
+        _ => None,
+    };
     let bound = Bound {
         grpc: grpc_l.local_addr()?,
         http: http_l.local_addr()?,
         admin: admin_l.local_addr()?,
         sts: sts_l.as_ref().map(TcpListener::local_addr).transpose()?,
+        iam: iam_l.as_ref().map(TcpListener::local_addr).transpose()?,
     };
 
     let guarded = crate::checks(authz.clone(), limits.concurrency, limits.check_timeout);
@@ -394,6 +496,18 @@ pub async fn run(
         }
         _ => None,
     };
+    let iam_task = match (iam_l, iam_api) {
+        (Some(listener), Some(api)) => Some(serve_http(
+            Acceptor::new(listener, cap, "iam"),
+            &limits,
+            stop_rx.clone(),
+            move |req, peer| {
+                let a = api.clone();
+                async move { crate::iam::handle(&a, req, peer).await }
+            },
+        )),
+        _ => None,
+    };
     let mut grpc_stop = stop_rx.clone();
     // gRPC connections are capped like the others (a stream of accepted connections, each holding
     // a place until it closes); dead peers are found by HTTP/2 keep-alive pings.
@@ -421,7 +535,7 @@ pub async fn run(
         let _ = grpc_task.await;
         let _ = http_task.await;
         let _ = admin_task.await;
-        if let Some(t) = sts_task {
+        for t in [sts_task, iam_task].into_iter().flatten() {
             let _ = t.await;
         }
     };
