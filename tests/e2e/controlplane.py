@@ -1,0 +1,193 @@
+"""A control plane for end-to-end tests: `iamlet iam init` on a fresh SQLite database, `iamlet serve`
+with the IAM API (`[iam] listen`), the sidecar reading the same database (`[store] accounts =
+"database"`, `[principal] sigv4 = "database"`) and STS, on free ports of 127.0.0.1; boto3 clients for
+the root user and for any access key.
+
+Used by the IAM API's tests (tests/e2e/iam_*_test.py). Needs boto3 (scripts/setup installs it) and a
+built `target/debug/iamlet` (IAMLET_BIN overrides).
+"""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.error
+import urllib.request
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+BIN = os.environ.get("IAMLET_BIN", os.path.join(ROOT, "target", "debug", "iamlet"))
+ACCOUNT = "111122223333"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def config_toml(ports, log_path, database="sqlite:iam.db", extra=""):
+    return f"""
+[listen]
+grpc = "127.0.0.1:{ports['grpc']}"
+http = "127.0.0.1:{ports['http']}"
+admin = "127.0.0.1:{ports['admin']}"
+
+[store]
+accounts = "database"
+
+[principal]
+sigv4 = "database"
+
+[context]
+region = "us-east-1"
+
+[engine]
+kind = "native"
+
+[iam]
+database = "{database}"
+listen = "127.0.0.1:{ports['iam']}"
+poll_interval = "200ms"
+
+[sts]
+listen = "127.0.0.1:{ports['sts']}"
+
+[decision_log]
+path = "{log_path}"
+
+{extra}
+"""
+
+
+class ControlPlane:
+    """One database and one `iamlet serve` on it."""
+
+    def __init__(self, extra="", database=None, init=True, start=True):
+        self.dir = tempfile.mkdtemp(prefix="iamlet-cp-")
+        self.ports = {k: free_port() for k in ("grpc", "http", "admin", "iam", "sts")}
+        self.log_path = os.path.join(self.dir, "decisions.jsonl")
+        self.config = os.path.join(self.dir, "iamlet.toml")
+        self.database = database or "sqlite:iam.db"
+        self.extra = extra
+        self.root = None
+        self.proc = None
+        self.stderr = open(os.path.join(self.dir, "stderr.txt"), "w+")
+        if init:
+            self.root = self.init()
+        with open(self.config, "w") as f:
+            f.write(config_toml(self.ports, self.log_path, self.database, extra))
+        if start:
+            self.start()
+
+    def iamlet(self, *args, check=True, input=None):
+        """Runs the CLI in the control plane's directory (where `sqlite:iam.db` is)."""
+        return subprocess.run(
+            [BIN, *args], cwd=self.dir, check=check, capture_output=True, text=True, input=input
+        )
+
+    def init(self):
+        out = self.iamlet("iam", "init", "--database", self.database, "--account-id", ACCOUNT)
+        return json.loads(out.stdout)
+
+    def start(self):
+        self.proc = subprocess.Popen(
+            [BIN, "serve", "--config", self.config],
+            cwd=self.dir,
+            stdout=subprocess.DEVNULL,
+            stderr=self.stderr,
+        )
+        self.wait_ready()
+
+    def stop(self, sig=None):
+        if self.proc and self.proc.poll() is None:
+            if sig is None:
+                self.proc.terminate()
+            else:
+                self.proc.send_signal(sig)
+            self.proc.wait(timeout=30)
+
+    def close(self):
+        self.stop()
+        self.stderr.close()
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def stderr_text(self):
+        self.stderr.flush()
+        self.stderr.seek(0)
+        return self.stderr.read()
+
+    def wait_ready(self, timeout=60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"iamlet exited {self.proc.returncode}: {self.stderr_text()}")
+            try:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{self.ports['admin']}/readyz", timeout=2
+                ) as r:
+                    if r.status == 200:
+                        with socket.create_connection(("127.0.0.1", self.ports["iam"]), timeout=2):
+                            return
+            except (urllib.error.URLError, ConnectionError, OSError):
+                pass
+            time.sleep(0.05)
+        raise RuntimeError(f"iamlet not ready within {timeout}s: {self.stderr_text()}")
+
+    @property
+    def iam_url(self):
+        return f"http://127.0.0.1:{self.ports['iam']}"
+
+    @property
+    def sts_url(self):
+        return f"http://127.0.0.1:{self.ports['sts']}"
+
+    def client(self, service="iam", key=None, secret=None, token=None):
+        """A boto3 client signed with the root key, or with the given key."""
+        import boto3
+        import botocore.config
+
+        key = key or self.root["AccessKeyId"]
+        secret = secret or self.root["SecretAccessKey"]
+        url = self.iam_url if service == "iam" else self.sts_url
+        return boto3.client(
+            service,
+            endpoint_url=url,
+            region_name="us-east-1",
+            aws_access_key_id=key,
+            aws_secret_access_key=secret,
+            aws_session_token=token,
+            config=botocore.config.Config(retries={"max_attempts": 1}),
+        )
+
+    def root_client(self):
+        return self.client()
+
+    def user_client(self, iam, user_name):
+        """Creates an access key for the user (with `iam`, a client allowed to) and returns a client
+        signed with it."""
+        k = iam.create_access_key(UserName=user_name)["AccessKey"]
+        return self.client(key=k["AccessKeyId"], secret=k["SecretAccessKey"])
+
+    def decisions(self):
+        if not os.path.exists(self.log_path):
+            return []
+        with open(self.log_path) as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+    def wait_decision(self, match, timeout=10):
+        """The first decision-log line `match(line)` holds for (the log is written asynchronously)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for d in self.decisions():
+                if match(d):
+                    return d
+            time.sleep(0.05)
+        raise AssertionError("no matching decision-log line")
+
+
+def error_code(e):
+    """The AWS error code of a botocore ClientError."""
+    return e.response["Error"]["Code"]
