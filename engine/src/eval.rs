@@ -25,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 mod flow;
+mod missing;
 use flow::{Flow, Steps};
 
 /// The outcome of an evaluation.

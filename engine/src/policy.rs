@@ -205,6 +205,16 @@ impl Policy {
     pub fn source(&self) -> &str {
         &self.source
     }
+
+    /// Where statement `index` (its place in the `Statement` array) is in [`Policy::source`]: the
+    /// line and column of its opening brace and its byte range. `None` for an index the policy does
+    /// not have.
+    pub fn statement_location(&self, index: usize) -> Option<Location> {
+        self.statements
+            .iter()
+            .find(|s| s.index == index)
+            .and_then(|s| s.location)
+    }
 }
 
 /// One statement, compiled.
@@ -323,6 +333,18 @@ mod tests {
     use crate::eval::{Decision, PolicySet};
     use crate::pattern::work;
     use crate::request::Request;
+
+    #[test]
+    fn statement_locations_point_at_their_braces() {
+        let text = "{\"Version\":\"2012-10-17\",\"Statement\":[\n  {\"Effect\":\"Allow\",\"Action\":\"s3:*\",\"Resource\":\"*\"},\n  {\"Effect\":\"Deny\",\"Action\":\"s3:Put*\",\"Resource\":\"*\"}]}";
+        let p = Policy::parse(text, PolicyType::Identity).unwrap();
+        let second = p.statement_location(1).unwrap();
+        assert_eq!((second.line, second.column), (3, 3));
+        assert!(text[second.start..second.end].starts_with("{\"Effect\":\"Deny\""));
+        assert!(text[second.start..second.end].ends_with('}'));
+        assert_eq!(p.statement_location(0).map(|l| l.line), Some(2));
+        assert!(p.statement_location(2).is_none());
+    }
 
     #[test]
     fn policy_type_names_read_back_and_match_serde() {

@@ -66,6 +66,30 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// An IAM user of `account` who is not named: what the Policy Simulator's `SimulateCustomPolicy`
+    /// evaluates identity-based policies for when no `CallerArn` is given. Its identity-based
+    /// policies count as any user's, and no condition key is derived from it (`aws:username`,
+    /// `aws:PrincipalArn`, `aws:PrincipalAccount` and `aws:PrincipalType` are missing unless the
+    /// context gives them).
+    pub fn unnamed_user(account: &str) -> Result<Self, RequestError> {
+        if account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(RequestError::Principal(account.to_owned()));
+        }
+        Ok(Principal {
+            arn: format!("arn:aws:iam::{account}:user/"),
+            kind: PrincipalKind::User,
+            account: Some(account.to_owned()),
+            partition: "aws".into(),
+            name: None,
+            issuer: None,
+        })
+    }
+
+    /// Whether this is an [`Principal::unnamed_user`].
+    fn is_unnamed(&self) -> bool {
+        self.kind == PrincipalKind::User && self.name.is_none()
+    }
+
     /// Parses a principal: an IAM user, role, root or account id, assumed-role session, federated user
     /// session, a service principal (`ec2.amazonaws.com`), or `anonymous`.
     pub fn parse(text: &str) -> Result<Self, RequestError> {
@@ -207,7 +231,12 @@ impl Eq for Request {}
 impl Request {
     /// A request with an empty context.
     pub fn new(principal: &str, action: &str, resource: &str) -> Result<Self, RequestError> {
-        let principal = Principal::parse(principal)?;
+        Self::of(Principal::parse(principal)?, action, resource)
+    }
+
+    /// A request with an empty context, by a principal already parsed (or an
+    /// [`Principal::unnamed_user`]).
+    pub fn of(principal: Principal, action: &str, resource: &str) -> Result<Self, RequestError> {
         match action.split_once(':') {
             Some((svc, name)) if !svc.is_empty() && !name.is_empty() && !name.contains(':') => {}
             _ => return Err(RequestError::Action(action.to_owned())),
@@ -310,13 +339,16 @@ impl Request {
         let p = &self.principal;
         let mut d: Vec<(&'static str, ContextValue)> = Vec::with_capacity(7);
         let is_service = p.kind == PrincipalKind::Service;
-        if !is_service && p.kind != PrincipalKind::Anonymous {
+        let unnamed = p.is_unnamed();
+        if !is_service && p.kind != PrincipalKind::Anonymous && !unnamed {
             d.push(("aws:principalarn", p.principal_arn().into()));
             if let Some(acct) = &p.account {
                 d.push(("aws:principalaccount", acct.as_str().into()));
             }
         }
-        d.push(("aws:principaltype", p.kind.aws_principal_type().into()));
+        if !unnamed {
+            d.push(("aws:principaltype", p.kind.aws_principal_type().into()));
+        }
         if p.kind == PrincipalKind::User {
             if let Some(name) = &p.name {
                 d.push(("aws:username", name.as_str().into()));
@@ -429,5 +461,36 @@ mod tests {
         let r = r.with_resource_account("444455556666");
         assert!(r.is_cross_account());
         assert!(Request::new("111122223333", "GetObject", "x").is_err());
+    }
+
+    #[test]
+    fn an_unnamed_user_derives_no_principal_keys() {
+        let p = Principal::unnamed_user("111122223333").unwrap();
+        assert_eq!(p.kind(), PrincipalKind::User);
+        let r = Request::of(p, "s3:GetObject", "arn:aws:s3:::b/k").unwrap();
+        let ctx = r.ctx();
+        for key in [
+            "aws:username",
+            "aws:principalarn",
+            "aws:principalaccount",
+            "aws:principaltype",
+        ] {
+            assert!(ctx.get(key).is_none(), "{key}");
+        }
+        assert_eq!(
+            ctx.get("aws:resourceaccount").unwrap().values(),
+            ["111122223333"]
+        );
+        assert!(Principal::unnamed_user("1111").is_err());
+        // Identity-based policies apply to it as to any user.
+        let mut set = crate::eval::PolicySet::new();
+        set.add(
+            crate::policy::Policy::parse(
+                r#"{"Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}}"#,
+                crate::policy::PolicyType::Identity,
+            )
+            .unwrap(),
+        );
+        assert!(set.evaluate(&r).is_allowed());
     }
 }
