@@ -30,6 +30,8 @@ pub enum ErrorCode {
     CredentialReportNotPresent,
     /// The caller may not.
     AccessDenied,
+    /// The Policy Simulator could not evaluate a stored policy.
+    PolicyEvaluation,
     /// The service failed.
     ServiceFailure,
     /// The request names no action this API has, or the wrong version.
@@ -64,6 +66,7 @@ impl ErrorCode {
             ErrorCode::InvalidAuthenticationCode => "InvalidAuthenticationCode",
             ErrorCode::CredentialReportNotPresent => "ReportNotPresent",
             ErrorCode::AccessDenied => "AccessDenied",
+            ErrorCode::PolicyEvaluation => "PolicyEvaluation",
             ErrorCode::ServiceFailure => "ServiceFailure",
             ErrorCode::InvalidAction => "InvalidAction",
             ErrorCode::MissingAuthenticationToken => "MissingAuthenticationToken",
@@ -90,7 +93,7 @@ impl ErrorCode {
             | ErrorCode::ExpiredToken
             | ErrorCode::SignatureDoesNotMatch
             | ErrorCode::RequestExpired => 403,
-            ErrorCode::ServiceFailure => 500,
+            ErrorCode::ServiceFailure | ErrorCode::PolicyEvaluation => 500,
             _ => 400,
         }
     }

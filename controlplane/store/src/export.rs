@@ -245,6 +245,8 @@ pub enum PrincipalRef<'a> {
     User(&'a Name),
     /// A role, by name.
     Role(&'a Name),
+    /// A group, by name (the Policy Simulator's `PolicySourceArn` may name one).
+    Group(&'a Name),
 }
 
 type Owned<T> = HashMap<String, Vec<T>>;
@@ -337,8 +339,8 @@ impl Iam {
         })
     }
 
-    /// One user's or role's details: it, its groups, and every managed policy attached to it (or to
-    /// its groups) or bounding it. `None` when there is no such principal.
+    /// One user's, role's or group's details: it, a user's groups, and every managed policy attached
+    /// to it (or to its groups) or bounding it. `None` when there is no such entity.
     pub async fn principal_details(
         &self,
         tx: &mut Tx,
@@ -372,6 +374,14 @@ impl Iam {
                 };
                 arns.extend(r.attached.iter().map(|a| a.arn.clone()));
                 arns.extend(r.role.boundary.clone());
+            }
+            PrincipalRef::Group(name) => {
+                let key = name.key();
+                d.groups = self.groups_in(tx, Range { lo: &key, hi: &key }).await?;
+                let Some(g) = d.groups.first() else {
+                    return Ok(None);
+                };
+                arns.extend(g.attached.iter().map(|a| a.arn.clone()));
             }
         }
         arns.sort();

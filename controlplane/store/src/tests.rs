@@ -240,3 +240,65 @@ async fn the_sidecar_reads_principals_and_keys() {
     let other = iamlet_store::PrincipalKey::Root("999988887777".into());
     assert!(fetcher.fetch(&other).await.is_err());
 }
+
+#[tokio::test]
+async fn a_groups_details_are_its_policies() {
+    let t = temp_db("group-details").await;
+    let iam = &t.iam;
+    let mut tx = iam.write().await.unwrap();
+    let g = iam
+        .create_group(&mut tx, &name("Ops", NameKind::Group), &IamPath::root())
+        .await
+        .unwrap();
+    // The policy operations are elsewhere: the rows they write, written here directly.
+    let doc =
+        r#"{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:*","Resource":"*"}}"#;
+    for (sql, binds) in [
+        (
+            "INSERT INTO iam_inline_policies (owner_kind, owner_id, name, name_key, document) VALUES ('group', $1, 'inline', 'inline', $2)",
+            vec![g.id.as_str(), doc],
+        ),
+        (
+            "INSERT INTO iam_policies (id, arn, name, name_key, path, created_at, updated_at, default_version, next_version, aws_managed) \
+             VALUES ('ANPA1', 'arn:aws:iam::111122223333:policy/m', 'm', 'm', '/', 0, 0, 'v1', 2, 0)",
+            vec![],
+        ),
+        (
+            "INSERT INTO iam_policy_versions (policy_id, version_id, document, created_at) VALUES ('ANPA1', 'v1', $1, 0)",
+            vec![doc],
+        ),
+        (
+            "INSERT INTO iam_attachments (owner_kind, owner_id, policy_id) VALUES ('group', $1, 'ANPA1')",
+            vec![g.id.as_str()],
+        ),
+    ] {
+        let mut q = sqlx::query(sql);
+        for b in binds {
+            q = q.bind(b);
+        }
+        q.execute(&mut *tx.inner).await.unwrap();
+    }
+    tx.commit().await.unwrap();
+    let mut tx = iam.read().await.unwrap();
+    let ops = name("ops", NameKind::Group);
+    let d = iam
+        .principal_details(&mut tx, export::PrincipalRef::Group(&ops))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(d.groups.len(), 1);
+    assert_eq!(d.groups[0].inline[0].name, "inline");
+    assert_eq!(
+        d.groups[0].attached[0].arn,
+        "arn:aws:iam::111122223333:policy/m"
+    );
+    assert_eq!(d.policies.len(), 1);
+    assert!(d.policies[0].versions[0].is_default);
+    assert!(d.users.is_empty() && d.roles.is_empty());
+    let none = name("nobody", NameKind::Group);
+    assert!(iam
+        .principal_details(&mut tx, export::PrincipalRef::Group(&none))
+        .await
+        .unwrap()
+        .is_none());
+}

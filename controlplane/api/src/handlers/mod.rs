@@ -1,6 +1,7 @@
 //! One handler per action, grouped by what they manage; [`run`] dispatches.
 
 mod groups;
+mod simulate;
 mod users;
 
 use crate::ctx::Ctx;
@@ -27,6 +28,8 @@ pub(crate) async fn run(c: &mut Ctx<'_>) -> Answer {
         Action::AddUserToGroup => groups::add_user(c).await,
         Action::RemoveUserFromGroup => groups::remove_user(c).await,
         Action::ListGroupsForUser => groups::for_user(c).await,
+        Action::SimulatePrincipalPolicy => simulate::principal(c).await,
+        Action::SimulateCustomPolicy => simulate::custom(c).await,
         // WIP(issue 20): every action below gets its handler before this lands.
         other => Err(IamError::new(ErrorCode::InvalidAction, format!("{} is not served yet", other.as_str()))),
     }
