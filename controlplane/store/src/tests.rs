@@ -15,16 +15,39 @@ impl Drop for TempDb {
     }
 }
 
-/// A new account in a fresh SQLite file.
+/// A new account in a fresh database: a SQLite file, or with `IAMLET_TEST_POSTGRES` set (by
+/// `scripts/with-postgres`) a new database on that PostgreSQL server, so every store test runs on
+/// both dialects.
 pub(crate) async fn temp_db(name: &str) -> TempDb {
     let dir = std::env::temp_dir().join(format!("iamlet-iam-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
-    let url = DatabaseUrl::parse("sqlite:iam.db", &dir).unwrap();
+    let url = match std::env::var("IAMLET_TEST_POSTGRES") {
+        Ok(admin) => postgres_db(&admin, name).await,
+        Err(_) => DatabaseUrl::parse("sqlite:iam.db", &dir).unwrap(),
+    };
     let (iam, root) = Iam::init(&url, "111122223333", Quotas::default())
         .await
         .unwrap();
     TempDb { dir, iam, root }
+}
+
+/// A new, empty database on the test server (the cluster is thrown away after the suite).
+async fn postgres_db(admin: &str, name: &str) -> DatabaseUrl {
+    use sqlx::Connection as _;
+    sqlx::any::install_default_drivers();
+    let db = format!("iamlet_{}_{}", name.replace('-', "_"), std::process::id());
+    let mut conn = sqlx::AnyConnection::connect(admin).await.unwrap();
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {db}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    sqlx::query(&format!("CREATE DATABASE {db}"))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let base = admin.rsplit_once('/').map_or(admin, |(b, _)| b);
+    DatabaseUrl::parse(&format!("{base}/{db}"), std::path::Path::new(".")).unwrap()
 }
 
 pub(crate) fn name(n: &str, kind: NameKind) -> Name {
