@@ -370,6 +370,39 @@ mod tests {
             .contains(",not_supported,false,"));
     }
 
+    #[test]
+    fn a_typed_row_writes_password_and_key_columns_as_aws_does() {
+        let row = |password| Row {
+            user: "bob".into(),
+            arn: "arn:aws:iam::111122223333:user/bob".into(),
+            created: Some(unix_time(1_700_000_000)),
+            password,
+            mfa_active: Some(true),
+            keys: vec![Key {
+                active: false,
+                last_rotated: unix_time(1_700_000_000),
+                last_used: Some(KeyUse {
+                    date: unix_time(1_800_000_000),
+                    region: None,
+                    service: Some("s3".into()),
+                }),
+            }],
+        };
+        let enabled = row(Password::Enabled {
+            last_used: None,
+            last_changed: 1_700_000_000,
+            next_rotation: Some(1_700_000_000 + 90 * 86_400),
+        })
+        .record();
+        assert_eq!(enabled.len(), COLUMNS.len());
+        assert_eq!(
+            enabled[3..14].join(","),
+            "true,no_information,2023-11-14T22:13:20+00:00,2024-02-12T22:13:20+00:00,true,false,2023-11-14T22:13:20+00:00,2027-01-15T08:00:00+00:00,N/A,s3,false"
+        );
+        let disabled = row(Password::Disabled).record();
+        assert_eq!(disabled[3..7].join(","), "false,N/A,N/A,N/A");
+    }
+
     fn rows_without_credentials() -> Vec<Vec<String>> {
         rows(&[export()], None, &[])
     }

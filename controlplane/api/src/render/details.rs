@@ -63,7 +63,7 @@ pub(crate) fn details(x: &mut Xml, d: &Details) {
                 .text("InstanceProfileId", &p.id)
                 .text("Arn", &p.arn)
                 .text("CreateDate", &iso8601(p.created));
-            x.list("Roles", [rl], |x, member| role(x, member));
+            x.list("Roles", [rl], role);
         });
         inline(x, "RolePolicyList", &r.inline);
         attached(x, &r.attached);
