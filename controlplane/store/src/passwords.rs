@@ -10,8 +10,8 @@
 //! guess costs an attacker 19 MiB and as long as it costs us, about 35 ms per hash on a development
 //! machine (measured; the workspace's dev profile optimises argon2 too, which unoptimised takes
 //! half a second). RFC 9106's second profile (64 MiB, three passes) would triple that for every
-//! password set and every reuse check (up to 24 verifications), for no gain a rate-limited API
-//! needs.
+//! password set and every reuse check (up to 24 verifications); OWASP rates both profiles as
+//! equally strong choices.
 
 use crate::db::{db_error, Tx};
 use crate::error::{ErrorCode, IamError};
