@@ -462,6 +462,57 @@ class Account(Shared):
         self.assertEqual(sorted(u["UserName"] for u in out["UserDetailList"]), sorted(users))
 
 
+class DetailsShape(Shared):
+    """GetAccountAuthorizationDetails' roles and managed policies in AWS's XML, read back by boto3
+    (documents URL-encoded on the wire, JSON objects once decoded). The rows are written straight
+    into the database, so the shape is checked whatever API creates roles and policies."""
+
+    def test_roles_profiles_and_policies_as_aws_writes_them(self):
+        trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+        doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/a+b c%"}]}
+        arn = f"arn:aws:iam::{ACCOUNT}:policy/ops/reader"
+        db = sqlite3.connect(os.path.join(self.cp.dir, "iam.db"), timeout=10)
+        with db:
+            db.execute(
+                "INSERT INTO iam_roles VALUES ('AROAEXAMPLEROLE000001', 'app', 'app', '/svc/', 1700000000, ?, 'the app', 7200, ?, 0, 1800000000, 'eu-west-1')",
+                (json.dumps(trust), arn),
+            )
+            db.execute("INSERT INTO iam_instance_profiles VALUES ('AIPAEXAMPLEPROFILE001', 'app-profile', 'app-profile', '/', 1700000000)")
+            db.execute("INSERT INTO iam_instance_profile_roles VALUES ('AIPAEXAMPLEPROFILE001', 'AROAEXAMPLEROLE000001')")
+            db.execute(
+                "INSERT INTO iam_policies VALUES ('ANPAEXAMPLEPOLICY0001', ?, 'reader', 'reader', '/ops/', 'reads', 1700000000, 1700000100, 'v2', 3, 0)",
+                (arn,),
+            )
+            db.execute("INSERT INTO iam_policy_versions VALUES ('ANPAEXAMPLEPOLICY0001', 'v1', '{\"Version\": \"2012-10-17\", \"Statement\": []}', 1700000000)")
+            db.execute("INSERT INTO iam_policy_versions VALUES ('ANPAEXAMPLEPOLICY0001', 'v2', ?, 1700000100)", (json.dumps(doc),))
+            db.execute("INSERT INTO iam_attachments VALUES ('role', 'AROAEXAMPLEROLE000001', 'ANPAEXAMPLEPOLICY0001')")
+            db.execute("INSERT INTO iam_inline_policies VALUES ('role', 'AROAEXAMPLEROLE000001', 'inline', 'inline', ?)", (json.dumps(doc),))
+        db.close()
+        d = self.iam.get_account_authorization_details(Filter=["Role", "LocalManagedPolicy"])
+        self.assertEqual(d["UserDetailList"], [])
+        [role] = d["RoleDetailList"]
+        self.assertEqual(role["Arn"], f"arn:aws:iam::{ACCOUNT}:role/svc/app")
+        self.assertEqual(role["AssumeRolePolicyDocument"], trust)
+        self.assertEqual(role["RolePolicyList"], [{"PolicyName": "inline", "PolicyDocument": doc}])
+        self.assertEqual(role["AttachedManagedPolicies"], [{"PolicyName": "reader", "PolicyArn": arn}])
+        self.assertEqual(
+            role["PermissionsBoundary"],
+            {"PermissionsBoundaryType": "PermissionsBoundaryPolicy", "PermissionsBoundaryArn": arn},
+        )
+        self.assertEqual(role["RoleLastUsed"]["Region"], "eu-west-1")
+        [profile] = role["InstanceProfileList"]
+        self.assertEqual(profile["InstanceProfileName"], "app-profile")
+        self.assertEqual([r["RoleName"] for r in profile["Roles"]], ["app"])
+        [policy] = d["Policies"]
+        self.assertEqual((policy["Arn"], policy["DefaultVersionId"]), (arn, "v2"))
+        self.assertEqual((policy["AttachmentCount"], policy["PermissionsBoundaryUsageCount"]), (1, 1))
+        self.assertEqual(policy["Description"], "reads")
+        versions = {v["VersionId"]: v for v in policy["PolicyVersionList"]}
+        self.assertEqual(versions["v2"]["Document"], doc)
+        self.assertTrue(versions["v2"]["IsDefaultVersion"])
+        self.assertFalse(versions["v1"]["IsDefaultVersion"])
+
+
 class CredentialReport(Shared):
     def test_report_columns_from_the_database(self):
         self.assertCode("ReportNotPresent", self.iam.get_credential_report)
