@@ -3,6 +3,10 @@
 use iamlet_iam_store::{iso8601, Group, Paged, Role, Tag, User};
 use iamlet_query::Xml;
 
+mod details;
+
+pub(crate) use details::details;
+
 /// `<User>`'s (or a list member's) fields.
 pub(crate) fn user(x: &mut Xml, u: &User) {
     x.text("Path", u.path.as_str())
@@ -56,7 +60,7 @@ pub(crate) fn role(x: &mut Xml, r: &Role) {
 /// `<PermissionsBoundary>`.
 pub(crate) fn boundary(x: &mut Xml, arn: &str) {
     x.open("PermissionsBoundary")
-        .text("PermissionsBoundaryType", "Policy")
+        .text("PermissionsBoundaryType", "PermissionsBoundaryPolicy")
         .text("PermissionsBoundaryArn", arn)
         .close("PermissionsBoundary");
 }

@@ -17,6 +17,7 @@
 
 #![forbid(unsafe_code)]
 
+mod account;
 mod credentials;
 mod db;
 mod error;
@@ -24,11 +25,15 @@ pub mod export;
 mod fetcher;
 pub mod generation;
 mod groups;
+mod keys;
+mod mfa;
 mod model;
 pub mod names;
 mod page;
+mod passwords;
 mod policies;
 pub mod quotas;
+mod report;
 mod roles;
 mod schema;
 mod tags;
@@ -36,17 +41,24 @@ mod tags;
 mod tests;
 mod users;
 
+pub use account::{parse_alias, Summary};
 pub use credentials::DatabaseCredentials;
 pub use db::{Database, DatabaseUrl, Dialect, Tx};
 pub use error::{ErrorCode, IamError};
 pub use fetcher::DatabaseFetcher;
 pub use generation::DataKind;
 pub use groups::UpdateGroup;
+pub use keys::{parse_key_id, AccessKeyMeta, KeyLastUsed, KeyOwner, KeyState};
+pub use mfa::{
+    parse_code, parse_serial, Assignment, NewMfaDevice, UserMfaDevice, VirtualMfaDevice,
+};
 pub use model::{iso8601, EntityKind, Group, InstanceProfile, Role, User};
 pub use names::{IamPath, Name, NameKind, PathPrefix, Tag};
 pub use page::{Page, Paged};
+pub use passwords::{parse_password, LoginProfile, UpdateLoginProfile};
 pub use policies::ManagedPolicy;
 pub use quotas::Quotas;
+pub use report::{CredentialReport, ReportState, REPORT_LIFETIME_SECONDS};
 pub use tags::parse_keys as parse_tag_keys;
 pub use users::{CreateUser, UpdateUser};
 
@@ -213,6 +225,6 @@ pub(crate) fn new_id(prefix: &str) -> Result<String, IamError> {
 }
 
 /// A failure of the system's random number generator or of a key's encoding.
-fn credentials_error(e: iamlet_auth::CredentialsError) -> IamError {
+pub(crate) fn credentials_error(e: iamlet_auth::CredentialsError) -> IamError {
     IamError::service(e.to_string())
 }
