@@ -1,0 +1,586 @@
+//! Roles, instance profiles, service-linked roles, inline policies, attachments and boundaries on a
+//! real SQLite file.
+
+use crate::policies::tests::{doc, policy};
+use crate::tests::{name, temp_db, user};
+use crate::*;
+use iamlet_engine::PolicyType;
+
+pub(crate) const TRUST_EC2: &str = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]}"#;
+
+pub(crate) fn role(n: &str) -> CreateRole {
+    CreateRole {
+        name: name(n, NameKind::Role),
+        path: IamPath::root(),
+        trust: PolicyDocument::parse("AssumeRolePolicyDocument", TRUST_EC2, PolicyType::Trust)
+            .unwrap(),
+        description: None,
+        max_session_duration: DEFAULT_MAX_SESSION_DURATION,
+        boundary: None,
+        tags: Vec::new(),
+    }
+}
+
+#[tokio::test]
+async fn roles_live_and_die_by_iam_rules() {
+    let t = temp_db("roles").await;
+    let iam = &t.iam;
+    let mut tx = iam.write().await.unwrap();
+    let mut r = role("Deployer");
+    r.path = IamPath::parse("Path", Some("/ci/")).unwrap();
+    r.description = Some("deploys".to_owned());
+    r.max_session_duration = 7200;
+    r.boundary = Some("arn:aws:iam::aws:policy/PowerUserAccess".to_owned());
+    r.tags = Tag::parse_list(&[("team", "ci")]).unwrap();
+    let created = iam.create_role(&mut tx, &r).await.unwrap();
+    assert_eq!(created.arn, "arn:aws:iam::111122223333:role/ci/Deployer");
+    assert!(created.id.starts_with("AROA"));
+    assert_eq!(created.max_session_duration, 7200);
+    let e = iam
+        .create_role(&mut tx, &role("deployer"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::EntityAlreadyExists);
+    assert_eq!(e.message, "Role with name deployer already exists.");
+    let mut bad = role("Bounded");
+    bad.boundary = Some("arn:aws:iam::111122223333:policy/Nope".to_owned());
+    let e = iam.create_role(&mut tx, &bad).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::NoSuchEntity);
+    assert_eq!(
+        e.message,
+        "Scope ARN: arn:aws:iam::111122223333:policy/Nope does not exist or is not attachable."
+    );
+    let mut long = role("Long");
+    long.max_session_duration = 43_201;
+    assert_eq!(
+        iam.create_role(&mut tx, &long).await.unwrap_err().code,
+        ErrorCode::ValidationError
+    );
+    let big_trust = format!(
+        r#"{{"Version": "2012-10-17", "Statement": [{{"Sid": "{}", "Effect": "Allow", "Principal": {{"Service": "ec2.amazonaws.com"}}, "Action": "sts:AssumeRole"}}]}}"#,
+        "s".repeat(2000)
+    );
+    let mut big = role("Big");
+    big.trust =
+        PolicyDocument::parse("AssumeRolePolicyDocument", &big_trust, PolicyType::Trust).unwrap();
+    let e = iam.create_role(&mut tx, &big).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::LimitExceeded);
+    assert_eq!(e.message, "Cannot exceed quota for ACLSizePerRole: 2048");
+
+    let deployer = name("deployer", NameKind::Role);
+    let got = iam.get_role(&mut tx, &deployer).await.unwrap();
+    assert_eq!(got.tags.len(), 1);
+    assert_eq!(
+        got.boundary.as_deref(),
+        Some("arn:aws:iam::aws:policy/PowerUserAccess")
+    );
+    let listed = iam
+        .list_roles(
+            &mut tx,
+            &PathPrefix::parse("PathPrefix", Some("/ci/")).unwrap(),
+            &Page::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(listed.items.len(), 1);
+    let updated = iam
+        .update_role(
+            &mut tx,
+            &deployer,
+            &UpdateRole {
+                description: Some("ships".to_owned()),
+                max_session_duration: Some(3600),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(updated.description.as_deref(), Some("ships"));
+    assert_eq!(updated.max_session_duration, 3600);
+    let other_trust = TRUST_EC2.replace("ec2.amazonaws.com", "lambda.amazonaws.com");
+    iam.update_assume_role_policy(
+        &mut tx,
+        &deployer,
+        &PolicyDocument::parse("PolicyDocument", &other_trust, PolicyType::Trust).unwrap(),
+    )
+    .await
+    .unwrap();
+    assert!(iam
+        .role(&mut tx, &deployer)
+        .await
+        .unwrap()
+        .trust_policy
+        .contains("lambda"));
+
+    // Nothing may be left on a role that is deleted: profile, inline policy, attached policy.
+    let ip = name("web", NameKind::InstanceProfile);
+    iam.create_instance_profile(&mut tx, &ip, &IamPath::root(), &[])
+        .await
+        .unwrap();
+    iam.add_role_to_instance_profile(&mut tx, &ip, &deployer)
+        .await
+        .unwrap();
+    let e = iam.delete_role(&mut tx, &deployer).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::DeleteConflict);
+    assert_eq!(
+        e.message,
+        "Cannot delete entity, must remove roles from instance profile first."
+    );
+    let e = iam.delete_instance_profile(&mut tx, &ip).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::DeleteConflict);
+    iam.remove_role_from_instance_profile(&mut tx, &ip, &deployer)
+        .await
+        .unwrap();
+    let inline = name("inline", NameKind::Policy);
+    let allow = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}"#;
+    iam.put_inline_policy(&mut tx, Owner::Role(&deployer), &inline, &doc(allow))
+        .await
+        .unwrap();
+    let e = iam.delete_role(&mut tx, &deployer).await.unwrap_err();
+    assert_eq!(
+        e.message,
+        "Cannot delete entity, must delete policies first."
+    );
+    iam.delete_inline_policy(&mut tx, Owner::Role(&deployer), &inline)
+        .await
+        .unwrap();
+    iam.attach_policy(
+        &mut tx,
+        Owner::Role(&deployer),
+        "arn:aws:iam::aws:policy/ReadOnlyAccess",
+    )
+    .await
+    .unwrap();
+    let e = iam.delete_role(&mut tx, &deployer).await.unwrap_err();
+    assert_eq!(
+        e.message,
+        "Cannot delete entity, must detach all policies first."
+    );
+    iam.detach_policy(
+        &mut tx,
+        Owner::Role(&deployer),
+        "arn:aws:iam::aws:policy/ReadOnlyAccess",
+    )
+    .await
+    .unwrap();
+    iam.delete_role(&mut tx, &deployer).await.unwrap();
+    let e = iam.role(&mut tx, &deployer).await.unwrap_err();
+    assert_eq!(e.message, "The role with name deployer cannot be found.");
+    iam.delete_instance_profile(&mut tx, &ip).await.unwrap();
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn instance_profiles_hold_one_role() {
+    let t = temp_db("profiles").await;
+    let iam = &t.iam;
+    let mut tx = iam.write().await.unwrap();
+    let ip = name("web", NameKind::InstanceProfile);
+    let tags = Tag::parse_list(&[("env", "prod")]).unwrap();
+    let p = iam
+        .create_instance_profile(
+            &mut tx,
+            &ip,
+            &IamPath::parse("Path", Some("/w/")).unwrap(),
+            &tags,
+        )
+        .await
+        .unwrap();
+    assert_eq!(p.arn, "arn:aws:iam::111122223333:instance-profile/w/web");
+    assert!(p.id.starts_with("AIPA"));
+    let e = iam
+        .create_instance_profile(
+            &mut tx,
+            &name("WEB", NameKind::InstanceProfile),
+            &IamPath::root(),
+            &[],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::EntityAlreadyExists);
+    assert_eq!(e.message, "Instance Profile WEB already exists.");
+    for r in ["a", "b"] {
+        iam.create_role(&mut tx, &role(r)).await.unwrap();
+    }
+    let a = name("a", NameKind::Role);
+    iam.add_role_to_instance_profile(&mut tx, &ip, &a)
+        .await
+        .unwrap();
+    let e = iam
+        .add_role_to_instance_profile(&mut tx, &ip, &a)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::EntityAlreadyExists);
+    let e = iam
+        .add_role_to_instance_profile(&mut tx, &ip, &name("b", NameKind::Role))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::LimitExceeded);
+    assert_eq!(
+        e.message,
+        "Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1"
+    );
+    let got = iam.get_instance_profile(&mut tx, &ip).await.unwrap();
+    assert_eq!(got.roles.len(), 1);
+    assert_eq!(got.roles[0].name.as_str(), "a");
+    assert_eq!(got.tags, tags);
+    let for_role = iam
+        .list_instance_profiles_for_role(&mut tx, &a, &Page::default())
+        .await
+        .unwrap();
+    assert_eq!(for_role.items.len(), 1);
+    let listed = iam
+        .list_instance_profiles(&mut tx, &PathPrefix::default(), &Page::default())
+        .await
+        .unwrap();
+    assert_eq!(listed.items[0].roles.len(), 1);
+    let e = iam
+        .remove_role_from_instance_profile(&mut tx, &ip, &name("b", NameKind::Role))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::NoSuchEntity);
+    let e = iam
+        .get_instance_profile(&mut tx, &name("nope", NameKind::InstanceProfile))
+        .await
+        .unwrap_err();
+    assert_eq!(e.message, "Instance Profile nope cannot be found.");
+}
+
+#[tokio::test]
+async fn service_linked_roles_belong_to_their_service() {
+    let t = temp_db("slr").await;
+    let iam = &t.iam;
+    let mut tx = iam.write().await.unwrap();
+    let r = CreateServiceLinkedRole {
+        service: "elasticbeanstalk.amazonaws.com".to_owned(),
+        suffix: None,
+        description: Some("for Beanstalk".to_owned()),
+    };
+    let slr = iam.create_service_linked_role(&mut tx, &r).await.unwrap();
+    assert_eq!(
+        slr.arn,
+        "arn:aws:iam::111122223333:role/aws-service-role/elasticbeanstalk.amazonaws.com/AWSServiceRoleForElasticBeanstalk"
+    );
+    assert!(slr.service_linked);
+    assert!(slr.trust_policy.contains("elasticbeanstalk.amazonaws.com"));
+    let e = iam
+        .create_service_linked_role(&mut tx, &r)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidInput);
+    assert_eq!(
+        e.message,
+        "Service role name AWSServiceRoleForElasticBeanstalk has been taken in this account, please try a different suffix."
+    );
+    let n = slr.name.clone();
+    let protected = "Cannot perform the operation on the protected role 'AWSServiceRoleForElasticBeanstalk' - this role is only modifiable by AWS";
+    let trust = PolicyDocument::parse("PolicyDocument", TRUST_EC2, PolicyType::Trust).unwrap();
+    let allow = r#"{"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}"#;
+    for e in [
+        iam.delete_role(&mut tx, &n).await.unwrap_err(),
+        iam.update_assume_role_policy(&mut tx, &n, &trust)
+            .await
+            .unwrap_err(),
+        iam.put_inline_policy(
+            &mut tx,
+            Owner::Role(&n),
+            &name("p", NameKind::Policy),
+            &doc(allow),
+        )
+        .await
+        .unwrap_err(),
+        iam.attach_policy(
+            &mut tx,
+            Owner::Role(&n),
+            "arn:aws:iam::aws:policy/ReadOnlyAccess",
+        )
+        .await
+        .unwrap_err(),
+        iam.put_role_boundary(&mut tx, &n, "arn:aws:iam::aws:policy/ReadOnlyAccess")
+            .await
+            .unwrap_err(),
+        iam.update_role(
+            &mut tx,
+            &n,
+            &UpdateRole {
+                description: None,
+                max_session_duration: Some(7200),
+            },
+        )
+        .await
+        .unwrap_err(),
+    ] {
+        assert_eq!(e.code, ErrorCode::UnmodifiableEntity, "{e}");
+        assert_eq!(e.message, protected);
+    }
+    // Its description is the one thing a caller may change.
+    iam.update_role(
+        &mut tx,
+        &n,
+        &UpdateRole {
+            description: Some("new".to_owned()),
+            max_session_duration: None,
+        },
+    )
+    .await
+    .unwrap();
+    let suffixed = iam
+        .create_service_linked_role(
+            &mut tx,
+            &CreateServiceLinkedRole {
+                service: "autoscaling.amazonaws.com".to_owned(),
+                suffix: Some("web".to_owned()),
+                description: None,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(suffixed.name.as_str(), "AWSServiceRoleForAutoScaling_web");
+
+    let task = iam.delete_service_linked_role(&mut tx, &n).await.unwrap();
+    assert!(task.starts_with(
+        "task/aws-service-role/elasticbeanstalk.amazonaws.com/AWSServiceRoleForElasticBeanstalk/"
+    ));
+    assert!(iam.find_role(&mut tx, &n).await.unwrap().is_none());
+    assert_eq!(
+        iam.service_linked_role_deletion_status(&mut tx, &task)
+            .await
+            .unwrap(),
+        DeletionStatus::Succeeded
+    );
+    let e = iam
+        .service_linked_role_deletion_status(&mut tx, "task/aws-service-role/x/y/z")
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::NoSuchEntity);
+    iam.create_role(&mut tx, &role("plain")).await.unwrap();
+    let e = iam
+        .delete_service_linked_role(&mut tx, &name("plain", NameKind::Role))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidInput);
+}
+
+#[tokio::test]
+async fn inline_policies_share_their_owners_size() {
+    let t = temp_db("inline").await;
+    let iam = &t.iam;
+    let mut tx = iam.write().await.unwrap();
+    iam.create_user(&mut tx, &user("bob")).await.unwrap();
+    let bob = name("bob", NameKind::User);
+    let sized = |n: usize| {
+        doc(&format!(
+            r#"{{"Version": "2012-10-17", "Statement": [{{"Sid": "{}", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}}]}}"#,
+            "x".repeat(n)
+        ))
+    };
+    let one = sized(900);
+    iam.put_inline_policy(
+        &mut tx,
+        Owner::User(&bob),
+        &name("one", NameKind::Policy),
+        &one,
+    )
+    .await
+    .unwrap();
+    iam.put_inline_policy(
+        &mut tx,
+        Owner::User(&bob),
+        &name("two", NameKind::Policy),
+        &one,
+    )
+    .await
+    .unwrap();
+    let e = iam
+        .put_inline_policy(
+            &mut tx,
+            Owner::User(&bob),
+            &name("three", NameKind::Policy),
+            &one,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::LimitExceeded);
+    assert_eq!(
+        e.message,
+        "Maximum policy size of 2048 bytes exceeded for user bob"
+    );
+    // Replacing one counts the new document instead of the old.
+    iam.put_inline_policy(
+        &mut tx,
+        Owner::User(&bob),
+        &name("TWO", NameKind::Policy),
+        &sized(10),
+    )
+    .await
+    .unwrap();
+    let names = iam
+        .list_inline_policies(&mut tx, Owner::User(&bob), &Page::default())
+        .await
+        .unwrap();
+    assert_eq!(names.items, ["one", "TWO"]);
+    let got = iam
+        .get_inline_policy(&mut tx, Owner::User(&bob), &name("two", NameKind::Policy))
+        .await
+        .unwrap();
+    assert_eq!(got.name, "TWO");
+    let e = iam
+        .get_inline_policy(&mut tx, Owner::User(&bob), &name("nope", NameKind::Policy))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::NoSuchEntity);
+    assert_eq!(e.message, "The user policy with name nope cannot be found.");
+    let g = name("ops", NameKind::Group);
+    iam.create_group(&mut tx, &g, &IamPath::root())
+        .await
+        .unwrap();
+    for i in 0..5 {
+        iam.put_inline_policy(
+            &mut tx,
+            Owner::Group(&g),
+            &name(&format!("p{i}"), NameKind::Policy),
+            &one,
+        )
+        .await
+        .unwrap();
+    }
+    let e = iam
+        .put_inline_policy(
+            &mut tx,
+            Owner::Group(&g),
+            &name("p5", NameKind::Policy),
+            &one,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.message,
+        "Maximum policy size of 5120 bytes exceeded for group ops"
+    );
+    let e = iam
+        .delete_inline_policy(&mut tx, Owner::Group(&g), &name("nope", NameKind::Policy))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.message,
+        "The group policy with name nope cannot be found."
+    );
+    let e = iam
+        .put_inline_policy(
+            &mut tx,
+            Owner::Role(&name("ghost", NameKind::Role)),
+            &name("p", NameKind::Policy),
+            &one,
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.message, "The role with name ghost cannot be found.");
+}
+
+#[tokio::test]
+async fn attachments_have_a_quota_and_need_a_policy() {
+    let t = temp_db("attachments").await;
+    let iam = Iam {
+        quotas: Quotas {
+            managed_policies_per_entity: 2,
+            ..Quotas::default()
+        },
+        ..t.iam.clone()
+    };
+    let mut tx = iam.write().await.unwrap();
+    iam.create_user(&mut tx, &user("carol")).await.unwrap();
+    let carol = name("carol", NameKind::User);
+    let arns: Vec<String> = {
+        let mut v = Vec::new();
+        for p in ["a", "b", "c"] {
+            v.push(
+                iam.create_policy(&mut tx, &policy(p))
+                    .await
+                    .unwrap()
+                    .policy
+                    .arn,
+            );
+        }
+        v
+    };
+    iam.attach_policy(&mut tx, Owner::User(&carol), &arns[0])
+        .await
+        .unwrap();
+    // Twice is once.
+    iam.attach_policy(&mut tx, Owner::User(&carol), &arns[0])
+        .await
+        .unwrap();
+    iam.attach_policy(&mut tx, Owner::User(&carol), &arns[1])
+        .await
+        .unwrap();
+    let e = iam
+        .attach_policy(&mut tx, Owner::User(&carol), &arns[2])
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::LimitExceeded);
+    assert_eq!(e.message, "Cannot exceed quota for PoliciesPerUser: 2");
+    let e = iam
+        .attach_policy(
+            &mut tx,
+            Owner::User(&carol),
+            "arn:aws:iam::111122223333:policy/none",
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::NoSuchEntity);
+    assert_eq!(
+        e.message,
+        "Policy arn:aws:iam::111122223333:policy/none does not exist or is not attachable."
+    );
+    let e = iam
+        .detach_policy(&mut tx, Owner::User(&carol), &arns[2])
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::NoSuchEntity);
+    assert_eq!(e.message, format!("Policy {} was not found.", arns[2]));
+    let listed = iam
+        .list_attached_policies(
+            &mut tx,
+            Owner::User(&carol),
+            &PathPrefix::default(),
+            &Page::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        listed
+            .items
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect::<Vec<_>>(),
+        ["a", "b"]
+    );
+    let e = iam.delete_user(&mut tx, &carol).await.unwrap_err();
+    assert_eq!(
+        e.message,
+        "Cannot delete entity, must detach all policies first."
+    );
+
+    // Boundaries: any managed policy, set and removed.
+    iam.put_user_boundary(&mut tx, &carol, "arn:aws:iam::aws:policy/PowerUserAccess")
+        .await
+        .unwrap();
+    assert!(iam.user(&mut tx, &carol).await.unwrap().boundary.is_some());
+    let e = iam
+        .put_user_boundary(&mut tx, &carol, "arn:aws:iam::aws:policy/NoSuchPolicy")
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::NoSuchEntity);
+    let e = iam
+        .put_user_boundary(&mut tx, &carol, "not-an-arn-at-all-really")
+        .await
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::InvalidInput);
+    iam.delete_user_boundary(&mut tx, &carol).await.unwrap();
+    assert!(iam.user(&mut tx, &carol).await.unwrap().boundary.is_none());
+    iam.create_role(&mut tx, &role("r")).await.unwrap();
+    let r = name("r", NameKind::Role);
+    iam.put_role_boundary(&mut tx, &r, &arns[0]).await.unwrap();
+    let e = iam.delete_policy(&mut tx, &arns[0]).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::DeleteConflict);
+    iam.delete_role_boundary(&mut tx, &r).await.unwrap();
+}
