@@ -73,7 +73,7 @@ pub(crate) fn instance_profile(x: &mut Xml, p: &InstanceProfile) {
         .text("InstanceProfileId", &p.id)
         .text("Arn", &p.arn)
         .text("CreateDate", &iso8601(p.created));
-    x.list("Roles", &p.roles, |x, r| role(x, r));
+    x.list("Roles", &p.roles, role);
     if !p.tags.is_empty() {
         tags(x, &p.tags);
     }

@@ -115,3 +115,120 @@ impl Iam {
             .map(|(arn, name)| Attached { name, arn }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::policies::tests::policy;
+    use crate::roles::tests::role;
+    use crate::tests::{name, temp_db, user};
+    use crate::*;
+
+    #[tokio::test]
+    async fn attachments_have_a_quota_and_need_a_policy() {
+        let t = temp_db("attachments").await;
+        let iam = Iam {
+            quotas: Quotas {
+                managed_policies_per_entity: 2,
+                ..Quotas::default()
+            },
+            ..t.iam.clone()
+        };
+        let mut tx = iam.write().await.unwrap();
+        iam.create_user(&mut tx, &user("carol")).await.unwrap();
+        let carol = name("carol", NameKind::User);
+        let arns: Vec<String> = {
+            let mut v = Vec::new();
+            for p in ["a", "b", "c"] {
+                v.push(
+                    iam.create_policy(&mut tx, &policy(p))
+                        .await
+                        .unwrap()
+                        .policy
+                        .arn,
+                );
+            }
+            v
+        };
+        iam.attach_policy(&mut tx, Owner::User(&carol), &arns[0])
+            .await
+            .unwrap();
+        // Twice is once.
+        iam.attach_policy(&mut tx, Owner::User(&carol), &arns[0])
+            .await
+            .unwrap();
+        iam.attach_policy(&mut tx, Owner::User(&carol), &arns[1])
+            .await
+            .unwrap();
+        let e = iam
+            .attach_policy(&mut tx, Owner::User(&carol), &arns[2])
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::LimitExceeded);
+        assert_eq!(e.message, "Cannot exceed quota for PoliciesPerUser: 2");
+        let e = iam
+            .attach_policy(
+                &mut tx,
+                Owner::User(&carol),
+                "arn:aws:iam::111122223333:policy/none",
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::NoSuchEntity);
+        assert_eq!(
+            e.message,
+            "Policy arn:aws:iam::111122223333:policy/none does not exist or is not attachable."
+        );
+        let e = iam
+            .detach_policy(&mut tx, Owner::User(&carol), &arns[2])
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::NoSuchEntity);
+        assert_eq!(e.message, format!("Policy {} was not found.", arns[2]));
+        let listed = iam
+            .list_attached_policies(
+                &mut tx,
+                Owner::User(&carol),
+                &PathPrefix::default(),
+                &Page::default(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            listed
+                .items
+                .iter()
+                .map(|a| a.name.as_str())
+                .collect::<Vec<_>>(),
+            ["a", "b"]
+        );
+        let e = iam.delete_user(&mut tx, &carol).await.unwrap_err();
+        assert_eq!(
+            e.message,
+            "Cannot delete entity, must detach all policies first."
+        );
+
+        // Boundaries: any managed policy, set and removed.
+        iam.put_user_boundary(&mut tx, &carol, "arn:aws:iam::aws:policy/PowerUserAccess")
+            .await
+            .unwrap();
+        assert!(iam.user(&mut tx, &carol).await.unwrap().boundary.is_some());
+        let e = iam
+            .put_user_boundary(&mut tx, &carol, "arn:aws:iam::aws:policy/NoSuchPolicy")
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::NoSuchEntity);
+        let e = iam
+            .put_user_boundary(&mut tx, &carol, "not-an-arn-at-all-really")
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidInput);
+        iam.delete_user_boundary(&mut tx, &carol).await.unwrap();
+        assert!(iam.user(&mut tx, &carol).await.unwrap().boundary.is_none());
+        iam.create_role(&mut tx, &role("r")).await.unwrap();
+        let r = name("r", NameKind::Role);
+        iam.put_role_boundary(&mut tx, &r, &arns[0]).await.unwrap();
+        let e = iam.delete_policy(&mut tx, &arns[0]).await.unwrap_err();
+        assert_eq!(e.code, ErrorCode::DeleteConflict);
+        iam.delete_role_boundary(&mut tx, &r).await.unwrap();
+    }
+}

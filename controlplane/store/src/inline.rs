@@ -223,3 +223,126 @@ fn no_such_inline(owner: Owner<'_>, name: &Name) -> IamError {
         owner.noun()
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::policies::tests::doc;
+    use crate::tests::{name, temp_db, user};
+    use crate::*;
+
+    #[tokio::test]
+    async fn inline_policies_share_their_owners_size() {
+        let t = temp_db("inline").await;
+        let iam = &t.iam;
+        let mut tx = iam.write().await.unwrap();
+        iam.create_user(&mut tx, &user("bob")).await.unwrap();
+        let bob = name("bob", NameKind::User);
+        let sized = |n: usize| {
+            doc(&format!(
+                r#"{{"Version": "2012-10-17", "Statement": [{{"Sid": "{}", "Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"}}]}}"#,
+                "x".repeat(n)
+            ))
+        };
+        let one = sized(900);
+        iam.put_inline_policy(
+            &mut tx,
+            Owner::User(&bob),
+            &name("one", NameKind::Policy),
+            &one,
+        )
+        .await
+        .unwrap();
+        iam.put_inline_policy(
+            &mut tx,
+            Owner::User(&bob),
+            &name("two", NameKind::Policy),
+            &one,
+        )
+        .await
+        .unwrap();
+        let e = iam
+            .put_inline_policy(
+                &mut tx,
+                Owner::User(&bob),
+                &name("three", NameKind::Policy),
+                &one,
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::LimitExceeded);
+        assert_eq!(
+            e.message,
+            "Maximum policy size of 2048 bytes exceeded for user bob"
+        );
+        // Replacing one counts the new document instead of the old.
+        iam.put_inline_policy(
+            &mut tx,
+            Owner::User(&bob),
+            &name("TWO", NameKind::Policy),
+            &sized(10),
+        )
+        .await
+        .unwrap();
+        let names = iam
+            .list_inline_policies(&mut tx, Owner::User(&bob), &Page::default())
+            .await
+            .unwrap();
+        assert_eq!(names.items, ["one", "TWO"]);
+        let got = iam
+            .get_inline_policy(&mut tx, Owner::User(&bob), &name("two", NameKind::Policy))
+            .await
+            .unwrap();
+        assert_eq!(got.name, "TWO");
+        let e = iam
+            .get_inline_policy(&mut tx, Owner::User(&bob), &name("nope", NameKind::Policy))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::NoSuchEntity);
+        assert_eq!(e.message, "The user policy with name nope cannot be found.");
+        let g = name("ops", NameKind::Group);
+        iam.create_group(&mut tx, &g, &IamPath::root())
+            .await
+            .unwrap();
+        for i in 0..5 {
+            iam.put_inline_policy(
+                &mut tx,
+                Owner::Group(&g),
+                &name(&format!("p{i}"), NameKind::Policy),
+                &one,
+            )
+            .await
+            .unwrap();
+        }
+        let e = iam
+            .put_inline_policy(
+                &mut tx,
+                Owner::Group(&g),
+                &name("p5", NameKind::Policy),
+                &one,
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e.message,
+            "Maximum policy size of 5120 bytes exceeded for group ops"
+        );
+        let e = iam
+            .delete_inline_policy(&mut tx, Owner::Group(&g), &name("nope", NameKind::Policy))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            e.message,
+            "The group policy with name nope cannot be found."
+        );
+        let e = iam
+            .put_inline_policy(
+                &mut tx,
+                Owner::Role(&name("ghost", NameKind::Role)),
+                &name("p", NameKind::Policy),
+                &one,
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(e.message, "The role with name ghost cannot be found.");
+    }
+}

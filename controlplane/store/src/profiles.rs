@@ -320,3 +320,86 @@ impl Iam {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::roles::tests::role;
+    use crate::tests::{name, temp_db};
+    use crate::*;
+
+    #[tokio::test]
+    async fn instance_profiles_hold_one_role() {
+        let t = temp_db("profiles").await;
+        let iam = &t.iam;
+        let mut tx = iam.write().await.unwrap();
+        let ip = name("web", NameKind::InstanceProfile);
+        let tags = Tag::parse_list(&[("env", "prod")]).unwrap();
+        let p = iam
+            .create_instance_profile(
+                &mut tx,
+                &ip,
+                &IamPath::parse("Path", Some("/w/")).unwrap(),
+                &tags,
+            )
+            .await
+            .unwrap();
+        assert_eq!(p.arn, "arn:aws:iam::111122223333:instance-profile/w/web");
+        assert!(p.id.starts_with("AIPA"));
+        let e = iam
+            .create_instance_profile(
+                &mut tx,
+                &name("WEB", NameKind::InstanceProfile),
+                &IamPath::root(),
+                &[],
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::EntityAlreadyExists);
+        assert_eq!(e.message, "Instance Profile WEB already exists.");
+        for r in ["a", "b"] {
+            iam.create_role(&mut tx, &role(r)).await.unwrap();
+        }
+        let a = name("a", NameKind::Role);
+        iam.add_role_to_instance_profile(&mut tx, &ip, &a)
+            .await
+            .unwrap();
+        let e = iam
+            .add_role_to_instance_profile(&mut tx, &ip, &a)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::EntityAlreadyExists);
+        let e = iam
+            .add_role_to_instance_profile(&mut tx, &ip, &name("b", NameKind::Role))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::LimitExceeded);
+        assert_eq!(
+            e.message,
+            "Cannot exceed quota for InstanceSessionsPerInstanceProfile: 1"
+        );
+        let got = iam.get_instance_profile(&mut tx, &ip).await.unwrap();
+        assert_eq!(got.roles.len(), 1);
+        assert_eq!(got.roles[0].name.as_str(), "a");
+        assert_eq!(got.tags, tags);
+        let for_role = iam
+            .list_instance_profiles_for_role(&mut tx, &a, &Page::default())
+            .await
+            .unwrap();
+        assert_eq!(for_role.items.len(), 1);
+        let listed = iam
+            .list_instance_profiles(&mut tx, &PathPrefix::default(), &Page::default())
+            .await
+            .unwrap();
+        assert_eq!(listed.items[0].roles.len(), 1);
+        let e = iam
+            .remove_role_from_instance_profile(&mut tx, &ip, &name("b", NameKind::Role))
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::NoSuchEntity);
+        let e = iam
+            .get_instance_profile(&mut tx, &name("nope", NameKind::InstanceProfile))
+            .await
+            .unwrap_err();
+        assert_eq!(e.message, "Instance Profile nope cannot be found.");
+    }
+}

@@ -65,7 +65,7 @@ pub(crate) async fn list(c: &mut Ctx<'_>) -> Answer {
     c.allow(&arn, Vec::new()).await?;
     let roles = c.iam.list_roles(&mut c.tx, &prefix, &page).await?;
     let mut x = Xml::default();
-    x.list("Roles", &roles.items, |x, r| render::listed_role(x, r));
+    x.list("Roles", &roles.items, render::listed_role);
     render::truncation(&mut x, &roles);
     Ok(x.finish())
 }

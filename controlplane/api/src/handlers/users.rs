@@ -66,7 +66,7 @@ pub(crate) async fn list(c: &mut Ctx<'_>) -> Answer {
     c.allow(&arn, Vec::new()).await?;
     let users = c.iam.list_users(&mut c.tx, &prefix, &page).await?;
     let mut x = Xml::default();
-    x.list("Users", &users.items, |x, u| render::user(x, u));
+    x.list("Users", &users.items, render::user);
     render::truncation(&mut x, &users);
     Ok(x.finish())
 }
