@@ -512,6 +512,8 @@ class AuthorizationTest(Base):
     LIMITED_SECRET = "limited/secret/EXAMPLEKEY000000000000001"
     BOUNDED_KEY = "AKIABOUNDEDEXAMPLE02"
     BOUNDED_SECRET = "bounded/secret/EXAMPLEKEY000000000000002"
+    DELEGATE_KEY = "AKIADELEGATEEXAMPLE3"
+    DELEGATE_SECRET = "delegate/secret/EXAMPLEKEY00000000000003"
 
     @classmethod
     def setUpClass(cls):
@@ -541,7 +543,19 @@ class AuthorizationTest(Base):
                          "Effect": "Allow", "Action": "iam:CreateRole",
                          "Resource": account("role", "*"),
                          "Condition": {"StringEquals": {"iam:PermissionsBoundary": cls.boundary}}}]}}]},
+                {"UserName": "delegate", "Arn": account("user", "delegate"),
+                 "UserPolicyList": [{"PolicyName": "only-fenced-users", "PolicyDocument": {
+                     "Version": "2012-10-17", "Statement": [{
+                         "Effect": "Allow",
+                         "Action": ["iam:PutUserPolicy", "iam:AttachUserPolicy"],
+                         "Resource": account("user", "*"),
+                         "Condition": {"StringEquals": {"iam:PermissionsBoundary": cls.boundary}}}]}}]},
                 {"UserName": "target", "Arn": account("user", "target")},
+                # The account's own policy, named without being carried: the database's.
+                {"UserName": "fenced", "Arn": account("user", "fenced"),
+                 "PermissionsBoundary": {"PermissionsBoundaryType": "Policy",
+                                         "PermissionsBoundaryArn": cls.boundary}},
+                {"UserName": "open", "Arn": account("user", "open")},
             ],
         }
         credentials = {"accessKeys": [
@@ -551,14 +565,18 @@ class AuthorizationTest(Base):
             {"accessKeyId": cls.BOUNDED_KEY, "secretAccessKey": cls.BOUNDED_SECRET,
              "userArn": account("user", "bounded-creator"), "status": "Active",
              "createDate": "2026-01-01T00:00:00Z"},
+            {"accessKeyId": cls.DELEGATE_KEY, "secretAccessKey": cls.DELEGATE_SECRET,
+             "userArn": account("user", "delegate"), "status": "Active",
+             "createDate": "2026-01-01T00:00:00Z"},
         ]}
         out = cls.cp.iamlet("iam", "import", "--database", cls.cp.database,
                             "--account", write_json(cls.cp.dir, "export.json", export),
                             "--credentials", write_json(cls.cp.dir, "credentials.json", credentials))
         assert out.stdout == "", out.stdout  # the account exists: no new root key is printed
-        assert "3 users" in out.stderr, out.stderr
+        assert "6 users" in out.stderr, out.stderr
         cls.limited = cls.cp.client(key=cls.LIMITED_KEY, secret=cls.LIMITED_SECRET)
         cls.bounded = cls.cp.client(key=cls.BOUNDED_KEY, secret=cls.BOUNDED_SECRET)
+        cls.delegate = cls.cp.client(key=cls.DELEGATE_KEY, secret=cls.DELEGATE_SECRET)
         # The server reloads the keys when their generation moves (it polls every 200 ms).
         deadline = time.monotonic() + 10
         while True:
@@ -608,6 +626,21 @@ class AuthorizationTest(Base):
         self.assertCode("AccessDenied", self.bounded.create_role, RoleName="other-bound",
                         AssumeRolePolicyDocument=doc(TRUST_EC2), PermissionsBoundary=S3_READ_ONLY)
         self.assertCode("NoSuchEntity", self.iam.get_role, RoleName="free-role")
+
+
+    def test_the_identitys_boundary_decides_who_may_change_it(self):
+        # AWS supplies a user's boundary as iam:PermissionsBoundary to the calls that change its
+        # permissions: the delegate may grant only within DevBoundary.
+        self.delegate.put_user_policy(UserName="fenced", PolicyName="ec2",
+                                      PolicyDocument=doc(ALLOW_EC2))
+        self.delegate.attach_user_policy(UserName="fenced", PolicyArn=ADMIN)
+        self.assertEqual(self.iam.list_user_policies(UserName="fenced")["PolicyNames"], ["ec2"])
+        msg = self.assertCode("AccessDenied", self.delegate.put_user_policy, UserName="open",
+                              PolicyName="ec2", PolicyDocument=doc(ALLOW_EC2))
+        self.assertIn(f"iam:PutUserPolicy on resource: arn:aws:iam::{ACCOUNT}:user/open", msg)
+        self.assertCode("AccessDenied", self.delegate.attach_user_policy, UserName="open",
+                        PolicyArn=ADMIN)
+        self.assertEqual(self.iam.list_user_policies(UserName="open")["PolicyNames"], [])
 
 
 if __name__ == "__main__":

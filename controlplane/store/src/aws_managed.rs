@@ -152,11 +152,6 @@ pub(crate) async fn seed(tx: &mut Tx) -> Result<usize, IamError> {
     Ok(changed)
 }
 
-/// Whether an ARN is one of the shipped AWS managed policies'.
-pub fn is_shipped(arn: &str) -> Result<bool, IamError> {
-    Ok(shipped()?.iter().any(|p| p.arn == arn))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

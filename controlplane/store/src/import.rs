@@ -8,7 +8,8 @@
 //! (with a root key, returned) when the database has none; otherwise the export's account must be
 //! the database's. AWS managed policies the export refers to must be among the shipped ones
 //! ([`crate::aws_managed`]) or come with the export's `Policies`, whose versions are then imported
-//! as AWS's. Entity ids (`UserId`, `RoleId`) are kept, so `aws:userid` stays what it was.
+//! as AWS's; customer managed policies it refers to come with it or are already in the database.
+//! Entity ids (`UserId`, `RoleId`) are kept, so `aws:userid` stays what it was.
 
 mod credentials;
 #[cfg(test)]
@@ -78,30 +79,7 @@ pub(crate) async fn import_into(
     details: &AccountDetails,
     credentials: Option<&Credentials>,
 ) -> Result<ImportOutcome, IamError> {
-    let shipped = aws_managed::shipped()?;
-    // The shipped AWS managed policies the export refers to without carrying them join it, so the
-    // export compiles as the file store compiles it (which wants every policy it refers to).
-    let mut complete = details.clone();
-    for arn in referenced(details) {
-        if arn.starts_with("arn:aws:iam::aws:") && !details.policies.iter().any(|p| p.arn == arn) {
-            if let Some(p) = shipped.iter().find(|p| p.arn == arn) {
-                complete.policies.push(ManagedPolicyDetail {
-                    policy_name: p.policy_name.clone(),
-                    arn: p.arn.clone(),
-                    default_version_id: Some(p.default_version_id.clone()),
-                    policy_version_list: vec![iamlet_account::export::PolicyVersion {
-                        version_id: p.default_version_id.clone(),
-                        is_default_version: true,
-                        document: Some(iamlet_account::export::Document(p.document_text())),
-                    }],
-                });
-            }
-        }
-    }
-    Snapshot::build(&[(source.to_owned(), complete)], source)
-        .map_err(|e| IamError::invalid_input(e.to_string()))?;
     let account = account_of(source, details)?;
-
     let mut tx = db.write().await?;
     let existing: Option<(String,)> = sqlx::query_as("SELECT id FROM iam_account")
         .fetch_optional(&mut *tx.inner)
@@ -124,6 +102,35 @@ pub(crate) async fn import_into(
         account: account.clone(),
         quotas,
     };
+    // The export is compiled as the file store compiles it, which wants every managed policy it
+    // refers to: those it does not carry are the database's (AWS's as shipped, or the account's
+    // own, for an import into an account that has them). Anything broken is refused here, before
+    // a row is written (the transaction, the account's creation included, rolls back).
+    let mut complete = details.clone();
+    for arn in referenced(details) {
+        if details.policies.iter().any(|p| p.arn == arn) {
+            continue;
+        }
+        let Some(p) = iam.find_managed_policy(&mut tx, &arn).await? else {
+            continue;
+        };
+        let v = iam
+            .get_policy_version(&mut tx, &arn, &p.default_version)
+            .await?;
+        complete.policies.push(ManagedPolicyDetail {
+            policy_name: p.name.as_str().to_owned(),
+            arn: p.arn.clone(),
+            default_version_id: Some(v.id.clone()),
+            policy_version_list: vec![iamlet_account::export::PolicyVersion {
+                version_id: v.id,
+                is_default_version: true,
+                document: Some(iamlet_account::export::Document(v.document)),
+            }],
+        });
+    }
+    Snapshot::build(&[(source.to_owned(), complete)], source)
+        .map_err(|e| IamError::invalid_input(e.to_string()))?;
+
     let mut counts = Counts::default();
     iam.import_policies(&mut tx, source, details, &mut counts)
         .await?;

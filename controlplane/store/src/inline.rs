@@ -24,7 +24,7 @@ pub enum Owner<'a> {
     Role(&'a Name),
 }
 
-impl<'a> Owner<'a> {
+impl Owner<'_> {
     /// The owner's kind.
     pub fn kind(self) -> EntityKind {
         match self {
@@ -40,13 +40,6 @@ impl<'a> Owner<'a> {
             Owner::User(_) => "user",
             Owner::Group(_) => "group",
             Owner::Role(_) => "role",
-        }
-    }
-
-    /// The owner's name.
-    pub fn entity(self) -> &'a Name {
-        match self {
-            Owner::User(n) | Owner::Group(n) | Owner::Role(n) => n,
         }
     }
 }

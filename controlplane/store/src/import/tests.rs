@@ -345,3 +345,69 @@ async fn a_broken_or_conflicting_import_changes_nothing() {
     assert!(e.message.contains("accessKeys[0]"), "{e}");
     assert!(!e.message.contains("EXAMPLEKEY"), "{e}");
 }
+
+#[tokio::test]
+async fn an_import_into_an_account_may_use_its_policies() {
+    let d = dir("into");
+    let url = DatabaseUrl::parse("sqlite:iam.db", &d.0).unwrap();
+    let original = parse_export("account.json", EXAMPLE).unwrap();
+    import(&url, "account.json", &original, None).await.unwrap();
+    // A second export names a customer managed policy it does not carry: the database's.
+    let more = parse_export(
+        "more.json",
+        r#"{"UserDetailList": [{"UserName": "zed", "Arn": "arn:aws:iam::111122223333:user/zed",
+            "AttachedManagedPolicies": [{"PolicyName": "DeveloperAccess",
+                "PolicyArn": "arn:aws:iam::111122223333:policy/DeveloperAccess"}],
+            "PermissionsBoundary": {"PermissionsBoundaryType": "Policy",
+                "PermissionsBoundaryArn": "arn:aws:iam::111122223333:policy/boundaries/AdminBoundary"}}]}"#,
+    )
+    .unwrap();
+    let creds = credentials();
+    let mut only_zed = Credentials {
+        access_keys: Vec::new(),
+        mfa_devices: Vec::new(),
+        session_key: creds.session_key.clone(),
+    };
+    only_zed.access_keys.push(AccessKey {
+        user_arn: "arn:aws:iam::111122223333:user/zed".to_owned(),
+        ..creds.access_keys[0].clone()
+    });
+    let outcome = import(&url, "more.json", &more, Some(&only_zed))
+        .await
+        .unwrap();
+    assert!(outcome.root_key.is_none());
+    assert!(
+        outcome.summary.contains("session key was not imported"),
+        "{}",
+        outcome.summary
+    );
+    let iam = Iam::open(&url, Quotas::default()).await.unwrap();
+    let mut tx = iam.read().await.unwrap();
+    let zed = iam
+        .user(
+            &mut tx,
+            &Name::parse("UserName", "zed", NameKind::User).unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        zed.boundary.as_deref(),
+        Some("arn:aws:iam::111122223333:policy/boundaries/AdminBoundary")
+    );
+    let attached = iam
+        .list_attached_policies(
+            &mut tx,
+            Owner::User(&zed.name),
+            &PathPrefix::default(),
+            &Page::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(attached.items.len(), 1);
+    // The database's session key stayed.
+    let (key,): (String,) = sqlx::query_as("SELECT session_key FROM iam_sts WHERE id = 1")
+        .fetch_one(&mut *tx.inner)
+        .await
+        .unwrap();
+    assert_ne!(key, creds.session_key.as_ref().unwrap().expose());
+}
