@@ -282,3 +282,53 @@ async fn service_linked_roles_belong_to_their_service() {
         .unwrap_err();
     assert_eq!(e.code, ErrorCode::InvalidInput);
 }
+
+#[tokio::test]
+async fn role_and_instance_profile_quotas_hold() {
+    let t = temp_db("role-quota").await;
+    let iam = Iam {
+        quotas: Quotas {
+            roles: 2,
+            instance_profiles: 1,
+            ..Quotas::default()
+        },
+        ..t.iam.clone()
+    };
+    let mut tx = iam.write().await.unwrap();
+    iam.create_role(&mut tx, &role("a")).await.unwrap();
+    // A service-linked role counts as a role.
+    iam.create_service_linked_role(
+        &mut tx,
+        &CreateServiceLinkedRole {
+            service: "rds.amazonaws.com".to_owned(),
+            suffix: None,
+            description: None,
+        },
+    )
+    .await
+    .unwrap();
+    let e = iam.create_role(&mut tx, &role("c")).await.unwrap_err();
+    assert_eq!(e.code, ErrorCode::LimitExceeded);
+    assert_eq!(e.message, "Cannot exceed quota for RolesPerAccount: 2");
+    iam.create_instance_profile(
+        &mut tx,
+        &name("p1", NameKind::InstanceProfile),
+        &IamPath::root(),
+        &[],
+    )
+    .await
+    .unwrap();
+    let e = iam
+        .create_instance_profile(
+            &mut tx,
+            &name("p2", NameKind::InstanceProfile),
+            &IamPath::root(),
+            &[],
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        e.message,
+        "Cannot exceed quota for InstanceProfilesPerAccount: 1"
+    );
+}
