@@ -549,7 +549,10 @@ class AuthorizationTest(Base):
                          "Effect": "Allow",
                          "Action": ["iam:PutUserPolicy", "iam:AttachUserPolicy"],
                          "Resource": account("user", "*"),
-                         "Condition": {"StringEquals": {"iam:PermissionsBoundary": cls.boundary}}}]}}]},
+                         "Condition": {"StringEquals": {"iam:PermissionsBoundary": cls.boundary}}},
+                     # AWS's policies are read on the caller's policies alone, as in AWS.
+                     {"Effect": "Allow", "Action": ["iam:GetPolicy", "iam:GetPolicyVersion"],
+                      "Resource": "arn:aws:iam::aws:policy/*"}]}}]},
                 {"UserName": "target", "Arn": account("user", "target")},
                 # The account's own policy, named without being carried: the database's.
                 {"UserName": "fenced", "Arn": account("user", "fenced"),
@@ -641,6 +644,13 @@ class AuthorizationTest(Base):
         self.assertCode("AccessDenied", self.delegate.attach_user_policy, UserName="open",
                         PolicyArn=ADMIN)
         self.assertEqual(self.iam.list_user_policies(UserName="open")["PolicyNames"], [])
+
+    def test_aws_managed_policies_are_read_on_the_callers_policies(self):
+        p = self.delegate.get_policy(PolicyArn=S3_READ_ONLY)["Policy"]
+        self.assertEqual(p["DefaultVersionId"], "v3")
+        v = self.delegate.get_policy_version(PolicyArn=S3_READ_ONLY, VersionId="v3")
+        self.assertIn("s3:Get*", v["PolicyVersion"]["Document"]["Statement"][0]["Action"])
+        self.assertCode("AccessDenied", self.delegate.get_policy, PolicyArn=self.boundary)
 
 
 if __name__ == "__main__":

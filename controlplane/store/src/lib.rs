@@ -12,6 +12,7 @@
 //!   ([`DatabaseFetcher`]) and credentials ([`DatabaseCredentials`]) reload when theirs moves.
 //! - [`export`] writes the account as `GetAccountAuthorizationDetails` does, the format Iamlet's file
 //!   store reads; [`import`] loads such an export (and a credentials file).
+//! - [`aws_managed`] ships AWS's managed policies as data: every database has them, up to date.
 //!
 //! What this crate must not do: decide access (the IAM API asks the engine first) or speak HTTP.
 
