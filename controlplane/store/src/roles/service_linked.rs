@@ -4,7 +4,7 @@
 //! `GetServiceLinkedRoleDeletionStatus` reports.
 //!
 //! The role's name is `AWSServiceRoleFor` and the service's part, as AWS names it: from AWS's
-//! table for the common services ([`KNOWN`]); for any other `PREFIX.amazonaws.com`, each
+//! table for the common services (`KNOWN` below); for any other `PREFIX.amazonaws.com`, each
 //! `-`-separated word of the prefix with its first letter in upper case (`appstream` →
 //! `Appstream`, `compute-optimizer` → `ComputeOptimizer`). A `CustomSuffix` is appended after `_`.
 
