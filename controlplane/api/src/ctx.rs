@@ -226,6 +226,15 @@ impl Ctx<'_> {
 
     /// Looks a group up and authorizes the call on it.
     pub(crate) async fn target_group(&mut self, name: &Name) -> Result<Group, IamError> {
+        self.target_group_with(name, Vec::new()).await
+    }
+
+    /// Looks a group up and authorizes the call on it with the call's condition keys.
+    pub(crate) async fn target_group_with(
+        &mut self,
+        name: &Name,
+        keys: Keys,
+    ) -> Result<Group, IamError> {
         let found = self.iam.find_group(&mut self.tx, name).await?;
         let arn = match &found {
             Some(g) => g.arn.clone(),
@@ -233,7 +242,7 @@ impl Ctx<'_> {
                 .iam
                 .arn(EntityKind::Group, &IamPath::root(), name.as_str()),
         };
-        self.allow(&arn, Vec::new()).await?;
+        self.allow(&arn, keys).await?;
         found.ok_or_else(|| {
             IamError::no_such_entity(format!("The group with name {name} cannot be found."))
         })
@@ -270,10 +279,5 @@ impl Ctx<'_> {
             kind.as_str(),
             prefix.unwrap_or("/")
         )
-    }
-
-    /// The caller's principal ARN.
-    pub(crate) fn principal(&self) -> &str {
-        &self.caller.identity.principal
     }
 }

@@ -57,6 +57,17 @@ impl Iam {
         name: &Name,
         path: &IamPath,
     ) -> Result<Group, IamError> {
+        self.create_group_as(tx, name, path, None).await
+    }
+
+    /// Creates a group with a given id (an import keeps its export's ids).
+    pub(crate) async fn create_group_as(
+        &self,
+        tx: &mut Tx,
+        name: &Name,
+        path: &IamPath,
+        id: Option<&str>,
+    ) -> Result<Group, IamError> {
         if self.find_group(tx, name).await?.is_some() {
             return Err(IamError::already_exists(format!(
                 "Group with name {name} already exists."
@@ -72,7 +83,10 @@ impl Iam {
                 self.quotas().groups
             )));
         }
-        let id = crate::new_id("AGPA")?;
+        let id = match id {
+            Some(id) => id.to_owned(),
+            None => crate::new_id("AGPA")?,
+        };
         sqlx::query(
             "INSERT INTO iam_groups (id, name, name_key, path, created_at) VALUES ($1, $2, $3, $4, $5)",
         )

@@ -307,7 +307,7 @@ impl Iam {
         .map_err(db_error)
     }
 
-    async fn profile_of(
+    async fn login_profile_of(
         &self,
         tx: &mut Tx,
         user: &User,
@@ -370,7 +370,7 @@ impl Iam {
         name: &Name,
     ) -> Result<LoginProfile, IamError> {
         let user = self.user(tx, name).await?;
-        Ok(self.profile_of(tx, &user).await?.0)
+        Ok(self.login_profile_of(tx, &user).await?.0)
     }
 
     /// Sets a user's password and/or whether it must be reset (an administrator's change).
@@ -381,7 +381,7 @@ impl Iam {
         r: &UpdateLoginProfile,
     ) -> Result<(), IamError> {
         let user = self.user(tx, name).await?;
-        let (profile, _) = self.profile_of(tx, &user).await?;
+        let (profile, _) = self.login_profile_of(tx, &user).await?;
         if let Some(p) = &r.password {
             self.check_password(tx, &user.id, p).await?;
             let phc = self.remember(tx, &user.id, p).await?;
@@ -427,7 +427,7 @@ impl Iam {
         new: &str,
     ) -> Result<(), IamError> {
         let user = self.user(tx, name).await?;
-        let (_, phc) = self.profile_of(tx, &user).await?;
+        let (_, phc) = self.login_profile_of(tx, &user).await?;
         if !verify(old, &phc) {
             return Err(IamError::new(
                 ErrorCode::AccessDenied,

@@ -82,6 +82,16 @@ impl Iam {
 
     /// Creates a user.
     pub async fn create_user(&self, tx: &mut Tx, r: &CreateUser) -> Result<User, IamError> {
+        self.create_user_as(tx, r, None).await
+    }
+
+    /// Creates a user with a given id (an import keeps its export's ids).
+    pub(crate) async fn create_user_as(
+        &self,
+        tx: &mut Tx,
+        r: &CreateUser,
+        id: Option<&str>,
+    ) -> Result<User, IamError> {
         if self.find_user(tx, &r.name).await?.is_some() {
             return Err(IamError::already_exists(format!(
                 "User with name {} already exists.",
@@ -101,7 +111,10 @@ impl Iam {
         if let Some(arn) = &r.boundary {
             self.boundary_policy(tx, arn).await?;
         }
-        let id = crate::new_id("AIDA")?;
+        let id = match id {
+            Some(id) => id.to_owned(),
+            None => crate::new_id("AIDA")?,
+        };
         let created = now();
         sqlx::query(
             "INSERT INTO iam_users (id, name, name_key, path, created_at, boundary_arn) VALUES ($1, $2, $3, $4, $5, $6)",
