@@ -55,12 +55,10 @@ impl Iam {
 
     /// Removes an alias.
     pub async fn delete_account_alias(&self, tx: &mut Tx, alias: &str) -> Result<(), IamError> {
-        let done = sqlx::query("DELETE FROM iam_account_aliases WHERE alias = $1")
-            .bind(alias)
-            .execute(&mut *tx.inner)
-            .await
-            .map_err(db_error)?;
-        if done.rows_affected() == 0 {
+        let done = tx
+            .exec_id("DELETE FROM iam_account_aliases WHERE alias = $1", alias)
+            .await?;
+        if done == 0 {
             return Err(IamError::no_such_entity(format!(
                 "The account alias {alias} cannot be found."
             )));
@@ -89,52 +87,47 @@ impl Iam {
         Ok(self.list_account_aliases(tx, &Page::all()).await?.items)
     }
 
-    async fn count(&self, tx: &mut Tx, sql: &str) -> Result<i64, IamError> {
-        let (n,): (i64,) = sqlx::query_as(sql)
-            .fetch_one(&mut *tx.inner)
-            .await
-            .map_err(db_error)?;
-        Ok(n)
-    }
-
     /// The account's counts and quotas, under AWS's names (`GetAccountSummary`).
     pub async fn account_summary(&self, tx: &mut Tx) -> Result<Summary, IamError> {
         let q = *self.quotas();
         let quota = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
-        let root_keys = {
-            let (n,): (i64,) =
-                sqlx::query_as("SELECT COUNT(*) FROM iam_access_keys WHERE user_id = $1")
-                    .bind(ROOT_OWNER)
-                    .fetch_one(&mut *tx.inner)
-                    .await
-                    .map_err(db_error)?;
-            n
-        };
-        let users = self.count(tx, "SELECT COUNT(*) FROM iam_users").await?;
-        let groups = self.count(tx, "SELECT COUNT(*) FROM iam_groups").await?;
-        let roles = self.count(tx, "SELECT COUNT(*) FROM iam_roles").await?;
-        let profiles = self
-            .count(tx, "SELECT COUNT(*) FROM iam_instance_profiles")
-            .await?;
-        let policies = self
-            .count(
-                tx,
+        let root_keys = quota(
+            tx.count(
+                "SELECT COUNT(*) FROM iam_access_keys WHERE user_id = $1",
+                Some(ROOT_OWNER),
+            )
+            .await?,
+        );
+        let users = quota(tx.count("SELECT COUNT(*) FROM iam_users", None).await?);
+        let groups = quota(tx.count("SELECT COUNT(*) FROM iam_groups", None).await?);
+        let roles = quota(tx.count("SELECT COUNT(*) FROM iam_roles", None).await?);
+        let profiles = quota(
+            tx.count("SELECT COUNT(*) FROM iam_instance_profiles", None)
+                .await?,
+        );
+        let policies = quota(
+            tx.count(
                 "SELECT COUNT(*) FROM iam_policies WHERE aws_managed = 0",
+                None,
             )
-            .await?;
+            .await?,
+        );
         // Each attachment of a managed policy puts its default version in use.
-        let versions_in_use = self
-            .count(tx, "SELECT COUNT(*) FROM iam_attachments")
-            .await?;
-        let devices = self
-            .count(tx, "SELECT COUNT(*) FROM iam_mfa_devices")
-            .await?;
-        let devices_in_use = self
-            .count(
-                tx,
+        let versions_in_use = quota(
+            tx.count("SELECT COUNT(*) FROM iam_attachments", None)
+                .await?,
+        );
+        let devices = quota(
+            tx.count("SELECT COUNT(*) FROM iam_mfa_devices", None)
+                .await?,
+        );
+        let devices_in_use = quota(
+            tx.count(
                 "SELECT COUNT(*) FROM iam_mfa_devices WHERE user_id IS NOT NULL",
+                None,
             )
-            .await?;
+            .await?,
+        );
         let size = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
         Ok(vec![
             ("Users", users),

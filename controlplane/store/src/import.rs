@@ -594,11 +594,11 @@ impl Iam {
                 // A service-linked role's policies are set by its service: it is marked only now
                 // that they are in place (callers may not change them after).
                 if service_linked {
-                    sqlx::query("UPDATE iam_roles SET service_linked = 1 WHERE id = $1")
-                        .bind(&role.id)
-                        .execute(&mut *tx.inner)
-                        .await
-                        .map_err(db_error)?;
+                    tx.exec_id(
+                        "UPDATE iam_roles SET service_linked = 1 WHERE id = $1",
+                        &role.id,
+                    )
+                    .await?;
                 }
                 Ok(())
             }

@@ -8,6 +8,7 @@ use crate::error::IamError;
 use crate::generation::DataKind;
 use crate::model::{now, User};
 use crate::page::{Page, Paged};
+use crate::sql::within_quota;
 use crate::{Iam, ROOT_OWNER};
 use iamlet_auth::Secret;
 
@@ -134,30 +135,17 @@ impl Iam {
         tx: &mut Tx,
         owner: &KeyOwner,
     ) -> Result<(AccessKeyMeta, Secret), IamError> {
-        let (count,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM iam_access_keys WHERE user_id = $1")
-                .bind(owner.id())
-                .fetch_one(&mut *tx.inner)
-                .await
-                .map_err(db_error)?;
-        let quota = self.quotas().access_keys_per_user;
-        if usize::try_from(count).unwrap_or(usize::MAX) >= quota {
-            return Err(IamError::limit_exceeded(format!(
-                "Cannot exceed quota for AccessKeysPerUser: {quota}"
-            )));
-        }
         let (id, secret) = iamlet_auth::new_key_pair().map_err(crate::credentials_error)?;
         let created = now();
-        sqlx::query(
-            "INSERT INTO iam_access_keys (id, user_id, secret, status, created_at) VALUES ($1, $2, $3, 'Active', $4)",
+        self.insert_access_key(
+            tx,
+            owner.id(),
+            &id,
+            secret.expose(),
+            KeyState::Active,
+            created,
         )
-        .bind(&id)
-        .bind(owner.id())
-        .bind(secret.expose())
-        .bind(created)
-        .execute(&mut *tx.inner)
-        .await
-        .map_err(db_error)?;
+        .await?;
         tx.touch(DataKind::Credentials);
         Ok((
             AccessKeyMeta {
@@ -168,6 +156,43 @@ impl Iam {
             },
             secret,
         ))
+    }
+
+    /// Stores a key for an owner (a user's id or the root's), within the per-user quota: what
+    /// `CreateAccessKey` and the import of a credentials file both do.
+    pub(crate) async fn insert_access_key(
+        &self,
+        tx: &mut Tx,
+        owner_id: &str,
+        id: &str,
+        secret: &str,
+        status: KeyState,
+        created: i64,
+    ) -> Result<(), IamError> {
+        let count = tx
+            .count(
+                "SELECT COUNT(*) FROM iam_access_keys WHERE user_id = $1",
+                Some(owner_id),
+            )
+            .await?;
+        within_quota(
+            count,
+            self.quotas().access_keys_per_user,
+            "AccessKeysPerUser",
+        )?;
+        sqlx::query(
+            "INSERT INTO iam_access_keys (id, user_id, secret, status, created_at) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(id)
+        .bind(owner_id)
+        .bind(secret)
+        .bind(status.as_str())
+        .bind(created)
+        .execute(&mut *tx.inner)
+        .await
+        .map_err(db_error)?;
+        tx.touch(DataKind::Credentials);
+        Ok(())
     }
 
     /// A page of the owner's keys, by id.

@@ -44,6 +44,7 @@ pub mod quotas;
 mod report;
 pub mod roles;
 mod schema;
+mod sql;
 mod tags;
 #[cfg(test)]
 mod tests;

@@ -10,6 +10,7 @@ use crate::generation::DataKind;
 use crate::model::{now, EntityKind, User};
 use crate::names::{IamPath, Name, Tag};
 use crate::page::{Page, Paged};
+use crate::sql::within_quota;
 use crate::users::{UserRow, USER_COLUMNS};
 use crate::{tags, Iam};
 use iamlet_auth::mfa::STEP_SECONDS;
@@ -222,18 +223,7 @@ impl Iam {
         if owner.is_some() {
             return Err(IamError::already_exists("MFA Device is already in use."));
         }
-        let (count,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM iam_mfa_devices WHERE user_id = $1")
-                .bind(&user.id)
-                .fetch_one(&mut *tx.inner)
-                .await
-                .map_err(db_error)?;
-        let quota = self.quotas().mfa_devices_per_user;
-        if usize::try_from(count).unwrap_or(usize::MAX) >= quota {
-            return Err(IamError::limit_exceeded(format!(
-                "Cannot exceed quota for MFADevicesPerUser: {quota}"
-            )));
-        }
+        self.mfa_quota(tx, &user.id).await?;
         let mut device = MfaDevice {
             serial_number: serial.clone(),
             user_arn: user.arn.clone(),
@@ -445,13 +435,28 @@ impl Iam {
             ));
         }
         tags::clear(tx, EntityKind::MfaDevice, &serial).await?;
-        sqlx::query("DELETE FROM iam_mfa_devices WHERE serial = $1")
-            .bind(&serial)
-            .execute(&mut *tx.inner)
-            .await
-            .map_err(db_error)?;
+        tx.exec_id("DELETE FROM iam_mfa_devices WHERE serial = $1", &serial)
+            .await?;
         tx.touch(DataKind::Credentials);
         Ok(())
+    }
+}
+
+impl Iam {
+    /// `LimitExceeded` once the user has `mfa_devices_per_user` devices (enabling one, importing
+    /// one).
+    pub(crate) async fn mfa_quota(&self, tx: &mut Tx, user_id: &str) -> Result<(), IamError> {
+        let count = tx
+            .count(
+                "SELECT COUNT(*) FROM iam_mfa_devices WHERE user_id = $1",
+                Some(user_id),
+            )
+            .await?;
+        within_quota(
+            count,
+            self.quotas().mfa_devices_per_user,
+            "MFADevicesPerUser",
+        )
     }
 }
 

@@ -406,12 +406,13 @@ impl Iam {
     /// Removes a user's console password.
     pub async fn delete_login_profile(&self, tx: &mut Tx, name: &Name) -> Result<(), IamError> {
         let user = self.user(tx, name).await?;
-        let done = sqlx::query("DELETE FROM iam_login_profiles WHERE user_id = $1")
-            .bind(&user.id)
-            .execute(&mut *tx.inner)
-            .await
-            .map_err(db_error)?;
-        if done.rows_affected() == 0 {
+        let done = tx
+            .exec_id(
+                "DELETE FROM iam_login_profiles WHERE user_id = $1",
+                &user.id,
+            )
+            .await?;
+        if done == 0 {
             return Err(no_profile(name.as_str()));
         }
         Ok(())

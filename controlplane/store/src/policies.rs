@@ -17,6 +17,7 @@ use crate::generation::DataKind;
 use crate::model::{now, EntityKind};
 use crate::names::{constraint, IamPath, Name, NameKind, PathPrefix, Tag};
 use crate::page::{Page, Paged};
+use crate::sql::within_quota;
 use crate::{tags, Iam};
 use std::collections::HashMap;
 
@@ -318,17 +319,13 @@ impl Iam {
                 r.name
             )));
         }
-        let (count,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM iam_policies WHERE aws_managed = 0")
-                .fetch_one(&mut *tx.inner)
-                .await
-                .map_err(db_error)?;
-        if usize::try_from(count).unwrap_or(usize::MAX) >= self.quotas().managed_policies {
-            return Err(IamError::limit_exceeded(format!(
-                "Cannot exceed quota for PoliciesPerAccount: {}",
-                self.quotas().managed_policies
-            )));
-        }
+        let count = tx
+            .count(
+                "SELECT COUNT(*) FROM iam_policies WHERE aws_managed = 0",
+                None,
+            )
+            .await?;
+        within_quota(count, self.quotas().managed_policies, "PoliciesPerAccount")?;
         let id = match id {
             Some(id) => id.to_owned(),
             None => crate::new_id("ANPA")?,

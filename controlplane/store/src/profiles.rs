@@ -9,6 +9,7 @@ use crate::model::{now, EntityKind, InstanceProfile, Role};
 use crate::names::{IamPath, Name, PathPrefix, Tag};
 use crate::page::{Page, Paged};
 use crate::roles::{protected_role, RoleRow, ROLE_COLUMNS};
+use crate::sql::within_quota;
 use crate::{tags, Iam};
 use std::collections::HashMap;
 
@@ -128,16 +129,14 @@ impl Iam {
                 "Instance Profile {name} already exists."
             )));
         }
-        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM iam_instance_profiles")
-            .fetch_one(&mut *tx.inner)
-            .await
-            .map_err(db_error)?;
-        if usize::try_from(count).unwrap_or(usize::MAX) >= self.quotas().instance_profiles {
-            return Err(IamError::limit_exceeded(format!(
-                "Cannot exceed quota for InstanceProfilesPerAccount: {}",
-                self.quotas().instance_profiles
-            )));
-        }
+        let count = tx
+            .count("SELECT COUNT(*) FROM iam_instance_profiles", None)
+            .await?;
+        within_quota(
+            count,
+            self.quotas().instance_profiles,
+            "InstanceProfilesPerAccount",
+        )?;
         let id = match id {
             Some(id) => id.to_owned(),
             None => crate::new_id("AIPA")?,
@@ -182,18 +181,15 @@ impl Iam {
         prefix: &PathPrefix,
         page: &Page,
     ) -> Result<Paged<InstanceProfile>, IamError> {
-        let rows: Vec<ProfileRow> = sqlx::query_as(
-            "SELECT id, name, path, created_at FROM iam_instance_profiles \
-             WHERE name_key > $1 AND substr(path, 1, length($2)) = $2 ORDER BY name_key LIMIT $3",
-        )
-        .bind(page.after())
-        .bind(prefix.as_str().unwrap_or("/"))
-        .bind(page.limit())
-        .fetch_all(&mut *tx.inner)
-        .await
-        .map_err(db_error)?;
-        let cut = page
-            .cut(rows, |r| r.1.to_ascii_lowercase())
+        let cut = tx
+            .list_named(
+                "id, name, path, created_at",
+                "iam_instance_profiles",
+                prefix,
+                page,
+                |r: &ProfileRow| &r.1,
+            )
+            .await?
             .map(|r| self.instance_profile_of(r));
         Ok(Paged {
             items: self.with_roles(tx, cut.items).await?,
@@ -244,11 +240,8 @@ impl Iam {
             ));
         }
         tags::clear(tx, EntityKind::InstanceProfile, &p.id).await?;
-        sqlx::query("DELETE FROM iam_instance_profiles WHERE id = $1")
-            .bind(&p.id)
-            .execute(&mut *tx.inner)
-            .await
-            .map_err(db_error)?;
+        tx.exec_id("DELETE FROM iam_instance_profiles WHERE id = $1", &p.id)
+            .await?;
         tx.touch(DataKind::Identity);
         Ok(())
     }

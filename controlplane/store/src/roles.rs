@@ -14,6 +14,7 @@ use crate::generation::DataKind;
 use crate::model::{now, EntityKind, Role};
 use crate::names::{IamPath, Name, PathPrefix, Tag};
 use crate::page::{Page, Paged};
+use crate::sql::within_quota;
 use crate::{tags, Iam};
 
 pub(crate) type RoleRow = (
@@ -159,16 +160,8 @@ impl Iam {
                 r.name
             )));
         }
-        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM iam_roles")
-            .fetch_one(&mut *tx.inner)
-            .await
-            .map_err(db_error)?;
-        if usize::try_from(count).unwrap_or(usize::MAX) >= self.quotas().roles {
-            return Err(IamError::limit_exceeded(format!(
-                "Cannot exceed quota for RolesPerAccount: {}",
-                self.quotas().roles
-            )));
-        }
+        let count = tx.count("SELECT COUNT(*) FROM iam_roles", None).await?;
+        within_quota(count, self.quotas().roles, "RolesPerAccount")?;
         if let Some(arn) = &r.boundary {
             self.boundary_policy(tx, arn).await?;
         }
@@ -209,19 +202,10 @@ impl Iam {
         prefix: &PathPrefix,
         page: &Page,
     ) -> Result<Paged<Role>, IamError> {
-        let rows: Vec<RoleRow> = sqlx::query_as(&format!(
-            "SELECT {ROLE_COLUMNS} FROM iam_roles \
-             WHERE name_key > $1 AND substr(path, 1, length($2)) = $2 ORDER BY name_key LIMIT $3"
-        ))
-        .bind(page.after())
-        .bind(prefix.as_str().unwrap_or("/"))
-        .bind(page.limit())
-        .fetch_all(&mut *tx.inner)
-        .await
-        .map_err(db_error)?;
-        Ok(page
-            .cut(rows, |r| r.1.to_ascii_lowercase())
-            .map(|r| self.role_of(r)))
+        let rows: Paged<RoleRow> = tx
+            .list_named(ROLE_COLUMNS, "iam_roles", prefix, page, |r: &RoleRow| &r.1)
+            .await?;
+        Ok(rows.map(|r| self.role_of(r)))
     }
 
     /// Changes a role's description and longest session (`UpdateRole`); a service-linked role's
@@ -280,7 +264,7 @@ impl Iam {
     /// `DeleteServiceLinkedRole`.
     pub async fn delete_role(&self, tx: &mut Tx, name: &Name) -> Result<(), IamError> {
         let role = self.modifiable_role(tx, name).await?;
-        let checks: [(&str, &str); 3] = [
+        tx.refuse_while_any(&role.id, &[
             (
                 "SELECT COUNT(*) FROM iam_instance_profile_roles WHERE role_id = $1",
                 "Cannot delete entity, must remove roles from instance profile first.",
@@ -293,28 +277,15 @@ impl Iam {
                 "SELECT COUNT(*) FROM iam_attachments WHERE owner_kind = 'role' AND owner_id = $1",
                 "Cannot delete entity, must detach all policies first.",
             ),
-        ];
-        for (sql, message) in checks {
-            let (n,): (i64,) = sqlx::query_as(sql)
-                .bind(&role.id)
-                .fetch_one(&mut *tx.inner)
-                .await
-                .map_err(db_error)?;
-            if n > 0 {
-                return Err(IamError::delete_conflict(message));
-            }
-        }
+        ]).await?;
         self.remove_role(tx, &role).await
     }
 
     /// Removes a role row and its tags.
     async fn remove_role(&self, tx: &mut Tx, role: &Role) -> Result<(), IamError> {
         tags::clear(tx, EntityKind::Role, &role.id).await?;
-        sqlx::query("DELETE FROM iam_roles WHERE id = $1")
-            .bind(&role.id)
-            .execute(&mut *tx.inner)
-            .await
-            .map_err(db_error)?;
+        tx.exec_id("DELETE FROM iam_roles WHERE id = $1", &role.id)
+            .await?;
         tx.touch(DataKind::Identity);
         Ok(())
     }

@@ -7,7 +7,7 @@ use crate::db::{db_error, Tx};
 use crate::error::IamError;
 use crate::generation::DataKind;
 use crate::names::{Name, NameKind};
-use crate::{Iam, ROOT_OWNER};
+use crate::{Iam, KeyState, ROOT_OWNER};
 use iamlet_auth::{Credentials, KeyStatus, MfaStatus};
 
 fn unix(what: &str, text: &str) -> Result<i64, IamError> {
@@ -114,33 +114,12 @@ impl Iam {
                 "the access key {id} is already in the database"
             )));
         }
-        let (n,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM iam_access_keys WHERE user_id = $1")
-                .bind(&owner)
-                .fetch_one(&mut *tx.inner)
-                .await
-                .map_err(db_error)?;
-        let max = self.quotas().access_keys_per_user;
-        if usize::try_from(n).unwrap_or(usize::MAX) >= max {
-            return Err(IamError::limit_exceeded(format!(
-                "Cannot exceed quota for AccessKeysPerUser: {max}"
-            )));
-        }
         let status = match k.status {
-            KeyStatus::Active => "Active",
-            KeyStatus::Inactive => "Inactive",
+            KeyStatus::Active => KeyState::Active,
+            KeyStatus::Inactive => KeyState::Inactive,
         };
-        sqlx::query(
-            "INSERT INTO iam_access_keys (id, user_id, secret, status, created_at) VALUES ($1, $2, $3, $4, $5)",
-        )
-        .bind(id)
-        .bind(&owner)
-        .bind(secret)
-        .bind(status)
-        .bind(created)
-        .execute(&mut *tx.inner)
-        .await
-        .map_err(db_error)?;
+        self.insert_access_key(tx, &owner, id, secret, status, created)
+            .await?;
         Ok(())
     }
 
@@ -188,18 +167,7 @@ impl Iam {
         }
         let enabled = d.status == MfaStatus::Enabled;
         if enabled {
-            let (n,): (i64,) =
-                sqlx::query_as("SELECT COUNT(*) FROM iam_mfa_devices WHERE user_id = $1")
-                    .bind(&owner)
-                    .fetch_one(&mut *tx.inner)
-                    .await
-                    .map_err(db_error)?;
-            let max = self.quotas().mfa_devices_per_user;
-            if usize::try_from(n).unwrap_or(usize::MAX) >= max {
-                return Err(IamError::limit_exceeded(format!(
-                    "Cannot exceed quota for MFADevicesPerUser: {max}"
-                )));
-            }
+            self.mfa_quota(tx, &owner).await?;
         }
         let now = crate::model::now();
         let enabled_at = match (&d.enable_date, enabled) {
