@@ -302,17 +302,24 @@ impl Request {
         &mut self.context
     }
 
-    /// The account owning the resource: from its ARN, else as set, else the principal's.
+    /// The account owning the resource: from its ARN, else as set, else the principal's. An ARN
+    /// in account `aws` (AWS's own resources: AWS managed policies, `arn:aws:iam::aws:policy/…`)
+    /// counts as the account set, when one is: IAM decides calls on an AWS managed policy in the
+    /// account they are made in, on the caller's policies alone.
     pub fn resource_account(&self) -> Option<&str> {
         self.resource_account_of(Arn::parse(&self.resource).as_ref())
     }
 
     /// [`Request::resource_account`] with the resource's ARN already parsed.
     fn resource_account_of<'s>(&'s self, arn: Option<&Arn<'s>>) -> Option<&'s str> {
-        arn.map(|a| a.account)
-            .filter(|a| !a.is_empty())
-            .or(self.resource_account.as_deref())
-            .or(self.principal.account.as_deref())
+        match arn.map(|a| a.account).filter(|a| !a.is_empty()) {
+            Some("aws") => self.resource_account.as_deref().or(Some("aws")),
+            Some(a) => Some(a),
+            None => self
+                .resource_account
+                .as_deref()
+                .or(self.principal.account.as_deref()),
+        }
     }
 
     /// Whether the principal and the resource are in different accounts.
@@ -492,5 +499,26 @@ mod tests {
             .unwrap(),
         );
         assert!(set.evaluate(&r).is_allowed());
+    }
+
+    #[test]
+    fn aws_managed_policies_are_in_the_account_that_names_them() {
+        let get = |account: Option<&str>| {
+            let r = Request::new(
+                "arn:aws:iam::111122223333:user/alice",
+                "iam:GetPolicy",
+                "arn:aws:iam::aws:policy/ReadOnlyAccess",
+            )
+            .unwrap();
+            match account {
+                Some(a) => r.with_resource_account(a),
+                None => r,
+            }
+        };
+        assert!(get(None).is_cross_account());
+        assert_eq!(get(None).resource_account(), Some("aws"));
+        let here = get(Some("111122223333"));
+        assert!(!here.is_cross_account());
+        assert_eq!(here.resource_account(), Some("111122223333"));
     }
 }

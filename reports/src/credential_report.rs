@@ -2,7 +2,10 @@
 //! one row per account root and IAM user, from the account export, the credentials file and the
 //! decision log.
 //!
-//! What the sources cannot tell is marked as AWS marks it: `not_supported` for passwords (an account
+//! [`Row`] is one line, typed; the IAM database's report (`iamlet-iam-store`) fills the same rows
+//! from its login profiles, devices and keys, and writes them with [`csv`].
+//!
+//! What the file world's sources cannot tell is marked as AWS marks it: `not_supported` for passwords (an account
 //! export carries no login profiles) and for MFA without a credentials file (with one, `mfa_active`
 //! says whether the user has an enabled virtual MFA device, `iamlet mfa`), `N/A` for a key or
 //! certificate that does not exist or was never used. A key's last use is the last request it signed
@@ -42,6 +45,7 @@ pub const COLUMNS: [&str; 22] = [
 
 const NOT_SUPPORTED: &str = "not_supported";
 const NA: &str = "N/A";
+const NO_INFORMATION: &str = "no_information";
 
 /// The report's rows (without the header; each of [`COLUMNS`]'s length), accounts in order, each
 /// root first and then its users by name.
@@ -106,13 +110,125 @@ pub fn rows(
 
 /// An ISO 8601 time as AWS's report writes it (`2024-02-01T09:00:00+00:00`); other text as given.
 fn time(text: &str) -> String {
-    chrono::DateTime::parse_from_rfc3339(text).map_or_else(
-        |_| text.to_owned(),
-        |t| {
-            t.with_timezone(&chrono::Utc)
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
-        },
-    )
+    chrono::DateTime::parse_from_rfc3339(text)
+        .map_or_else(|_| text.to_owned(), |t| unix_time(t.timestamp()))
+}
+
+/// A Unix time as AWS's report writes it (`2024-02-01T09:00:00+00:00`).
+pub fn unix_time(secs: i64) -> String {
+    chrono::DateTime::from_timestamp(secs, 0)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
+}
+
+/// What a row says of the principal's console password.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Password {
+    /// The source cannot tell (`not_supported` in all four columns): an account export, the root user.
+    NotSupported,
+    /// No console password (`false`, then `N/A`).
+    Disabled,
+    /// A console password.
+    Enabled {
+        /// When it was last used to sign in (`no_information` when never, as AWS writes it).
+        last_used: Option<i64>,
+        /// When it was last set.
+        last_changed: i64,
+        /// When the password policy's `MaxPasswordAge` requires the next change (`N/A` without one).
+        next_rotation: Option<i64>,
+    },
+}
+
+/// One access key's five columns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Key {
+    /// Whether it is Active.
+    pub active: bool,
+    /// When it was created (AWS's `last_rotated`), as the report writes times.
+    pub last_rotated: String,
+    /// Its last use, if any.
+    pub last_used: Option<KeyUse>,
+}
+
+/// When and where a key was last used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyUse {
+    /// When, as the report writes times.
+    pub date: String,
+    /// The region, when known.
+    pub region: Option<String>,
+    /// The service (`s3`, `iam`), when known.
+    pub service: Option<String>,
+}
+
+/// One line of the report, typed: what the file world (an export, a credentials file and the
+/// decision log) and the IAM database both fill, and [`Row::record`] writes in AWS's columns.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Row {
+    /// `user`: the user's name, or `<root_account>`.
+    pub user: String,
+    /// `arn`.
+    pub arn: String,
+    /// `user_creation_time`, as the report writes times (`N/A` when unknown).
+    pub created: Option<String>,
+    /// The four password columns.
+    pub password: Password,
+    /// `mfa_active` (`not_supported` when the source cannot tell).
+    pub mfa_active: Option<bool>,
+    /// The first two access keys, oldest first.
+    pub keys: Vec<Key>,
+}
+
+impl Row {
+    /// The row's values in [`COLUMNS`]' order.
+    pub fn record(&self) -> Vec<String> {
+        let mut r: Vec<String> = vec![
+            self.user.clone(),
+            self.arn.clone(),
+            self.created.clone().unwrap_or_else(|| NA.to_owned()),
+        ];
+        match &self.password {
+            Password::NotSupported => r.extend([NOT_SUPPORTED; 4].map(str::to_owned)),
+            Password::Disabled => r.extend(["false", NA, NA, NA].map(str::to_owned)),
+            Password::Enabled {
+                last_used,
+                last_changed,
+                next_rotation,
+            } => {
+                r.push("true".to_owned());
+                r.push(last_used.map_or_else(|| NO_INFORMATION.to_owned(), unix_time));
+                r.push(unix_time(*last_changed));
+                r.push(next_rotation.map_or_else(|| NA.to_owned(), unix_time));
+            }
+        }
+        r.push(
+            self.mfa_active
+                .map_or(NOT_SUPPORTED.to_owned(), |m| m.to_string()),
+        );
+        for i in 0..2 {
+            let Some(k) = self.keys.get(i) else {
+                r.push("false".to_owned());
+                r.extend([NA; 4].map(str::to_owned));
+                continue;
+            };
+            r.push(k.active.to_string());
+            r.push(k.last_rotated.clone());
+            let used = k.last_used.as_ref();
+            r.push(used.map_or(NA.to_owned(), |u| u.date.clone()));
+            r.push(
+                used.and_then(|u| u.region.clone())
+                    .unwrap_or_else(|| NA.to_owned()),
+            );
+            r.push(
+                used.and_then(|u| u.service.clone())
+                    .unwrap_or_else(|| NA.to_owned()),
+            );
+        }
+        // cert_1_active, cert_1_last_rotated, cert_2_active, cert_2_last_rotated: no signing
+        // certificates.
+        r.extend(["false", NA, "false", NA].map(str::to_owned));
+        r
+    }
 }
 
 fn row(
@@ -123,40 +239,37 @@ fn row(
     keys: &[&AccessKey],
     last: &HashMap<&str, &LoggedDecision>,
 ) -> Vec<String> {
-    let mut r: Vec<String> = vec![
-        user.to_owned(),
-        arn.to_owned(),
-        created.map_or(NA.to_owned(), time),
-    ];
-    // password_enabled, password_last_used, password_last_changed, password_next_rotation
-    r.extend([NOT_SUPPORTED; 4].map(str::to_owned));
-    r.push(mfa_active.map_or(NOT_SUPPORTED.to_owned(), |m| m.to_string()));
-    for i in 0..2 {
-        let Some(k) = keys.get(i) else {
-            r.push("false".to_owned());
-            r.extend([NA; 4].map(str::to_owned));
-            continue;
-        };
-        let used = last.get(k.access_key_id.as_str()).copied();
-        r.push((k.status == KeyStatus::Active).to_string());
-        r.push(time(&k.create_date));
-        r.push(used.map_or(NA.to_owned(), |u| {
-            u.event_time
-                .to_rfc3339_opts(chrono::SecondsFormat::Secs, false)
-        }));
-        r.push(
-            used.and_then(|u| u.region.clone())
-                .unwrap_or_else(|| NA.to_owned()),
-        );
-        r.push(
-            used.and_then(|u| u.action.as_deref())
-                .and_then(|a| a.split_once(':'))
-                .map_or(NA.to_owned(), |(svc, _)| svc.to_owned()),
-        );
+    let keys = keys
+        .iter()
+        .take(2)
+        .map(|k| {
+            let used = last.get(k.access_key_id.as_str()).copied();
+            Key {
+                active: k.status == KeyStatus::Active,
+                last_rotated: time(&k.create_date),
+                last_used: used.map(|u| KeyUse {
+                    date: u
+                        .event_time
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, false),
+                    region: u.region.clone(),
+                    service: u
+                        .action
+                        .as_deref()
+                        .and_then(|a| a.split_once(':'))
+                        .map(|(svc, _)| svc.to_owned()),
+                }),
+            }
+        })
+        .collect();
+    Row {
+        user: user.to_owned(),
+        arn: arn.to_owned(),
+        created: created.map(time),
+        password: Password::NotSupported,
+        mfa_active,
+        keys,
     }
-    // cert_1_active, cert_1_last_rotated, cert_2_active, cert_2_last_rotated: no signing certificates.
-    r.extend(["false", NA, "false", NA].map(str::to_owned));
-    r
+    .record()
 }
 
 /// The report as CSV text, header first.
@@ -255,6 +368,39 @@ mod tests {
             .nth(3)
             .unwrap()
             .contains(",not_supported,false,"));
+    }
+
+    #[test]
+    fn a_typed_row_writes_password_and_key_columns_as_aws_does() {
+        let row = |password| Row {
+            user: "bob".into(),
+            arn: "arn:aws:iam::111122223333:user/bob".into(),
+            created: Some(unix_time(1_700_000_000)),
+            password,
+            mfa_active: Some(true),
+            keys: vec![Key {
+                active: false,
+                last_rotated: unix_time(1_700_000_000),
+                last_used: Some(KeyUse {
+                    date: unix_time(1_800_000_000),
+                    region: None,
+                    service: Some("s3".into()),
+                }),
+            }],
+        };
+        let enabled = row(Password::Enabled {
+            last_used: None,
+            last_changed: 1_700_000_000,
+            next_rotation: Some(1_700_000_000 + 90 * 86_400),
+        })
+        .record();
+        assert_eq!(enabled.len(), COLUMNS.len());
+        assert_eq!(
+            enabled[3..14].join(","),
+            "true,no_information,2023-11-14T22:13:20+00:00,2024-02-12T22:13:20+00:00,true,false,2023-11-14T22:13:20+00:00,2027-01-15T08:00:00+00:00,N/A,s3,false"
+        );
+        let disabled = row(Password::Disabled).record();
+        assert_eq!(disabled[3..7].join(","), "false,N/A,N/A,N/A");
     }
 
     fn rows_without_credentials() -> Vec<Vec<String>> {

@@ -22,6 +22,15 @@ pub(crate) struct Authenticated {
     pub(crate) identity: Identity,
 }
 
+/// An action the engine did not allow.
+#[derive(Debug)]
+pub(crate) struct Denied {
+    /// Whether a policy denied it explicitly.
+    pub(crate) explicit: bool,
+    /// The `AccessDenied` answer.
+    pub(crate) error: IamError,
+}
+
 /// Condition keys a call adds to its request.
 pub(crate) type Keys = Vec<(String, ContextValue)>;
 
@@ -91,6 +100,21 @@ impl Ctx<'_> {
         resource: &str,
         keys: Keys,
     ) -> Result<(), IamError> {
+        self.verdict(action, resource, keys)
+            .await?
+            .map_err(|denied| denied.error)
+    }
+
+    /// The engine's verdict on an action: `Ok(Ok(()))` allowed, `Ok(Err(_))` denied (explicitly or
+    /// not: what AWS grants beyond policies, such as the password policy's
+    /// `AllowUsersToChangePassword`, may still allow an implicit deny), `Err` when it could not
+    /// decide.
+    pub(crate) async fn verdict(
+        &mut self,
+        action: &str,
+        resource: &str,
+        keys: Keys,
+    ) -> Result<Result<(), Denied>, IamError> {
         self.rec.resource = Some(resource.to_owned());
         let mapped = Mapped {
             action: action.to_owned(),
@@ -110,7 +134,7 @@ impl Ctx<'_> {
             .authz
             .decide(&self.api.store, identity, &mapped, context)
             .await;
-        let because = match verdict {
+        let (because, explicit) = match verdict {
             Ok(Decided::Engine(v)) => {
                 if let Some(d) = &v.deciding {
                     self.rec
@@ -120,20 +144,25 @@ impl Ctx<'_> {
                 match v.decision {
                     Decision::Allow => {
                         self.rec.reason = format!("{action} on {resource} is allowed");
-                        return Ok(());
+                        return Ok(Ok(()));
                     }
-                    Decision::ExplicitDeny => {
-                        "with an explicit deny in an identity-based policy".to_owned()
-                    }
-                    Decision::ImplicitDeny => {
-                        format!("because no identity-based policy allows the {action} action")
-                    }
+                    Decision::ExplicitDeny => (
+                        "with an explicit deny in an identity-based policy".to_owned(),
+                        true,
+                    ),
+                    Decision::ImplicitDeny => (
+                        format!("because no identity-based policy allows the {action} action"),
+                        false,
+                    ),
                 }
             }
             Ok(Decided::UnknownPrincipal(message)) => {
                 self.rec.decision = "ImplicitDeny".to_owned();
                 self.rec.reason = message;
-                format!("because no identity-based policy allows the {action} action")
+                (
+                    format!("because no identity-based policy allows the {action} action"),
+                    false,
+                )
             }
             Err(f) => {
                 self.rec.decision = "Error".to_owned();
@@ -143,13 +172,16 @@ impl Ctx<'_> {
                 )));
             }
         };
-        Err(IamError::new(
-            ErrorCode::AccessDenied,
-            format!(
-                "User: {} is not authorized to perform: {action} on resource: {resource} {because}",
-                identity.principal
+        Ok(Err(Denied {
+            explicit,
+            error: IamError::new(
+                ErrorCode::AccessDenied,
+                format!(
+                    "User: {} is not authorized to perform: {action} on resource: {resource} {because}",
+                    identity.principal
+                ),
             ),
-        ))
+        }))
     }
 
     /// The IAM user the call is about: `UserName`, or the caller's own user when it is absent (as
@@ -194,6 +226,15 @@ impl Ctx<'_> {
 
     /// Looks a group up and authorizes the call on it.
     pub(crate) async fn target_group(&mut self, name: &Name) -> Result<Group, IamError> {
+        self.target_group_with(name, Vec::new()).await
+    }
+
+    /// Looks a group up and authorizes the call on it with the call's condition keys.
+    pub(crate) async fn target_group_with(
+        &mut self,
+        name: &Name,
+        keys: Keys,
+    ) -> Result<Group, IamError> {
         let found = self.iam.find_group(&mut self.tx, name).await?;
         let arn = match &found {
             Some(g) => g.arn.clone(),
@@ -201,7 +242,7 @@ impl Ctx<'_> {
                 .iam
                 .arn(EntityKind::Group, &IamPath::root(), name.as_str()),
         };
-        self.allow(&arn, Vec::new()).await?;
+        self.allow(&arn, keys).await?;
         found.ok_or_else(|| {
             IamError::no_such_entity(format!("The group with name {name} cannot be found."))
         })
@@ -238,10 +279,5 @@ impl Ctx<'_> {
             kind.as_str(),
             prefix.unwrap_or("/")
         )
-    }
-
-    /// The caller's principal ARN.
-    pub(crate) fn principal(&self) -> &str {
-        &self.caller.identity.principal
     }
 }

@@ -1,10 +1,11 @@
 //! A call's parameters read into IAM's typed values: every violation is AWS's `ValidationError`
 //! (or `MalformedPolicyDocument`) naming the parameter, before anything is authorized or changed.
 
-use iamlet_engine::{Policy, PolicyType};
+use iamlet_engine::PolicyType;
 use iamlet_iam_store::names::missing;
 use iamlet_iam_store::{
-    parse_tag_keys, ErrorCode, IamError, IamPath, Name, NameKind, Page, PathPrefix, Tag,
+    check_policy_arn, parse_tag_keys, IamError, IamPath, Name, NameKind, Page, PathPrefix,
+    PolicyDocument, Tag,
 };
 use iamlet_query::Params;
 
@@ -140,46 +141,41 @@ impl Req {
         Ok(v.to_owned())
     }
 
-    /// A required policy document, parsed by the engine; at most `max` characters as AWS counts
-    /// them (whitespace outside strings free).
-    pub(crate) fn document(
+    /// A required managed policy ARN (`PolicyArn`, `PermissionsBoundary`): `ValidationError` for a
+    /// length out of bounds, `InvalidInput` (`ARN … is not valid.`) for what is no policy ARN.
+    pub(crate) fn policy_arn(&self, param: &str) -> Result<String, IamError> {
+        let arn = self.required(param)?;
+        if !(20..=2048).contains(&arn.len()) {
+            return Err(invalid(
+                param,
+                arn,
+                "Member must have length between 20 and 2048",
+            ));
+        }
+        check_policy_arn(arn)?;
+        Ok(arn.to_owned())
+    }
+
+    /// An optional managed policy ARN.
+    pub(crate) fn opt_policy_arn(&self, param: &str) -> Result<Option<String>, IamError> {
+        match self.get(param) {
+            None => Ok(None),
+            Some(_) => self.policy_arn(param).map(Some),
+        }
+    }
+
+    /// A required policy document, parsed by the engine as `policy_type` (the store checks its
+    /// size against the quota of where it goes).
+    pub(crate) fn policy_document(
         &self,
         param: &str,
         policy_type: PolicyType,
-        max: usize,
-    ) -> Result<(String, Policy), IamError> {
-        let text = self.required(param)?;
-        parse_document(param, text, policy_type, max)
+    ) -> Result<PolicyDocument, IamError> {
+        PolicyDocument::parse(param, self.required(param)?, policy_type)
     }
-}
 
-/// A policy document, parsed by the engine; `MalformedPolicyDocument` carries the engine's message
-/// with the JSON path of what is wrong.
-pub(crate) fn parse_document(
-    param: &str,
-    text: &str,
-    policy_type: PolicyType,
-    max: usize,
-) -> Result<(String, Policy), IamError> {
-    if text.is_empty() || text.chars().count() > 131_072 {
-        return Err(invalid(
-            param,
-            "…",
-            "Member must have length between 1 and 131072",
-        ));
+    /// An optional description (roles, policies): up to 1000 characters.
+    pub(crate) fn description(&self, param: &str) -> Result<Option<String>, IamError> {
+        iamlet_iam_store::names::description(param, self.get(param))
     }
-    let size = iamlet_iam_store::quotas::document::size(text);
-    if size > max {
-        return Err(IamError::limit_exceeded(format!(
-            "Cannot exceed quota for PolicySize: {max} (the document has {size} characters without whitespace)"
-        )));
-    }
-    let policy = Policy::parse(text, policy_type).map_err(|e| {
-        let details: Vec<String> = e.errors().iter().map(ToString::to_string).collect();
-        IamError::new(
-            ErrorCode::MalformedPolicyDocument,
-            format!("The policy document is malformed: {}", details.join("; ")),
-        )
-    })?;
-    Ok((text.to_owned(), policy))
 }

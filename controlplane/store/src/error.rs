@@ -28,6 +28,10 @@ pub enum ErrorCode {
     InvalidAuthenticationCode,
     /// The credential report has not been generated.
     CredentialReportNotPresent,
+    /// The last credential report is more than four hours old.
+    CredentialReportExpired,
+    /// The call is not for this kind of user (`ChangePassword` by the root user).
+    InvalidUserType,
     /// The caller may not.
     AccessDenied,
     /// The Policy Simulator could not evaluate a stored policy.
@@ -65,6 +69,8 @@ impl ErrorCode {
             ErrorCode::UnmodifiableEntity => "UnmodifiableEntity",
             ErrorCode::InvalidAuthenticationCode => "InvalidAuthenticationCode",
             ErrorCode::CredentialReportNotPresent => "ReportNotPresent",
+            ErrorCode::CredentialReportExpired => "ReportExpired",
+            ErrorCode::InvalidUserType => "InvalidUserType",
             ErrorCode::AccessDenied => "AccessDenied",
             ErrorCode::PolicyEvaluation => "PolicyEvaluation",
             ErrorCode::ServiceFailure => "ServiceFailure",
@@ -82,7 +88,7 @@ impl ErrorCode {
     pub fn status(self) -> u16 {
         match self {
             ErrorCode::NoSuchEntity => 404,
-            ErrorCode::CredentialReportNotPresent => 410,
+            ErrorCode::CredentialReportNotPresent | ErrorCode::CredentialReportExpired => 410,
             ErrorCode::EntityAlreadyExists
             | ErrorCode::DeleteConflict
             | ErrorCode::LimitExceeded => 409,

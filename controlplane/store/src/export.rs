@@ -703,7 +703,7 @@ fn attached_json(list: &[Attached]) -> Value {
 }
 
 fn boundary_json(arn: Option<&String>) -> Option<Value> {
-    arn.map(|a| json!({"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": a}))
+    arn.map(|a| json!({"PermissionsBoundaryType": "PermissionsBoundaryPolicy", "PermissionsBoundaryArn": a}))
 }
 
 impl Details {
@@ -852,7 +852,7 @@ impl Details {
         };
         let boundary = |arn: &Option<String>| {
             arn.as_ref().map(|a| x::PermissionsBoundary {
-                permissions_boundary_type: Some("Policy".to_owned()),
+                permissions_boundary_type: Some("PermissionsBoundaryPolicy".to_owned()),
                 permissions_boundary_arn: a.clone(),
             })
         };

@@ -6,6 +6,7 @@ use crate::generation::DataKind;
 use crate::model::{now, EntityKind, Group, User};
 use crate::names::{IamPath, Name, PathPrefix};
 use crate::page::{Page, Paged};
+use crate::sql::within_quota;
 use crate::users::no_such_user;
 use crate::Iam;
 
@@ -57,22 +58,28 @@ impl Iam {
         name: &Name,
         path: &IamPath,
     ) -> Result<Group, IamError> {
+        self.create_group_as(tx, name, path, None).await
+    }
+
+    /// Creates a group with a given id (an import keeps its export's ids).
+    pub(crate) async fn create_group_as(
+        &self,
+        tx: &mut Tx,
+        name: &Name,
+        path: &IamPath,
+        id: Option<&str>,
+    ) -> Result<Group, IamError> {
         if self.find_group(tx, name).await?.is_some() {
             return Err(IamError::already_exists(format!(
                 "Group with name {name} already exists."
             )));
         }
-        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM iam_groups")
-            .fetch_one(&mut *tx.inner)
-            .await
-            .map_err(db_error)?;
-        if usize::try_from(count).unwrap_or(usize::MAX) >= self.quotas().groups {
-            return Err(IamError::limit_exceeded(format!(
-                "Cannot exceed quota for GroupsPerAccount: {}",
-                self.quotas().groups
-            )));
-        }
-        let id = crate::new_id("AGPA")?;
+        let count = tx.count("SELECT COUNT(*) FROM iam_groups", None).await?;
+        within_quota(count, self.quotas().groups, "GroupsPerAccount")?;
+        let id = match id {
+            Some(id) => id.to_owned(),
+            None => crate::new_id("AGPA")?,
+        };
         sqlx::query(
             "INSERT INTO iam_groups (id, name, name_key, path, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
@@ -95,19 +102,16 @@ impl Iam {
         prefix: &PathPrefix,
         page: &Page,
     ) -> Result<Paged<Group>, IamError> {
-        let rows: Vec<GroupRow> = sqlx::query_as(
-            "SELECT id, name, path, created_at FROM iam_groups \
-             WHERE name_key > $1 AND substr(path, 1, length($2)) = $2 ORDER BY name_key LIMIT $3",
-        )
-        .bind(page.after())
-        .bind(prefix.as_str().unwrap_or("/"))
-        .bind(page.limit())
-        .fetch_all(&mut *tx.inner)
-        .await
-        .map_err(db_error)?;
-        Ok(page
-            .cut(rows, |r| r.1.to_ascii_lowercase())
-            .map(|r| self.group_of(r)))
+        let rows: Paged<GroupRow> = tx
+            .list_named(
+                "id, name, path, created_at",
+                "iam_groups",
+                prefix,
+                page,
+                |r: &GroupRow| &r.1,
+            )
+            .await?;
+        Ok(rows.map(|r| self.group_of(r)))
     }
 
     /// A group and a page of its members (`GetGroup`).
@@ -157,14 +161,8 @@ impl Iam {
             )));
         }
         let new_path = r.new_path.as_ref().unwrap_or(&group.path);
-        sqlx::query("UPDATE iam_groups SET name = $1, name_key = $2, path = $3 WHERE id = $4")
-            .bind(new_name.as_str())
-            .bind(new_name.key())
-            .bind(new_path.as_str())
-            .bind(&group.id)
-            .execute(&mut *tx.inner)
-            .await
-            .map_err(db_error)?;
+        tx.rename("iam_groups", &group.id, new_name, new_path)
+            .await?;
         tx.touch(DataKind::Identity);
         self.group(tx, new_name).await
     }
@@ -172,7 +170,7 @@ impl Iam {
     /// Deletes a group with no members and no policies.
     pub async fn delete_group(&self, tx: &mut Tx, name: &Name) -> Result<(), IamError> {
         let group = self.group(tx, name).await?;
-        let checks: [(&str, &str); 3] = [
+        tx.refuse_while_any(&group.id, &[
             (
                 "SELECT COUNT(*) FROM iam_group_members WHERE group_id = $1",
                 "Cannot delete entity, must remove users from group first.",
@@ -185,22 +183,9 @@ impl Iam {
                 "SELECT COUNT(*) FROM iam_attachments WHERE owner_kind = 'group' AND owner_id = $1",
                 "Cannot delete entity, must detach all policies first.",
             ),
-        ];
-        for (sql, message) in checks {
-            let (n,): (i64,) = sqlx::query_as(sql)
-                .bind(&group.id)
-                .fetch_one(&mut *tx.inner)
-                .await
-                .map_err(db_error)?;
-            if n > 0 {
-                return Err(IamError::delete_conflict(message));
-            }
-        }
-        sqlx::query("DELETE FROM iam_groups WHERE id = $1")
-            .bind(&group.id)
-            .execute(&mut *tx.inner)
-            .await
-            .map_err(db_error)?;
+        ]).await?;
+        tx.exec_id("DELETE FROM iam_groups WHERE id = $1", &group.id)
+            .await?;
         tx.touch(DataKind::Identity);
         Ok(())
     }

@@ -12,41 +12,71 @@
 //!   ([`DatabaseFetcher`]) and credentials ([`DatabaseCredentials`]) reload when theirs moves.
 //! - [`export`] writes the account as `GetAccountAuthorizationDetails` does, the format Iamlet's file
 //!   store reads; [`import`] loads such an export (and a credentials file).
+//! - [`aws_managed`] ships AWS's managed policies as data: every database has them, up to date.
 //!
 //! What this crate must not do: decide access (the IAM API asks the engine first) or speak HTTP.
 
 #![forbid(unsafe_code)]
 
+mod account;
+mod attachments;
+pub mod aws_managed;
+mod boundaries;
 mod credentials;
 mod db;
+mod document;
 mod error;
 pub mod export;
 mod fetcher;
 pub mod generation;
 mod groups;
+pub mod import;
+mod inline;
+mod keys;
+mod mfa;
 mod model;
 pub mod names;
 mod page;
-mod policies;
+mod passwords;
+pub mod policies;
+mod profiles;
 pub mod quotas;
-mod roles;
+mod report;
+pub mod roles;
 mod schema;
+mod sql;
 mod tags;
 #[cfg(test)]
 mod tests;
 mod users;
 
+pub use account::{parse_alias, Summary};
 pub use credentials::DatabaseCredentials;
 pub use db::{Database, DatabaseUrl, Dialect, Tx};
+pub use document::PolicyDocument;
 pub use error::{ErrorCode, IamError};
 pub use fetcher::DatabaseFetcher;
 pub use generation::DataKind;
 pub use groups::UpdateGroup;
+pub use inline::Owner;
+pub use keys::{parse_key_id, AccessKeyMeta, KeyLastUsed, KeyOwner, KeyState};
+pub use mfa::{
+    parse_code, parse_serial, Assignment, NewMfaDevice, UserMfaDevice, VirtualMfaDevice,
+};
 pub use model::{iso8601, EntityKind, Group, InstanceProfile, Role, User};
 pub use names::{IamPath, Name, NameKind, PathPrefix, Tag};
 pub use page::{Page, Paged};
-pub use policies::ManagedPolicy;
+pub use passwords::{parse_password, LoginProfile, UpdateLoginProfile};
+pub use policies::entities::{EntityFilter, PolicyEntities, PolicyEntity};
+pub use policies::versions::parse_version_id;
+pub use policies::{
+    check_policy_arn, CreatePolicy, ListPolicies, ManagedPolicy, PolicyInfo, PolicyScope,
+    PolicyUsage,
+};
 pub use quotas::Quotas;
+pub use report::{CredentialReport, ReportState, REPORT_LIFETIME_SECONDS};
+pub use roles::service_linked::{CreateServiceLinkedRole, DeletionStatus};
+pub use roles::{CreateRole, UpdateRole, DEFAULT_MAX_SESSION_DURATION};
 pub use tags::parse_keys as parse_tag_keys;
 pub use users::{CreateUser, UpdateUser};
 
@@ -85,6 +115,13 @@ impl Iam {
                 "{url} holds no account yet: run `iamlet iam init --database {url} --account-id ID`"
             )));
         };
+        // The AWS managed policies this Iamlet ships, added or brought up to date.
+        let mut tx = db.write().await?;
+        let changed = aws_managed::seed(&mut tx).await?;
+        tx.commit().await?;
+        if changed > 0 {
+            tracing::info!(changed, "brought the AWS managed policies up to date");
+        }
         Ok(Iam {
             db,
             account,
@@ -99,11 +136,7 @@ impl Iam {
         account_id: &str,
         quotas: Quotas,
     ) -> Result<(Iam, RootKey), IamError> {
-        if account_id.len() != 12 || !account_id.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(IamError::validation(format!(
-                "the account id `{account_id}` is not twelve digits"
-            )));
-        }
+        check_account_id(account_id)?;
         let db = Database::open(url).await?;
         let mut tx = db.write().await?;
         let existing: Vec<(String,)> = sqlx::query_as("SELECT id FROM iam_account")
@@ -115,45 +148,14 @@ impl Iam {
                 "{url} already holds account {id}"
             )));
         }
-        let now = model::now();
-        sqlx::query("INSERT INTO iam_account (id, created_at) VALUES ($1, $2)")
-            .bind(account_id)
-            .bind(now)
-            .execute(&mut *tx.inner)
-            .await
-            .map_err(db_error)?;
-        let session_key = iamlet_auth::SessionKey::generate().map_err(credentials_error)?;
-        sqlx::query("INSERT INTO iam_sts (id, session_key) VALUES (1, $1)")
-            .bind(session_key.expose())
-            .execute(&mut *tx.inner)
-            .await
-            .map_err(db_error)?;
-        let (access_key_id, secret) = iamlet_auth::new_key_pair().map_err(credentials_error)?;
-        sqlx::query(
-            "INSERT INTO iam_access_keys (id, user_id, secret, status, created_at) VALUES ($1, $2, $3, 'Active', $4)",
-        )
-        .bind(&access_key_id)
-        .bind(ROOT_OWNER)
-        .bind(secret.expose())
-        .bind(now)
-        .execute(&mut *tx.inner)
-        .await
-        .map_err(db_error)?;
-        tx.touch(DataKind::Credentials);
-        tx.touch(DataKind::Identity);
+        let root = create_account(&mut tx, account_id).await?;
         tx.commit().await?;
         let iam = Iam {
             db,
             account: account_id.to_owned(),
             quotas,
         };
-        Ok((
-            iam,
-            RootKey {
-                access_key_id,
-                secret_access_key: secret,
-            },
-        ))
+        Ok((iam, root))
     }
 
     /// The account's id.
@@ -207,12 +209,59 @@ impl Iam {
     }
 }
 
+/// Creates the account in a database that has none, in the caller's transaction: the account row,
+/// the STS session key, the root user's access key (returned) and the AWS managed policies.
+pub(crate) async fn create_account(tx: &mut Tx, account_id: &str) -> Result<RootKey, IamError> {
+    check_account_id(account_id)?;
+    let now = model::now();
+    sqlx::query("INSERT INTO iam_account (id, created_at) VALUES ($1, $2)")
+        .bind(account_id)
+        .bind(now)
+        .execute(&mut *tx.inner)
+        .await
+        .map_err(db_error)?;
+    let session_key = iamlet_auth::SessionKey::generate().map_err(credentials_error)?;
+    sqlx::query("INSERT INTO iam_sts (id, session_key) VALUES (1, $1)")
+        .bind(session_key.expose())
+        .execute(&mut *tx.inner)
+        .await
+        .map_err(db_error)?;
+    let (access_key_id, secret) = iamlet_auth::new_key_pair().map_err(credentials_error)?;
+    sqlx::query(
+        "INSERT INTO iam_access_keys (id, user_id, secret, status, created_at) VALUES ($1, $2, $3, 'Active', $4)",
+    )
+    .bind(&access_key_id)
+    .bind(ROOT_OWNER)
+    .bind(secret.expose())
+    .bind(now)
+    .execute(&mut *tx.inner)
+    .await
+    .map_err(db_error)?;
+    tx.touch(DataKind::Credentials);
+    tx.touch(DataKind::Identity);
+    aws_managed::seed(tx).await?;
+    Ok(RootKey {
+        access_key_id,
+        secret_access_key: secret,
+    })
+}
+
+/// An account id is twelve digits.
+fn check_account_id(account_id: &str) -> Result<(), IamError> {
+    if account_id.len() != 12 || !account_id.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(IamError::validation(format!(
+            "the account id `{account_id}` is not twelve digits"
+        )));
+    }
+    Ok(())
+}
+
 /// A new unique id with IAM's prefix for the kind (`AIDA`, `AGPA`, `AROA`, `ANPA`, `AIPA`).
 pub(crate) fn new_id(prefix: &str) -> Result<String, IamError> {
     iamlet_auth::new_unique_id(prefix).map_err(credentials_error)
 }
 
 /// A failure of the system's random number generator or of a key's encoding.
-fn credentials_error(e: iamlet_auth::CredentialsError) -> IamError {
+pub(crate) fn credentials_error(e: iamlet_auth::CredentialsError) -> IamError {
     IamError::service(e.to_string())
 }

@@ -125,13 +125,26 @@ impl IamPath {
             ));
         }
         let printable = value.bytes().all(|b| (0x21..=0x7e).contains(&b));
-        if !printable || !value.starts_with('/') || !value.ends_with('/') || value.contains("//") {
+        // `/`, or `/` + at least one character + `/` (so `//` is not a path, `/a//b/` is).
+        let shaped =
+            value == "/" || (value.len() >= 3 && value.starts_with('/') && value.ends_with('/'));
+        if !printable || !shaped {
             return Err(constraint(
                 param,
                 value,
                 "Member must satisfy regular expression pattern: (\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)",
             ));
         }
+        Ok(IamPath(value.to_owned()))
+    }
+
+    /// Checks a managed policy's `Path` (absent: `/`): `/`, or segments of letters, digits and
+    /// `.,+@=_-` each followed by `/`, 1 to 512 characters.
+    pub fn parse_policy(param: &str, value: Option<&str>) -> Result<IamPath, IamError> {
+        let Some(value) = value else {
+            return Ok(IamPath::root());
+        };
+        check_policy_path(param, value)?;
         Ok(IamPath(value.to_owned()))
     }
 
@@ -169,6 +182,16 @@ impl PathPrefix {
         Ok(PathPrefix(Some(value.to_owned())))
     }
 
+    /// Checks the `PathPrefix` of calls that list managed policies: a policy path
+    /// ([`IamPath::parse_policy`]).
+    pub fn parse_policy(param: &str, value: Option<&str>) -> Result<PathPrefix, IamError> {
+        let Some(value) = value else {
+            return Ok(PathPrefix(None));
+        };
+        check_policy_path(param, value)?;
+        Ok(PathPrefix(Some(value.to_owned())))
+    }
+
     /// Whether a path is under the prefix.
     pub fn matches(&self, path: &str) -> bool {
         self.0.as_deref().is_none_or(|p| path.starts_with(p))
@@ -178,6 +201,36 @@ impl PathPrefix {
     pub fn as_str(&self) -> Option<&str> {
         self.0.as_deref()
     }
+}
+
+/// IAM's pattern for policy paths: `((/[A-Za-z0-9\.,\+@=_-]+)*)/`, 1 to 512 characters.
+fn check_policy_path(param: &str, value: &str) -> Result<(), IamError> {
+    if !(1..=512).contains(&value.len()) {
+        return Err(constraint(
+            param,
+            value,
+            "Member must have length between 1 and 512",
+        ));
+    }
+    let segment = |seg: &str| {
+        !seg.is_empty()
+            && seg
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".,+@=_-".contains(c))
+    };
+    let segments_ok = value == "/"
+        || (value.len() > 2
+            && value.starts_with('/')
+            && value.ends_with('/')
+            && value[1..value.len() - 1].split('/').all(segment));
+    if !segments_ok {
+        return Err(constraint(
+            param,
+            value,
+            "Member must satisfy regular expression pattern: ((/[A-Za-z0-9\\.,\\+@=_-]+)*)/",
+        ));
+    }
+    Ok(())
 }
 
 /// A description (roles, managed policies): up to 1000 characters of tab, newlines and printable
@@ -299,7 +352,11 @@ mod tests {
     fn paths_and_prefixes() {
         assert_eq!(IamPath::parse("Path", None).unwrap().as_str(), "/");
         assert!(IamPath::parse("Path", Some("/division/team/")).is_ok());
-        for bad in ["division/", "/division", "/a//b/", "/sp ace/", ""] {
+        assert!(
+            IamPath::parse("Path", Some("/a//b/")).is_ok(),
+            "AWS's pattern allows it"
+        );
+        for bad in ["division/", "/division", "/sp ace/", "", "/é/", "//"] {
             assert!(IamPath::parse("Path", Some(bad)).is_err(), "{bad}");
         }
         let p = PathPrefix::parse("PathPrefix", Some("/division")).unwrap();
@@ -309,6 +366,21 @@ mod tests {
         assert!(PathPrefix::parse("PathPrefix", None)
             .unwrap()
             .matches("/any/"));
+    }
+
+    #[test]
+    fn policy_paths() {
+        for good in ["/", "/boundaries/", "/a/b.c/", "/job-function/"] {
+            assert!(IamPath::parse_policy("Path", Some(good)).is_ok(), "{good}");
+            assert!(
+                PathPrefix::parse_policy("PathPrefix", Some(good)).is_ok(),
+                "{good}"
+            );
+        }
+        for bad in ["", "a/", "/a", "//", "/a//b/", "/sp ace/", "/a*b/"] {
+            let e = IamPath::parse_policy("Path", Some(bad)).unwrap_err();
+            assert_eq!(e.code, ErrorCode::ValidationError, "{bad}");
+        }
     }
 
     #[test]

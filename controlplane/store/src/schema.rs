@@ -159,6 +159,11 @@ CREATE TABLE iam_credential_reports (
     generated_at BIGINT NOT NULL,
     content TEXT NOT NULL
 );
+CREATE TABLE iam_service_linked_role_deletions (
+    task_id {key} PRIMARY KEY,
+    role_name TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
 CREATE TABLE iam_generation (
     kind TEXT PRIMARY KEY,
     generation BIGINT NOT NULL

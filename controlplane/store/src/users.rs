@@ -7,6 +7,7 @@ use crate::generation::DataKind;
 use crate::model::{now, EntityKind, User};
 use crate::names::{IamPath, Name, PathPrefix, Tag};
 use crate::page::{Page, Paged};
+use crate::sql::within_quota;
 use crate::{tags, Iam};
 
 /// `CreateUser`'s parameters.
@@ -82,26 +83,31 @@ impl Iam {
 
     /// Creates a user.
     pub async fn create_user(&self, tx: &mut Tx, r: &CreateUser) -> Result<User, IamError> {
+        self.create_user_as(tx, r, None).await
+    }
+
+    /// Creates a user with a given id (an import keeps its export's ids).
+    pub(crate) async fn create_user_as(
+        &self,
+        tx: &mut Tx,
+        r: &CreateUser,
+        id: Option<&str>,
+    ) -> Result<User, IamError> {
         if self.find_user(tx, &r.name).await?.is_some() {
             return Err(IamError::already_exists(format!(
                 "User with name {} already exists.",
                 r.name
             )));
         }
-        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM iam_users")
-            .fetch_one(&mut *tx.inner)
-            .await
-            .map_err(db_error)?;
-        if usize::try_from(count).unwrap_or(usize::MAX) >= self.quotas().users {
-            return Err(IamError::limit_exceeded(format!(
-                "Cannot exceed quota for UsersPerAccount: {}",
-                self.quotas().users
-            )));
-        }
+        let count = tx.count("SELECT COUNT(*) FROM iam_users", None).await?;
+        within_quota(count, self.quotas().users, "UsersPerAccount")?;
         if let Some(arn) = &r.boundary {
             self.boundary_policy(tx, arn).await?;
         }
-        let id = crate::new_id("AIDA")?;
+        let id = match id {
+            Some(id) => id.to_owned(),
+            None => crate::new_id("AIDA")?,
+        };
         let created = now();
         sqlx::query(
             "INSERT INTO iam_users (id, name, name_key, path, created_at, boundary_arn) VALUES ($1, $2, $3, $4, $5, $6)",
@@ -131,19 +137,10 @@ impl Iam {
         prefix: &PathPrefix,
         page: &Page,
     ) -> Result<Paged<User>, IamError> {
-        let rows: Vec<UserRow> = sqlx::query_as(&format!(
-            "SELECT {USER_COLUMNS} FROM iam_users \
-             WHERE name_key > $1 AND substr(path, 1, length($2)) = $2 ORDER BY name_key LIMIT $3"
-        ))
-        .bind(page.after())
-        .bind(prefix.as_str().unwrap_or("/"))
-        .bind(page.limit())
-        .fetch_all(&mut *tx.inner)
-        .await
-        .map_err(db_error)?;
-        Ok(page
-            .cut(rows, |r| r.1.to_ascii_lowercase())
-            .map(|r| self.user_of(r)))
+        let rows: Paged<UserRow> = tx
+            .list_named(USER_COLUMNS, "iam_users", prefix, page, |r: &UserRow| &r.1)
+            .await?;
+        Ok(rows.map(|r| self.user_of(r)))
     }
 
     /// Renames or moves a user (`UpdateUser`).
@@ -161,14 +158,7 @@ impl Iam {
             )));
         }
         let new_path = r.new_path.as_ref().unwrap_or(&user.path);
-        sqlx::query("UPDATE iam_users SET name = $1, name_key = $2, path = $3 WHERE id = $4")
-            .bind(new_name.as_str())
-            .bind(new_name.key())
-            .bind(new_path.as_str())
-            .bind(&user.id)
-            .execute(&mut *tx.inner)
-            .await
-            .map_err(db_error)?;
+        tx.rename("iam_users", &user.id, new_name, new_path).await?;
         tx.touch(DataKind::Identity);
         tx.touch(DataKind::Credentials);
         self.user(tx, new_name).await
@@ -178,7 +168,7 @@ impl Iam {
     /// inline or attached policy (AWS's order of complaints).
     pub async fn delete_user(&self, tx: &mut Tx, name: &Name) -> Result<(), IamError> {
         let user = self.user(tx, name).await?;
-        let checks: [(&str, &str); 6] = [
+        tx.refuse_while_any(&user.id, &[
             (
                 "SELECT COUNT(*) FROM iam_login_profiles WHERE user_id = $1",
                 "Cannot delete entity, must delete login profile first.",
@@ -203,17 +193,7 @@ impl Iam {
                 "SELECT COUNT(*) FROM iam_attachments WHERE owner_kind = 'user' AND owner_id = $1",
                 "Cannot delete entity, must detach all policies first.",
             ),
-        ];
-        for (sql, message) in checks {
-            let (n,): (i64,) = sqlx::query_as(sql)
-                .bind(&user.id)
-                .fetch_one(&mut *tx.inner)
-                .await
-                .map_err(db_error)?;
-            if n > 0 {
-                return Err(IamError::delete_conflict(message));
-            }
-        }
+        ]).await?;
         tags::clear(tx, EntityKind::User, &user.id).await?;
         for sql in [
             "DELETE FROM iam_password_history WHERE user_id = $1",

@@ -18,6 +18,10 @@ enum IamCommand {
     /// Create the account in a database (created if missing) and print the root user's access key
     /// once, as JSON: keep it safe, create an administrator, and put the root key away.
     Init(InitArgs),
+    /// Load an account export (`aws iam get-account-authorization-details` JSON, or `iamlet iam
+    /// export`'s) and optionally a credentials file into the database, in one transaction, with
+    /// the IAM API's rules; creates the account (printing its root key once) when there is none.
+    Import(ImportArgs),
     /// Write the account as `aws iam get-account-authorization-details` prints it: the format the
     /// file store reads, to the same decisions.
     Export(ExportArgs),
@@ -64,6 +68,7 @@ pub(crate) fn run(args: IamArgs) -> anyhow::Result<ExitCode> {
     runtime.block_on(async move {
         match args.command {
             IamCommand::Init(a) => init(a).await,
+            IamCommand::Import(a) => import(a).await,
             IamCommand::Export(a) => export(a).await,
         }
     })
@@ -89,6 +94,38 @@ async fn init(a: InitArgs) -> anyhow::Result<ExitCode> {
         "created account {} in {url}: the root user's access key above is shown once",
         iam.account_id()
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct ImportArgs {
+    #[command(flatten)]
+    db: DatabaseArg,
+    /// The account export (JSON).
+    #[arg(long)]
+    account: PathBuf,
+    /// A credentials file (`iamlet keys` / `iamlet mfa`): access keys, MFA devices, session key.
+    #[arg(long)]
+    credentials: Option<PathBuf>,
+}
+
+async fn import(a: ImportArgs) -> anyhow::Result<ExitCode> {
+    let url = a.db.url()?;
+    let text = std::fs::read_to_string(&a.account)
+        .with_context(|| format!("reading {}", a.account.display()))?;
+    let name = a.account.display().to_string();
+    let details = iamlet_account::export::parse_export(&name, &text)?;
+    let credentials = match &a.credentials {
+        Some(p) => Some(iamlet_auth::Credentials::load(p)?),
+        None => None,
+    };
+    let outcome = iamlet_iam_store::import::import(&url, &name, &details, credentials.as_ref())
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    if let Some(key) = &outcome.root_key {
+        print_root_key(&outcome.account, key)?;
+    }
+    eprintln!("{}", outcome.summary);
     Ok(ExitCode::SUCCESS)
 }
 

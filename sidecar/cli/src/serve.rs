@@ -80,7 +80,7 @@ pub(crate) fn run_check(args: CheckConfigArgs) -> anyhow::Result<ExitCode> {
                 }
             }
             println!(
-                "{}: ok ({} routes; gRPC {}, HTTP {}, admin {}{}; engine {:?}; store {})",
+                "{}: ok ({} routes; gRPC {}, HTTP {}, admin {}{}{}; engine {:?}; store {}{})",
                 args.config.display(),
                 c.routes.len(),
                 c.config.listen.grpc,
@@ -91,8 +91,18 @@ pub(crate) fn run_check(args: CheckConfigArgs) -> anyhow::Result<ExitCode> {
                     .as_ref()
                     .map(|s| format!(", STS {}", s.listen))
                     .unwrap_or_default(),
+                c.config
+                    .iam
+                    .as_ref()
+                    .and_then(|i| i.listen)
+                    .map(|l| format!(", IAM API {l}"))
+                    .unwrap_or_default(),
                 c.config.engine.kind,
-                c.config.store.accounts
+                c.config.store.accounts,
+                c.database
+                    .as_ref()
+                    .map(|d| format!("; IAM database {d}"))
+                    .unwrap_or_default()
             );
             Ok(ExitCode::SUCCESS)
         }

@@ -28,7 +28,7 @@ pub(crate) async fn get(c: &mut Ctx<'_>) -> Answer {
     x.open("Group");
     render::group(&mut x, &group);
     x.close("Group");
-    x.list("Users", &users.items, |x, u| render::user(x, u));
+    x.list("Users", &users.items, render::user);
     render::truncation(&mut x, &users);
     Ok(x.finish())
 }
@@ -40,7 +40,7 @@ pub(crate) async fn list(c: &mut Ctx<'_>) -> Answer {
     c.allow(&arn, Vec::new()).await?;
     let groups = c.iam.list_groups(&mut c.tx, &prefix, &page).await?;
     let mut x = Xml::default();
-    x.list("Groups", &groups.items, |x, g| render::group(x, g));
+    x.list("Groups", &groups.items, render::group);
     render::truncation(&mut x, &groups);
     Ok(x.finish())
 }
@@ -95,7 +95,7 @@ pub(crate) async fn for_user(c: &mut Ctx<'_>) -> Answer {
     c.target_user(&user, Vec::new()).await?;
     let groups = c.iam.list_groups_for_user(&mut c.tx, &user, &page).await?;
     let mut x = Xml::default();
-    x.list("Groups", &groups.items, |x, g| render::group(x, g));
+    x.list("Groups", &groups.items, render::group);
     render::truncation(&mut x, &groups);
     Ok(x.finish())
 }

@@ -10,7 +10,7 @@ pub(crate) async fn create(c: &mut Ctx<'_>) -> Answer {
     let r = CreateUser {
         name: c.req.name("UserName", NameKind::User)?,
         path: c.req.path("Path")?,
-        boundary: c.req.get("PermissionsBoundary").map(str::to_owned),
+        boundary: c.req.opt_policy_arn("PermissionsBoundary")?,
         tags: c.req.tags()?,
     };
     let arn = c.iam.arn(EntityKind::User, &r.path, r.name.as_str());
@@ -66,7 +66,7 @@ pub(crate) async fn list(c: &mut Ctx<'_>) -> Answer {
     c.allow(&arn, Vec::new()).await?;
     let users = c.iam.list_users(&mut c.tx, &prefix, &page).await?;
     let mut x = Xml::default();
-    x.list("Users", &users.items, |x, u| render::user(x, u));
+    x.list("Users", &users.items, render::user);
     render::truncation(&mut x, &users);
     Ok(x.finish())
 }
