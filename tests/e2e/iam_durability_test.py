@@ -12,7 +12,7 @@
   across them, and the sidecar of one sees a key the other created within its poll interval.
 
 Run with `python3 tests/e2e/iam_durability_test.py -v` after `cargo build -p iamlet` (IAMLET_BIN
-overrides the binary). Parts that need actions not served yet are skipped, naming the action.
+overrides the binary).
 """
 
 import json
@@ -41,16 +41,6 @@ action = "s3:GetObject"
 resource = "arn:aws:s3:::{{bucket}}/{{key}}"
 resource_account = "{ACCOUNT}"
 """
-
-
-def served(iam, action, call):
-    """Whether an action is served: `call` (which must change nothing when it fails) answers
-    anything but InvalidAction."""
-    try:
-        call()
-        return True
-    except botocore.exceptions.ClientError as e:
-        return not (error_code(e) == "InvalidAction" and "not served yet" in str(e))
 
 
 def all_pages(method, key, **kw):
@@ -95,8 +85,6 @@ class KillDuringBurst(unittest.TestCase):
         groups = [f"burst-g{i}" for i in range(3)]
         for g in groups:
             iam.create_group(GroupName=g)
-        policies = served(iam, "PutUserPolicy", lambda: iam.put_user_policy(
-            UserName="nobody", PolicyName="p", PolicyDocument=DOC % "x"))
         acks, dying, errors = Acks(), threading.Event(), []
 
         def writer(t):
@@ -114,9 +102,8 @@ class KillDuringBurst(unittest.TestCase):
                     acks.add("members", (groups[i % len(groups)], name))
                     client.tag_user(UserName=name, Tags=[{"Key": "after", "Value": str(i)}])
                     acks.add("tags", name)
-                    if policies:
-                        client.put_user_policy(UserName=name, PolicyName="read", PolicyDocument=DOC % name)
-                        acks.add("policies", name)
+                    client.put_user_policy(UserName=name, PolicyName="read", PolicyDocument=DOC % name)
+                    acks.add("policies", name)
             except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as e:
                 # The server died under the call: it was not acknowledged.
                 if not dying.is_set():
@@ -226,9 +213,6 @@ class ConcurrentWriters(unittest.TestCase):
 
     def test_inline_policies_of_one_user(self):
         self.iam.create_user(UserName="many-policies")
-        if not served(self.iam, "PutUserPolicy", lambda: self.iam.put_user_policy(
-                UserName="nobody", PolicyName="p", PolicyDocument=DOC % "x")):
-            self.skipTest("PutUserPolicy is not served yet")
         results = self.run_threads(6, lambda t, c: [
             (f"p{t}-{i}", self.attempt(lambda: c.put_user_policy(
                 UserName="many-policies", PolicyName=f"p{t}-{i}", PolicyDocument=DOC % f"{t}-{i}")))
@@ -242,12 +226,7 @@ class ConcurrentWriters(unittest.TestCase):
             self.assertEqual(doc["Statement"]["Resource"], f"arn:aws:s3:::b/{name[1:]}")
 
     def test_policy_versions_quota_holds_under_a_race(self):
-        try:
-            arn = self.iam.create_policy(PolicyName="versioned", PolicyDocument=DOC % "v1")["Policy"]["Arn"]
-        except botocore.exceptions.ClientError as e:
-            if error_code(e) == "InvalidAction":
-                self.skipTest("CreatePolicy is not served yet")
-            raise
+        arn = self.iam.create_policy(PolicyName="versioned", PolicyDocument=DOC % "v1")["Policy"]["Arn"]
         results = self.run_threads(7, lambda t, c: self.attempt(lambda: c.create_policy_version(
             PolicyArn=arn, PolicyDocument=DOC % f"t{t}", SetAsDefault=True)))
         # Five versions at most: v1 and four of the seven.
@@ -322,12 +301,7 @@ class TwoProcesses(unittest.TestCase):
     def test_a_key_made_by_one_signs_for_the_other(self):
         iam2 = self.two.root_client()
         iam2.create_user(UserName="dual-keyed")
-        try:
-            key = iam2.create_access_key(UserName="dual-keyed")["AccessKey"]
-        except botocore.exceptions.ClientError as e:
-            if error_code(e) == "InvalidAction":
-                self.skipTest("CreateAccessKey is not served yet")
-            raise
+        key = iam2.create_access_key(UserName="dual-keyed")["AccessKey"]
         from botocore.auth import S3SigV4Auth
         from botocore.awsrequest import AWSRequest
         from botocore.credentials import Credentials
