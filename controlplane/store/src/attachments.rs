@@ -4,7 +4,6 @@
 use crate::db::{db_error, Tx};
 use crate::error::IamError;
 use crate::export::Attached;
-use crate::generation::DataKind;
 use crate::inline::Owner;
 use crate::names::PathPrefix;
 use crate::page::{Page, Paged};
@@ -52,7 +51,7 @@ impl Iam {
         .execute(&mut *tx.inner)
         .await
         .map_err(db_error)?;
-        tx.touch(DataKind::Identity);
+        tx.touch(o.touch());
         Ok(())
     }
 
@@ -83,7 +82,7 @@ impl Iam {
         if done.rows_affected() == 0 {
             return Err(not_found());
         }
-        tx.touch(DataKind::Identity);
+        tx.touch(o.touch());
         Ok(())
     }
 

@@ -4,9 +4,9 @@
 //! shipped version becomes a new default version (the older ones stay, as AWS keeps them). They
 //! count toward no quota, and callers cannot create, version, tag or delete them.
 
+use crate::changes::Touch;
 use crate::db::{db_error, Tx};
 use crate::error::IamError;
-use crate::generation::DataKind;
 use crate::policies::versions;
 use serde::Deserialize;
 
@@ -85,6 +85,9 @@ pub(crate) async fn install(tx: &mut Tx, p: &ShippedPolicy) -> Result<bool, IamE
             .await
             .map_err(db_error)?;
     let text = p.document_text();
+    let touched = existing
+        .as_ref()
+        .map_or_else(|| p.policy_id.clone(), |(id, _)| id.clone());
     match existing {
         None => {
             sqlx::query(
@@ -137,7 +140,7 @@ pub(crate) async fn install(tx: &mut Tx, p: &ShippedPolicy) -> Result<bool, IamE
             .map_err(db_error)?;
         }
     }
-    tx.touch(DataKind::Identity);
+    tx.touch(Touch::Policy(touched));
     Ok(true)
 }
 
@@ -155,6 +158,7 @@ pub(crate) async fn seed(tx: &mut Tx) -> Result<usize, IamError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::DataKind;
     use iamlet_engine::{Policy, PolicyType};
 
     #[test]

@@ -108,7 +108,7 @@ pub struct Tx {
     /// Held by write transactions (this process's writes one at a time).
     _writer: Option<OwnedMutexGuard<()>>,
     /// What the transaction changed: the generations bumped at commit.
-    pub(crate) touched: crate::generation::Touched,
+    pub(crate) touched: crate::changes::Touched,
     commits: Arc<watch::Sender<u64>>,
 }
 
@@ -240,7 +240,7 @@ impl Tx {
     /// Commits, bumping the generations of what changed first (readers in every process learn of
     /// the change from them).
     pub async fn commit(mut self) -> Result<(), IamError> {
-        let changed = crate::generation::bump(&mut self).await?;
+        let changed = crate::changes::record(&mut self).await?.is_some();
         self.inner.commit().await.map_err(db_error)?;
         if changed {
             self.commits.send_modify(|n| *n = n.wrapping_add(1));

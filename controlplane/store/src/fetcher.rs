@@ -1,30 +1,86 @@
 //! The sidecar's identity source on the IAM database (`[store] accounts = "database"`): one
 //! principal's part of the account read on a cache miss and compiled by the same code that compiles
 //! an export file, so a principal decides the same whether it comes from the database or from
-//! `iamlet iam export`'s output. The store forgets every compiled principal when the identity
-//! generation moves.
+//! `iamlet iam export`'s output. The store forgets exactly the principals each change in the
+//! database's change feed ([`crate::changes`]) names, in the order they committed.
 
 use crate::export::PrincipalRef;
-use crate::generation::{DataKind, Watcher};
 use crate::names::Name;
 use crate::{Iam, IamError};
 use iamlet_account::{FetchError, Parts, PrincipalKey, Snapshot};
 use iamlet_engine::PrincipalKind;
-use iamlet_store::{BoxFuture, Fetcher, LiveFetcher};
+use iamlet_store::{BoxFuture, Changed, Fetcher, LiveFetcher};
 use std::time::Duration;
+
+/// How long one wait on the feed lasts before it is asked again (any commit ends it sooner).
+const FEED_WAIT: Duration = Duration::from_secs(30);
+/// Changes read at once.
+const FEED_PAGE: u32 = 1000;
 
 /// Fetches principals from the IAM database.
 #[derive(Debug)]
 pub struct DatabaseFetcher {
     iam: Iam,
-    watcher: Watcher,
+    poll: Duration,
+    /// The last change applied: the feed resumes after it.
+    position: tokio::sync::Mutex<i64>,
 }
 
 impl DatabaseFetcher {
     /// A fetcher that notices other processes' changes within `poll` (this process's at once).
     pub async fn new(iam: Iam, poll: Duration) -> Result<DatabaseFetcher, IamError> {
-        let watcher = Watcher::new(iam.database().clone(), DataKind::Identity, poll).await?;
-        Ok(DatabaseFetcher { iam, watcher })
+        let position = iam.database().latest_change().await?;
+        Ok(DatabaseFetcher {
+            iam,
+            poll,
+            position: tokio::sync::Mutex::new(position),
+        })
+    }
+
+    /// The next changes that name principals, after the last applied. A database that cannot be
+    /// read is retried at the poll interval (and reported): the cache keeps serving within its
+    /// `max_stale` meanwhile.
+    async fn next_change(&self) -> Changed {
+        let mut position = self.position.lock().await;
+        loop {
+            let db = self.iam.database();
+            let page = match db
+                .wait_for_changes(*position, FEED_PAGE, FEED_WAIT, self.poll)
+                .await
+            {
+                Ok(page) => page,
+                Err(e) => {
+                    tracing::warn!(error = %e, "reading the IAM database's change feed failed");
+                    tokio::time::sleep(self.poll).await;
+                    continue;
+                }
+            };
+            if page.resync {
+                let reason = format!(
+                    "the change feed no longer holds the changes after {} (it is at {})",
+                    *position, page.latest
+                );
+                *position = page.latest;
+                return Changed::Everything { reason };
+            }
+            let Some(last) = page.changes.last() else {
+                continue;
+            };
+            *position = last.sequence;
+            if let Some(c) = page.changes.iter().find(|c| c.everything) {
+                return Changed::Everything {
+                    reason: format!("change {} replaced the account (an import)", c.sequence),
+                };
+            }
+            let principals: Vec<String> = page
+                .changes
+                .into_iter()
+                .flat_map(|c| c.principals)
+                .collect();
+            if !principals.is_empty() {
+                return Changed::Principals(principals);
+            }
+        }
     }
 
     async fn parts(&self, key: &PrincipalKey) -> Result<Parts, FetchError> {
@@ -110,7 +166,7 @@ impl Fetcher for DatabaseFetcher {
 }
 
 impl LiveFetcher for DatabaseFetcher {
-    fn changed(&self) -> BoxFuture<'_, ()> {
-        Box::pin(self.watcher.changed())
+    fn changed(&self) -> BoxFuture<'_, Changed> {
+        Box::pin(self.next_change())
     }
 }

@@ -23,29 +23,8 @@ impl DataKind {
     }
 }
 
-/// The kinds a transaction changed.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct Touched {
-    identity: bool,
-    credentials: bool,
-}
-
-impl Tx {
-    /// Marks a kind of data changed: its generation is bumped at commit.
-    pub(crate) fn touch(&mut self, kind: DataKind) {
-        match kind {
-            DataKind::Identity => self.touched.identity = true,
-            DataKind::Credentials => self.touched.credentials = true,
-        }
-    }
-}
-
-/// Bumps the generations of what the transaction changed; whether it changed anything.
-pub(crate) async fn bump(tx: &mut Tx) -> Result<bool, IamError> {
-    let Touched {
-        identity,
-        credentials,
-    } = tx.touched;
+/// Bumps the generations of what the transaction changed.
+pub(crate) async fn bump(tx: &mut Tx, identity: bool, credentials: bool) -> Result<(), IamError> {
     for (kind, touched) in [
         (DataKind::Identity, identity),
         (DataKind::Credentials, credentials),
@@ -58,7 +37,7 @@ pub(crate) async fn bump(tx: &mut Tx) -> Result<bool, IamError> {
                 .map_err(db_error)?;
         }
     }
-    Ok(identity || credentials)
+    Ok(())
 }
 
 impl Database {

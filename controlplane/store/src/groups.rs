@@ -1,8 +1,8 @@
 //! IAM groups and their members.
 
+use crate::changes::Touch;
 use crate::db::{db_error, Tx};
 use crate::error::IamError;
-use crate::generation::DataKind;
 use crate::model::{now, EntityKind, Group, User};
 use crate::names::{IamPath, Name, PathPrefix};
 use crate::page::{Page, Paged};
@@ -91,7 +91,7 @@ impl Iam {
         .execute(&mut *tx.inner)
         .await
         .map_err(db_error)?;
-        tx.touch(DataKind::Identity);
+        tx.touch(Touch::Group(id.clone()));
         self.group(tx, name).await
     }
 
@@ -163,7 +163,7 @@ impl Iam {
         let new_path = r.new_path.as_ref().unwrap_or(&group.path);
         tx.rename("iam_groups", &group.id, new_name, new_path)
             .await?;
-        tx.touch(DataKind::Identity);
+        tx.touch(Touch::Group(group.id.clone()));
         self.group(tx, new_name).await
     }
 
@@ -186,7 +186,7 @@ impl Iam {
         ]).await?;
         tx.exec_id("DELETE FROM iam_groups WHERE id = $1", &group.id)
             .await?;
-        tx.touch(DataKind::Identity);
+        tx.touch(Touch::Group(group.id.clone()));
         Ok(())
     }
 
@@ -219,7 +219,7 @@ impl Iam {
             .execute(&mut *tx.inner)
             .await
             .map_err(db_error)?;
-        tx.touch(DataKind::Identity);
+        tx.touch(Touch::User(u.id.clone()));
         Ok(())
     }
 
@@ -244,7 +244,7 @@ impl Iam {
                 "The user with name {user} is not a member of group {group}."
             )));
         }
-        tx.touch(DataKind::Identity);
+        tx.touch(Touch::User(u.id.clone()));
         Ok(())
     }
 

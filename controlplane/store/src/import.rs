@@ -97,6 +97,8 @@ pub(crate) async fn import_into(
     };
     // The database's AWS managed policies as this Iamlet ships them.
     aws_managed::seed(&mut tx).await?;
+    // Whatever the import writes, every reader starts over.
+    tx.touch(crate::changes::Touch::Account);
     let iam = Iam {
         db: db.clone(),
         account: account.clone(),
@@ -447,7 +449,7 @@ impl Iam {
         for (_, v, doc) in list {
             versions::insert(tx, &id, v, doc, now).await?;
         }
-        tx.touch(crate::DataKind::Identity);
+        tx.touch(crate::changes::Touch::Policy(id.clone()));
         Ok(())
     }
 

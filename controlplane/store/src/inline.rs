@@ -2,11 +2,11 @@
 //! All of an owner's inline documents together are at most 2,048 (user), 5,120 (group) or 10,240
 //! (role) characters as AWS counts them.
 
+use crate::changes::Touch;
 use crate::db::{db_error, Tx};
 use crate::document::PolicyDocument;
 use crate::error::IamError;
 use crate::export::Inline;
-use crate::generation::DataKind;
 use crate::model::EntityKind;
 use crate::names::Name;
 use crate::page::{Page, Paged};
@@ -50,6 +50,17 @@ pub(crate) struct Found {
     pub(crate) kind: EntityKind,
     pub(crate) id: String,
     pub(crate) name: String,
+}
+
+impl Found {
+    /// The owner as a change touches it: a group's change reaches its members.
+    pub(crate) fn touch(&self) -> Touch {
+        match self.kind {
+            EntityKind::Group => Touch::Group(self.id.clone()),
+            EntityKind::Role => Touch::Role(self.id.clone()),
+            _ => Touch::User(self.id.clone()),
+        }
+    }
 }
 
 impl Iam {
@@ -137,7 +148,7 @@ impl Iam {
         .execute(&mut *tx.inner)
         .await
         .map_err(db_error)?;
-        tx.touch(DataKind::Identity);
+        tx.touch(o.touch());
         Ok(())
     }
 
@@ -204,7 +215,7 @@ impl Iam {
         if done.rows_affected() == 0 {
             return Err(no_such_inline(owner, name));
         }
-        tx.touch(DataKind::Identity);
+        tx.touch(o.touch());
         Ok(())
     }
 }

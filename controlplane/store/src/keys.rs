@@ -3,9 +3,9 @@
 //! generation, so the sidecar and the IAM API accept or refuse a key within their poll interval (this
 //! process at once).
 
+use crate::changes::Touch;
 use crate::db::{db_error, Tx};
 use crate::error::IamError;
-use crate::generation::DataKind;
 use crate::model::{now, User};
 use crate::page::{Page, Paged};
 use crate::sql::within_quota;
@@ -146,7 +146,6 @@ impl Iam {
             created,
         )
         .await?;
-        tx.touch(DataKind::Credentials);
         Ok((
             AccessKeyMeta {
                 id,
@@ -191,7 +190,7 @@ impl Iam {
         .execute(&mut *tx.inner)
         .await
         .map_err(db_error)?;
-        tx.touch(DataKind::Credentials);
+        tx.touch(Touch::AccessKey(id.to_owned()));
         Ok(())
     }
 
@@ -242,7 +241,7 @@ impl Iam {
         if done.rows_affected() == 0 {
             return Err(no_such_key(id));
         }
-        tx.touch(DataKind::Credentials);
+        tx.touch(Touch::AccessKey(id.to_owned()));
         Ok(())
     }
 
@@ -262,7 +261,7 @@ impl Iam {
         if done.rows_affected() == 0 {
             return Err(no_such_key(id));
         }
-        tx.touch(DataKind::Credentials);
+        tx.touch(Touch::AccessKey(id.to_owned()));
         Ok(())
     }
 
@@ -327,7 +326,7 @@ impl Iam {
 mod tests {
     use super::*;
     use crate::tests::{name, temp_db, user};
-    use crate::{ErrorCode, NameKind};
+    use crate::{DataKind, ErrorCode, NameKind};
 
     #[tokio::test]
     async fn keys_live_by_quota_and_owner() {

@@ -8,8 +8,10 @@
 //!   transaction.
 //! - Inputs are typed ([`Name`], [`IamPath`], [`Tag`], [`Page`]), checked at the edge with IAM's
 //!   rules; errors are [`IamError`]s with AWS's codes.
-//! - Readers elsewhere learn of changes from [`generation`]s: the sidecar's identity source
-//!   ([`DatabaseFetcher`]) and credentials ([`DatabaseCredentials`]) reload when theirs moves.
+//! - Every committed write is a numbered change in the [`changes`] feed, naming what it touched and
+//!   the principals whose decisions it may change: the sidecar's identity source
+//!   ([`DatabaseFetcher`]) forgets exactly those. Its credentials ([`DatabaseCredentials`]) reload
+//!   when the credentials [`generation`] moves.
 //! - [`export`] writes the account as `GetAccountAuthorizationDetails` does, the format Iamlet's file
 //!   store reads; [`import`] loads such an export (and a credentials file).
 //! - [`aws_managed`] ships AWS's managed policies as data: every database has them, up to date.
@@ -22,6 +24,7 @@ mod account;
 mod attachments;
 pub mod aws_managed;
 mod boundaries;
+pub mod changes;
 mod credentials;
 mod db;
 mod document;
@@ -51,6 +54,7 @@ mod tests;
 mod users;
 
 pub use account::{parse_alias, Summary};
+pub use changes::{Change, ChangesPage};
 pub use credentials::DatabaseCredentials;
 pub use db::{Database, DatabaseUrl, Dialect, Tx};
 pub use document::PolicyDocument;
@@ -80,6 +84,7 @@ pub use roles::{CreateRole, UpdateRole, DEFAULT_MAX_SESSION_DURATION};
 pub use tags::parse_keys as parse_tag_keys;
 pub use users::{CreateUser, UpdateUser};
 
+use changes::Touch;
 use db::db_error;
 
 /// The owner of the root user's access keys in `iam_access_keys`.
@@ -237,8 +242,7 @@ pub(crate) async fn create_account(tx: &mut Tx, account_id: &str) -> Result<Root
     .execute(&mut *tx.inner)
     .await
     .map_err(db_error)?;
-    tx.touch(DataKind::Credentials);
-    tx.touch(DataKind::Identity);
+    tx.touch(Touch::Account);
     aws_managed::seed(tx).await?;
     Ok(RootKey {
         access_key_id,

@@ -4,9 +4,9 @@
 //! `SerialNumber`/`TokenCode`, [`Iam::verify_mfa_code`]); every change of assignment bumps the
 //! credentials generation. Seeds are secrets: never logged, never in an error.
 
+use crate::changes::Touch;
 use crate::db::{db_error, Tx};
 use crate::error::{ErrorCode, IamError};
-use crate::generation::DataKind;
 use crate::model::{now, EntityKind, User};
 use crate::names::{IamPath, Name, Tag};
 use crate::page::{Page, Paged};
@@ -251,7 +251,7 @@ impl Iam {
         .execute(&mut *tx.inner)
         .await
         .map_err(db_error)?;
-        tx.touch(DataKind::Credentials);
+        tx.touch(Touch::MfaDevice(serial.to_string()));
         Ok(())
     }
 
@@ -288,7 +288,7 @@ impl Iam {
         .execute(&mut *tx.inner)
         .await
         .map_err(db_error)?;
-        tx.touch(DataKind::Credentials);
+        tx.touch(Touch::MfaDevice(serial.to_string()));
         Ok(())
     }
 
@@ -331,7 +331,7 @@ impl Iam {
         .execute(&mut *tx.inner)
         .await
         .map_err(db_error)?;
-        tx.touch(DataKind::Credentials);
+        tx.touch(Touch::MfaDevice(serial.to_string()));
         Ok(())
     }
 
@@ -437,7 +437,7 @@ impl Iam {
         tags::clear(tx, EntityKind::MfaDevice, &serial).await?;
         tx.exec_id("DELETE FROM iam_mfa_devices WHERE serial = $1", &serial)
             .await?;
-        tx.touch(DataKind::Credentials);
+        tx.touch(Touch::MfaDevice(serial.to_string()));
         Ok(())
     }
 }

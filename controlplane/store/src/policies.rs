@@ -10,10 +10,10 @@ pub mod entities;
 pub(crate) mod tests;
 pub mod versions;
 
+use crate::changes::Touch;
 use crate::db::{db_error, Tx};
 use crate::document::PolicyDocument;
 use crate::error::{ErrorCode, IamError};
-use crate::generation::DataKind;
 use crate::model::{now, EntityKind};
 use crate::names::{constraint, IamPath, Name, NameKind, PathPrefix, Tag};
 use crate::page::{Page, Paged};
@@ -355,7 +355,7 @@ impl Iam {
         if !r.tags.is_empty() {
             tags::add(tx, EntityKind::Policy, &id, &r.tags).await?;
         }
-        tx.touch(DataKind::Identity);
+        tx.touch(Touch::Policy(id.clone()));
         let mut info = self.get_policy(tx, &arn).await?;
         info.tags = r.tags.clone();
         Ok(info)
@@ -442,7 +442,7 @@ impl Iam {
                 .await
                 .map_err(db_error)?;
         }
-        tx.touch(DataKind::Identity);
+        tx.touch(Touch::Policy(info.policy.id.clone()));
         Ok(())
     }
 

@@ -2,9 +2,9 @@
 //! `roles_per_instance_profile` (1) role in one; a profile with a role is not deleted, nor a role
 //! that is in a profile.
 
+use crate::changes::Touch;
 use crate::db::{db_error, Tx};
 use crate::error::IamError;
-use crate::generation::DataKind;
 use crate::model::{now, EntityKind, InstanceProfile, Role};
 use crate::names::{IamPath, Name, PathPrefix, Tag};
 use crate::page::{Page, Paged};
@@ -155,7 +155,7 @@ impl Iam {
         if !tags.is_empty() {
             tags::add(tx, EntityKind::InstanceProfile, &id, tags).await?;
         }
-        tx.touch(DataKind::Identity);
+        tx.touch(Touch::Inert(format!("instance-profile:{id}")));
         let mut p = self.instance_profile(tx, name).await?;
         p.tags = tags.to_vec();
         Ok(p)
@@ -242,7 +242,7 @@ impl Iam {
         tags::clear(tx, EntityKind::InstanceProfile, &p.id).await?;
         tx.exec_id("DELETE FROM iam_instance_profiles WHERE id = $1", &p.id)
             .await?;
-        tx.touch(DataKind::Identity);
+        tx.touch(Touch::Inert(format!("instance-profile:{}", p.id)));
         Ok(())
     }
 
@@ -282,7 +282,7 @@ impl Iam {
             .execute(&mut *tx.inner)
             .await
             .map_err(db_error)?;
-        tx.touch(DataKind::Identity);
+        tx.touch(Touch::Inert(format!("instance-profile:{}", p.id)));
         Ok(())
     }
 
@@ -309,7 +309,7 @@ impl Iam {
                 r.name, p.name
             )));
         }
-        tx.touch(DataKind::Identity);
+        tx.touch(Touch::Inert(format!("instance-profile:{}", p.id)));
         Ok(())
     }
 }

@@ -7,10 +7,10 @@ pub mod service_linked;
 #[cfg(test)]
 pub(crate) mod tests;
 
+use crate::changes::Touch;
 use crate::db::{db_error, Tx};
 use crate::document::PolicyDocument;
 use crate::error::{ErrorCode, IamError};
-use crate::generation::DataKind;
 use crate::model::{now, EntityKind, Role};
 use crate::names::{IamPath, Name, PathPrefix, Tag};
 use crate::page::{Page, Paged};
@@ -189,7 +189,7 @@ impl Iam {
         if !r.tags.is_empty() {
             tags::add(tx, EntityKind::Role, &id, &r.tags).await?;
         }
-        tx.touch(DataKind::Identity);
+        tx.touch(Touch::Role(id.clone()));
         let mut role = self.role(tx, &r.name).await?;
         role.tags = r.tags.clone();
         Ok(role)
@@ -236,7 +236,7 @@ impl Iam {
                 .await
                 .map_err(db_error)?;
         }
-        tx.touch(DataKind::Identity);
+        tx.touch(Touch::Role(role.id.clone()));
         self.get_role(tx, name).await
     }
 
@@ -255,7 +255,7 @@ impl Iam {
             .execute(&mut *tx.inner)
             .await
             .map_err(db_error)?;
-        tx.touch(DataKind::Identity);
+        tx.touch(Touch::Role(role.id.clone()));
         Ok(())
     }
 
@@ -286,7 +286,7 @@ impl Iam {
         tags::clear(tx, EntityKind::Role, &role.id).await?;
         tx.exec_id("DELETE FROM iam_roles WHERE id = $1", &role.id)
             .await?;
-        tx.touch(DataKind::Identity);
+        tx.touch(Touch::Principal(role.arn.clone()));
         Ok(())
     }
 

@@ -171,6 +171,17 @@ CREATE TABLE iam_generation (
 INSERT INTO iam_generation (kind, generation) VALUES ('identity', 0);
 INSERT INTO iam_generation (kind, generation) VALUES ('credentials', 0)
 ",
+    // 2: the change feed (changes.rs): one row per committed change, numbered in commit order.
+    "
+CREATE TABLE iam_changes (
+    sequence BIGINT PRIMARY KEY,
+    committed_at BIGINT NOT NULL,
+    everything BIGINT NOT NULL,
+    credentials BIGINT NOT NULL,
+    principals TEXT NOT NULL,
+    entities TEXT NOT NULL
+)
+",
 ];
 
 /// Applies the migrations the database lacks.

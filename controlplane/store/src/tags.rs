@@ -1,9 +1,9 @@
 //! Tags of users, roles, managed policies, instance profiles and MFA devices: at most fifty per
 //! entity, keys unique without regard to case (a tag with an existing key replaces it).
 
+use crate::changes::Touch;
 use crate::db::{db_error, Tx};
 use crate::error::IamError;
-use crate::generation::DataKind;
 use crate::model::EntityKind;
 use crate::names::{Tag, MAX_TAGS};
 use crate::page::{Page, Paged};
@@ -77,7 +77,7 @@ pub(crate) async fn add(
         .await
         .map_err(db_error)?;
     }
-    tx.touch(DataKind::Identity);
+    tx.touch(touch(kind, id));
     Ok(())
 }
 
@@ -99,7 +99,7 @@ pub(crate) async fn remove(
         .await
         .map_err(db_error)?;
     }
-    tx.touch(DataKind::Identity);
+    tx.touch(touch(kind, id));
     Ok(())
 }
 
@@ -147,5 +147,15 @@ impl crate::Iam {
         id: &str,
     ) -> Result<Vec<Tag>, IamError> {
         of(tx, kind, id).await
+    }
+}
+
+/// A tag change as the feed records it: a user's or role's tags are its principal tags; other
+/// entities' tags decide only IAM API calls on them.
+fn touch(kind: EntityKind, id: &str) -> Touch {
+    match kind {
+        EntityKind::User => Touch::User(id.to_owned()),
+        EntityKind::Role => Touch::Role(id.to_owned()),
+        other => Touch::Inert(format!("{}-tags:{id}", other.as_str())),
     }
 }

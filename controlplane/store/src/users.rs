@@ -1,9 +1,9 @@
 //! IAM users: create, read, list (by path prefix), rename or move, delete (only once nothing is left
 //! attached to them), and their tags.
 
+use crate::changes::Touch;
 use crate::db::{db_error, Tx};
 use crate::error::IamError;
-use crate::generation::DataKind;
 use crate::model::{now, EntityKind, User};
 use crate::names::{IamPath, Name, PathPrefix, Tag};
 use crate::page::{Page, Paged};
@@ -124,7 +124,7 @@ impl Iam {
         if !r.tags.is_empty() {
             tags::add(tx, EntityKind::User, &id, &r.tags).await?;
         }
-        tx.touch(DataKind::Identity);
+        tx.touch(Touch::User(id.clone()));
         let mut user = self.user(tx, &r.name).await?;
         user.tags = r.tags.clone();
         Ok(user)
@@ -159,8 +159,10 @@ impl Iam {
         }
         let new_path = r.new_path.as_ref().unwrap_or(&user.path);
         tx.rename("iam_users", &user.id, new_name, new_path).await?;
-        tx.touch(DataKind::Identity);
-        tx.touch(DataKind::Credentials);
+        // The old ARN's cached decisions go; the user's keys now sign as the new ARN.
+        tx.touch(Touch::Principal(user.arn.clone()));
+        tx.touch(Touch::User(user.id.clone()));
+        tx.touch(Touch::AccountCredentials);
         self.user(tx, new_name).await
     }
 
@@ -205,7 +207,7 @@ impl Iam {
                 .await
                 .map_err(db_error)?;
         }
-        tx.touch(DataKind::Identity);
+        tx.touch(Touch::Principal(user.arn.clone()));
         Ok(())
     }
 

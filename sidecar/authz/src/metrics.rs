@@ -77,6 +77,10 @@ pub struct Metrics {
     pub cache_evictions: Gauge,
     /// Stale serves.
     pub cache_stale_serves: Gauge,
+    /// Principals forgotten because the change feed named them.
+    pub cache_invalidations: Gauge,
+    /// Times every principal was forgotten because the source could not say what changed.
+    pub cache_resyncs: Gauge,
     /// Principals cached.
     pub cache_entries: Gauge,
     /// Decision log lines dropped.
@@ -109,6 +113,8 @@ impl Metrics {
             cache_misses: Gauge::default(),
             cache_evictions: Gauge::default(),
             cache_stale_serves: Gauge::default(),
+            cache_invalidations: Gauge::default(),
+            cache_resyncs: Gauge::default(),
             cache_entries: Gauge::default(),
             log_dropped: Gauge::default(),
             registry: Registry::default(),
@@ -173,6 +179,16 @@ impl Metrics {
             "cache_stale_serves",
             "Stale principals served while the source failed",
             m.cache_stale_serves.clone(),
+        );
+        registry.register(
+            "cache_invalidations",
+            "Principals forgotten because the change feed named them",
+            m.cache_invalidations.clone(),
+        );
+        registry.register(
+            "cache_resyncs",
+            "Times every cached principal was forgotten because the source could not say what changed (too far behind the change feed, an import)",
+            m.cache_resyncs.clone(),
         );
         registry.register(
             "cache_entries",

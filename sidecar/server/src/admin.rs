@@ -51,6 +51,8 @@ pub fn metrics_text(authz: &Authorizer) -> String {
     m.cache_misses.set(g(s.misses));
     m.cache_evictions.set(g(s.evictions));
     m.cache_stale_serves.set(g(s.stale_serves));
+    m.cache_invalidations.set(g(s.invalidated));
+    m.cache_resyncs.set(g(s.resyncs));
     m.cache_entries.set(g(s.entries));
     m.log_dropped.set(g(authz.decision_log().dropped()));
     let mut out = m.encode();

@@ -83,6 +83,8 @@ pub struct CacheMetrics {
     fail_closed: AtomicU64,
     fetches: AtomicU64,
     fetch_errors: AtomicU64,
+    invalidated: AtomicU64,
+    resyncs: AtomicU64,
     fetch_micros_total: AtomicU64,
     fetch_micros_buckets: [AtomicU64; LATENCY_BUCKETS_MICROS.len() + 1],
 }
@@ -106,6 +108,11 @@ pub struct CacheStats {
     pub fetches: u64,
     /// Fetches that failed (not counting "not found").
     pub fetch_errors: u64,
+    /// Entries forgotten because their source said they changed.
+    pub invalidated: u64,
+    /// Times every entry was forgotten because the source could not say what changed (a reader
+    /// too far behind the change feed, an import).
+    pub resyncs: u64,
     /// Total time spent fetching, in microseconds.
     pub fetch_micros_total: u64,
     /// Fetch latency histogram: counts per bucket of [`LATENCY_BUCKETS_MICROS`], then the rest.
@@ -144,6 +151,8 @@ impl CacheMetrics {
             fail_closed: get(&self.fail_closed),
             fetches: get(&self.fetches),
             fetch_errors: get(&self.fetch_errors),
+            invalidated: get(&self.invalidated),
+            resyncs: get(&self.resyncs),
             fetch_micros_total: get(&self.fetch_micros_total),
             fetch_micros_buckets: self.fetch_micros_buckets.iter().map(get).collect(),
             entries: 0,
@@ -234,6 +243,7 @@ where
     pub fn invalidate(&self, key: &K) {
         let mut st = self.lock();
         st.lru.pop(key);
+        st.inflight.remove(key);
         st.generation = st.generation.wrapping_add(1);
     }
 
@@ -241,7 +251,37 @@ where
     pub fn invalidate_all(&self) {
         let mut st = self.lock();
         st.lru.clear();
+        // A caller from now on starts its own fetch rather than joining one that may have read
+        // the data before the change.
+        st.inflight.clear();
         st.generation = st.generation.wrapping_add(1);
+    }
+
+    /// Forgets every key because the source cannot say which changed (counted as a resync).
+    pub fn resync(&self) {
+        self.invalidate_all();
+        CacheMetrics::inc(&self.metrics.resyncs);
+    }
+
+    /// Forgets the keys `affected` picks, in one pass over the entries; how many went. Fetches
+    /// under way are not kept either (they may have read the data before the change).
+    pub fn invalidate_where(&self, affected: impl Fn(&K) -> bool) -> usize {
+        let mut st = self.lock();
+        let gone: Vec<K> = st
+            .lru
+            .iter()
+            .filter(|(k, _)| affected(k))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in &gone {
+            st.lru.pop(k);
+        }
+        st.inflight.retain(|k, _| !affected(k));
+        st.generation = st.generation.wrapping_add(1);
+        self.metrics
+            .invalidated
+            .fetch_add(gone.len() as u64, Ordering::Relaxed);
+        gone.len()
     }
 
     /// The value of `key`: cached, or fetched with `fetch` (once for all concurrent callers).
@@ -538,5 +578,43 @@ mod tests {
         let s = cache.stats();
         assert_eq!(s.fetch_micros_buckets, vec![0, 0, 0, 1, 0, 0, 0, 0]);
         assert!(s.fetch_micros_total >= 30_000);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn invalidating_some_keys_keeps_the_rest() {
+        let cache = Arc::new(Cache::<&str, u32>::new(config()));
+        let n = AtomicUsize::new(0);
+        // The test cache holds two entries.
+        for k in ["a", "b"] {
+            cache.get(&k, || ok(&n, 1)).await.unwrap();
+        }
+        assert_eq!(cache.invalidate_where(|k| *k != "b"), 1);
+        let s = cache.stats();
+        assert_eq!((s.entries, s.invalidated, s.resyncs), (1, 1, 0));
+        // "b" is still a hit; "a" is fetched again.
+        assert_eq!(cache.get(&"b", || ok(&n, 9)).await, Ok(1));
+        assert_eq!(cache.get(&"a", || ok(&n, 2)).await, Ok(2));
+        cache.resync();
+        assert_eq!((cache.stats().entries, cache.stats().resyncs), (0, 1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_caller_after_the_invalidation_does_not_join_an_older_fetch() {
+        let cache = Arc::new(Cache::<&str, u32>::new(config()));
+        let c2 = cache.clone();
+        let old = tokio::spawn(async move {
+            c2.get(&"a", || async {
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                Ok(1)
+            })
+            .await
+        });
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        cache.invalidate_where(|k| *k == "a");
+        // Read after the change: its own fetch, never the one that began before it.
+        let n = AtomicUsize::new(0);
+        assert_eq!(cache.get(&"a", || ok(&n, 2)).await, Ok(2));
+        assert_eq!(old.await.unwrap(), Ok(1));
+        assert_eq!(cache.get(&"a", || ok(&n, 3)).await, Ok(2));
     }
 }

@@ -34,7 +34,7 @@ mod source;
 
 use publish::{build_organization, build_snapshot, SnapshotFetcher, Watched};
 pub use publish::{Published, SourceStatus};
-pub use source::{AccountSource, LiveFetcher, OrganizationSource, StoreConfig};
+pub use source::{AccountSource, Changed, LiveFetcher, OrganizationSource, StoreConfig};
 
 // What the documents mean (parsing, compiling, resolving) lives in `iamlet-account`, with no I/O;
 // this module reads them and caches what it resolves.
@@ -46,20 +46,67 @@ pub use iamlet_account::{
 
 use cache::{Cache, CacheConfig, CacheError, CacheStats};
 use organization::Organization;
+use std::collections::HashSet;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use tokio::task::JoinHandle;
 
-/// Forgets every compiled principal whenever a live source changes.
+/// Forgets what a live source says changed, as it says it.
 fn forget_on_change(live: Arc<dyn LiveFetcher>, cache: Arc<PrincipalCache>) -> JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            live.changed().await;
-            cache.invalidate_all();
+            match live.changed().await {
+                Changed::Principals(arns) => {
+                    let changed = ChangedPrincipals::new(&arns);
+                    let forgotten = cache.invalidate_where(|k| changed.touches(k));
+                    tracing::debug!(
+                        principals = arns.len(),
+                        forgotten,
+                        "forgot changed principals"
+                    );
+                }
+                Changed::Everything { reason } => {
+                    tracing::warn!(%reason, "forgetting every cached principal");
+                    cache.resync();
+                }
+            }
         }
     })
+}
+
+/// The users and roles a change names, as the cache's keys name them.
+struct ChangedPrincipals {
+    /// User and role ARNs, paths included.
+    arns: HashSet<String>,
+    /// The roles as their sessions' keys name them: `arn:aws:iam::ACCOUNT:role/NAME`, no path.
+    sessions: HashSet<String>,
+}
+
+impl ChangedPrincipals {
+    fn new(arns: &[String]) -> Self {
+        let sessions = arns
+            .iter()
+            .filter_map(|a| {
+                let (head, rest) = a.split_once(":role/")?;
+                Some(format!("{head}:role/{}", rest.rsplit('/').next()?))
+            })
+            .collect();
+        ChangedPrincipals {
+            arns: arns.iter().cloned().collect(),
+            sessions,
+        }
+    }
+
+    fn touches(&self, key: &PrincipalKey) -> bool {
+        match key {
+            PrincipalKey::User(a) | PrincipalKey::Role(a) => self.arns.contains(a),
+            PrincipalKey::RoleSession(a) => self.sessions.contains(a),
+            PrincipalKey::FederatedUser { issuer, .. } => self.arns.contains(issuer),
+            PrincipalKey::Root(_) | PrincipalKey::Service(_) | PrincipalKey::Anonymous => false,
+        }
+    }
 }
 
 /// A boxed, sendable future.
@@ -349,5 +396,35 @@ impl Store {
         };
         let org = self.organization();
         iamlet_account::prepare(resolved, query, org.as_deref(), trust)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_names_users_roles_their_sessions_and_federated_users() {
+        let changed = ChangedPrincipals::new(&[
+            "arn:aws:iam::111122223333:user/eng/alice".to_owned(),
+            "arn:aws:iam::111122223333:role/service/deploy".to_owned(),
+        ]);
+        let key = |arn: &str| PrincipalKey::for_principal(arn, None).unwrap();
+        assert!(changed.touches(&key("arn:aws:iam::111122223333:user/eng/alice")));
+        assert!(!changed.touches(&key("arn:aws:iam::111122223333:user/alice")));
+        assert!(changed.touches(&key("arn:aws:iam::111122223333:role/service/deploy")));
+        assert!(changed.touches(&key(
+            "arn:aws:sts::111122223333:assumed-role/deploy/session-1"
+        )));
+        assert!(!changed.touches(&key(
+            "arn:aws:sts::111122223333:assumed-role/other/session-1"
+        )));
+        let federated = PrincipalKey::for_principal(
+            "arn:aws:sts::111122223333:federated-user/bob",
+            Some("arn:aws:iam::111122223333:user/eng/alice"),
+        )
+        .unwrap();
+        assert!(changed.touches(&federated));
+        assert!(!changed.touches(&key("arn:aws:iam::111122223333:root")));
     }
 }

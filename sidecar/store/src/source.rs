@@ -22,11 +22,25 @@ pub enum AccountSource {
     Database(Option<Arc<dyn LiveFetcher>>),
 }
 
-/// A per-principal source that knows when what it holds changes (the IAM database): the store
-/// fetches from it on a cache miss and forgets every compiled principal when it changes.
+/// A per-principal source that knows what changes (the IAM database and its change feed): the
+/// store fetches from it on a cache miss and forgets the compiled principals a change names.
 pub trait LiveFetcher: Fetcher {
-    /// Resolves once the source's data may have changed since the previous call resolved.
-    fn changed(&self) -> BoxFuture<'_, ()>;
+    /// Resolves with the next change after the one the previous call returned.
+    fn changed(&self) -> BoxFuture<'_, Changed>;
+}
+
+/// What a [`LiveFetcher`] says changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Changed {
+    /// These users and roles (ARNs, paths included): their compiled policies and their sessions'
+    /// go, nothing else.
+    Principals(Vec<String>),
+    /// The source cannot say what changed (a reader too far behind the change feed, an import):
+    /// everything goes. The reason is for the log.
+    Everything {
+        /// Why, in words.
+        reason: String,
+    },
 }
 
 /// Where the organization file comes from.

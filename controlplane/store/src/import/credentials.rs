@@ -3,9 +3,9 @@
 //! account (after the export's users are in) or, for keys, to its root user.
 
 use super::Counts;
+use crate::changes::Touch;
 use crate::db::{db_error, Tx};
 use crate::error::IamError;
-use crate::generation::DataKind;
 use crate::names::{Name, NameKind};
 use crate::{Iam, KeyState, ROOT_OWNER};
 use iamlet_auth::{Credentials, KeyStatus, MfaStatus};
@@ -79,7 +79,7 @@ impl Iam {
                 );
             }
         }
-        tx.touch(DataKind::Credentials);
+        tx.touch(Touch::AccountCredentials);
         Ok(())
     }
 

@@ -1,11 +1,11 @@
 //! A managed policy's versions: `v1`, `v2`, … numbered on, at most `policy_versions` (5) of the
 //! account's policy at once, exactly one the default (the one in force, never deleted on its own).
 
+use crate::changes::Touch;
 use crate::db::{db_error, Tx};
 use crate::document::PolicyDocument;
 use crate::error::IamError;
 use crate::export::VersionDetail;
-use crate::generation::DataKind;
 use crate::model::now;
 use crate::names::constraint;
 use crate::page::{Page, Paged};
@@ -72,7 +72,7 @@ pub(crate) async fn set_default(
         .execute(&mut *tx.inner)
         .await
         .map_err(db_error)?;
-    tx.touch(DataKind::Identity);
+    tx.touch(Touch::Policy(policy_id.to_owned()));
     Ok(())
 }
 
@@ -280,7 +280,8 @@ impl Iam {
             .execute(&mut *tx.inner)
             .await
             .map_err(db_error)?;
-        tx.touch(DataKind::Identity);
+        // Only a version that is not the default can go: no decision changes.
+        tx.touch(Touch::Inert(format!("policy-version:{}:{}", p.id, v.id)));
         Ok(())
     }
 }
