@@ -229,6 +229,9 @@ pub(crate) async fn record(tx: &mut Tx) -> Result<Option<i64>, IamError> {
         .await
         .map_err(db_error)?;
     crate::generation::bump(tx, identity, credentials).await?;
+    if tx.dialect == crate::Dialect::Postgres {
+        crate::listen::notify(tx, sequence).await?;
+    }
     Ok(Some(sequence))
 }
 
@@ -580,5 +583,45 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(page.changes[0].principals, [format!("{ACCOUNT}:user/late")]);
+    }
+
+    #[tokio::test]
+    async fn another_process_hears_the_change() {
+        let t = temp_db("changes-replicas").await;
+        // A second pool on the same database: another replica, as far as the database can tell.
+        let other = crate::Iam::open(t.iam.database().url(), crate::Quotas::default())
+            .await
+            .unwrap();
+        let at = other.database().latest_change().await.unwrap();
+        // On PostgreSQL the notification wakes it (the poll is longer than the test may take);
+        // on SQLite, its poll.
+        let poll = match t.iam.database().dialect() {
+            crate::Dialect::Postgres => Duration::from_secs(60),
+            crate::Dialect::Sqlite => Duration::from_millis(50),
+        };
+        let waiter = tokio::spawn({
+            let db = other.database().clone();
+            async move {
+                db.wait_for_changes(at, 10, Duration::from_secs(60), poll)
+                    .await
+                    .unwrap()
+            }
+        });
+        // Let the waiter (and on PostgreSQL the listening connection) start first.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut tx = t.iam.write().await.unwrap();
+        t.iam
+            .create_user(&mut tx, &user("elsewhere"))
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        let page = tokio::time::timeout(Duration::from_secs(20), waiter)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            page.changes[0].principals,
+            [format!("{ACCOUNT}:user/elsewhere")]
+        );
     }
 }

@@ -98,6 +98,8 @@ pub struct Database {
     /// Counts this process's commits that changed something: its readers wake at once, without
     /// waiting for their next poll.
     commits: Arc<watch::Sender<u64>>,
+    /// On PostgreSQL, the task that hears the other replicas' commits.
+    _listening: Option<Arc<crate::listen::Listening>>,
 }
 
 /// A transaction: every statement of one API call. Dropped without [`Tx::commit`], it rolls back.
@@ -155,12 +157,20 @@ impl Database {
             .connect_with(options)
             .await
             .map_err(db_error)?;
+        let commits = Arc::new(watch::Sender::new(0));
+        let listening = match url {
+            DatabaseUrl::Postgres(u) => {
+                Some(Arc::new(crate::listen::listen(u.clone(), commits.clone())))
+            }
+            DatabaseUrl::Sqlite(_) => None,
+        };
         let db = Database {
             pool,
             dialect,
             writer: Arc::new(Mutex::new(())),
             url: url.clone(),
-            commits: Arc::new(watch::Sender::new(0)),
+            commits,
+            _listening: listening,
         };
         crate::schema::migrate(&db).await?;
         Ok(db)

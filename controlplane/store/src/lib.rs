@@ -36,6 +36,7 @@ mod groups;
 pub mod import;
 mod inline;
 mod keys;
+mod listen;
 mod mfa;
 mod model;
 pub mod names;
