@@ -96,12 +96,17 @@ actions! {
     GenerateCredentialReport Write, GetCredentialReport Read,
     // The Policy Simulator.
     SimulatePrincipalPolicy Read, SimulateCustomPolicy Read,
+    // Iamlet's own: the change feed for remote sidecars.
+    WatchChanges Read,
 }
 
 impl Action {
-    /// The IAM action it is authorized as (`iam:CreateUser`).
+    /// The action it is authorized as: `iam:CreateUser`; Iamlet's own in the `iamlet:` namespace.
     pub fn iam_action(self) -> String {
-        format!("iam:{}", self.as_str())
+        match self {
+            Action::WatchChanges => format!("iamlet:{}", self.as_str()),
+            _ => format!("iam:{}", self.as_str()),
+        }
     }
 }
 
@@ -116,6 +121,10 @@ mod tests {
             .unwrap();
         for a in Action::ALL {
             assert_eq!(Action::parse(a.as_str()), Some(*a));
+            if *a == Action::WatchChanges {
+                assert_eq!(a.iam_action(), "iamlet:WatchChanges");
+                continue;
+            }
             assert!(
                 iam.action(a.as_str()).is_some(),
                 "iam:{} is not in the engine's catalog",

@@ -44,6 +44,8 @@ pub(crate) struct Ctx<'a> {
     pub(crate) input: &'a CheckInput,
     pub(crate) action: Action,
     pub(crate) rec: &'a mut DecisionRecord,
+    /// A change-feed read to make once the transaction has ended (`WatchChanges`).
+    pub(crate) watch: Option<crate::handlers::Watch>,
 }
 
 /// `aws:RequestTag/KEY` for each tag and `aws:TagKeys`: what a call that sets tags is decided with.

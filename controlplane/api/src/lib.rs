@@ -98,6 +98,9 @@ pub struct IamApi {
     pub(crate) authz: Arc<Authorizer>,
     pub(crate) store: Arc<Store>,
     pub(crate) authenticator: Arc<Authenticator>,
+    /// How often `WatchChanges` looks for another process's commits (on SQLite; PostgreSQL's
+    /// notifications wake it at once).
+    pub(crate) feed_poll: std::time::Duration,
 }
 
 /// What a handler answers: its result element's contents.
@@ -118,7 +121,15 @@ impl IamApi {
             authz,
             store,
             authenticator,
+            feed_poll: std::time::Duration::from_millis(500),
         }
+    }
+
+    /// How often `WatchChanges` looks for another process's commits where nothing notifies it
+    /// (SQLite): the server's `[iam] poll_interval`.
+    pub fn with_feed_poll(mut self, poll: std::time::Duration) -> IamApi {
+        self.feed_poll = poll;
+        self
     }
 
     /// The database.
@@ -258,10 +269,24 @@ impl IamApi {
             input,
             action,
             rec,
+            watch: None,
         };
         let answer = handlers::run(&mut c).await?;
         c.tx.commit().await?;
-        Ok(answer)
+        match c.watch {
+            None => Ok(answer),
+            Some(w) => {
+                let db = self.iam.database();
+                let after = match w.after {
+                    Some(a) => a,
+                    None => db.latest_change().await?,
+                };
+                let page = db
+                    .wait_for_changes(after, w.max_items, w.wait, self.feed_poll)
+                    .await?;
+                Ok(handlers::render_changes(&page))
+            }
+        }
     }
 
     fn authenticate(&self, input: &CheckInput, body: &[u8]) -> Result<Authenticated, IamError> {

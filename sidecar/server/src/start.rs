@@ -194,12 +194,15 @@ impl Sidecar {
                 ))
                 .await
                 .context("opening the IAM API's identity store")?;
-                Some(Arc::new(IamApi::new(
-                    db.iam.clone(),
-                    authz.clone(),
-                    Arc::new(api_store),
-                    Arc::new(Authenticator::new(db.credentials.clone())),
-                )))
+                Some(Arc::new(
+                    IamApi::new(
+                        db.iam.clone(),
+                        authz.clone(),
+                        Arc::new(api_store),
+                        Arc::new(Authenticator::new(db.credentials.clone())),
+                    )
+                    .with_feed_poll(db.poll),
+                ))
             }
             _ => None,
         };

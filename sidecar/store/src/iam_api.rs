@@ -9,14 +9,18 @@
 //!   so an AWS-managed policy attached everywhere is downloaded once).
 //! - [`IamApiMode::AccountSnapshot`]: the whole account with `GetAccountAuthorizationDetails`, refreshed
 //!   every poll interval like a file.
+//! - [`IamApiMode::Watched`]: per principal from an Iamlet control plane, forgotten as its change
+//!   feed names them ([`WatchedIamApi`]).
 //!
 //! The HTTPS client is hyper with rustls on ring (not the SDK's default aws-lc), with the system's
 //! root certificates. Credentials come from the SDK's default chain (environment, shared profile
 //! files, web identity, ECS and EC2 instance metadata) unless given.
 
+mod feed;
 mod principal;
 mod snapshot;
 
+pub use feed::WatchedIamApi;
 pub use principal::IamApiFetcher;
 pub use snapshot::IamApiSnapshotLoader;
 
@@ -34,6 +38,9 @@ pub enum IamApiMode {
     PerPrincipal,
     /// Fetch the whole account with `GetAccountAuthorizationDetails` and poll it.
     AccountSnapshot,
+    /// Fetch each principal on a cache miss, and forget it when an Iamlet control plane's change
+    /// feed (`WatchChanges`) says it changed.
+    Watched,
 }
 
 /// Static credentials (tests, or a dedicated reader user).
@@ -68,6 +75,17 @@ pub struct IamApiConfig {
 
 /// Builds an IAM client: rustls on ring, the default credential chain unless given.
 pub async fn client(config: &IamApiConfig) -> Client {
+    let sdk = sdk_config(config).await;
+    // IAM is global: sign for us-east-1 when no region is configured anywhere.
+    let mut iam = aws_sdk_iam::config::Builder::from(&sdk);
+    if sdk.region().is_none() {
+        iam = iam.region(aws_config::Region::new("us-east-1"));
+    }
+    Client::from_conf(iam.build())
+}
+
+/// The SDK's configuration: rustls on ring, the default credential chain unless given.
+pub(crate) async fn sdk_config(config: &IamApiConfig) -> aws_config::SdkConfig {
     use aws_smithy_http_client::tls::{rustls_provider::CryptoMode, Provider};
     let http = aws_smithy_http_client::Builder::new()
         .tls_provider(Provider::Rustls(CryptoMode::Ring))
@@ -80,6 +98,19 @@ pub async fn client(config: &IamApiConfig) -> Client {
     if let Some(url) = &config.endpoint_url {
         loader = loader.endpoint_url(url.clone());
     }
+    if config.mode != IamApiMode::AccountSnapshot {
+        // A principal is fetched while a check waits (500 ms by default): one attempt, connected
+        // within a second. A failure is the identity cache's to ride out (it serves what it holds
+        // within max_stale, and retries after retry_after_error); retries with backoff here would
+        // only turn that quick answer into a timeout.
+        loader = loader
+            .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(1))
+            .timeout_config(
+                aws_config::timeout::TimeoutConfig::builder()
+                    .connect_timeout(std::time::Duration::from_secs(1))
+                    .build(),
+            );
+    }
     if let Some(c) = &config.credentials {
         loader = loader.credentials_provider(aws_sdk_iam::config::Credentials::new(
             c.access_key_id.clone(),
@@ -89,13 +120,7 @@ pub async fn client(config: &IamApiConfig) -> Client {
             "iamlet",
         ));
     }
-    let sdk = loader.load().await;
-    // IAM is global: sign for us-east-1 when no region is configured anywhere.
-    let mut iam = aws_sdk_iam::config::Builder::from(&sdk);
-    if sdk.region().is_none() {
-        iam = iam.region(aws_config::Region::new("us-east-1"));
-    }
-    Client::from_conf(iam.build())
+    loader.load().await
 }
 
 /// A failed call: "no such entity" is `NotFound`, anything else a failure the cache may ride out.

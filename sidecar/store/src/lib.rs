@@ -204,6 +204,11 @@ impl Store {
                 let fetcher = Arc::new(iam_api::IamApiFetcher::new(c).await?);
                 return Ok(Store::assemble(None, organization, fetcher, cache, tasks));
             }
+            AccountSource::IamApi(c) if c.mode == iam_api::IamApiMode::Watched => {
+                let live = Arc::new(iam_api::WatchedIamApi::new(c).await?);
+                tasks.push(forget_on_change(live.clone(), cache.clone()));
+                return Ok(Store::assemble(None, organization, live, cache, tasks));
+            }
             AccountSource::Database(None) => {
                 return Err(LoadError::Read {
                     source_name: "database".into(),

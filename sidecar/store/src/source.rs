@@ -92,7 +92,8 @@ impl StoreConfig {
 impl AccountSource {
     /// Reads a source as a user writes it: `database` for the IAM database the server serves
     /// (`[iam] database`), `iam` (or `iam-api`) for the live IAM API per principal,
-    /// `iam:snapshot` for the whole account through `GetAccountAuthorizationDetails` (both with the
+    /// `iam:snapshot` for the whole account through `GetAccountAuthorizationDetails`, `iam:watch`
+    /// per principal from an Iamlet control plane with its change feed (all with the
     /// AWS SDK's credentials, region and endpoint: `AWS_ENDPOINT_URL_IAM` or `AWS_ENDPOINT_URL`), an
     /// `http://` or `https://` URL, or a file or directory (relative to `base`).
     pub fn parse(text: &str, base: &Path) -> AccountSource {
@@ -101,6 +102,10 @@ impl AccountSource {
             "iam" | "iam-api" => AccountSource::IamApi(IamApiConfig::default()),
             "iam:snapshot" => AccountSource::IamApi(IamApiConfig {
                 mode: IamApiMode::AccountSnapshot,
+                ..IamApiConfig::default()
+            }),
+            "iam:watch" => AccountSource::IamApi(IamApiConfig {
+                mode: IamApiMode::Watched,
                 ..IamApiConfig::default()
             }),
             u if is_url(u) => AccountSource::Url(u.to_owned()),
@@ -135,6 +140,7 @@ mod tests {
             ("iam", IamApiMode::PerPrincipal),
             ("iam-api", IamApiMode::PerPrincipal),
             ("iam:snapshot", IamApiMode::AccountSnapshot),
+            ("iam:watch", IamApiMode::Watched),
         ] {
             match AccountSource::parse(text, base) {
                 AccountSource::IamApi(c) => assert_eq!(c.mode, want, "{text}"),

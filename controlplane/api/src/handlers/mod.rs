@@ -2,6 +2,7 @@
 
 mod account;
 mod attachments;
+mod feed;
 mod groups;
 mod inline;
 mod keys;
@@ -18,6 +19,8 @@ mod users;
 use crate::ctx::Ctx;
 use crate::{Action, Answer};
 use owners::Kind;
+
+pub(crate) use feed::{render as render_changes, Watch};
 
 /// Runs the call's action.
 #[rustfmt::skip]
@@ -41,6 +44,7 @@ pub(crate) async fn run(c: &mut Ctx<'_>) -> Answer {
         Action::ListGroupsForUser => groups::for_user(c).await,
         Action::SimulatePrincipalPolicy => simulate::principal(c).await,
         Action::SimulateCustomPolicy => simulate::custom(c).await,
+        Action::WatchChanges => feed::watch(c).await,
         Action::CreateAccessKey => keys::create(c).await,
         Action::ListAccessKeys => keys::list(c).await,
         Action::UpdateAccessKey => keys::update(c).await,
