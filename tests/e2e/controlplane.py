@@ -28,7 +28,7 @@ def free_port():
         return s.getsockname()[1]
 
 
-def config_toml(ports, log_path, database="sqlite:iam.db", extra=""):
+def config_toml(ports, log_path, database="sqlite:iam.db", extra="", poll="200ms"):
     return f"""
 [listen]
 grpc = "127.0.0.1:{ports['grpc']}"
@@ -50,7 +50,7 @@ kind = "native"
 [iam]
 database = "{database}"
 listen = "127.0.0.1:{ports['iam']}"
-poll_interval = "200ms"
+poll_interval = "{poll}"
 
 [sts]
 listen = "127.0.0.1:{ports['sts']}"
@@ -65,7 +65,7 @@ path = "{log_path}"
 class ControlPlane:
     """One database and one `iamlet serve` on it."""
 
-    def __init__(self, extra="", database=None, init=True, start=True):
+    def __init__(self, extra="", database=None, init=True, start=True, poll="200ms"):
         self.dir = tempfile.mkdtemp(prefix="iamlet-cp-")
         self.ports = {k: free_port() for k in ("grpc", "http", "admin", "iam", "sts")}
         self.log_path = os.path.join(self.dir, "decisions.jsonl")
@@ -78,7 +78,7 @@ class ControlPlane:
         if init:
             self.root = self.init()
         with open(self.config, "w") as f:
-            f.write(config_toml(self.ports, self.log_path, self.database, extra))
+            f.write(config_toml(self.ports, self.log_path, self.database, extra, poll))
         if start:
             self.start()
 
