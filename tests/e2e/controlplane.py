@@ -22,6 +22,35 @@ BIN = os.environ.get("IAMLET_BIN", os.path.join(ROOT, "target", "debug", "iamlet
 ACCOUNT = "111122223333"
 
 
+# The route the IAM tests' sidecars share: GET /buckets/BUCKET/objects/KEY is s3:GetObject.
+S3_ROUTE = f"""
+[[routes]]
+method = "GET"
+path = "/buckets/{{bucket}}/objects/{{key*}}"
+action = "s3:GetObject"
+resource = "arn:aws:s3:::{{bucket}}/{{key}}"
+resource_account = "{ACCOUNT}"
+"""
+
+
+def signed_get(port, key, bucket="data", object_key="q1.csv"):
+    """GET an object through a sidecar's HTTP ext_authz port, signed by botocore with an access key
+    (a dict with AccessKeyId and SecretAccessKey): (status, headers, body)."""
+    from botocore.auth import S3SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    url = f"http://127.0.0.1:{port}/buckets/{bucket}/objects/{object_key}"
+    request = AWSRequest(method="GET", url=url)
+    S3SigV4Auth(Credentials(key["AccessKeyId"], key["SecretAccessKey"]), "s3", "us-east-1").add_auth(request)
+    req = urllib.request.Request(url, headers=dict(request.headers.items()))
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status, dict(r.headers), ""
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read().decode()
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

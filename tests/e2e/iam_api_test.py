@@ -25,20 +25,13 @@ import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from controlplane import ACCOUNT, ControlPlane, error_code  # noqa: E402
+from controlplane import ACCOUNT, S3_ROUTE, ControlPlane, error_code, signed_get  # noqa: E402
 
 import botocore.exceptions  # noqa: E402
 
 S3_READ_ONLY = "arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess"
 BUCKET = "reports"
-ROUTES = f"""
-[[routes]]
-method = "GET"
-path = "/buckets/{{bucket}}/objects/{{key*}}"
-action = "s3:GetObject"
-resource = "arn:aws:s3:::{{bucket}}/{{key}}"
-resource_account = "{ACCOUNT}"
-"""
+ROUTES = S3_ROUTE
 PASSWORD_POLICY = {
     "MinimumPasswordLength": 14,
     "RequireSymbols": True,
@@ -168,20 +161,8 @@ class BasicSetup(unittest.TestCase):
     # --- the check a service makes, signed with the new key --------------------------------------
 
     def check(self, key, object_key="q1.csv"):
-        """GET through the sidecar's HTTP ext_authz port, signed by botocore with the key; the status."""
-        from botocore.auth import S3SigV4Auth
-        from botocore.awsrequest import AWSRequest
-        from botocore.credentials import Credentials
-
-        url = f"http://127.0.0.1:{self.cp.ports['http']}/buckets/{BUCKET}/objects/{object_key}"
-        request = AWSRequest(method="GET", url=url)
-        S3SigV4Auth(Credentials(key["AccessKeyId"], key["SecretAccessKey"]), "s3", "us-east-1").add_auth(request)
-        req = urllib.request.Request(url, headers=dict(request.headers.items()))
-        try:
-            with urllib.request.urlopen(req, timeout=10) as r:
-                return r.status, dict(r.headers), ""
-        except urllib.error.HTTPError as e:
-            return e.code, dict(e.headers), e.read().decode()
+        """GET through the sidecar's HTTP ext_authz port, signed by botocore with the key."""
+        return signed_get(self.cp.ports["http"], key, BUCKET, object_key)
 
     def poll_check(self, key, want, timeout=10):
         """The sidecar reads the change at once in-process; the poll only absorbs scheduling."""

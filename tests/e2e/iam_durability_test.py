@@ -28,19 +28,12 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(__file__))
-from controlplane import ACCOUNT, ControlPlane, error_code  # noqa: E402
+from controlplane import S3_ROUTE, ControlPlane, error_code  # noqa: E402
 
 import botocore.exceptions  # noqa: E402
 
 DOC = '{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"s3:GetObject","Resource":"arn:aws:s3:::b/%s"}}'
-ROUTES = f"""
-[[routes]]
-method = "GET"
-path = "/buckets/{{bucket}}/objects/{{key*}}"
-action = "s3:GetObject"
-resource = "arn:aws:s3:::{{bucket}}/{{key}}"
-resource_account = "{ACCOUNT}"
-"""
+ROUTES = S3_ROUTE
 
 
 def all_pages(method, key, **kw):

@@ -30,16 +30,9 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
-from controlplane import ACCOUNT, BIN, ControlPlane, free_port  # noqa: E402
+from controlplane import ACCOUNT, BIN, S3_ROUTE, ControlPlane, free_port  # noqa: E402
 
-ROUTES = f"""
-[[routes]]
-method = "GET"
-path = "/buckets/{{bucket}}/objects/{{key*}}"
-action = "s3:GetObject"
-resource = "arn:aws:s3:::{{bucket}}/{{key}}"
-resource_account = "{ACCOUNT}"
-"""
+ROUTES = S3_ROUTE
 READ = json.dumps({"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::data/*"}]})
 WATCHER = json.dumps({"Version": "2012-10-17", "Statement": [
@@ -51,11 +44,12 @@ class Sidecar:
 
     def __init__(self, cp, key, ttl="1h", max_stale="1h"):
         self.dir = tempfile.mkdtemp(prefix="iamlet-feed-")
-        self.ports = {k: free_port() for k in ("http", "admin")}
+        self.ports = {k: free_port() for k in ("grpc", "http", "admin")}
         config = os.path.join(self.dir, "iamlet.toml")
         with open(config, "w") as f:
             f.write(f"""
 [listen]
+grpc = "127.0.0.1:{self.ports['grpc']}"
 http = "127.0.0.1:{self.ports['http']}"
 admin = "127.0.0.1:{self.ports['admin']}"
 

@@ -26,24 +26,15 @@ import sys
 import threading
 import time
 import unittest
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 sys.path.insert(0, os.path.dirname(__file__))
-from controlplane import ACCOUNT, ControlPlane, error_code  # noqa: E402
+from controlplane import S3_ROUTE, ControlPlane, error_code, signed_get  # noqa: E402
 
 import botocore.exceptions  # noqa: E402
 
 ADMIN = os.environ.get("IAMLET_TEST_POSTGRES")
-ROUTES = f"""
-[[routes]]
-method = "GET"
-path = "/buckets/{{bucket}}/objects/{{key*}}"
-action = "s3:GetObject"
-resource = "arn:aws:s3:::{{bucket}}/{{key}}"
-resource_account = "{ACCOUNT}"
-"""
+ROUTES = S3_ROUTE
 READ = json.dumps({"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::data/*"}]})
 # Longer than any wait in these tests: a replica that learns of another's change in time learned it
@@ -57,21 +48,9 @@ def psql(sql):
                    capture_output=True, text=True)
 
 
-def check(cp, key, object_key="q1.csv"):
-    """GET through a replica's sidecar (HTTP ext_authz port), signed by botocore with the key."""
-    from botocore.auth import S3SigV4Auth
-    from botocore.awsrequest import AWSRequest
-    from botocore.credentials import Credentials
-
-    url = f"http://127.0.0.1:{cp.ports['http']}/buckets/data/objects/{object_key}"
-    request = AWSRequest(method="GET", url=url)
-    S3SigV4Auth(Credentials(key["AccessKeyId"], key["SecretAccessKey"]), "s3", "us-east-1").add_auth(request)
-    req = urllib.request.Request(url, headers=dict(request.headers.items()))
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            return r.status
-    except urllib.error.HTTPError as e:
-        return e.code
+def check(cp, key):
+    """The status of a signed GET through a replica's sidecar."""
+    return signed_get(cp.ports["http"], key)[0]
 
 
 def until(cp, key, want, timeout=10):

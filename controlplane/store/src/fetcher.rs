@@ -9,7 +9,7 @@ use crate::names::Name;
 use crate::{Iam, IamError};
 use iamlet_account::{FetchError, Parts, PrincipalKey, Snapshot};
 use iamlet_engine::PrincipalKind;
-use iamlet_store::{BoxFuture, Changed, Fetcher, LiveFetcher};
+use iamlet_store::{BoxFuture, Changed, FeedChange, FeedPage, Fetcher, LiveFetcher};
 use std::time::Duration;
 
 /// How long one wait on the feed lasts before it is asked again (any commit ends it sooner).
@@ -55,30 +55,21 @@ impl DatabaseFetcher {
                     continue;
                 }
             };
-            if page.resync {
-                let reason = format!(
-                    "the change feed no longer holds the changes after {} (it is at {})",
-                    *position, page.latest
-                );
-                *position = page.latest;
-                return Changed::Everything { reason };
-            }
-            let Some(last) = page.changes.last() else {
-                continue;
+            let page = FeedPage {
+                latest: page.latest,
+                resync: page.resync,
+                changes: page
+                    .changes
+                    .into_iter()
+                    .map(|c| FeedChange {
+                        sequence: c.sequence,
+                        everything: c.everything,
+                        principals: c.principals,
+                    })
+                    .collect(),
             };
-            *position = last.sequence;
-            if let Some(c) = page.changes.iter().find(|c| c.everything) {
-                return Changed::Everything {
-                    reason: format!("change {} replaced the account (an import)", c.sequence),
-                };
-            }
-            let principals: Vec<String> = page
-                .changes
-                .into_iter()
-                .flat_map(|c| c.principals)
-                .collect();
-            if !principals.is_empty() {
-                return Changed::Principals(principals);
+            if let Some(changed) = page.apply(&mut position) {
+                return changed;
             }
         }
     }

@@ -16,6 +16,21 @@ use std::time::Duration;
 /// The largest document accepted.
 pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
+/// An HTTP/1 client for `http://` and `https://` URLs: rustls on ring with the system's roots.
+pub(crate) fn https_client<B>() -> Result<Client<HttpsConnector<HttpConnector>, B>, String>
+where
+    B: hyper::body::Body + Send,
+    B::Data: Send,
+{
+    let connector = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_native_roots()
+        .map_err(|e| format!("loading the system's root certificates: {e}"))?
+        .https_or_http()
+        .enable_http1()
+        .build();
+    Ok(Client::builder(TokioExecutor::new()).build(connector))
+}
+
 /// One URL, polled with its last `ETag`.
 pub struct HttpLoader {
     uri: Uri,
@@ -44,13 +59,7 @@ impl HttpLoader {
         if !matches!(uri.scheme_str(), Some("http" | "https")) {
             return Err(bad("the URL must be http:// or https://".into()));
         }
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_native_roots()
-            .map_err(|e| bad(format!("loading the system's root certificates: {e}")))?
-            .https_or_http()
-            .enable_http1()
-            .build();
-        let client = Client::builder(TokioExecutor::new()).build(connector);
+        let client = https_client().map_err(bad)?;
         Ok(HttpLoader {
             uri,
             client,

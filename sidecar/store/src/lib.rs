@@ -34,7 +34,9 @@ mod source;
 
 use publish::{build_organization, build_snapshot, SnapshotFetcher, Watched};
 pub use publish::{Published, SourceStatus};
-pub use source::{AccountSource, Changed, LiveFetcher, OrganizationSource, StoreConfig};
+pub use source::{
+    AccountSource, Changed, FeedChange, FeedPage, LiveFetcher, OrganizationSource, StoreConfig,
+};
 
 // What the documents mean (parsing, compiling, resolving) lives in `iamlet-account`, with no I/O;
 // this module reads them and caches what it resolves.

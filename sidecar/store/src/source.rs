@@ -43,6 +43,56 @@ pub enum Changed {
     },
 }
 
+/// A page of a change feed (the IAM database's, or a control plane's `WatchChanges`) as a reader
+/// applies it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FeedPage {
+    /// The changes, in order.
+    pub changes: Vec<FeedChange>,
+    /// The feed's last change.
+    pub latest: i64,
+    /// The reader is further behind than the feed keeps (or ahead of it): it must start over.
+    pub resync: bool,
+}
+
+/// One change of a [`FeedPage`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FeedChange {
+    /// Its number.
+    pub sequence: i64,
+    /// It may change anything (an import).
+    pub everything: bool,
+    /// The users and roles it names.
+    pub principals: Vec<String>,
+}
+
+impl FeedPage {
+    /// What the page means to a reader at `position`, which moves past it: `None` when none of its
+    /// changes names a principal (keys, instance profiles, nothing new).
+    pub fn apply(self, position: &mut i64) -> Option<Changed> {
+        if self.resync {
+            let reason = format!(
+                "the change feed no longer holds the changes after {position} (it is at {})",
+                self.latest
+            );
+            *position = self.latest;
+            return Some(Changed::Everything { reason });
+        }
+        *position = self.changes.last()?.sequence;
+        if let Some(c) = self.changes.iter().find(|c| c.everything) {
+            return Some(Changed::Everything {
+                reason: format!("change {} replaced the account (an import)", c.sequence),
+            });
+        }
+        let principals: Vec<String> = self
+            .changes
+            .into_iter()
+            .flat_map(|c| c.principals)
+            .collect();
+        (!principals.is_empty()).then_some(Changed::Principals(principals))
+    }
+}
+
 /// Where the organization file comes from.
 #[derive(Clone, Debug)]
 pub enum OrganizationSource {
@@ -163,5 +213,62 @@ mod tests {
             OrganizationSource::parse("org.json", base),
             OrganizationSource::Path(p) if p == Path::new("/etc/iamlet/org.json")
         ));
+    }
+
+    #[test]
+    fn a_feed_page_moves_the_reader_and_says_what_changed() {
+        let change = |sequence, everything, principals: &[&str]| FeedChange {
+            sequence,
+            everything,
+            principals: principals.iter().map(|p| p.to_string()).collect(),
+        };
+        let mut at = 4;
+        let page = FeedPage {
+            changes: vec![
+                change(5, false, &["a"]),
+                change(6, false, &[]),
+                change(7, false, &["b"]),
+            ],
+            latest: 9,
+            resync: false,
+        };
+        assert_eq!(
+            page.apply(&mut at),
+            Some(Changed::Principals(vec!["a".into(), "b".into()]))
+        );
+        assert_eq!(at, 7);
+        // Only keys changed: nothing to forget, but the reader moves on.
+        let keys = FeedPage {
+            changes: vec![change(8, false, &[])],
+            latest: 8,
+            resync: false,
+        };
+        assert_eq!(keys.apply(&mut at), None);
+        assert_eq!(at, 8);
+        let empty = FeedPage {
+            latest: 8,
+            ..FeedPage::default()
+        };
+        assert_eq!(empty.apply(&mut at), None);
+        assert_eq!(at, 8);
+        let import = FeedPage {
+            changes: vec![change(9, true, &[])],
+            latest: 9,
+            resync: false,
+        };
+        assert!(matches!(
+            import.apply(&mut at),
+            Some(Changed::Everything { .. })
+        ));
+        let behind = FeedPage {
+            latest: 200_000,
+            resync: true,
+            ..FeedPage::default()
+        };
+        assert!(matches!(
+            behind.apply(&mut at),
+            Some(Changed::Everything { .. })
+        ));
+        assert_eq!(at, 200_000);
     }
 }

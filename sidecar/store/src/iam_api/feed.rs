@@ -11,7 +11,10 @@
 
 use super::principal::IamApiFetcher;
 use super::{sdk_config, IamApiConfig};
-use crate::{BoxFuture, Changed, FetchError, Fetcher, LiveFetcher, LoadError, Parts, PrincipalKey};
+use crate::{
+    BoxFuture, Changed, FeedChange, FeedPage, FetchError, Fetcher, LiveFetcher, LoadError, Parts,
+    PrincipalKey,
+};
 use aws_credential_types::provider::{ProvideCredentials, SharedCredentialsProvider};
 use aws_sigv4::http_request::{sign, SignableBody, SignableRequest, SigningSettings};
 use aws_sigv4::sign::v4;
@@ -21,7 +24,6 @@ use hyper::Uri;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use std::time::{Duration, SystemTime};
 use tokio::sync::Mutex;
 
@@ -73,23 +75,17 @@ impl WatchedIamApi {
         let region = sdk
             .region()
             .map_or_else(|| "us-east-1".to_owned(), |r| r.as_ref().to_owned());
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_native_roots()
-            .map_err(|e| bad(format!("loading the system's root certificates: {e}")))?
-            .https_or_http()
-            .enable_http1()
-            .build();
         let feed = Feed {
             uri,
             host,
             region,
             credentials,
-            http: Client::builder(TokioExecutor::new()).build(connector),
-            position: Mutex::new(None),
+            http: crate::http::https_client().map_err(bad)?,
+            position: Mutex::new(0),
         };
         // Where the feed stands now: changes before it are in what the fetcher will read.
         let now = feed.poll(None, 0).await.map_err(bad)?;
-        *feed.position.lock().await = Some(now.latest);
+        *feed.position.lock().await = now.latest;
         Ok(WatchedIamApi {
             fetcher: IamApiFetcher::new(config).await?,
             feed,
@@ -117,7 +113,7 @@ struct Feed {
     credentials: SharedCredentialsProvider,
     http: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     /// The last change applied.
-    position: Mutex<Option<i64>>,
+    position: Mutex<i64>,
 }
 
 impl std::fmt::Debug for Feed {
@@ -129,27 +125,12 @@ impl std::fmt::Debug for Feed {
     }
 }
 
-/// One answer of `WatchChanges`.
-#[derive(Debug, Default, PartialEq, Eq)]
-struct Page {
-    changes: Vec<ChangeEntry>,
-    latest: i64,
-    resync: bool,
-}
-
-#[derive(Debug, Default, PartialEq, Eq)]
-struct ChangeEntry {
-    sequence: i64,
-    everything: bool,
-    principals: Vec<String>,
-}
-
 impl Feed {
     /// The next change that names principals (or says to start over).
     async fn next(&self) -> Changed {
         let mut position = self.position.lock().await;
         loop {
-            let page = match self.poll(*position, WAIT_SECONDS).await {
+            let page = match self.poll(Some(*position), WAIT_SECONDS).await {
                 Ok(page) => page,
                 Err(e) => {
                     tracing::warn!(error = %e, "reading the control plane's change feed failed; retrying");
@@ -157,37 +138,14 @@ impl Feed {
                     continue;
                 }
             };
-            if page.resync {
-                let reason = format!(
-                    "the control plane's change feed no longer holds the changes after {} (it is at {})",
-                    position.map_or_else(|| "the start".to_owned(), |p| p.to_string()),
-                    page.latest
-                );
-                *position = Some(page.latest);
-                return Changed::Everything { reason };
-            }
-            let Some(last) = page.changes.last() else {
-                continue;
-            };
-            *position = Some(last.sequence);
-            if let Some(c) = page.changes.iter().find(|c| c.everything) {
-                return Changed::Everything {
-                    reason: format!("change {} replaced the account (an import)", c.sequence),
-                };
-            }
-            let principals: Vec<String> = page
-                .changes
-                .into_iter()
-                .flat_map(|c| c.principals)
-                .collect();
-            if !principals.is_empty() {
-                return Changed::Principals(principals);
+            if let Some(changed) = page.apply(&mut position) {
+                return changed;
             }
         }
     }
 
     /// One signed `WatchChanges` call.
-    async fn poll(&self, after: Option<i64>, wait: u32) -> Result<Page, String> {
+    async fn poll(&self, after: Option<i64>, wait: u32) -> Result<FeedPage, String> {
         let mut params = vec![
             ("Action", "WatchChanges".to_owned()),
             ("Version", "2010-05-08".to_owned()),
@@ -274,7 +232,7 @@ fn error_message(text: &str) -> String {
 }
 
 /// Reads a `WatchChangesResponse`.
-fn parse(text: &str) -> Result<Page, String> {
+fn parse(text: &str) -> Result<FeedPage, String> {
     let doc = roxmltree::Document::parse(text).map_err(|e| format!("the answer: {e}"))?;
     let result = doc
         .descendants()
@@ -311,14 +269,14 @@ fn parse(text: &str) -> Result<Page, String> {
     let mut changes = Vec::new();
     if let Some(list) = child(result, "Changes") {
         for m in list.children().filter(|n| n.has_tag_name("member")) {
-            changes.push(ChangeEntry {
+            changes.push(FeedChange {
                 sequence: number(m, "Sequence")?,
                 everything: flag(m, "Everything")?,
                 principals: child(m, "Principals").map(members).unwrap_or_default(),
             });
         }
     }
-    Ok(Page {
+    Ok(FeedPage {
         changes,
         latest: number(result, "Latest")?,
         resync: flag(result, "Resync")?,
@@ -334,8 +292,8 @@ mod tests {
         let text = r#"<WatchChangesResponse xmlns="https://iam.amazonaws.com/doc/2010-05-08/"><WatchChangesResult><Changes><member><Sequence>7</Sequence><CommittedAt>2026-12-06T03:30:00.000Z</CommittedAt><Everything>false</Everything><Credentials>false</Credentials><Principals><member>arn:aws:iam::111122223333:user/a&amp;b</member></Principals><Entities><member>user:AIDA1</member></Entities></member></Changes><Latest>7</Latest><IsTruncated>false</IsTruncated><Resync>false</Resync></WatchChangesResult><ResponseMetadata><RequestId>r</RequestId></ResponseMetadata></WatchChangesResponse>"#;
         assert_eq!(
             parse(text).unwrap(),
-            Page {
-                changes: vec![ChangeEntry {
+            FeedPage {
+                changes: vec![FeedChange {
                     sequence: 7,
                     everything: false,
                     principals: vec!["arn:aws:iam::111122223333:user/a&b".into()],
