@@ -9,3 +9,4 @@
 
 pub mod access_advisor;
 pub mod credential_report;
+pub mod escalation;
