@@ -7,6 +7,7 @@
 
 mod account;
 mod diff;
+mod escalation;
 mod eval;
 mod iam;
 mod keys;

@@ -27,6 +27,9 @@ enum Which {
     /// AWS's credential report (CSV, AWS's columns) from an account export, the credentials file and
     /// the decision log.
     Credentials(CredentialsArgs),
+    /// Privilege-escalation paths: which principals can become an administrator (or reach given
+    /// actions), step by step; exits 1 when a principal that is not one already can.
+    Escalation(crate::escalation::EscalationArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -67,6 +70,7 @@ pub(crate) fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     match args.which {
         Which::AccessAdvisor(a) => access_advisor(a),
         Which::Credentials(a) => credential_report(a),
+        Which::Escalation(a) => crate::escalation::run(a),
     }
 }
 
