@@ -8,5 +8,6 @@
 #![forbid(unsafe_code)]
 
 pub mod access_advisor;
+pub mod checks;
 pub mod credential_report;
 pub mod escalation;

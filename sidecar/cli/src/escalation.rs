@@ -29,8 +29,9 @@ pub(crate) struct EscalationArgs {
     #[arg(long, value_name = "ARN")]
     principal: Option<String>,
     /// What to reach: `admin` (`*` on `*`, the default) or actions, each `service:Action` (on
-    /// `*`) or `service:Action=RESOURCE-ARN`; all of them must be reached.
-    #[arg(long, value_name = "admin|ACTION", num_args = 1..)]
+    /// `*`) or `service:Action=RESOURCE-ARN`; all of them must be reached (repeat the option or separate
+    /// them with commas).
+    #[arg(long, value_name = "admin|ACTION", value_delimiter = ',')]
     target: Vec<String>,
     /// Paths shown per principal, shortest first.
     #[arg(long, default_value_t = 5)]
