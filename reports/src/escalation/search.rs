@@ -168,16 +168,30 @@ fn expand(
     let actor = state.actor;
     let mut out = Vec::new();
     let mut reachable: Vec<Pid> = Vec::new();
-    let n = world.principals.len();
+    let filter = world.compiled(actor, &state.changes)?.filter;
     for class in CLASSES {
         let becomes = matches!(
             class.gain,
             Gain::Credentials | Gain::Session | Gain::TrustThenSession
         );
-        if !becomes {
+        // Spare the engine the classes no statement of the actor's could allow. `sts:AssumeRole`
+        // needs no identity allow when the trust policy names the caller (or, after a change,
+        // trusts it).
+        let possible = class
+            .acts
+            .iter()
+            .all(|a| a.action == "sts:AssumeRole" || filter.may_allow(a.action));
+        if !becomes || !possible {
             continue;
         }
-        for obj in 0..n {
+        let candidates: Vec<Pid> = match class.object {
+            Object::OtherUser => world.users.clone(),
+            Object::Role if class.gain == Gain::Session && !filter.may_allow("sts:AssumeRole") => {
+                world.named_in_trust(actor)
+            }
+            _ => world.roles.clone(),
+        };
+        for obj in candidates {
             if obj == actor {
                 continue;
             }

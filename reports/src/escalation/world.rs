@@ -84,6 +84,11 @@ pub(crate) struct World<'a> {
     org: Option<&'a Organization>,
     pub(crate) principals: Vec<PrincipalInfo>,
     pub(crate) by_arn: HashMap<String, Pid>,
+    /// The users and the roles.
+    pub(crate) users: Vec<Pid>,
+    pub(crate) roles: Vec<Pid>,
+    /// Roles whose trust policy names a principal ARN (or everyone, under `*`).
+    trust_names: HashMap<String, Vec<Pid>>,
     pub(crate) groups: BTreeMap<String, GroupInfo>,
     pub(crate) managed: HashMap<String, ManagedInfo>,
     allow_all: Policy,
@@ -126,6 +131,9 @@ impl<'a> World<'a> {
             org,
             principals: Vec::new(),
             by_arn: HashMap::new(),
+            users: Vec::new(),
+            roles: Vec::new(),
+            trust_names: HashMap::new(),
             groups: BTreeMap::new(),
             managed: HashMap::new(),
             allow_all,
@@ -285,9 +293,31 @@ impl<'a> World<'a> {
         }
         for (i, p) in principals.iter().enumerate() {
             world.by_arn.insert(p.arn.clone(), i);
+            if p.is_role {
+                world.roles.push(i);
+                for name in p.trust.iter().flat_map(|t| trusted_names(t.source())) {
+                    world.trust_names.entry(name).or_default().push(i);
+                }
+            } else {
+                world.users.push(i);
+            }
         }
         world.principals = principals;
         Ok(world)
+    }
+
+    /// The roles whose trust policy names `pid` itself (or everyone): those it may assume without an
+    /// identity-based allow.
+    pub(crate) fn named_in_trust(&self, pid: Pid) -> Vec<Pid> {
+        let mut out: Vec<Pid> = ["*", self.principals[pid].arn.as_str()]
+            .iter()
+            .filter_map(|n| self.trust_names.get(*n))
+            .flatten()
+            .copied()
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
     /// The changes that bear on `pid`'s own policies, sorted: the cache key.
@@ -444,6 +474,35 @@ impl<'a> World<'a> {
     pub(crate) fn admin_policy(&self) -> &'static str {
         ADMIN_POLICY_ARN
     }
+}
+
+/// The `AWS` principals a trust policy's statements name (`*` for everyone).
+fn trusted_names(text: &str) -> Vec<String> {
+    let Ok(doc) = serde_json::from_str::<serde_json::Value>(text) else {
+        return vec!["*".to_owned()];
+    };
+    let list = match doc.get("Statement") {
+        Some(serde_json::Value::Array(a)) => a.clone(),
+        Some(s) => vec![s.clone()],
+        None => Vec::new(),
+    };
+    let mut out = Vec::new();
+    for s in list {
+        let aws = match s.get("Principal").or_else(|| s.get("NotPrincipal")) {
+            Some(serde_json::Value::String(p)) => vec![serde_json::Value::String(p.clone())],
+            Some(p) => match p.get("AWS") {
+                Some(serde_json::Value::Array(a)) => a.clone(),
+                Some(v) => vec![v.clone()],
+                None => Vec::new(),
+            },
+            None => Vec::new(),
+        };
+        if s.get("NotPrincipal").is_some() {
+            out.push("*".to_owned());
+        }
+        out.extend(aws.iter().filter_map(|v| v.as_str().map(str::to_owned)));
+    }
+    out
 }
 
 /// Replaces the managed policy named `arn` in `list` by `with` (renamed to it).
