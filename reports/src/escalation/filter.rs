@@ -24,8 +24,12 @@ fn strings(v: Option<&Value>) -> Vec<String> {
 }
 
 impl ActionFilter {
-    /// The filter of these identity-based policies.
-    pub(crate) fn of<'p>(policies: impl IntoIterator<Item = &'p Policy>) -> Self {
+    /// The filter of these identity-based policies, for the user named `username` (which fills
+    /// `${aws:username}`; any other variable stands for anything).
+    pub(crate) fn of<'p>(
+        policies: impl IntoIterator<Item = &'p Policy>,
+        username: Option<&str>,
+    ) -> Self {
         let mut out = ActionFilter::default();
         for p in policies {
             let Ok(doc) = serde_json::from_str::<Value>(p.source()) else {
@@ -43,7 +47,10 @@ impl ActionFilter {
                 if s.get("Effect").and_then(Value::as_str) != Some("Allow") {
                     continue;
                 }
-                let mut resources = strings(s.get("Resource"));
+                let mut resources: Vec<String> = strings(s.get("Resource"))
+                    .iter()
+                    .map(|r| without_variables(r, username))
+                    .collect();
                 if s.get("NotResource").is_some() {
                     resources.push("*".to_owned());
                 }
@@ -57,6 +64,17 @@ impl ActionFilter {
             }
         }
         out
+    }
+
+    /// Whether some `Allow` statement could cover `action` on `resource` (a policy variable in a
+    /// statement's resource stands for anything).
+    pub(crate) fn may_allow_on(&self, action: &str, resource: &str) -> bool {
+        self.statements
+            .iter()
+            .any(|(negated, patterns, resources)| {
+                patterns.iter().any(|p| glob(p, action)) != *negated
+                    && resources.iter().any(|r| glob(r, resource))
+            })
     }
 
     /// Whether some `Allow` statement could cover `action`.
@@ -86,17 +104,42 @@ impl ActionFilter {
     }
 }
 
-/// IAM's action matching: `*` any run, `?` one character, case-insensitive.
+/// `${aws:username}` is the user's name; the other variables stand for any text here.
+fn without_variables(pattern: &str, username: Option<&str>) -> String {
+    let mut out = String::new();
+    let mut rest = pattern;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        match rest[start..].find('}') {
+            Some(end) => {
+                let name = &rest[start + 2..start + end];
+                match username {
+                    Some(u) if name.eq_ignore_ascii_case("aws:username") => out.push_str(u),
+                    _ => out.push('*'),
+                }
+                rest = &rest[start + end + 1..];
+            }
+            None => {
+                out.push_str(&rest[start..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// IAM's action matching: `*` any run, `?` one character, ASCII case-insensitive (actions are
+/// ASCII), without allocating: the search asks this for every class and object.
 pub(crate) fn glob(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.to_ascii_lowercase().chars().collect();
-    let t: Vec<char> = text.to_ascii_lowercase().chars().collect();
+    let (p, t) = (pattern.as_bytes(), text.as_bytes());
     let (mut pi, mut ti) = (0, 0);
     let (mut star, mut mark) = (None, 0);
     while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+        if pi < p.len() && (p[pi] == b'?' || p[pi].eq_ignore_ascii_case(&t[ti])) {
             pi += 1;
             ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
+        } else if pi < p.len() && p[pi] == b'*' {
             star = Some(pi);
             pi += 1;
             mark = ti;
@@ -108,7 +151,7 @@ pub(crate) fn glob(pattern: &str, text: &str) -> bool {
             return false;
         }
     }
-    while pi < p.len() && p[pi] == '*' {
+    while pi < p.len() && p[pi] == b'*' {
         pi += 1;
     }
     pi == p.len()
@@ -129,6 +172,22 @@ mod tests {
     }
 
     #[test]
+    fn the_username_variable_is_the_users_name() {
+        let p = Policy::parse(
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:CreateAccessKey",
+              "Resource":"arn:aws:iam::1:user/${aws:username}"}]}"#,
+            PolicyType::Identity,
+        )
+        .unwrap();
+        let alice = ActionFilter::of([&p], Some("alice"));
+        assert!(alice.may_allow_on("iam:CreateAccessKey", "arn:aws:iam::1:user/alice"));
+        assert!(!alice.may_allow_on("iam:CreateAccessKey", "arn:aws:iam::1:user/bob"));
+        // Without a user name (a role), the variable may be anything: the engine decides.
+        let role = ActionFilter::of([&p], None);
+        assert!(role.may_allow_on("iam:CreateAccessKey", "arn:aws:iam::1:user/bob"));
+    }
+
+    #[test]
     fn not_action_lets_the_rest_through() {
         let p = Policy::parse(
             r#"{"Version":"2012-10-17","Statement":[
@@ -138,7 +197,7 @@ mod tests {
             PolicyType::Identity,
         )
         .unwrap();
-        let f = ActionFilter::of([&p]);
+        let f = ActionFilter::of([&p], None);
         assert!(f.may_allow("lambda:CreateFunction"));
         assert!(f.may_allow("iam:PassRole"));
         assert!(!f.may_allow("iam:PutUserPolicy"));

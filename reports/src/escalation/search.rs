@@ -95,10 +95,12 @@ fn try_class(
             let named = role
                 .and_then(|r| world.principals[r].trust.as_ref())
                 .is_some_and(|t| t.source().contains(&actor_arn) || t.source().contains("\"*\""));
-            if !named && !filter.may_allow(act.action) {
+            if !named && !filter.may_allow_on(act.action, object) {
                 return Ok(None);
             }
-        } else if !filter.may_allow(act.action) {
+        } else if !filter.may_allow(act.action)
+            || (act.on == On::Object && !filter.may_allow_on(act.action, object))
+        {
             return Ok(None);
         }
         let mut context = ContextMap::new();
@@ -185,11 +187,11 @@ fn expand(
             continue;
         }
         let candidates: Vec<Pid> = match class.object {
-            Object::OtherUser => world.users.clone(),
+            Object::OtherUser => world.users.clone().collect(),
             Object::Role if class.gain == Gain::Session && !filter.may_allow("sts:AssumeRole") => {
                 world.named_in_trust(actor)
             }
-            _ => world.roles.clone(),
+            _ => world.roles.clone().collect(),
         };
         for obj in candidates {
             if obj == actor {
@@ -229,8 +231,12 @@ fn expand(
     }
     // Changes: to the actor itself, and to whoever it can become next.
     let subjects: Vec<Pid> = std::iter::once(actor).chain(reachable).collect();
+    let changing: Vec<&Class> = CLASSES
+        .iter()
+        .filter(|c| c.acts.iter().all(|a| filter.may_allow(a.action)))
+        .collect();
     for subject in subjects {
-        for class in CLASSES {
+        for class in &changing {
             for (object, version, change) in objects(world, state, subject, class) {
                 if state.changes.contains(&change) {
                     continue;

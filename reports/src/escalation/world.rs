@@ -84,9 +84,11 @@ pub(crate) struct World<'a> {
     org: Option<&'a Organization>,
     pub(crate) principals: Vec<PrincipalInfo>,
     pub(crate) by_arn: HashMap<String, Pid>,
-    /// The users and the roles.
-    pub(crate) users: Vec<Pid>,
-    pub(crate) roles: Vec<Pid>,
+    /// The users and the roles (users first).
+    pub(crate) users: std::ops::Range<Pid>,
+    pub(crate) roles: std::ops::Range<Pid>,
+    /// Each principal's policies with no change made, compiled.
+    base: Vec<Option<Compiled>>,
     /// Roles whose trust policy names a principal ARN (or everyone, under `*`).
     trust_names: HashMap<String, Vec<Pid>>,
     pub(crate) groups: BTreeMap<String, GroupInfo>,
@@ -131,8 +133,9 @@ impl<'a> World<'a> {
             org,
             principals: Vec::new(),
             by_arn: HashMap::new(),
-            users: Vec::new(),
-            roles: Vec::new(),
+            users: 0..0,
+            roles: 0..0,
+            base: Vec::new(),
             trust_names: HashMap::new(),
             groups: BTreeMap::new(),
             managed: HashMap::new(),
@@ -253,6 +256,9 @@ impl<'a> World<'a> {
                     trust: None,
                 });
             }
+        }
+        // Roles after every user: `users` and `roles` are then two ranges of indexes.
+        for (_, d) in exports {
             for r in &d.role_detail_list {
                 let account = account_of(&r.arn);
                 let attached: Vec<String> = r
@@ -294,14 +300,15 @@ impl<'a> World<'a> {
         for (i, p) in principals.iter().enumerate() {
             world.by_arn.insert(p.arn.clone(), i);
             if p.is_role {
-                world.roles.push(i);
                 for name in p.trust.iter().flat_map(|t| trusted_names(t.source())) {
                     world.trust_names.entry(name).or_default().push(i);
                 }
-            } else {
-                world.users.push(i);
             }
         }
+        let users = principals.iter().take_while(|p| !p.is_role).count();
+        world.users = 0..users;
+        world.roles = users..principals.len();
+        world.base = vec![None; principals.len()];
         world.principals = principals;
         Ok(world)
     }
@@ -343,8 +350,17 @@ impl<'a> World<'a> {
         pid: Pid,
         changes: &BTreeSet<Change>,
     ) -> Result<Compiled, EscalationError> {
+        if changes.is_empty() {
+            if let Some(Some(c)) = self.base.get(pid) {
+                return Ok(c.clone());
+            }
+        }
         let relevant = self.relevant(pid, changes);
-        if let Some(r) = self.cache.get(&(pid, relevant.clone())) {
+        if relevant.is_empty() {
+            if let Some(Some(c)) = self.base.get(pid) {
+                return Ok(c.clone());
+            }
+        } else if let Some(r) = self.cache.get(&(pid, relevant.clone())) {
             return Ok(r.clone());
         }
         let info = &self.principals[pid];
@@ -352,12 +368,17 @@ impl<'a> World<'a> {
         for c in &relevant {
             self.apply(&mut parts, pid, c);
         }
-        let filter = Arc::new(ActionFilter::of(&parts.identity));
+        let username = (!info.is_role).then(|| info.arn.rsplit('/').next().unwrap_or_default());
+        let filter = Arc::new(ActionFilter::of(&parts.identity, username));
         let compiled = Compiled {
             resolved: Arc::new(parts.assemble(self.org)),
             filter,
         };
-        self.cache.insert((pid, relevant), compiled.clone());
+        if relevant.is_empty() {
+            self.base[pid] = Some(compiled.clone());
+        } else {
+            self.cache.insert((pid, relevant), compiled.clone());
+        }
         Ok(compiled)
     }
 
