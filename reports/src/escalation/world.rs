@@ -333,7 +333,11 @@ impl<'a> World<'a> {
         changes
             .iter()
             .filter(|c| match c {
-                Change::NewPolicy(arn) => *arn == p.arn || p.groups.contains(arn),
+                Change::NewPolicy(arn) => {
+                    *arn == p.arn
+                        || p.groups.contains(arn)
+                        || changes.contains(&Change::Join(pid, arn.clone()))
+                }
                 Change::NewVersion(arn) | Change::OtherVersion(arn, _) => {
                     p.policies.contains(arn) || p.boundary.as_ref() == Some(arn)
                 }
