@@ -182,24 +182,31 @@ pub(crate) fn intersect(a: &str, b: &str, ignore_case: bool) -> bool {
         }
     };
     let (a, b) = (norm(a), norm(b));
-    let mut memo = vec![vec![None; b.len() + 1]; a.len() + 1];
-    meet(&a, &b, 0, 0, &mut memo)
+    if a.len().saturating_mul(b.len()) > MAX_CELLS {
+        // Too long to compare exactly: "might match", the safe answer for a check that fails on it.
+        return true;
+    }
+    // meet[i][j]: some string matches both a[i..] and b[j..]; filled from the ends.
+    let (n, m) = (a.len(), b.len());
+    let mut next = vec![false; m + 1];
+    let mut row = vec![false; m + 1];
+    for i in (0..=n).rev() {
+        for j in (0..=m).rev() {
+            row[j] = match (a.get(i), b.get(j)) {
+                (None, None) => true,
+                (Some('*'), _) => next[j] || (j < m && row[j + 1]),
+                (_, Some('*')) => row[j + 1] || (i < n && next[j]),
+                (Some(x), Some(y)) => (*x == '?' || *y == '?' || x == y) && next[j + 1],
+                _ => false,
+            };
+        }
+        std::mem::swap(&mut next, &mut row);
+    }
+    next[0]
 }
 
-fn meet(a: &[char], b: &[char], i: usize, j: usize, memo: &mut Vec<Vec<Option<bool>>>) -> bool {
-    if let Some(r) = memo[i][j] {
-        return r;
-    }
-    let r = match (a.get(i), b.get(j)) {
-        (None, None) => true,
-        (Some('*'), _) => meet(a, b, i + 1, j, memo) || (j < b.len() && meet(a, b, i, j + 1, memo)),
-        (_, Some('*')) => meet(a, b, i, j + 1, memo) || (i < a.len() && meet(a, b, i + 1, j, memo)),
-        (Some(x), Some(y)) => (*x == '?' || *y == '?' || x == y) && meet(a, b, i + 1, j + 1, memo),
-        _ => false,
-    };
-    memo[i][j] = Some(r);
-    r
-}
+/// The most pattern-pair cells compared exactly (two 2,000-character patterns).
+const MAX_CELLS: usize = 4_000_000;
 
 /// Whether `pattern` matches every string `wanted` (itself a pattern) can match, as far as simple
 /// matching tells: `wanted` read as literal text, `*` in it matched only by `*` in the pattern.
@@ -211,25 +218,26 @@ pub(crate) fn covers(pattern: &str, wanted: &str, ignore_case: bool) -> bool {
     };
     let p: Vec<char> = p.chars().collect();
     let w: Vec<char> = w.chars().collect();
-    let mut memo = vec![vec![None; w.len() + 1]; p.len() + 1];
-    cover(&p, &w, 0, 0, &mut memo)
-}
-
-fn cover(p: &[char], w: &[char], i: usize, j: usize, memo: &mut Vec<Vec<Option<bool>>>) -> bool {
-    if let Some(r) = memo[i][j] {
-        return r;
+    if p.len().saturating_mul(w.len()) > MAX_CELLS {
+        // Too long to compare exactly: not covered, so nothing is taken away on its account.
+        return false;
     }
-    let r = match (p.get(i), w.get(j)) {
-        (None, None) => true,
-        (Some('*'), _) => {
-            cover(p, w, i + 1, j, memo) || (j < w.len() && cover(p, w, i, j + 1, memo))
+    let (n, m) = (p.len(), w.len());
+    let mut next = vec![false; m + 1];
+    let mut row = vec![false; m + 1];
+    for i in (0..=n).rev() {
+        for j in (0..=m).rev() {
+            row[j] = match (p.get(i), w.get(j)) {
+                (None, None) => true,
+                (Some('*'), _) => next[j] || (j < m && row[j + 1]),
+                (Some('?'), Some(c)) => *c != '*' && next[j + 1],
+                (Some(x), Some(y)) => x == y && next[j + 1],
+                _ => false,
+            };
         }
-        (Some('?'), Some(c)) => *c != '*' && cover(p, w, i + 1, j + 1, memo),
-        (Some(x), Some(y)) => x == y && cover(p, w, i + 1, j + 1, memo),
-        _ => false,
-    };
-    memo[i][j] = Some(r);
-    r
+        std::mem::swap(&mut next, &mut row);
+    }
+    next[0]
 }
 
 impl Element {
@@ -275,6 +283,11 @@ mod tests {
         assert!(covers("s3:*", "s3:Get*", true));
         assert!(!covers("s3:GetObject", "s3:Get*", true));
         assert!(!covers("s3:Get?bject", "s3:Get*", true));
+        assert!(covers("*", "", true) && intersect("", "*", true) && !intersect("a", "", true));
+        // Long patterns neither overflow the stack nor take quadratic memory.
+        let long = "*a".repeat(5_000);
+        assert!(intersect(&long, &long, false));
+        assert!(!covers(&long, &long, false));
     }
 
     #[test]
