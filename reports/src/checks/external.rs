@@ -3,7 +3,7 @@
 //! accounts, or with an organization file the organization's — and what it grants: IAM Access
 //! Analyzer's external access findings, offline.
 
-use super::public::pins;
+use super::public::{pins, public_statement};
 use super::statement::{statements, Condition, PrincipalEntry, Statement};
 use iamlet_account::export::AccountDetails;
 use iamlet_account::organization::OrganizationFile;
@@ -138,8 +138,9 @@ fn finding(
     if principals.is_empty() {
         return None;
     }
-    // A `*` confined by an IP or VPC condition is not open to all, but still outside the zone.
-    let public = public && !s.conditions.iter().any(pins);
+    // A `*` confined by an IP or VPC condition is not open to all, but still outside the zone; a
+    // public web identity provider without an audience condition is.
+    let public = (public && !s.conditions.iter().any(pins)) || public_statement(s);
     let actions = if s.actions.negated {
         vec![format!("NotAction {}", s.actions.patterns.join(", "))]
     } else {

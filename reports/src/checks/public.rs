@@ -75,14 +75,46 @@ pub(crate) fn pins(c: &Condition) -> bool {
     })
 }
 
-/// Whether a statement allows everyone (`*` or `NotPrincipal`), and no condition pins the caller.
+/// Whether a statement allows everyone (`*` or `NotPrincipal`), and no condition pins the caller;
+/// or lets in any user of a public web identity provider (`cognito-identity.amazonaws.com`,
+/// `accounts.google.com`, `graph.facebook.com`, `www.amazon.com`: a `Federated` principal that is not
+/// the account's own SAML or OIDC provider ARN) without a condition on the provider's `aud` or `sub`.
 pub(crate) fn public_statement(s: &Statement) -> bool {
     let Some((principals, negated)) = &s.principals else {
         return false;
     };
-    s.allow
-        && (*negated || principals.contains(&PrincipalEntry::Anyone))
-        && !s.conditions.iter().any(pins)
+    if !s.allow {
+        return false;
+    }
+    let everyone = (*negated || principals.contains(&PrincipalEntry::Anyone))
+        && !s.conditions.iter().any(pins);
+    let web_identity = !*negated
+        && principals.iter().any(|p| match p {
+            PrincipalEntry::Federated(f) if !f.starts_with("arn:") => {
+                !s.conditions.iter().any(|c| pins_identity(c, f))
+            }
+            _ => false,
+        });
+    everyone || web_identity
+}
+
+/// Whether a condition pins the users of web identity provider `provider` (its `aud`, `sub` or
+/// `amr` compared positively with values that are not wildcards).
+fn pins_identity(c: &Condition, provider: &str) -> bool {
+    let key = c.key.to_ascii_lowercase();
+    let wanted = [":aud", ":sub", ":oaud"]
+        .iter()
+        .any(|k| key == format!("{}{k}", provider.to_ascii_lowercase()));
+    let op = c.operator.to_ascii_lowercase();
+    let base = op.strip_prefix("foranyvalue:").unwrap_or(&op);
+    wanted
+        && !base.ends_with("ifexists")
+        && matches!(
+            base,
+            "stringequals" | "stringlike" | "stringequalsignorecase"
+        )
+        && !c.values.is_empty()
+        && c.values.iter().all(|v| !v.contains(['*', '?']))
 }
 
 #[cfg(test)]

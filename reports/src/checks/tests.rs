@@ -107,6 +107,36 @@ fn deny_other_services_and_named_principals_are_not_public() {
 }
 
 #[test]
+fn a_trust_policy_open_to_a_web_identity_provider_is_public_unless_its_audience_is_pinned() {
+    let trust = |cond: &str| {
+        public(
+            "AWS::IAM::AssumeRolePolicyDocument",
+            &format!(
+                r#"{{"Effect":"Allow","Principal":{{"Federated":"cognito-identity.amazonaws.com"}},"Action":"sts:AssumeRoleWithWebIdentity"{cond}}}"#
+            ),
+        )
+        .result
+    };
+    assert_eq!(trust(""), CheckResult::Fail);
+    assert_eq!(
+        trust(
+            r#","Condition":{"StringEquals":{"cognito-identity.amazonaws.com:aud":"us-east-1:12345678-abcd-abcd-abcd-123456789012"}}"#
+        ),
+        CheckResult::Pass
+    );
+    assert_eq!(
+        trust(r#","Condition":{"StringLike":{"cognito-identity.amazonaws.com:aud":"*"}}"#),
+        CheckResult::Fail
+    );
+    // The account's own SAML provider is not the public.
+    let saml = public(
+        "AWS::IAM::AssumeRolePolicyDocument",
+        r#"{"Effect":"Allow","Principal":{"Federated":"arn:aws:iam::111122223333:saml-provider/corp"},"Action":"sts:AssumeRoleWithSAML"}"#,
+    );
+    assert_eq!(saml.result, CheckResult::Pass);
+}
+
+#[test]
 fn bad_input_is_a_validation_error() {
     assert!(matches!(
         "AWS::S3::Nope".parse::<ResourceType>(),
