@@ -323,7 +323,8 @@ mod external {
             found,
             vec![
                 ("arn:aws:iam::111122223333:role/partner", false),
-                ("arn:aws:iam::111122223333:role/web", false),
+                // Any Cognito identity, with no `aud` condition.
+                ("arn:aws:iam::111122223333:role/web", true),
                 ("arn:aws:s3:::public-bucket", true),
                 ("arn:aws:sqs:us-east-1:111122223333:q", false),
             ]
