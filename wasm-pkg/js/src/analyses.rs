@@ -113,8 +113,9 @@ fn policy_type(value: JsValue) -> Result<AccessCheckPolicyType, JsError> {
 pub fn escalation_paths(
     #[wasm_bindgen(js_name = "exportJson", unchecked_param_type = "object | string")]
     export_json: JsValue,
-    #[wasm_bindgen(unchecked_optional_param_type = "EscalationOptions")]
-    options: Option<js_sys::Object>,
+    #[wasm_bindgen(unchecked_optional_param_type = "EscalationOptions")] options: Option<
+        js_sys::Object,
+    >,
 ) -> Result<JsValue, JsError> {
     let export: serde_json::Value = from_js(export_json)?;
     let details: AccountDetails = parse_export("export", &text_of(&export)?).map_err(error)?;
