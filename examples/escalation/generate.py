@@ -1,4 +1,9 @@
+"""Writes account.json and organization.json beside this file: the escalation example (every class of
+`iamlet report escalation`, and the near misses it must not report). Run: python3 generate.py"""
 import json
+import os
+
+HERE = os.path.dirname(os.path.abspath(__file__))
 A = "111122223333"
 def arn(kind, name): return f"arn:aws:iam::{A}:{kind}/{name}"
 ADMIN = "arn:aws:iam::aws:policy/AdministratorAccess"
@@ -112,11 +117,11 @@ user("bystander", att=[arn("policy", "other-policy")])
 user("n-passrole-wrong-service", inl=passrole("lambda-admin", "ec2.amazonaws.com", allow("ec2:RunInstances")))
 
 out = {"UserDetailList": users, "GroupDetailList": groups, "RoleDetailList": roles, "Policies": policies}
-json.dump(out, open("account.json", "w"), indent=1)
+json.dump(out, open(os.path.join(HERE, "account.json"), "w"), indent=1)
 org = {"Id": "o-a1b2c3d4e5", "ManagementAccount": "999988887777",
        "Policies": [{"Name": "FullAWSAccess", "Type": "SERVICE_CONTROL_POLICY", "Document": doc(allow("*"))},
                     {"Name": "NoAdminRole", "Type": "SERVICE_CONTROL_POLICY",
                      "Document": doc({"Effect": "Deny", "Action": "sts:AssumeRole", "Resource": arn("role", "admin-role")})}],
        "Roots": [{"Id": "r-a1b2", "Policies": ["FullAWSAccess"]}],
        "Accounts": [{"Id": A, "Name": "escalation", "Parent": "r-a1b2", "Policies": ["FullAWSAccess", "NoAdminRole"]}]}
-json.dump(org, open("organization.json", "w"), indent=1)
+json.dump(org, open(os.path.join(HERE, "organization.json"), "w"), indent=1)
