@@ -9,6 +9,7 @@ import { evaluate } from "./evaluate";
 import { DEFAULT_EXAMPLE, exampleState } from "./examples";
 import { Gallery } from "./gallery";
 import { RequestForm } from "./request";
+import { RisksPanel } from "./risks";
 import { Session } from "./session";
 import { setUpShareButton } from "./share";
 import type { State } from "./state";
@@ -37,6 +38,7 @@ const gallery = new Gallery(
   () => session.state.example,
 );
 setUpShareButton(() => session.save());
+new RisksPanel();
 
 /** Shows a whole new state: a link's, a saved one, or an example's. */
 function load(next: State): void {

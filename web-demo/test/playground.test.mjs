@@ -315,3 +315,35 @@ test("usable with the keyboard", async (t) => {
   assert.notEqual(await page.evaluate(() => document.activeElement?.className), "cm-content");
   await screenshot(page, "10-keyboard");
 });
+
+test("the Risks panel shows a pasted account export's escalation paths", async (t) => {
+  const { readFileSync } = await import("node:fs");
+  const account = readFileSync(new URL("../../examples/escalation/account.json", import.meta.url), "utf8");
+  const { page, errors, foreign } = await open(t);
+  await page.getByRole("button", { name: "Risks" }).click();
+  await page.locator("#risks-input").fill(account);
+  await page.getByRole("button", { name: "Find escalation paths" }).click();
+  await page.waitForSelector("[data-testid=risks-summary]");
+  assert.equal(
+    await page.getByTestId("risks-summary").textContent(),
+    "30 principals can escalate to administrator. 10 already are.",
+  );
+  const chain = page.locator('[data-principal="arn:aws:iam::111122223333:user/u-chain"]');
+  const steps = await chain.getByTestId("risk-step").allTextContents();
+  assert.equal(steps.length, 3);
+  assert.match(steps[0], /user\/u-chain → sts:AssumeRole on arn:aws:iam::111122223333:role\/role-a/);
+  assert.match(steps[1], /role\/role-a → iam:AttachRolePolicy on arn:aws:iam::111122223333:role\/role-b/);
+  assert.match(steps[2], /allowed by Statement\[0\] of trust policy role\/role-b:trust/);
+  // A condition the account cannot decide is shown as "if".
+  const ip = page.locator('[data-principal="arn:aws:iam::111122223333:user/u-source-ip"]');
+  assert.match(await ip.locator(".risk-if").textContent(), /if aws:SourceIp IpAddress 203\.0\.113\.0\/24/);
+  // Near misses are not listed.
+  assert.equal(await page.locator('[data-principal="arn:aws:iam::111122223333:user/n-boundary"]').count(), 0);
+  await screenshot(page, "risks");
+  // A broken export is an error naming the place, not a blank panel.
+  await page.locator("#risks-input").fill('{"UserDetailList": [{"UserName": 5}]}');
+  await page.getByRole("button", { name: "Find escalation paths" }).click();
+  assert.match(await page.getByTestId("risks-error").textContent(), /UserDetailList\[0\]/);
+  assert.deepEqual(errors, []);
+  assert.deepEqual(foreign, []);
+});

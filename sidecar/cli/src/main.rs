@@ -6,7 +6,9 @@
 #![forbid(unsafe_code)]
 
 mod account;
+mod check;
 mod diff;
+mod escalation;
 mod eval;
 mod iam;
 mod keys;
@@ -57,6 +59,9 @@ enum Command {
     /// Reports: access advisor (used against granted, per principal and service) and AWS's
     /// credential report.
     Report(report::ReportArgs),
+    /// IAM Access Analyzer's custom policy checks (CheckAccessNotGranted, CheckNoPublicAccess,
+    /// CheckNoNewAccess), offline: PASS/FAIL and AWS's response JSON, exit 1 on FAIL.
+    Check(check::CheckArgs),
     /// Check a password against the account password policy (or AWS's default one).
     Password(password::PasswordArgs),
     /// List the actions of the catalog that action patterns match, with their access levels.
@@ -116,6 +121,7 @@ fn main() -> ExitCode {
         Command::Lint(a) => lint::run(a),
         Command::Diff(a) => diff::run(a),
         Command::Report(a) => report::run(a),
+        Command::Check(a) => check::run(a),
         Command::Password(a) => password::run(a),
         Command::Actions(a) => lint::run_actions(a),
         Command::Serve(a) => serve::run_serve(a),

@@ -27,6 +27,27 @@ enum Which {
     /// AWS's credential report (CSV, AWS's columns) from an account export, the credentials file and
     /// the decision log.
     Credentials(CredentialsArgs),
+    /// Privilege-escalation paths: which principals can become an administrator (or reach given
+    /// actions), step by step; exits 1 when a principal that is not one already can.
+    Escalation(crate::escalation::EscalationArgs),
+    /// Every role trust policy and resource-based policy that lets a principal outside the account
+    /// (with --organization, outside the organization) in, and what it grants; exits 1 when any does.
+    ExternalAccess(ExternalAccessArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct ExternalAccessArgs {
+    /// The JSON of `aws iam get-account-authorization-details` (or `iamlet iam export`): a file, or
+    /// a directory of them.
+    #[arg(long, value_name = "FILE|DIR")]
+    account: PathBuf,
+    /// The organization file: its accounts and id are the zone of trust, and its
+    /// `ResourcePolicies` are checked too.
+    #[arg(long, value_name = "FILE")]
+    organization: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
 }
 
 #[derive(Debug, clap::Args)]
@@ -67,6 +88,8 @@ pub(crate) fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     match args.which {
         Which::AccessAdvisor(a) => access_advisor(a),
         Which::Credentials(a) => credential_report(a),
+        Which::Escalation(a) => crate::escalation::run(a),
+        Which::ExternalAccess(a) => external_access(a),
     }
 }
 
@@ -217,4 +240,62 @@ fn credential_report(args: CredentialsArgs) -> anyhow::Result<ExitCode> {
     let rows = credentials::rows(&exports, file.as_ref(), &records);
     write_stdout(&credentials::csv(&rows)?)?;
     Ok(ExitCode::SUCCESS)
+}
+
+fn external_access(args: ExternalAccessArgs) -> anyhow::Result<ExitCode> {
+    let exports = read_exports(&args.account)?;
+    let org = match &args.organization {
+        Some(p) => {
+            let name = p.display().to_string();
+            let text = std::fs::read_to_string(p).with_context(|| format!("reading {name}"))?;
+            // Compiled first so that a broken file is refused with its errors, as everywhere else.
+            iamlet_account::organization::Organization::parse(&name, &text)?;
+            Some(iamlet_account::export::parse_json::<
+                iamlet_account::organization::OrganizationFile,
+            >(&name, &text)?)
+        }
+        None => None,
+    };
+    let findings = iamlet_reports::checks::external_access(&exports, org.as_ref());
+    let out = match args.format {
+        Format::Json => serde_json::to_string_pretty(&findings)? + "\n",
+        Format::Text => {
+            let mut s = String::new();
+            let zone = if org.is_some() {
+                "the organization"
+            } else {
+                "the account"
+            };
+            if findings.is_empty() {
+                let _ = writeln!(s, "No policy lets a principal outside {zone} in.");
+            }
+            for f in &findings {
+                let sid = f
+                    .statement_id
+                    .as_ref()
+                    .map(|s| format!(" ({s})"))
+                    .unwrap_or_default();
+                let _ = writeln!(
+                    s,
+                    "{} {} [{}] Statement[{}]{sid}: {} may {}",
+                    if f.is_public { "PUBLIC" } else { "EXTERNAL" },
+                    f.resource,
+                    f.resource_type,
+                    f.statement_index,
+                    f.principals.join(", "),
+                    f.actions.join(", ")
+                );
+                for c in &f.conditions {
+                    let _ = writeln!(s, "  when {c}");
+                }
+            }
+            s
+        }
+    };
+    write_stdout(&out)?;
+    Ok(if findings.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

@@ -4,6 +4,8 @@
 
 #![forbid(unsafe_code)]
 
+mod analyses;
+
 use iamlet_engine::catalog::{ActionSummary, Catalog};
 use iamlet_engine::ffi::js::{
     CaseResult, Explanation, PasswordContext, PolicyDiff, PolicyInput, RequestInput, Verdict,

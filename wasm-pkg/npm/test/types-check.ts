@@ -34,3 +34,12 @@ const wrong: PolicyInput = { policyType: "identity", document: { Statement: { Ef
 // @ts-expect-error: policyType is required
 const missing: PolicyInput = { document: "{}" };
 console.log(wrong, missing);
+
+import { escalationPaths, checkNoPublicAccess, type EscalationFinding, type CheckResponse } from "@iamlet/engine";
+const risks: EscalationFinding[] = escalationPaths("{}", { target: ["admin"], maxPaths: 2 });
+const firstGain: string | undefined = risks[0]?.paths[0]?.[0]?.gains;
+const check: CheckResponse = checkNoPublicAccess("{}", "AWS::S3::Bucket");
+const passed: boolean = check.result === "PASS";
+console.log(firstGain, passed, check.reasons[0]?.statementIndex);
+// @ts-expect-error: maxPaths is a number
+escalationPaths("{}", { maxPaths: "2" });
