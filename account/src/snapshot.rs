@@ -3,7 +3,7 @@
 //! holds for one principal ([`Parts`]).
 
 use crate::error::{EntityError, FetchError, LoadError};
-use crate::export::{AccountDetails, Document, InlinePolicy, Tag};
+use crate::export::{AccountDetails, Document, InlinePolicy, OidcProviderDetail, Tag};
 use crate::resolve::{Parts, PrincipalKey};
 use iamlet_engine::{Arn, Policy, PolicyType, Principal, PrincipalKind};
 use std::collections::{BTreeSet, HashMap};
@@ -55,6 +55,7 @@ pub struct Snapshot {
     role_names: HashMap<(String, String), String>,
     managed: HashMap<String, ManagedEntry>,
     accounts: BTreeSet<String>,
+    oidc_providers: HashMap<String, OidcProviderDetail>,
 }
 
 /// The account id in an IAM ARN (`arn:aws:iam::111122223333:user/alice`).
@@ -374,12 +375,24 @@ impl Snapshot {
                 });
             }
         }
+        let mut oidc_providers = HashMap::new();
+        for (file, d) in exports {
+            for (i, p) in d.oidc_providers.iter().enumerate() {
+                let entity = prefix(file, format!("OpenIDConnectProviderList[{i}] ({})", p.arn));
+                if let Err(e) = p.check() {
+                    errors.push(EntityError::new(entity, e));
+                } else if oidc_providers.insert(p.arn.clone(), p.clone()).is_some() {
+                    errors.push(EntityError::new(entity, "the provider is declared twice"));
+                }
+            }
+        }
         if !errors.is_empty() {
             return Err(LoadError::Invalid {
                 source_name: source_name.to_owned(),
                 errors,
             });
         }
+        snap.oidc_providers = oidc_providers;
         for (key, g) in groups {
             snap.accounts.insert(key.0.clone());
             snap.groups.insert(key, g);
@@ -395,6 +408,11 @@ impl Snapshot {
             snap.roles.insert(r.arn.clone(), r);
         }
         Ok(snap)
+    }
+
+    /// The OpenID Connect provider with this ARN.
+    pub fn oidc_provider(&self, arn: &str) -> Option<&OidcProviderDetail> {
+        self.oidc_providers.get(arn)
     }
 
     /// The accounts the snapshot has entities of.

@@ -36,6 +36,7 @@ mod keys;
 mod mfa;
 mod model;
 pub mod names;
+pub mod oidc;
 mod page;
 mod passwords;
 pub mod policies;
@@ -65,6 +66,7 @@ pub use mfa::{
 };
 pub use model::{iso8601, EntityKind, Group, InstanceProfile, Role, User};
 pub use names::{IamPath, Name, NameKind, PathPrefix, Tag};
+pub use oidc::{CreateOidcProvider, OidcProvider, OidcUrl};
 pub use page::{Page, Paged};
 pub use passwords::{parse_password, LoginProfile, UpdateLoginProfile};
 pub use policies::entities::{EntityFilter, PolicyEntities, PolicyEntity};
