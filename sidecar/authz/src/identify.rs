@@ -72,6 +72,9 @@ impl Identity {
         if let Some(id) = &s.source_identity {
             context.push(("aws:SourceIdentity".to_owned(), id.as_str().into()));
         }
+        if let Some(p) = &s.federated_provider {
+            context.push(("aws:FederatedProvider".to_owned(), p.as_str().into()));
+        }
         Identity {
             principal: s.arn.clone(),
             session_issuer: None,

@@ -1,8 +1,9 @@
-//! The STS endpoint: `AssumeRole`, `GetSessionToken` and `GetCallerIdentity` over AWS's Query API,
+//! The STS endpoint: `AssumeRole`, `AssumeRoleWithWebIdentity` (OpenID Connect federation,
+//! [`web_identity`]), `GetSessionToken` and `GetCallerIdentity` over AWS's Query API,
 //! so the AWS CLI and SDKs pointed at it (`--endpoint-url`) get temporary credentials the sidecar
 //! then accepts (`credentials/session.rs`) until they expire.
 //!
-//! Every call is SigV4-signed (body included) with a user's access key or a session's temporary
+//! Every call but `AssumeRoleWithWebIdentity` (unsigned, as in AWS) is SigV4-signed (body included) with a user's access key or a session's temporary
 //! credentials. `AssumeRole` is decided by the engine as AWS decides it: the caller's identity-based
 //! policies together with the role's trust policy (a resource-based policy) for `sts:AssumeRole` on
 //! the role, with `sts:TagSession` and `sts:SetSourceIdentity` too when tags or a source identity are
@@ -12,9 +13,12 @@
 //! failures are AWS's `ErrorResponse` documents with AWS's codes.
 
 mod assume_role;
+mod idp_tls;
+mod oidc;
 pub mod request;
 pub mod response;
 mod session_token;
+mod web_identity;
 
 use crate::http::header_map;
 use http_body_util::{BodyExt as _, Full, Limited};
@@ -28,7 +32,7 @@ use iamlet_authz::{new_request_id, Authorizer, CheckDecision, CheckInput, Origin
 use iamlet_decision_log::{redact, DecisionRecord};
 use iamlet_engine::Arn;
 use iamlet_store::StoreError;
-use request::{AssumeRole, GetSessionToken, Params, VERSION};
+use request::{AssumeRole, AssumeRoleWithWebIdentity, GetSessionToken, Params, VERSION};
 use response::{element, StsError};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -50,6 +54,8 @@ pub struct Sts {
     authz: Arc<Authorizer>,
     max_session_seconds: i64,
     mfa_limiter: AttemptLimiter,
+    /// Identity providers' signing keys (`AssumeRoleWithWebIdentity`).
+    keys: oidc::KeyCache,
 }
 
 /// One call, as received.
@@ -70,6 +76,7 @@ impl Sts {
             authz,
             max_session_seconds,
             mfa_limiter: AttemptLimiter::default(),
+            keys: oidc::KeyCache::default(),
         }
     }
 
@@ -192,6 +199,13 @@ impl Sts {
                 format!("STS's API version is {VERSION}"),
             ));
         }
+        if action == Action::AssumeRoleWithWebIdentity {
+            // Unsigned, as in AWS: the token is the credential.
+            rec.region = self.authz.settings().context.region.clone();
+            let p = AssumeRoleWithWebIdentity::parse(&call.params)?;
+            rec.resource = Some(p.role_arn.clone());
+            return self.assume_role_with_web_identity(call, p, rec).await;
+        }
         let unauthenticated = CheckDecision::Unauthenticated.as_str().to_owned();
         let caller = match self.authenticate(call) {
             Ok(c) => c,
@@ -227,6 +241,11 @@ impl Sts {
                 rec.resource = Some(p.role_arn.clone());
                 self.assume_role(call, &caller, p, rec).await
             }
+            Action::AssumeRoleWithWebIdentity => Err(StsError::new(
+                500,
+                "InternalFailure",
+                "AssumeRoleWithWebIdentity is answered before authentication",
+            )),
         }
     }
 
@@ -331,6 +350,7 @@ impl Sts {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Action {
     AssumeRole,
+    AssumeRoleWithWebIdentity,
     GetSessionToken,
     GetCallerIdentity,
 }
@@ -340,6 +360,7 @@ impl Action {
     fn parse(name: &str) -> Option<Action> {
         match name {
             "AssumeRole" => Some(Action::AssumeRole),
+            "AssumeRoleWithWebIdentity" => Some(Action::AssumeRoleWithWebIdentity),
             "GetSessionToken" => Some(Action::GetSessionToken),
             "GetCallerIdentity" => Some(Action::GetCallerIdentity),
             _ => None,
@@ -350,6 +371,7 @@ impl Action {
     fn as_str(self) -> &'static str {
         match self {
             Action::AssumeRole => "AssumeRole",
+            Action::AssumeRoleWithWebIdentity => "AssumeRoleWithWebIdentity",
             Action::GetSessionToken => "GetSessionToken",
             Action::GetCallerIdentity => "GetCallerIdentity",
         }

@@ -136,35 +136,10 @@ pub struct AssumeRole {
 impl AssumeRole {
     /// Reads and checks the parameters.
     pub fn parse(params: &Params) -> Result<AssumeRole, StsError> {
-        let role_arn = required(params, "RoleArn")?.to_owned();
-        if !is_role_arn(&role_arn) {
-            return Err(constraint(
-                "RoleArn",
-                &role_arn,
-                "Member must be an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)",
-            ));
-        }
+        let role_arn = role_arn(params)?;
         required(params, "RoleSessionName")?;
         let session_name = name_like(params, "RoleSessionName", 2, 64)?.unwrap_or_default();
-        let policy = match params.get("Policy") {
-            None => None,
-            Some(text) if text.chars().count() > MAX_POLICY_CHARS => {
-                return Err(StsError::validation(format!(
-                    "1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must have length less than or equal to {MAX_POLICY_CHARS}"
-                )))
-            }
-            Some(text) => {
-                let compiled = Policy::parse(text, PolicyType::Session).map_err(|e| {
-                    StsError::new(400, "MalformedPolicyDocument", format!("the session policy: {e}"))
-                })?;
-                Some((text.to_owned(), compiled))
-            }
-        };
-        if params.get("PolicyArns.member.1.arn").is_some() {
-            return Err(StsError::invalid_parameter(
-                "managed session policies (PolicyArns) are not supported: pass the policy inline as Policy",
-            ));
-        }
+        let policy = session_policy(params)?;
         let keys = params.members("Tags", ".Key");
         let values = params.members("Tags", ".Value");
         if keys.len() != values.len() {
@@ -226,6 +201,86 @@ impl AssumeRole {
             external_id,
             mfa: mfa(params)?,
             source_identity,
+        })
+    }
+}
+
+/// `Policy` (inline session policy) and `PolicyArns` (refused: managed session policies are not
+/// served).
+fn session_policy(params: &Params) -> Result<Option<(String, Policy)>, StsError> {
+    if params.get("PolicyArns.member.1.arn").is_some() {
+        return Err(StsError::invalid_parameter(
+            "managed session policies (PolicyArns) are not supported: pass the policy inline as Policy",
+        ));
+    }
+    match params.get("Policy") {
+        None => Ok(None),
+        Some(text) if text.chars().count() > MAX_POLICY_CHARS => Err(StsError::validation(format!(
+            "1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must have length less than or equal to {MAX_POLICY_CHARS}"
+        ))),
+        Some(text) => {
+            let compiled = Policy::parse(text, PolicyType::Session).map_err(|e| {
+                StsError::new(400, "MalformedPolicyDocument", format!("the session policy: {e}"))
+            })?;
+            Ok(Some((text.to_owned(), compiled)))
+        }
+    }
+}
+
+/// `RoleArn`: required, an IAM role ARN in shape.
+fn role_arn(params: &Params) -> Result<String, StsError> {
+    let role_arn = required(params, "RoleArn")?.to_owned();
+    if !is_role_arn(&role_arn) {
+        return Err(constraint(
+            "RoleArn",
+            &role_arn,
+            "Member must be an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)",
+        ));
+    }
+    Ok(role_arn)
+}
+
+/// AWS's limit on `WebIdentityToken`, in characters.
+pub const MAX_WEB_IDENTITY_TOKEN: usize = 20_000;
+
+/// `AssumeRoleWithWebIdentity`'s parameters.
+#[derive(Debug)]
+pub struct AssumeRoleWithWebIdentity {
+    /// The role as the caller named it (an IAM role ARN in shape only).
+    pub role_arn: String,
+    /// `RoleSessionName`.
+    pub session_name: String,
+    /// `WebIdentityToken`: the OpenID Connect ID token (a secret: never logged).
+    pub token: String,
+    /// `DurationSeconds`, if given.
+    pub duration: Option<i64>,
+    /// The inline session policy's text, and compiled.
+    pub policy: Option<(String, Policy)>,
+}
+
+impl AssumeRoleWithWebIdentity {
+    /// Reads and checks the parameters.
+    pub fn parse(params: &Params) -> Result<AssumeRoleWithWebIdentity, StsError> {
+        let role_arn = role_arn(params)?;
+        required(params, "RoleSessionName")?;
+        let session_name = name_like(params, "RoleSessionName", 2, 64)?.unwrap_or_default();
+        let token = required(params, "WebIdentityToken")?;
+        if !(4..=MAX_WEB_IDENTITY_TOKEN).contains(&token.chars().count()) {
+            return Err(StsError::validation(format!(
+                "1 validation error detected: Value at 'webIdentityToken' failed to satisfy constraint: Member must have length between 4 and {MAX_WEB_IDENTITY_TOKEN}"
+            )));
+        }
+        if params.get("ProviderId").is_some() {
+            return Err(StsError::invalid_parameter(
+                "ProviderId is for OAuth 2.0 access tokens of www.amazon.com and graph.facebook.com, which Iamlet does not verify: send an OpenID Connect ID token without it",
+            ));
+        }
+        Ok(AssumeRoleWithWebIdentity {
+            role_arn,
+            session_name,
+            token: token.to_owned(),
+            duration: duration(params, 900, 43_200)?,
+            policy: session_policy(params)?,
         })
     }
 }
