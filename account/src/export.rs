@@ -71,7 +71,10 @@ impl OidcProviderDetail {
             ));
         }
         if self.url.is_empty() || self.url.contains(['?', '#', '@', ' ']) {
-            return Err(format!("`{}` is not an issuer URL without https://", self.url));
+            return Err(format!(
+                "`{}` is not an issuer URL without https://",
+                self.url
+            ));
         }
         if let Some(t) = self
             .thumbprint_list

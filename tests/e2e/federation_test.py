@@ -4,6 +4,7 @@ the sidecar and STS on loopback):
 
 - OpenID Connect providers as IAM entities through boto3: create (AWS's validation), get, list,
   client ids, thumbprints, tags, delete; authorization before existence is revealed.
+- GetFederationToken through boto3: federated user sessions within their session policy.
 - AssumeRoleWithWebIdentity against an OIDC issuer written here in Python, served over HTTPS on
   127.0.0.1 with a private CA (trusted only through the provider's thumbprint), tokens minted with
   PyJWT: boto3's `assume_role_with_web_identity`, botocore's own web-identity credential provider
@@ -227,14 +228,14 @@ class WebIdentity(unittest.TestCase):
             self.assertEqual(r["ResponseMetadata"]["HTTPStatusCode"], status)
         return r["Error"]["Message"]
 
-    def check(self, creds, object_key="q1.csv"):
+    def check(self, creds, object_key="q1.csv", bucket=BUCKET):
         """GET through the sidecar's HTTP ext_authz port, signed by botocore with the session's
         credentials; the status."""
         from botocore.auth import S3SigV4Auth
         from botocore.awsrequest import AWSRequest
         from botocore.credentials import Credentials
 
-        url = f"http://127.0.0.1:{self.cp.ports['http']}/buckets/{BUCKET}/objects/{object_key}"
+        url = f"http://127.0.0.1:{self.cp.ports['http']}/buckets/{bucket}/objects/{object_key}"
         request = AWSRequest(method="GET", url=url)
         S3SigV4Auth(Credentials(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]),
                     "s3", "us-east-1").add_auth(request)
@@ -461,6 +462,91 @@ class WebIdentity(unittest.TestCase):
             self.assertIn("No OpenIDConnect provider", self.refused("InvalidIdentityToken", issuer.token(sub=self.SA), role=role))
         finally:
             issuer.close()
+
+
+class FederationToken(unittest.TestCase):
+    """GetFederationToken through boto3: a broker user's long-term key, a required session policy."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.cp = ControlPlane(extra=ROUTES)
+        iam = cls.iam = cls.cp.root_client()
+        iam.create_user(UserName="broker")
+        iam.put_user_policy(UserName="broker", PolicyName="broker", PolicyDocument=json.dumps({
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": "sts:GetFederationToken",
+                 "Resource": f"arn:aws:sts::{ACCOUNT}:federated-user/app-*"},
+                {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{BUCKET}/*"},
+            ],
+        }))
+        k = iam.create_access_key(UserName="broker")["AccessKey"]
+        cls.key = (k["AccessKeyId"], k["SecretAccessKey"])
+        cls.sts = cls.cp.client("sts", *cls.key)
+        # The sidecar sees the new key within its poll interval.
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                cls.sts.get_caller_identity()
+                break
+            except botocore.exceptions.ClientError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.1)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cp.close()
+
+    check = WebIdentity.check
+
+    def test_federated_user_session(self):
+        public = json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{BUCKET}/public/*"}]})
+        out = self.sts.get_federation_token(Name="app-alice", Policy=public, DurationSeconds=900)
+        arn = f"arn:aws:sts::{ACCOUNT}:federated-user/app-alice"
+        self.assertEqual(out["FederatedUser"], {"FederatedUserId": f"{ACCOUNT}:app-alice", "Arn": arn})
+        creds = out["Credentials"]
+        self.assertLess(abs(creds["Expiration"].timestamp() - (time.time() + 900)), 60)
+        # The session's permissions: the broker's, within the session policy.
+        self.assertEqual(self.check(creds, "public/a.csv"), 200)
+        self.assertEqual(self.check(creds, "private/a.csv"), 403)
+        ident = self.cp.client("sts", creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]) \
+            .get_caller_identity()
+        self.assertEqual(ident["Arn"], arn)
+        self.assertEqual(ident["UserId"], f"{ACCOUNT}:app-alice")
+        # A session policy granting more than the broker has grants nothing more.
+        wide = json.dumps({"Version": "2012-10-17", "Statement": [
+            {"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]})
+        creds = self.sts.get_federation_token(Name="app-bob", Policy=wide)["Credentials"]
+        self.assertEqual(self.check(creds, "private/a.csv"), 200)
+        self.assertEqual(self.check(creds, "a.csv", bucket="other"), 403)
+        # No session policy: no permissions at all.
+        creds = self.sts.get_federation_token(Name="app-carol")["Credentials"]
+        self.assertEqual(self.check(creds, "public/a.csv"), 403)
+
+    def test_refusals(self):
+        def refused(code, client=None, **kw):
+            with self.assertRaises(botocore.exceptions.ClientError) as e:
+                (client or self.sts).get_federation_token(**kw)
+            self.assertEqual(error_code(e.exception), code, e.exception.response["Error"]["Message"])
+            return e.exception.response["Error"]["Message"]
+
+        # A name the broker's policy does not cover.
+        self.assertIn("sts:GetFederationToken", refused("AccessDenied", Name="other"))
+        # Session credentials cannot call it.
+        creds = self.sts.get_federation_token(Name="app-dave")["Credentials"]
+        session = self.cp.client("sts", creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+        refused("AccessDenied", client=session, Name="app-eve")
+        # Tags need sts:TagSession, which the broker lacks.
+        refused("AccessDenied", Name="app-frank", Tags=[{"Key": "team", "Value": "blue"}])
+        refused("MalformedPolicyDocument", Name="app-gina", Policy='{"Statement": 3}')
+        raw = boto3.client("sts", endpoint_url=self.cp.sts_url, region_name="us-east-1",
+                           aws_access_key_id=self.key[0], aws_secret_access_key=self.key[1],
+                           config=botocore.config.Config(parameter_validation=False, retries={"max_attempts": 1}))
+        refused("ValidationError", client=raw, Name="a")
+        refused("ValidationError", client=raw, Name="app-has space")
+        refused("ValidationError", client=raw, Name="app-" + "x" * 40)
 
 
 if __name__ == "__main__":

@@ -176,7 +176,9 @@ fn text_of(list: &[String]) -> Result<String, IamError> {
         .map_err(|e| IamError::service(format!("storing an OpenID Connect provider list: {e}")))
 }
 
-fn provider_of((arn, url, client_ids, thumbprints, created): Row) -> Result<OidcProvider, IamError> {
+fn provider_of(
+    (arn, url, client_ids, thumbprints, created): Row,
+) -> Result<OidcProvider, IamError> {
     Ok(OidcProvider {
         arn,
         url,
@@ -212,7 +214,9 @@ impl Iam {
             ));
         }
         if iamlet_account::export::parse_oidc_arn(value).is_none() {
-            return Err(IamError::invalid_input(format!("ARN {value} is not valid.")));
+            return Err(IamError::invalid_input(format!(
+                "ARN {value} is not valid."
+            )));
         }
         Ok(value.to_owned())
     }

@@ -129,7 +129,8 @@ fn entry_grant(entry: &PrincipalEntry, p: &Principal) -> Option<Grant> {
     // A federated caller is granted only by a `Federated` entry naming its provider: `"*"` and
     // `{"AWS": "*"}` name AWS principals, never every identity provider's users.
     if p.kind == PrincipalKind::WebIdentity {
-        return matches!(entry, PrincipalEntry::Federated(s) if *s == p.arn).then_some(Grant::Direct);
+        return matches!(entry, PrincipalEntry::Federated(s) if *s == p.arn)
+            .then_some(Grant::Direct);
     }
     match entry {
         PrincipalEntry::Everyone => Some(Grant::Direct),
@@ -190,7 +191,10 @@ mod tests {
         let p = crate::Principal::parse(PROVIDER).unwrap();
         assert_eq!(p.kind(), crate::PrincipalKind::WebIdentity);
         assert_eq!(
-            decide(PROVIDER, &trust(&format!(r#"{{"Federated":"{PROVIDER}"}}"#))),
+            decide(
+                PROVIDER,
+                &trust(&format!(r#"{{"Federated":"{PROVIDER}"}}"#))
+            ),
             Decision::Allow
         );
         let other = "arn:aws:iam::111122223333:oidc-provider/elsewhere.example.com";

@@ -1,5 +1,6 @@
 //! The STS endpoint: `AssumeRole`, `AssumeRoleWithWebIdentity` (OpenID Connect federation,
-//! [`web_identity`]), `GetSessionToken` and `GetCallerIdentity` over AWS's Query API,
+//! [`web_identity`]), `GetFederationToken`, `GetSessionToken` and `GetCallerIdentity` over AWS's
+//! Query API,
 //! so the AWS CLI and SDKs pointed at it (`--endpoint-url`) get temporary credentials the sidecar
 //! then accepts (`credentials/session.rs`) until they expire.
 //!
@@ -13,6 +14,7 @@
 //! failures are AWS's `ErrorResponse` documents with AWS's codes.
 
 mod assume_role;
+mod federation_token;
 mod idp_tls;
 mod oidc;
 pub mod request;
@@ -32,7 +34,9 @@ use iamlet_authz::{new_request_id, Authorizer, CheckDecision, CheckInput, Origin
 use iamlet_decision_log::{redact, DecisionRecord};
 use iamlet_engine::Arn;
 use iamlet_store::StoreError;
-use request::{AssumeRole, AssumeRoleWithWebIdentity, GetSessionToken, Params, VERSION};
+use request::{
+    AssumeRole, AssumeRoleWithWebIdentity, GetFederationToken, GetSessionToken, Params, VERSION,
+};
 use response::{element, StsError};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -241,6 +245,10 @@ impl Sts {
                 rec.resource = Some(p.role_arn.clone());
                 self.assume_role(call, &caller, p, rec).await
             }
+            Action::GetFederationToken => {
+                let p = GetFederationToken::parse(&call.params)?;
+                self.get_federation_token(call, &caller, p, rec).await
+            }
             Action::AssumeRoleWithWebIdentity => Err(StsError::new(
                 500,
                 "InternalFailure",
@@ -281,7 +289,15 @@ impl Sts {
 
     async fn get_caller_identity(&self, caller: &Caller) -> Answer {
         let arn = caller.principal();
-        let user_id = self.user_id(arn).await?;
+        // A federated user's id is `ACCOUNT:NAME`, as AWS gives it; others' are the store's.
+        let user_id = match Arn::parse(arn) {
+            Some(a) if a.service == "sts" && a.resource.starts_with("federated-user/") => format!(
+                "{}:{}",
+                a.account,
+                a.resource.trim_start_matches("federated-user/")
+            ),
+            _ => self.user_id(arn).await?,
+        };
         let account = Arn::parse(arn).map_or("", |a| a.account);
         Ok(format!(
             "{}{}{}",
@@ -351,6 +367,7 @@ impl Sts {
 enum Action {
     AssumeRole,
     AssumeRoleWithWebIdentity,
+    GetFederationToken,
     GetSessionToken,
     GetCallerIdentity,
 }
@@ -361,6 +378,7 @@ impl Action {
         match name {
             "AssumeRole" => Some(Action::AssumeRole),
             "AssumeRoleWithWebIdentity" => Some(Action::AssumeRoleWithWebIdentity),
+            "GetFederationToken" => Some(Action::GetFederationToken),
             "GetSessionToken" => Some(Action::GetSessionToken),
             "GetCallerIdentity" => Some(Action::GetCallerIdentity),
             _ => None,
@@ -372,6 +390,7 @@ impl Action {
         match self {
             Action::AssumeRole => "AssumeRole",
             Action::AssumeRoleWithWebIdentity => "AssumeRoleWithWebIdentity",
+            Action::GetFederationToken => "GetFederationToken",
             Action::GetSessionToken => "GetSessionToken",
             Action::GetCallerIdentity => "GetCallerIdentity",
         }

@@ -344,16 +344,13 @@ impl Store {
     /// The OpenID Connect provider with exactly this ARN, read from the source each time (providers
     /// are not cached with principals: a deleted provider stops working at once).
     pub async fn oidc_provider(&self, arn: &str) -> Result<Option<OidcProviderDetail>, StoreError> {
-        self.fetcher
-            .oidc_provider(arn)
-            .await
-            .map_err(|e| match e {
-                FetchError::NotFound(_) => StoreError::UnknownPrincipal(arn.to_owned()),
-                FetchError::Failed(reason) => StoreError::Unavailable {
-                    principal: arn.to_owned(),
-                    reason,
-                },
-            })
+        self.fetcher.oidc_provider(arn).await.map_err(|e| match e {
+            FetchError::NotFound(_) => StoreError::UnknownPrincipal(arn.to_owned()),
+            FetchError::Failed(reason) => StoreError::Unavailable {
+                principal: arn.to_owned(),
+                reason,
+            },
+        })
     }
 
     /// Resolves the principal and adds the resource's side (`iamlet_account::prepare`): its

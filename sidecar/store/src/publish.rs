@@ -200,8 +200,7 @@ impl Fetcher for SnapshotFetcher {
     fn oidc_provider<'a>(
         &'a self,
         arn: &'a str,
-    ) -> BoxFuture<'a, Result<Option<iamlet_account::export::OidcProviderDetail>, FetchError>>
-    {
+    ) -> BoxFuture<'a, Result<Option<iamlet_account::export::OidcProviderDetail>, FetchError>> {
         Box::pin(async move {
             match self.0.current() {
                 Some(s) => Ok(s.oidc_provider(arn).cloned()),

@@ -86,7 +86,9 @@ impl ServerCertVerifier for IdpVerifier {
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
         let by_system = match &self.system {
-            Some(v) => v.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now),
+            Some(v) => {
+                v.verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+            }
             None => Err(rustls::Error::General("the system trusts no CA".into())),
         };
         let system_error = match by_system {
@@ -102,9 +104,10 @@ impl ServerCertVerifier for IdpVerifier {
         roots
             .add(top.clone())
             .map_err(|e| rustls::Error::General(format!("the thumbprinted certificate: {e}")))?;
-        let pinned = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), self.provider.clone())
-            .build()
-            .map_err(|e| rustls::Error::General(e.to_string()))?;
+        let pinned =
+            WebPkiServerVerifier::builder_with_provider(Arc::new(roots), self.provider.clone())
+                .build()
+                .map_err(|e| rustls::Error::General(e.to_string()))?;
         let below: Vec<CertificateDer<'_>> = match intermediates.split_last() {
             Some((_, rest)) => rest.to_vec(),
             None => Vec::new(),
@@ -159,6 +162,9 @@ mod tests {
     #[test]
     fn thumbprints_are_sha1_hex() {
         // SHA-1("abc").
-        assert_eq!(thumbprint(b"abc"), "a9993e364706816aba3e25717850c26c9cd0d89d");
+        assert_eq!(
+            thumbprint(b"abc"),
+            "a9993e364706816aba3e25717850c26c9cd0d89d"
+        );
     }
 }

@@ -136,7 +136,11 @@ impl KeyCache {
         let alg = header.alg;
         if !matches!(
             alg,
-            Algorithm::RS256 | Algorithm::RS384 | Algorithm::RS512 | Algorithm::ES256 | Algorithm::ES384
+            Algorithm::RS256
+                | Algorithm::RS384
+                | Algorithm::RS512
+                | Algorithm::ES256
+                | Algorithm::ES384
         ) {
             return Err(invalid_token(format!(
                 "Unsupported token signature algorithm {alg:?}: STS accepts RS256, RS384, RS512, ES256 and ES384"
@@ -144,7 +148,11 @@ impl KeyCache {
         }
         let keys = self.keys(p, header.kid.as_deref()).await?;
         let candidates: Vec<&Jwk> = match &header.kid {
-            Some(kid) => keys.keys.iter().filter(|k| k.common.key_id.as_deref() == Some(kid)).collect(),
+            Some(kid) => keys
+                .keys
+                .iter()
+                .filter(|k| k.common.key_id.as_deref() == Some(kid))
+                .collect(),
             None => keys.keys.iter().collect(),
         };
         let mut validation = Validation::new(alg);
@@ -218,9 +226,12 @@ pub(crate) fn check_claims(
     now: i64,
 ) -> Result<Verified, StsError> {
     if claims.get("iss").and_then(Value::as_str) != Some(p.issuer().as_str()) {
-        return Err(invalid_token("Issuer in the token does not match the provider"));
+        return Err(invalid_token(
+            "Issuer in the token does not match the provider",
+        ));
     }
-    let exp = number(&claims, "exp")?.ok_or_else(|| invalid_token("Missing a required claim: exp"))?;
+    let exp =
+        number(&claims, "exp")?.ok_or_else(|| invalid_token("Missing a required claim: exp"))?;
     if now > exp.saturating_add(SKEW_SECONDS) {
         return Err(StsError::new(
             400,
@@ -250,10 +261,13 @@ pub(crate) fn check_claims(
             )));
         }
     }
-    let aud = match claims.get("aud") {
-        None => None,
-        Some(v) => Some(strings(v).ok_or_else(|| invalid_token("The claim aud is not a string or a list of strings"))?),
-    };
+    let aud =
+        match claims.get("aud") {
+            None => None,
+            Some(v) => Some(strings(v).ok_or_else(|| {
+                invalid_token("The claim aud is not a string or a list of strings")
+            })?),
+        };
     // AWS's rule: `azp`, when present, is the audience matched (and `aud` becomes `oaud`).
     let (audience, original_audience) = match claims.get("azp") {
         Some(Value::String(azp)) => (vec![azp.clone()], aud),
@@ -401,14 +415,33 @@ mod tests {
             c.remove(k);
             check_claims(c, &p, NOW).unwrap_err()
         };
-        assert_eq!(with("exp", json!(NOW - SKEW_SECONDS - 1)).code, "ExpiredTokenException");
-        assert!(check_claims(claims(json!({"iss": "https://issuer.example.com/k8s", "aud": "sts.amazonaws.com",
-            "sub": "s", "exp": NOW - SKEW_SECONDS + 1})), &p, NOW).is_ok());
-        assert_eq!(with("nbf", json!(NOW + SKEW_SECONDS + 1)).code, "InvalidIdentityToken");
+        assert_eq!(
+            with("exp", json!(NOW - SKEW_SECONDS - 1)).code,
+            "ExpiredTokenException"
+        );
+        assert!(check_claims(
+            claims(
+                json!({"iss": "https://issuer.example.com/k8s", "aud": "sts.amazonaws.com",
+            "sub": "s", "exp": NOW - SKEW_SECONDS + 1})
+            ),
+            &p,
+            NOW
+        )
+        .is_ok());
+        assert_eq!(
+            with("nbf", json!(NOW + SKEW_SECONDS + 1)).code,
+            "InvalidIdentityToken"
+        );
         assert_eq!(with("iat", json!(NOW + 3600)).code, "InvalidIdentityToken");
-        assert_eq!(with("aud", json!("other")).message, "Incorrect token audience");
+        assert_eq!(
+            with("aud", json!("other")).message,
+            "Incorrect token audience"
+        );
         assert_eq!(with("aud", json!(42)).code, "InvalidIdentityToken");
-        assert_eq!(with("iss", json!("https://issuer.example.com")).code, "InvalidIdentityToken");
+        assert_eq!(
+            with("iss", json!("https://issuer.example.com")).code,
+            "InvalidIdentityToken"
+        );
         assert_eq!(without("aud").message, "Missing a required claim: aud");
         assert_eq!(without("sub").message, "Missing a required claim: sub");
         assert_eq!(without("exp").message, "Missing a required claim: exp");
@@ -420,14 +453,24 @@ mod tests {
             check_claims(c, &p, NOW).unwrap()
         };
         assert_eq!(v.audience, vec!["sts.amazonaws.com"]);
-        assert_eq!(v.original_audience, Some(vec!["https://api.example.com".to_owned()]));
-        assert_eq!(with("azp", json!("other")).message, "Incorrect token audience");
+        assert_eq!(
+            v.original_audience,
+            Some(vec!["https://api.example.com".to_owned()])
+        );
+        assert_eq!(
+            with("azp", json!("other")).message,
+            "Incorrect token audience"
+        );
     }
 
     #[test]
     fn garbage_is_no_jwt() {
         for t in ["abcd", "a.b.c", "eyJhbGciOiJub25lIn0.e30."] {
-            assert_eq!(unverified_issuer(t).unwrap_err().code, "InvalidIdentityToken", "{t}");
+            assert_eq!(
+                unverified_issuer(t).unwrap_err().code,
+                "InvalidIdentityToken",
+                "{t}"
+            );
         }
     }
 }

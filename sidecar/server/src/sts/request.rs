@@ -140,32 +140,7 @@ impl AssumeRole {
         required(params, "RoleSessionName")?;
         let session_name = name_like(params, "RoleSessionName", 2, 64)?.unwrap_or_default();
         let policy = session_policy(params)?;
-        let keys = params.members("Tags", ".Key");
-        let values = params.members("Tags", ".Value");
-        if keys.len() != values.len() {
-            return Err(StsError::validation(
-                "every Tags.member.N needs a Key and a Value",
-            ));
-        }
-        if keys.len() > MAX_TAGS {
-            return Err(StsError::validation(format!(
-                "1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to {MAX_TAGS}"
-            )));
-        }
-        let mut tags: Vec<(String, String)> = Vec::new();
-        for (k, v) in keys.iter().zip(&values) {
-            if !(1..=128).contains(&k.chars().count()) || v.chars().count() > 256 {
-                return Err(StsError::validation(format!(
-                    "session tag `{k}`: keys are 1 to 128 characters and values at most 256"
-                )));
-            }
-            if tags.iter().any(|(t, _)| t.eq_ignore_ascii_case(k)) {
-                return Err(StsError::invalid_parameter(format!(
-                    "Duplicate tag keys found. Please note that Tag keys are case insensitive: `{k}`"
-                )));
-            }
-            tags.push(((*k).to_owned(), (*v).to_owned()));
-        }
+        let tags = session_tags(params)?;
         let transitive_tag_keys: Vec<String> = params
             .members("TransitiveTagKeys", "")
             .into_iter()
@@ -201,6 +176,65 @@ impl AssumeRole {
             external_id,
             mfa: mfa(params)?,
             source_identity,
+        })
+    }
+}
+
+/// `Tags.member.N.Key` / `.Value`: at most 50, keys 1 to 128 characters and values at most 256,
+/// keys unique without regard to case.
+fn session_tags(params: &Params) -> Result<Vec<(String, String)>, StsError> {
+    let keys = params.members("Tags", ".Key");
+    let values = params.members("Tags", ".Value");
+    if keys.len() != values.len() {
+        return Err(StsError::validation(
+            "every Tags.member.N needs a Key and a Value",
+        ));
+    }
+    if keys.len() > MAX_TAGS {
+        return Err(StsError::validation(format!(
+            "1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to {MAX_TAGS}"
+        )));
+    }
+    let mut tags: Vec<(String, String)> = Vec::new();
+    for (k, v) in keys.iter().zip(&values) {
+        if !(1..=128).contains(&k.chars().count()) || v.chars().count() > 256 {
+            return Err(StsError::validation(format!(
+                "session tag `{k}`: keys are 1 to 128 characters and values at most 256"
+            )));
+        }
+        if tags.iter().any(|(t, _)| t.eq_ignore_ascii_case(k)) {
+            return Err(StsError::invalid_parameter(format!(
+                "Duplicate tag keys found. Please note that Tag keys are case insensitive: `{k}`"
+            )));
+        }
+        tags.push(((*k).to_owned(), (*v).to_owned()));
+    }
+    Ok(tags)
+}
+
+/// `GetFederationToken`'s parameters.
+#[derive(Debug)]
+pub struct GetFederationToken {
+    /// `Name`: the federated user's name, `[\w+=,.@-]{2,32}`.
+    pub name: String,
+    /// The inline session policy's text, and compiled (none: the session has no permissions).
+    pub policy: Option<(String, Policy)>,
+    /// `DurationSeconds`, if given.
+    pub duration: Option<i64>,
+    /// Session tags.
+    pub tags: Vec<(String, String)>,
+}
+
+impl GetFederationToken {
+    /// Reads and checks the parameters.
+    pub fn parse(params: &Params) -> Result<GetFederationToken, StsError> {
+        required(params, "Name")?;
+        let name = name_like(params, "Name", 2, 32)?.unwrap_or_default();
+        Ok(GetFederationToken {
+            name,
+            policy: session_policy(params)?,
+            duration: duration(params, 900, 129_600)?,
+            tags: session_tags(params)?,
         })
     }
 }

@@ -27,6 +27,9 @@ const TAGS_CLAIM: &str = "https://aws.amazon.com/tags";
 /// The claim AWS reads a source identity from.
 const SOURCE_IDENTITY_CLAIM: &str = "https://aws.amazon.com/source_identity";
 
+/// Session tags, in the order the token gives them.
+type SessionTags = Vec<(String, String)>;
+
 /// The trust policy's verdict for one action.
 const NOT_AUTHORIZED: &str = "Not authorized to perform sts:AssumeRoleWithWebIdentity";
 
@@ -44,22 +47,27 @@ impl Sts {
             .strip_prefix("https://")
             .filter(|u| !u.is_empty())
             .ok_or_else(|| invalid_token(format!("Issuer {iss} is not an https:// URL")))?;
-        let role_arn = Arn::parse(&p.role_arn).ok_or_else(|| {
-            StsError::validation(format!("{} is not an ARN", p.role_arn))
-        })?;
+        let role_arn = Arn::parse(&p.role_arn)
+            .ok_or_else(|| StsError::validation(format!("{} is not an ARN", p.role_arn)))?;
         let provider_arn = format!(
             "arn:{}:iam::{}:oidc-provider/{url}",
             role_arn.partition, role_arn.account
         );
-        let no_provider =
-            || invalid_token(format!("No OpenIDConnect provider found in your account for {iss}"));
+        let no_provider = || {
+            invalid_token(format!(
+                "No OpenIDConnect provider found in your account for {iss}"
+            ))
+        };
         let provider = match self.authz.store().oidc_provider(&provider_arn).await {
             Ok(Some(found)) => found,
             Ok(None) | Err(StoreError::UnknownPrincipal(_)) => return Err(no_provider()),
             Err(e) => return Err(store_error(e)),
         };
         rec.principal = Some(provider_arn.clone());
-        let token = self.keys.verify(&p.token, &provider, now.timestamp()).await?;
+        let token = self
+            .keys
+            .verify(&p.token, &provider, now.timestamp())
+            .await?;
         rec.federation = Some(Federation {
             provider: provider_arn.clone(),
             subject: token.subject.clone(),
@@ -117,7 +125,15 @@ impl Sts {
             session: None,
             signed_region: None,
         };
-        let keys = condition_keys(url, &provider_arn, &token, &p, &tags, &transitive, source_identity.as_deref());
+        let keys = condition_keys(
+            url,
+            &provider_arn,
+            &token,
+            &p,
+            &tags,
+            &transitive,
+            source_identity.as_deref(),
+        );
         for action in needed {
             let mapped = Mapped {
                 action: action.to_owned(),
@@ -212,7 +228,10 @@ fn condition_keys(
         (format!("{url}:sub"), token.subject.as_str().into()),
         (format!("{url}:aud"), value(&token.audience)),
         ("aws:FederatedProvider".to_owned(), provider_arn.into()),
-        ("sts:RoleSessionName".to_owned(), p.session_name.as_str().into()),
+        (
+            "sts:RoleSessionName".to_owned(),
+            p.session_name.as_str().into(),
+        ),
     ];
     if let Some(oaud) = &token.original_audience {
         keys.push((format!("{url}:oaud"), value(oaud)));
@@ -244,7 +263,10 @@ fn condition_keys(
 fn strings(v: &Value) -> Option<Vec<String>> {
     match v {
         Value::String(s) => Some(vec![s.clone()]),
-        Value::Array(items) => items.iter().map(|i| i.as_str().map(str::to_owned)).collect(),
+        Value::Array(items) => items
+            .iter()
+            .map(|i| i.as_str().map(str::to_owned))
+            .collect(),
         _ => None,
     }
 }
@@ -253,12 +275,14 @@ fn strings(v: &Value) -> Option<Vec<String>> {
 /// string or a list of one) and `transitive_tag_keys`, with STS's limits.
 fn session_tags(
     claims: &Map<String, Value>,
-) -> Result<(Vec<(String, String)>, Vec<String>), StsError> {
+) -> Result<(SessionTags, Vec<String>), StsError> {
     let Some(claim) = claims.get(TAGS_CLAIM) else {
         return Ok((Vec::new(), Vec::new()));
     };
     let bad = |why: &str| invalid_token(format!("The {TAGS_CLAIM} claim is not valid: {why}"));
-    let claim = claim.as_object().ok_or_else(|| bad("it is not an object"))?;
+    let claim = claim
+        .as_object()
+        .ok_or_else(|| bad("it is not an object"))?;
     let mut tags: Vec<(String, String)> = Vec::new();
     if let Some(principal_tags) = claim.get("principal_tags") {
         let principal_tags = principal_tags
@@ -269,7 +293,11 @@ fn session_tags(
                 Value::String(s) => s.clone(),
                 Value::Array(items) => match items.as_slice() {
                     [Value::String(s)] => s.clone(),
-                    _ => return Err(bad(&format!("the tag {k} must have exactly one string value"))),
+                    _ => {
+                        return Err(bad(&format!(
+                            "the tag {k} must have exactly one string value"
+                        )))
+                    }
                 },
                 _ => return Err(bad(&format!("the tag {k} must have a string value"))),
             };
@@ -279,7 +307,9 @@ fn session_tags(
                 )));
             }
             if tags.iter().any(|(t, _)| t.eq_ignore_ascii_case(k)) {
-                return Err(bad(&format!("the tag key {k} is repeated (tag keys are case-insensitive)")));
+                return Err(bad(&format!(
+                    "the tag key {k} is repeated (tag keys are case-insensitive)"
+                )));
             }
             tags.push((k.clone(), value));
         }
@@ -293,10 +323,13 @@ fn session_tags(
     }
     let mut transitive = Vec::new();
     if let Some(keys) = claim.get("transitive_tag_keys") {
-        let keys = strings(keys).ok_or_else(|| bad("transitive_tag_keys is not a list of strings"))?;
+        let keys =
+            strings(keys).ok_or_else(|| bad("transitive_tag_keys is not a list of strings"))?;
         for k in keys {
             if !tags.iter().any(|(t, _)| t.eq_ignore_ascii_case(&k)) {
-                return Err(bad(&format!("the transitive tag key {k} is not among principal_tags")));
+                return Err(bad(&format!(
+                    "the transitive tag key {k} is not among principal_tags"
+                )));
             }
             transitive.push(k);
         }
@@ -310,7 +343,8 @@ fn source_identity(claims: &Map<String, Value>) -> Result<Option<String>, StsErr
         None => Ok(None),
         Some(Value::String(s))
             if (2..=64).contains(&s.chars().count())
-                && s.chars().all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c)) =>
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_+=,.@-".contains(c)) =>
         {
             Ok(Some(s.clone()))
         }
