@@ -33,7 +33,11 @@ impl Sts {
             ));
         };
         let arn = Arn::parse(user_arn).ok_or_else(|| {
-            StsError::new(500, "InternalFailure", format!("`{user_arn}` is not an ARN"))
+            StsError::new(
+                500,
+                "InternalFailure",
+                format!("`{user_arn}` is not an ARN"),
+            )
         })?;
         let is_root = arn.resource == "root";
         let federated_arn = format!(

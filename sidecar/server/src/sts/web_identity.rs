@@ -273,9 +273,7 @@ fn strings(v: &Value) -> Option<Vec<String>> {
 
 /// Session tags from the `https://aws.amazon.com/tags` claim: `principal_tags` (each value a
 /// string or a list of one) and `transitive_tag_keys`, with STS's limits.
-fn session_tags(
-    claims: &Map<String, Value>,
-) -> Result<(SessionTags, Vec<String>), StsError> {
+fn session_tags(claims: &Map<String, Value>) -> Result<(SessionTags, Vec<String>), StsError> {
     let Some(claim) = claims.get(TAGS_CLAIM) else {
         return Ok((Vec::new(), Vec::new()));
     };
