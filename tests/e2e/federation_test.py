@@ -116,6 +116,22 @@ class OidcProviders(unittest.TestCase):
         self.assertCode("NoSuchEntity", iam.add_client_id_to_open_id_connect_provider,
                         OpenIDConnectProviderArn=arn, ClientID="x")
 
+    def test_export_and_import_carry_providers(self):
+        url = "https://token.actions.example.com"
+        arn = self.iam.create_open_id_connect_provider(
+            Url=url, ClientIDList=["sts.amazonaws.com"], ThumbprintList=[THUMB])["OpenIDConnectProviderArn"]
+        out = self.cp.iamlet("iam", "export", "--database", self.cp.database)
+        exported = json.loads(out.stdout)
+        self.assertIn({"Arn": arn, "Url": "token.actions.example.com", "ClientIDList": ["sts.amazonaws.com"],
+                       "ThumbprintList": [THUMB]}, exported["OpenIDConnectProviderList"])
+        path = os.path.join(self.cp.dir, "export.json")
+        with open(path, "w") as f:
+            f.write(out.stdout)
+        self.cp.iamlet("iam", "import", "--database", "sqlite:copy.db", "--account", path)
+        again = json.loads(self.cp.iamlet("iam", "export", "--database", "sqlite:copy.db").stdout)
+        self.assertEqual(again["OpenIDConnectProviderList"], exported["OpenIDConnectProviderList"])
+        self.iam.delete_open_id_connect_provider(OpenIDConnectProviderArn=arn)
+
     def test_validation(self):
         import boto3
         import botocore.config

@@ -83,6 +83,8 @@ struct CachedKeys {
 #[derive(Debug, Default)]
 pub(crate) struct KeyCache {
     entries: Mutex<HashMap<String, CachedKeys>>,
+    /// Held while fetching, so that concurrent calls naming a new `kid` fetch once, not each.
+    fetching: tokio::sync::Mutex<()>,
 }
 
 fn cache_key(p: &OidcProviderDetail) -> String {
@@ -111,12 +113,20 @@ impl KeyCache {
     /// last fetch was under [`REFRESH_INTERVAL`] ago.
     async fn keys(&self, p: &OidcProviderDetail, kid: Option<&str>) -> Result<JwkSet, StsError> {
         let key = cache_key(p);
-        if let Some((keys, fetched)) = self.cached(&key) {
-            let fresh = fetched.elapsed() < KEYS_TTL;
-            let has = kid.is_none_or(|k| keys.find(k).is_some());
-            if (fresh && has) || fetched.elapsed() < REFRESH_INTERVAL {
-                return Ok(keys);
-            }
+        let usable = |kid: Option<&str>| {
+            self.cached(&key).filter(|(keys, fetched)| {
+                let fresh = fetched.elapsed() < KEYS_TTL;
+                let has = kid.is_none_or(|k| keys.find(k).is_some());
+                (fresh && has) || fetched.elapsed() < REFRESH_INTERVAL
+            })
+        };
+        if let Some((keys, _)) = usable(kid) {
+            return Ok(keys);
+        }
+        let _fetching = self.fetching.lock().await;
+        // Another call may have fetched while this one waited.
+        if let Some((keys, _)) = usable(kid) {
+            return Ok(keys);
         }
         let keys = fetch_keys(p).await?;
         self.store(key, keys.clone());
