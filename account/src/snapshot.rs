@@ -558,6 +558,47 @@ mod tests {
         Snapshot::build(&[("account.json".to_owned(), details)], "account.json")
     }
 
+    #[test]
+    fn oidc_providers_are_declared_in_the_export() {
+        let arn = "arn:aws:iam::111122223333:oidc-provider/oidc.example.com/id/1";
+        let snap = build(&format!(
+            r#"{{"OpenIDConnectProviderList": [{{"Arn": "{arn}", "Url": "oidc.example.com/id/1",
+                "ClientIDList": ["sts.amazonaws.com"], "ThumbprintList": ["{}"]}}]}}"#,
+            "a".repeat(40)
+        ))
+        .unwrap();
+        let p = snap.oidc_provider(arn).unwrap();
+        assert_eq!(p.issuer(), "https://oidc.example.com/id/1");
+        assert_eq!(p.client_id_list, vec!["sts.amazonaws.com"]);
+        assert!(snap
+            .oidc_provider("arn:aws:iam::111122223333:oidc-provider/other")
+            .is_none());
+        for (bad, why) in [
+            (
+                r#"{"Arn": "arn:aws:iam::111122223333:role/x", "Url": "x"}"#,
+                "not an OpenID Connect provider ARN",
+            ),
+            (
+                r#"{"Arn": "arn:aws:iam::111122223333:oidc-provider/a.example", "Url": "b.example"}"#,
+                "names the URL",
+            ),
+            (
+                r#"{"Arn": "arn:aws:iam::111122223333:oidc-provider/a.example", "Url": "a.example", "ThumbprintList": ["zz"]}"#,
+                "thumbprint",
+            ),
+        ] {
+            let e = build(&format!(r#"{{"OpenIDConnectProviderList": [{bad}]}}"#)).unwrap_err();
+            assert!(e.to_string().contains(why), "{e}");
+        }
+        let twice = format!(
+            r#"{{"OpenIDConnectProviderList": [{{"Arn": "{arn}", "Url": "oidc.example.com/id/1"}}, {{"Arn": "{arn}", "Url": "oidc.example.com/id/1"}}]}}"#
+        );
+        assert!(build(&twice)
+            .unwrap_err()
+            .to_string()
+            .contains("declared twice"));
+    }
+
     /// Found by the `account_export` fuzz target: a user entry with a role's ARN was accepted, then
     /// listed as a principal that no lookup could find.
     #[test]
