@@ -188,6 +188,25 @@ class OidcProviders(unittest.TestCase):
                         Url="https://x.example.com", ClientIDList=["a"])
 
 
+def ext_authz_check(http_port, creds, object_key="q1.csv", bucket=BUCKET):
+    """GET through the sidecar's HTTP ext_authz port, signed by botocore with temporary
+    credentials; the status."""
+    from botocore.auth import S3SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    url = f"http://127.0.0.1:{http_port}/buckets/{bucket}/objects/{object_key}"
+    request = AWSRequest(method="GET", url=url)
+    S3SigV4Auth(Credentials(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]),
+                "s3", "us-east-1").add_auth(request)
+    req = urllib.request.Request(url, headers=dict(request.headers.items()))
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
 def irsa_trust(provider_arn, host_path, sub, extra_actions=()):
     """The trust policy of AWS's EKS IRSA documentation, unchanged but for the names."""
     return json.dumps({
@@ -245,22 +264,7 @@ class WebIdentity(unittest.TestCase):
         return r["Error"]["Message"]
 
     def check(self, creds, object_key="q1.csv", bucket=BUCKET):
-        """GET through the sidecar's HTTP ext_authz port, signed by botocore with the session's
-        credentials; the status."""
-        from botocore.auth import S3SigV4Auth
-        from botocore.awsrequest import AWSRequest
-        from botocore.credentials import Credentials
-
-        url = f"http://127.0.0.1:{self.cp.ports['http']}/buckets/{bucket}/objects/{object_key}"
-        request = AWSRequest(method="GET", url=url)
-        S3SigV4Auth(Credentials(creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"]),
-                    "s3", "us-east-1").add_auth(request)
-        req = urllib.request.Request(url, headers=dict(request.headers.items()))
-        try:
-            with urllib.request.urlopen(req, timeout=10) as r:
-                return r.status
-        except urllib.error.HTTPError as e:
-            return e.code
+        return ext_authz_check(self.cp.ports["http"], creds, object_key, bucket)
 
     def test_irsa_token_to_credentials_to_an_allowed_request(self):
         token = self.issuer.token(sub=self.SA)
@@ -563,6 +567,99 @@ class FederationToken(unittest.TestCase):
         refused("ValidationError", client=raw, Name="a")
         refused("ValidationError", client=raw, Name="app-has space")
         refused("ValidationError", client=raw, Name="app-" + "x" * 40)
+
+
+class FileWorld(unittest.TestCase):
+    """Without the IAM database: the provider declared in the account export the sidecar reads
+    (`OpenIDConnectProviderList`), STS on a credentials file, the same IRSA flow."""
+
+    SA = "system:serviceaccount:batch:nightly"
+
+    @classmethod
+    def setUpClass(cls):
+        from controlplane import BIN, free_port
+
+        cls.issuer = Issuer("/file-world")
+        cls.dir = tempfile.mkdtemp(prefix="iamlet-fed-")
+        provider = f"arn:aws:iam::{ACCOUNT}:oidc-provider/{cls.issuer.host_path}"
+        cls.provider = provider
+        cls.role = f"arn:aws:iam::{ACCOUNT}:role/nightly"
+        account = {
+            "RoleDetailList": [{
+                "RoleName": "nightly", "Arn": cls.role, "RoleId": "AROANIGHTLYEXAMPLE01", "Path": "/",
+                "AssumeRolePolicyDocument": json.loads(irsa_trust(provider, cls.issuer.host_path, cls.SA)),
+                "RolePolicyList": [{"PolicyName": "read", "PolicyDocument": {
+                    "Version": "2012-10-17", "Statement": [
+                        {"Effect": "Allow", "Action": "s3:GetObject", "Resource": f"arn:aws:s3:::{BUCKET}/*"}]}}],
+            }],
+            "OpenIDConnectProviderList": [{"Arn": provider, "Url": cls.issuer.host_path,
+                                           "ClientIDList": ["sts.amazonaws.com"],
+                                           "ThumbprintList": [cls.issuer.thumbprint]}],
+        }
+        with open(os.path.join(cls.dir, "account.json"), "w") as f:
+            json.dump(account, f)
+        creds = os.path.join(cls.dir, "creds.json")
+        subprocess.run([BIN, "sts", "rotate-key", "--credentials", creds], check=True, capture_output=True)
+        cls.ports = {k: free_port() for k in ("grpc", "http", "admin", "sts")}
+        cls.log_path = os.path.join(cls.dir, "decisions.jsonl")
+        with open(os.path.join(cls.dir, "iamlet.toml"), "w") as f:
+            f.write(f"""
+[listen]
+grpc = "127.0.0.1:{cls.ports['grpc']}"
+http = "127.0.0.1:{cls.ports['http']}"
+admin = "127.0.0.1:{cls.ports['admin']}"
+
+[store]
+accounts = "account.json"
+
+[principal]
+sigv4 = {{ credentials = "creds.json" }}
+
+[context]
+region = "us-east-1"
+
+[sts]
+listen = "127.0.0.1:{cls.ports['sts']}"
+
+[decision_log]
+path = "{cls.log_path}"
+{ROUTES}
+""")
+        cls.stderr = open(os.path.join(cls.dir, "stderr.txt"), "w+")
+        cls.proc = subprocess.Popen([BIN, "serve", "--config", os.path.join(cls.dir, "iamlet.toml")],
+                                    cwd=cls.dir, stdout=subprocess.DEVNULL, stderr=cls.stderr)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{cls.ports['admin']}/readyz", timeout=2):
+                    break
+            except (urllib.error.URLError, OSError):
+                if cls.proc.poll() is not None or time.monotonic() > deadline:
+                    cls.stderr.seek(0)
+                    raise RuntimeError(cls.stderr.read())
+                time.sleep(0.05)
+        cls.sts = boto3.client("sts", endpoint_url=f"http://127.0.0.1:{cls.ports['sts']}", region_name="us-east-1",
+                               config=botocore.config.Config(signature_version=UNSIGNED, retries={"max_attempts": 1}))
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.proc.terminate()
+        cls.proc.wait(timeout=30)
+        cls.stderr.close()
+        cls.issuer.close()
+
+    def test_irsa_from_the_account_file(self):
+        out = self.sts.assume_role_with_web_identity(
+            RoleArn=self.role, RoleSessionName="nightly-1", WebIdentityToken=self.issuer.token(sub=self.SA))
+        self.assertEqual(out["AssumedRoleUser"]["Arn"], f"arn:aws:sts::{ACCOUNT}:assumed-role/nightly/nightly-1")
+        self.assertEqual(out["AssumedRoleUser"]["AssumedRoleId"], "AROANIGHTLYEXAMPLE01:nightly-1")
+        # The session's request through ext_authz.
+        self.assertEqual(ext_authz_check(self.ports["http"], out["Credentials"]), 200)
+        with self.assertRaises(botocore.exceptions.ClientError) as e:
+            self.sts.assume_role_with_web_identity(
+                RoleArn=self.role, RoleSessionName="nightly-2",
+                WebIdentityToken=self.issuer.token(sub="system:serviceaccount:batch:other"))
+        self.assertEqual(error_code(e.exception), "AccessDenied")
 
 
 if __name__ == "__main__":
