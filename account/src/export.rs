@@ -24,6 +24,96 @@ pub struct AccountDetails {
     /// Managed policies, AWS-managed and customer managed, with their versions.
     #[serde(default)]
     pub policies: Vec<ManagedPolicyDetail>,
+    /// OpenID Connect identity providers (`AssumeRoleWithWebIdentity`). Iamlet's addition to the
+    /// export's shape (AWS's `GetAccountAuthorizationDetails` has no providers): each as
+    /// `GetOpenIDConnectProvider` describes it, with its ARN.
+    #[serde(
+        default,
+        rename = "OpenIDConnectProviderList",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub oidc_providers: Vec<OidcProviderDetail>,
+}
+
+/// An OpenID Connect identity provider: the issuer whose tokens `AssumeRoleWithWebIdentity`
+/// accepts for roles that trust `Federated: ARN`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct OidcProviderDetail {
+    /// `arn:aws:iam::ACCOUNT:oidc-provider/HOST/PATH`.
+    pub arn: String,
+    /// The issuer without `https://` (`oidc.example.com/id/1`), as IAM returns it.
+    pub url: String,
+    /// The audiences (`aud`, or `azp`) its tokens may carry.
+    #[serde(default, rename = "ClientIDList")]
+    pub client_id_list: Vec<String>,
+    /// SHA-1 thumbprints (40 hex digits) of the top certificate of the chain its JWKS host
+    /// serves: trusted when no CA the system trusts signs that host's certificate.
+    #[serde(default)]
+    pub thumbprint_list: Vec<String>,
+}
+
+impl OidcProviderDetail {
+    /// The issuer (`iss`) its tokens name: `https://` and the URL.
+    pub fn issuer(&self) -> String {
+        format!("https://{}", self.url)
+    }
+
+    /// Why the entry is not a provider, if it is not one: its ARN must be
+    /// `arn:PARTITION:iam::ACCOUNT:oidc-provider/` followed by its URL.
+    pub fn check(&self) -> Result<(), String> {
+        let arn = crate::export::parse_oidc_arn(&self.arn)
+            .ok_or_else(|| format!("`{}` is not an OpenID Connect provider ARN", self.arn))?;
+        if arn.url != self.url {
+            return Err(format!(
+                "the ARN `{}` names the URL `{}`, not `{}`",
+                self.arn, arn.url, self.url
+            ));
+        }
+        if self.url.is_empty() || self.url.contains(['?', '#', '@', ' ']) {
+            return Err(format!(
+                "`{}` is not an issuer URL without https://",
+                self.url
+            ));
+        }
+        if let Some(t) = self
+            .thumbprint_list
+            .iter()
+            .find(|t| t.len() != 40 || !t.bytes().all(|b| b.is_ascii_hexdigit()))
+        {
+            return Err(format!("the thumbprint `{t}` is not 40 hexadecimal digits"));
+        }
+        Ok(())
+    }
+}
+
+/// An OpenID Connect provider's ARN, read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OidcArn<'a> {
+    /// `aws`, `aws-cn`…
+    pub partition: &'a str,
+    /// Twelve digits.
+    pub account: &'a str,
+    /// The issuer without `https://`.
+    pub url: &'a str,
+}
+
+/// Reads `arn:PARTITION:iam::ACCOUNT:oidc-provider/URL`.
+pub fn parse_oidc_arn(arn: &str) -> Option<OidcArn<'_>> {
+    let rest = arn.strip_prefix("arn:")?;
+    let (partition, rest) = rest.split_once(':')?;
+    let rest = rest.strip_prefix("iam::")?;
+    let (account, url) = rest.split_once(':')?;
+    let url = url.strip_prefix("oidc-provider/")?;
+    (!partition.is_empty()
+        && account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && !url.is_empty())
+    .then_some(OidcArn {
+        partition,
+        account,
+        url,
+    })
 }
 
 /// An IAM user.

@@ -57,7 +57,14 @@ impl PrincipalKey {
             },
             PrincipalKind::Root => PrincipalKey::Root(p.account().unwrap_or_default().to_owned()),
             PrincipalKind::Service => PrincipalKey::Service(p.arn().to_owned()),
-            _ => PrincipalKey::Anonymous,
+            // A provider is no principal of the store's: it has no policies, and only STS's
+            // federation calls evaluate it, against a role's trust policy alone.
+            PrincipalKind::WebIdentity => {
+                return Err(StoreError::Request(iamlet_engine::RequestError::Principal(
+                    p.arn().to_owned(),
+                )))
+            }
+            PrincipalKind::Anonymous => PrincipalKey::Anonymous,
         })
     }
 

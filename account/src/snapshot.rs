@@ -3,7 +3,7 @@
 //! holds for one principal ([`Parts`]).
 
 use crate::error::{EntityError, FetchError, LoadError};
-use crate::export::{AccountDetails, Document, InlinePolicy, Tag};
+use crate::export::{AccountDetails, Document, InlinePolicy, OidcProviderDetail, Tag};
 use crate::resolve::{Parts, PrincipalKey};
 use iamlet_engine::{Arn, Policy, PolicyType, Principal, PrincipalKind};
 use std::collections::{BTreeSet, HashMap};
@@ -55,6 +55,7 @@ pub struct Snapshot {
     role_names: HashMap<(String, String), String>,
     managed: HashMap<String, ManagedEntry>,
     accounts: BTreeSet<String>,
+    oidc_providers: HashMap<String, OidcProviderDetail>,
 }
 
 /// The account id in an IAM ARN (`arn:aws:iam::111122223333:user/alice`).
@@ -374,12 +375,24 @@ impl Snapshot {
                 });
             }
         }
+        let mut oidc_providers = HashMap::new();
+        for (file, d) in exports {
+            for (i, p) in d.oidc_providers.iter().enumerate() {
+                let entity = prefix(file, format!("OpenIDConnectProviderList[{i}] ({})", p.arn));
+                if let Err(e) = p.check() {
+                    errors.push(EntityError::new(entity, e));
+                } else if oidc_providers.insert(p.arn.clone(), p.clone()).is_some() {
+                    errors.push(EntityError::new(entity, "the provider is declared twice"));
+                }
+            }
+        }
         if !errors.is_empty() {
             return Err(LoadError::Invalid {
                 source_name: source_name.to_owned(),
                 errors,
             });
         }
+        snap.oidc_providers = oidc_providers;
         for (key, g) in groups {
             snap.accounts.insert(key.0.clone());
             snap.groups.insert(key, g);
@@ -395,6 +408,11 @@ impl Snapshot {
             snap.roles.insert(r.arn.clone(), r);
         }
         Ok(snap)
+    }
+
+    /// The OpenID Connect provider with this ARN.
+    pub fn oidc_provider(&self, arn: &str) -> Option<&OidcProviderDetail> {
+        self.oidc_providers.get(arn)
     }
 
     /// The accounts the snapshot has entities of.
@@ -538,6 +556,47 @@ mod tests {
     fn build(text: &str) -> Result<Snapshot, LoadError> {
         let details = parse_export("account.json", text).unwrap_or_else(|e| panic!("{e}"));
         Snapshot::build(&[("account.json".to_owned(), details)], "account.json")
+    }
+
+    #[test]
+    fn oidc_providers_are_declared_in_the_export() {
+        let arn = "arn:aws:iam::111122223333:oidc-provider/oidc.example.com/id/1";
+        let snap = build(&format!(
+            r#"{{"OpenIDConnectProviderList": [{{"Arn": "{arn}", "Url": "oidc.example.com/id/1",
+                "ClientIDList": ["sts.amazonaws.com"], "ThumbprintList": ["{}"]}}]}}"#,
+            "a".repeat(40)
+        ))
+        .unwrap();
+        let p = snap.oidc_provider(arn).unwrap();
+        assert_eq!(p.issuer(), "https://oidc.example.com/id/1");
+        assert_eq!(p.client_id_list, vec!["sts.amazonaws.com"]);
+        assert!(snap
+            .oidc_provider("arn:aws:iam::111122223333:oidc-provider/other")
+            .is_none());
+        for (bad, why) in [
+            (
+                r#"{"Arn": "arn:aws:iam::111122223333:role/x", "Url": "x"}"#,
+                "not an OpenID Connect provider ARN",
+            ),
+            (
+                r#"{"Arn": "arn:aws:iam::111122223333:oidc-provider/a.example", "Url": "b.example"}"#,
+                "names the URL",
+            ),
+            (
+                r#"{"Arn": "arn:aws:iam::111122223333:oidc-provider/a.example", "Url": "a.example", "ThumbprintList": ["zz"]}"#,
+                "thumbprint",
+            ),
+        ] {
+            let e = build(&format!(r#"{{"OpenIDConnectProviderList": [{bad}]}}"#)).unwrap_err();
+            assert!(e.to_string().contains(why), "{e}");
+        }
+        let twice = format!(
+            r#"{{"OpenIDConnectProviderList": [{{"Arn": "{arn}", "Url": "oidc.example.com/id/1"}}, {{"Arn": "{arn}", "Url": "oidc.example.com/id/1"}}]}}"#
+        );
+        assert!(build(&twice)
+            .unwrap_err()
+            .to_string()
+            .contains("declared twice"));
     }
 
     /// Found by the `account_export` fuzz target: a user entry with a role's ARN was accepted, then

@@ -20,7 +20,7 @@
 use crate::explain::{Explanation, StatementExplanation, StatementRef, Step};
 use crate::policy::principal::Grant;
 use crate::policy::{Effect, Policy, PolicyType, Statement};
-use crate::request::{Prepared, PrincipalKind, Request};
+use crate::request::{Prepared, Request};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
@@ -383,7 +383,7 @@ pub(crate) fn evaluate<'p>(
     let explaining = trace.is_some();
     let target = Prepared::new(req);
     let kind = req.principal.kind;
-    let is_service_or_anon = matches!(kind, PrincipalKind::Service | PrincipalKind::Anonymous);
+    let is_service_or_anon = kind.only_resource_policies();
     let hb = !set.boundaries.is_empty();
     let mut order = 0usize;
     let mut run = |slot: Slot, policies: &'p [Policy]| {

@@ -24,6 +24,11 @@ pub enum PrincipalKind {
     FederatedUser,
     /// An AWS service principal such as `ec2.amazonaws.com`.
     Service,
+    /// A caller federated by an identity provider, before it has a session: named by the
+    /// provider's ARN (`arn:aws:iam::ACCOUNT:oidc-provider/HOST/PATH`, `…:saml-provider/NAME`).
+    /// Only a resource-based policy (a role's trust policy, `Principal: {"Federated": ARN}`) can
+    /// grant it anything.
+    WebIdentity,
     /// An unauthenticated caller.
     Anonymous,
 }
@@ -37,8 +42,18 @@ impl PrincipalKind {
             PrincipalKind::Role | PrincipalKind::AssumedRole => "AssumedRole",
             PrincipalKind::FederatedUser => "FederatedUser",
             PrincipalKind::Service => "Service",
+            PrincipalKind::WebIdentity => "WebIdentityUser",
             PrincipalKind::Anonymous => "Anonymous",
         }
+    }
+
+    /// Whether only resource-based policies can grant the principal anything (it has no identity
+    /// policies, and no account's SCPs govern it): services, federated web identities, anonymous.
+    pub fn only_resource_policies(self) -> bool {
+        matches!(
+            self,
+            PrincipalKind::Service | PrincipalKind::WebIdentity | PrincipalKind::Anonymous
+        )
     }
 
     /// Whether the principal is a session (session policies apply).
@@ -159,6 +174,9 @@ impl Principal {
             }
             ("sts", Some(("federated-user", name))) if !name.is_empty() => {
                 (PrincipalKind::FederatedUser, Some(name.to_owned()), None)
+            }
+            ("iam", Some(("oidc-provider" | "saml-provider", name))) if !name.is_empty() => {
+                (PrincipalKind::WebIdentity, Some(name.to_owned()), None)
             }
             _ => return Err(bad()),
         };
@@ -345,7 +363,7 @@ impl Request {
     fn derive(&self) -> Vec<(&'static str, ContextValue)> {
         let p = &self.principal;
         let mut d: Vec<(&'static str, ContextValue)> = Vec::with_capacity(7);
-        let is_service = p.kind == PrincipalKind::Service;
+        let is_service = matches!(p.kind, PrincipalKind::Service | PrincipalKind::WebIdentity);
         let unnamed = p.is_unnamed();
         if !is_service && p.kind != PrincipalKind::Anonymous && !unnamed {
             d.push(("aws:principalarn", p.principal_arn().into()));

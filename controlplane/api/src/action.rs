@@ -96,6 +96,12 @@ actions! {
     GenerateCredentialReport Write, GetCredentialReport Read,
     // The Policy Simulator.
     SimulatePrincipalPolicy Read, SimulateCustomPolicy Read,
+    // OpenID Connect identity providers.
+    CreateOpenIDConnectProvider Write, GetOpenIDConnectProvider Read,
+    ListOpenIDConnectProviders Read, DeleteOpenIDConnectProvider Write,
+    AddClientIDToOpenIDConnectProvider Write, RemoveClientIDFromOpenIDConnectProvider Write,
+    UpdateOpenIDConnectProviderThumbprint Write, TagOpenIDConnectProvider Write,
+    UntagOpenIDConnectProvider Write, ListOpenIDConnectProviderTags Read,
     // Iamlet's own: the change feed for remote sidecars.
     WatchChanges Read,
 }

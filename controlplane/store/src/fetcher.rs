@@ -7,6 +7,7 @@
 use crate::export::PrincipalRef;
 use crate::names::Name;
 use crate::{Iam, IamError};
+use iamlet_account::export::OidcProviderDetail;
 use iamlet_account::{FetchError, Parts, PrincipalKey, Snapshot};
 use iamlet_engine::PrincipalKind;
 use iamlet_store::{BoxFuture, Changed, FeedChange, FeedPage, Fetcher, LiveFetcher};
@@ -153,6 +154,23 @@ impl EntityRef {
 impl Fetcher for DatabaseFetcher {
     fn fetch<'a>(&'a self, key: &'a PrincipalKey) -> BoxFuture<'a, Result<Parts, FetchError>> {
         Box::pin(self.parts(key))
+    }
+
+    fn oidc_provider<'a>(
+        &'a self,
+        arn: &'a str,
+    ) -> BoxFuture<'a, Result<Option<OidcProviderDetail>, FetchError>> {
+        Box::pin(async move {
+            let failed =
+                |e: IamError| FetchError::Failed(format!("the IAM database: {}", e.message));
+            let mut tx = self.iam.read().await.map_err(failed)?;
+            let found = self
+                .iam
+                .find_oidc_provider(&mut tx, arn)
+                .await
+                .map_err(failed)?;
+            Ok(found.map(|p| p.to_detail()))
+        })
     }
 }
 

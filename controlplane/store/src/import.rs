@@ -51,6 +51,7 @@ struct Counts {
     aws_policies_added: usize,
     access_keys: usize,
     mfa_devices: usize,
+    oidc_providers: usize,
     notes: Vec<String>,
 }
 
@@ -142,13 +143,15 @@ pub(crate) async fn import_into(
         .await?;
     iam.import_roles(&mut tx, source, details, &mut counts)
         .await?;
+    iam.import_oidc_providers(&mut tx, source, details, &mut counts)
+        .await?;
     if let Some(c) = credentials {
         iam.import_credentials(&mut tx, c, created, &mut counts)
             .await?;
     }
     tx.commit().await?;
     let mut summary = format!(
-        "imported into account {account} ({}): {} users, {} groups, {} roles, {} customer managed policies, {} AWS managed policies added from the export, {} access keys, {} MFA devices",
+        "imported into account {account} ({}): {} users, {} groups, {} roles, {} customer managed policies, {} AWS managed policies added from the export, {} access keys, {} MFA devices, {} OpenID Connect providers",
         db.url(),
         counts.users,
         counts.groups,
@@ -157,6 +160,7 @@ pub(crate) async fn import_into(
         counts.aws_policies_added,
         counts.access_keys,
         counts.mfa_devices,
+        counts.oidc_providers,
     );
     for n in &counts.notes {
         summary.push_str("\n  ");
@@ -534,6 +538,43 @@ impl Iam {
             .await;
             result.map_err(|e| at(source, &entity, e))?;
             counts.users += 1;
+        }
+        Ok(())
+    }
+
+    /// The export's OpenID Connect providers (`OpenIDConnectProviderList`, as `iamlet iam export`
+    /// writes them), each checked as `CreateOpenIDConnectProvider` checks its parameters.
+    async fn import_oidc_providers(
+        &self,
+        tx: &mut Tx,
+        source: &str,
+        d: &AccountDetails,
+        counts: &mut Counts,
+    ) -> Result<(), IamError> {
+        for (i, p) in d.oidc_providers.iter().enumerate() {
+            let entity = format!("OpenIDConnectProviderList[{i}] ({})", p.arn);
+            let result: Result<(), IamError> = async {
+                let url = crate::OidcUrl::parse(&format!("https://{}", p.url))?;
+                if self.oidc_arn(&url) != p.arn {
+                    return Err(IamError::invalid_input(format!(
+                        "the ARN is not {}, this account's for the URL",
+                        self.oidc_arn(&url)
+                    )));
+                }
+                let ids: Vec<&str> = p.client_id_list.iter().map(String::as_str).collect();
+                let thumbs: Vec<&str> = p.thumbprint_list.iter().map(String::as_str).collect();
+                let create = crate::CreateOidcProvider {
+                    url,
+                    client_ids: crate::oidc::parse_client_ids(&ids)?,
+                    thumbprints: crate::oidc::parse_thumbprints(&thumbs)?,
+                    tags: Vec::new(),
+                };
+                self.create_oidc_provider(tx, &create).await?;
+                Ok(())
+            }
+            .await;
+            result.map_err(|e| at(source, &entity, e))?;
+            counts.oidc_providers += 1;
         }
         Ok(())
     }

@@ -40,6 +40,7 @@ mod listen;
 mod mfa;
 mod model;
 pub mod names;
+pub mod oidc;
 mod page;
 mod passwords;
 pub mod policies;
@@ -70,6 +71,7 @@ pub use mfa::{
 };
 pub use model::{iso8601, EntityKind, Group, InstanceProfile, Role, User};
 pub use names::{IamPath, Name, NameKind, PathPrefix, Tag};
+pub use oidc::{CreateOidcProvider, OidcProvider, OidcUrl};
 pub use page::{Page, Paged};
 pub use passwords::{parse_password, LoginProfile, UpdateLoginProfile};
 pub use policies::entities::{EntityFilter, PolicyEntities, PolicyEntity};

@@ -17,6 +17,8 @@ pub enum EntityKind {
     InstanceProfile,
     /// A virtual MFA device.
     MfaDevice,
+    /// An OpenID Connect identity provider.
+    OidcProvider,
 }
 
 impl EntityKind {
@@ -29,6 +31,7 @@ impl EntityKind {
             EntityKind::Policy => "policy",
             EntityKind::InstanceProfile => "instance-profile",
             EntityKind::MfaDevice => "mfa",
+            EntityKind::OidcProvider => "oidc-provider",
         }
     }
 
@@ -41,6 +44,7 @@ impl EntityKind {
             EntityKind::Policy => "policy",
             EntityKind::InstanceProfile => "instance profile",
             EntityKind::MfaDevice => "MFA device",
+            EntityKind::OidcProvider => "OpenID Connect provider",
         }
     }
 }

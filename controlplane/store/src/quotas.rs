@@ -31,6 +31,8 @@ pub struct Quotas {
     pub roles_per_instance_profile: usize,
     /// Aliases per account (1).
     pub account_aliases: usize,
+    /// OpenID Connect providers per account (100).
+    pub oidc_providers: usize,
 }
 
 impl Default for Quotas {
@@ -48,6 +50,7 @@ impl Default for Quotas {
             mfa_devices_per_user: 8,
             roles_per_instance_profile: 1,
             account_aliases: 1,
+            oidc_providers: 100,
         }
     }
 }

@@ -182,6 +182,16 @@ CREATE TABLE iam_changes (
     entities TEXT NOT NULL
 )
 ",
+    // 3: OpenID Connect identity providers (their tags are in `iam_tags`, by ARN).
+    r"
+CREATE TABLE iam_oidc_providers (
+    arn {key} PRIMARY KEY,
+    url TEXT NOT NULL,
+    client_ids TEXT NOT NULL,
+    thumbprints TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+)
+",
 ];
 
 /// Applies the migrations the database lacks.

@@ -109,7 +109,7 @@ impl Flow<'_, '_> {
     pub(super) fn run(&mut self) -> End {
         let (set, req, groups) = (self.set, self.target.req, self.groups);
         let kind = req.principal.kind;
-        let is_service_or_anon = matches!(kind, PrincipalKind::Service | PrincipalKind::Anonymous);
+        let is_service_or_anon = kind.only_resource_policies();
 
         // 1. Explicit deny anywhere.
         if let Some(first) = groups.denies().next() {
@@ -228,7 +228,7 @@ impl Flow<'_, '_> {
             if rbp_grant.is_none() {
                 return self.steps.implicit_deny(StepKind::ResourcePolicy, None, || {
                     if is_service_or_anon {
-                        format!("implicitly denied: {} principals get access only from a resource-based policy, and none allows {}", if kind == PrincipalKind::Service { "service" } else { "anonymous" }, what(req))
+                        format!("implicitly denied: {} principals get access only from a resource-based policy, and none allows {}", match kind { PrincipalKind::Service => "service", PrincipalKind::WebIdentity => "web identity (federated)", _ => "anonymous" }, what(req))
                     } else {
                         format!(
                             "implicitly denied: cross-account access needs the resource-based policy of account {} to allow {}, and it does not",

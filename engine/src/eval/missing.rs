@@ -3,7 +3,7 @@
 
 use super::{PolicySet, Slot};
 use crate::policy::StatementMiss;
-use crate::request::{Prepared, PrincipalKind, Request};
+use crate::request::{Prepared, Request};
 use std::collections::HashSet;
 
 impl PolicySet {
@@ -22,7 +22,7 @@ impl PolicySet {
         for (slot, policy) in self.slots() {
             let takes_part = match slot {
                 Slot::Session => kind.is_session(),
-                Slot::Scp(_) => !matches!(kind, PrincipalKind::Service | PrincipalKind::Anonymous),
+                Slot::Scp(_) => !kind.only_resource_policies(),
                 _ => true,
             };
             if !takes_part {

@@ -100,6 +100,10 @@ impl PrincipalSpec {
             PrincipalKind::Service => self.entries.iter().any(|e| {
                 matches!(e, PrincipalEntry::Service(s) | PrincipalEntry::Federated(s) if s.eq_ignore_ascii_case(&p.arn))
             }),
+            PrincipalKind::WebIdentity => self
+                .entries
+                .iter()
+                .any(|e| matches!(e, PrincipalEntry::Federated(s) if *s == p.arn)),
             PrincipalKind::Anonymous => false,
         }
     }
@@ -122,6 +126,12 @@ fn names_role_of(role_arn: &str, p: &Principal) -> bool {
 }
 
 fn entry_grant(entry: &PrincipalEntry, p: &Principal) -> Option<Grant> {
+    // A federated caller is granted only by a `Federated` entry naming its provider: `"*"` and
+    // `{"AWS": "*"}` name AWS principals, never every identity provider's users.
+    if p.kind == PrincipalKind::WebIdentity {
+        return matches!(entry, PrincipalEntry::Federated(s) if *s == p.arn)
+            .then_some(Grant::Direct);
+    }
     match entry {
         PrincipalEntry::Everyone => Some(Grant::Direct),
         PrincipalEntry::Account(acct) => (p.account.as_deref() == Some(acct.as_str())).then(|| {
@@ -151,5 +161,61 @@ fn entry_grant(entry: &PrincipalEntry, p: &Principal) -> Option<Grant> {
                 .then_some(Grant::Direct)
         }
         PrincipalEntry::CanonicalUser(c) => (*c == p.arn).then_some(Grant::Direct),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{Decision, Policy, PolicySet, PolicyType, Request};
+
+    const PROVIDER: &str = "arn:aws:iam::111122223333:oidc-provider/127.0.0.1:8443/id/C1";
+    const ROLE: &str = "arn:aws:iam::111122223333:role/reporter";
+
+    fn decide(principal: &str, trust: &str) -> Decision {
+        let mut set = PolicySet::new();
+        set.add(Policy::parse(trust, PolicyType::Trust).unwrap());
+        let req = Request::new(principal, "sts:AssumeRoleWithWebIdentity", ROLE)
+            .unwrap()
+            .with_resource_account("111122223333");
+        set.evaluate(&req)
+    }
+
+    fn trust(principal: &str) -> String {
+        format!(
+            r#"{{"Version":"2012-10-17","Statement":[{{"Effect":"Allow","Principal":{principal},"Action":"sts:AssumeRoleWithWebIdentity"}}]}}"#
+        )
+    }
+
+    #[test]
+    fn a_federated_caller_is_granted_only_by_its_provider() {
+        let p = crate::Principal::parse(PROVIDER).unwrap();
+        assert_eq!(p.kind(), crate::PrincipalKind::WebIdentity);
+        assert_eq!(
+            decide(
+                PROVIDER,
+                &trust(&format!(r#"{{"Federated":"{PROVIDER}"}}"#))
+            ),
+            Decision::Allow
+        );
+        let other = "arn:aws:iam::111122223333:oidc-provider/elsewhere.example.com";
+        for t in [
+            trust(&format!(r#"{{"Federated":"{other}"}}"#)),
+            trust(r#""*""#),
+            trust(r#"{"AWS":"*"}"#),
+            trust(r#"{"AWS":"111122223333"}"#),
+        ] {
+            assert_ne!(decide(PROVIDER, &t), Decision::Allow, "{t}");
+        }
+        // Identity-based policies never reach it: only the trust policy grants.
+        let mut set = PolicySet::new();
+        set.add(
+            Policy::parse(
+                r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+                PolicyType::Identity,
+            )
+            .unwrap(),
+        );
+        let req = Request::new(PROVIDER, "sts:AssumeRoleWithWebIdentity", ROLE).unwrap();
+        assert_ne!(set.evaluate(&req), Decision::Allow);
     }
 }

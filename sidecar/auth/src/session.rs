@@ -51,6 +51,10 @@ pub struct Session {
     /// `SourceIdentity`, set once and carried through role chaining.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_identity: Option<String>,
+    /// The identity provider that federated the session (`AssumeRoleWithWebIdentity`): its ARN,
+    /// `aws:FederatedProvider` of the session's requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub federated_provider: Option<String>,
     /// The session's secret access key.
     pub secret: Secret,
 }
@@ -178,6 +182,7 @@ mod tests {
             tags: vec![("team".into(), "platform".into())],
             transitive_tag_keys: vec!["team".into()],
             source_identity: Some("bob".into()),
+            federated_provider: None,
             secret: Secret(String::new()),
         }
     }

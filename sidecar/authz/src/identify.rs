@@ -72,9 +72,20 @@ impl Identity {
         if let Some(id) = &s.source_identity {
             context.push(("aws:SourceIdentity".to_owned(), id.as_str().into()));
         }
+        if let Some(p) = &s.federated_provider {
+            context.push(("aws:FederatedProvider".to_owned(), p.as_str().into()));
+        }
+        // A federated user session (`GetFederationToken`) is resolved through the IAM user who
+        // created it; role sessions name their role in their ARN.
+        let federated_user = iamlet_engine::Arn::parse(&s.arn)
+            .is_some_and(|a| a.service == "sts" && a.resource.starts_with("federated-user/"));
         Identity {
             principal: s.arn.clone(),
-            session_issuer: None,
+            session_issuer: if federated_user {
+                s.user_arn.clone()
+            } else {
+                None
+            },
             context,
             session: Some(opened.clone()),
             signed_region: Some(signed_region),

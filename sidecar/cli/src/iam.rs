@@ -139,7 +139,17 @@ async fn export(a: ExportArgs) -> anyhow::Result<ExitCode> {
         .all_details(&mut tx)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let text = format!("{}\n", serde_json::to_string_pretty(&details.to_json())?);
+    let providers = iam
+        .list_oidc_providers(&mut tx)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let mut json = details.to_json();
+    // Iamlet's addition to the export's shape: the sidecar's STS reads the providers from it.
+    if !providers.is_empty() {
+        let list: Vec<_> = providers.iter().map(|p| p.to_detail()).collect();
+        json["OpenIDConnectProviderList"] = serde_json::to_value(list)?;
+    }
+    let text = format!("{}\n", serde_json::to_string_pretty(&json)?);
     match &a.output {
         Some(p) => std::fs::write(p, text).with_context(|| format!("writing {}", p.display()))?,
         None => crate::write_stdout(&text)?,

@@ -25,6 +25,7 @@ fn kind_label(kind: PrincipalKind) -> &'static str {
         PrincipalKind::FederatedUser => "federated user",
         PrincipalKind::Root => "root user",
         PrincipalKind::Service => "service",
+        PrincipalKind::WebIdentity => "web identity",
         PrincipalKind::Anonymous => "anonymous",
     }
 }

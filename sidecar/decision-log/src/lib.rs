@@ -71,6 +71,20 @@ pub struct DecisionRecord {
     /// fields, in CloudTrail's names, beside the decision's.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
     pub management: Option<ManagementEvent>,
+    /// For STS federation calls (`AssumeRoleWithWebIdentity`): the identity provider's ARN and the
+    /// token's subject (`sub`), once the token is verified.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub federation: Option<Federation>,
+}
+
+/// Who a federation call came from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Federation {
+    /// The provider's ARN.
+    pub provider: String,
+    /// The subject the provider vouched for.
+    pub subject: String,
 }
 
 /// CloudTrail's fields of a management event (`eventSource`, `eventName`, `userIdentity`,
@@ -134,6 +148,7 @@ impl DecisionRecord {
             engine,
             shadow_decision: None,
             management: None,
+            federation: None,
         }
     }
 

@@ -1,8 +1,10 @@
-//! The STS endpoint: `AssumeRole`, `GetSessionToken` and `GetCallerIdentity` over AWS's Query API,
+//! The STS endpoint: `AssumeRole`, `AssumeRoleWithWebIdentity` (OpenID Connect federation,
+//! [`web_identity`]), `GetFederationToken`, `GetSessionToken` and `GetCallerIdentity` over AWS's
+//! Query API,
 //! so the AWS CLI and SDKs pointed at it (`--endpoint-url`) get temporary credentials the sidecar
 //! then accepts (`credentials/session.rs`) until they expire.
 //!
-//! Every call is SigV4-signed (body included) with a user's access key or a session's temporary
+//! Every call but `AssumeRoleWithWebIdentity` (unsigned, as in AWS) is SigV4-signed (body included) with a user's access key or a session's temporary
 //! credentials. `AssumeRole` is decided by the engine as AWS decides it: the caller's identity-based
 //! policies together with the role's trust policy (a resource-based policy) for `sts:AssumeRole` on
 //! the role, with `sts:TagSession` and `sts:SetSourceIdentity` too when tags or a source identity are
@@ -12,9 +14,13 @@
 //! failures are AWS's `ErrorResponse` documents with AWS's codes.
 
 mod assume_role;
+mod federation_token;
+mod idp_tls;
+mod oidc;
 pub mod request;
 pub mod response;
 mod session_token;
+mod web_identity;
 
 use crate::http::header_map;
 use http_body_util::{BodyExt as _, Full, Limited};
@@ -28,7 +34,9 @@ use iamlet_authz::{new_request_id, Authorizer, CheckDecision, CheckInput, Origin
 use iamlet_decision_log::{redact, DecisionRecord};
 use iamlet_engine::Arn;
 use iamlet_store::StoreError;
-use request::{AssumeRole, GetSessionToken, Params, VERSION};
+use request::{
+    AssumeRole, AssumeRoleWithWebIdentity, GetFederationToken, GetSessionToken, Params, VERSION,
+};
 use response::{element, StsError};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -50,6 +58,8 @@ pub struct Sts {
     authz: Arc<Authorizer>,
     max_session_seconds: i64,
     mfa_limiter: AttemptLimiter,
+    /// Identity providers' signing keys (`AssumeRoleWithWebIdentity`).
+    keys: oidc::KeyCache,
 }
 
 /// One call, as received.
@@ -70,6 +80,7 @@ impl Sts {
             authz,
             max_session_seconds,
             mfa_limiter: AttemptLimiter::default(),
+            keys: oidc::KeyCache::default(),
         }
     }
 
@@ -192,6 +203,13 @@ impl Sts {
                 format!("STS's API version is {VERSION}"),
             ));
         }
+        if action == Action::AssumeRoleWithWebIdentity {
+            // Unsigned, as in AWS: the token is the credential.
+            rec.region = self.authz.settings().context.region.clone();
+            let p = AssumeRoleWithWebIdentity::parse(&call.params)?;
+            rec.resource = Some(p.role_arn.clone());
+            return self.assume_role_with_web_identity(call, p, rec).await;
+        }
         let unauthenticated = CheckDecision::Unauthenticated.as_str().to_owned();
         let caller = match self.authenticate(call) {
             Ok(c) => c,
@@ -227,6 +245,15 @@ impl Sts {
                 rec.resource = Some(p.role_arn.clone());
                 self.assume_role(call, &caller, p, rec).await
             }
+            Action::GetFederationToken => {
+                let p = GetFederationToken::parse(&call.params)?;
+                self.get_federation_token(call, &caller, p, rec).await
+            }
+            Action::AssumeRoleWithWebIdentity => Err(StsError::new(
+                500,
+                "InternalFailure",
+                "AssumeRoleWithWebIdentity is answered before authentication",
+            )),
         }
     }
 
@@ -262,7 +289,15 @@ impl Sts {
 
     async fn get_caller_identity(&self, caller: &Caller) -> Answer {
         let arn = caller.principal();
-        let user_id = self.user_id(arn).await?;
+        // A federated user's id is `ACCOUNT:NAME`, as AWS gives it; others' are the store's.
+        let user_id = match Arn::parse(arn) {
+            Some(a) if a.service == "sts" && a.resource.starts_with("federated-user/") => format!(
+                "{}:{}",
+                a.account,
+                a.resource.trim_start_matches("federated-user/")
+            ),
+            _ => self.user_id(arn).await?,
+        };
         let account = Arn::parse(arn).map_or("", |a| a.account);
         Ok(format!(
             "{}{}{}",
@@ -331,6 +366,8 @@ impl Sts {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Action {
     AssumeRole,
+    AssumeRoleWithWebIdentity,
+    GetFederationToken,
     GetSessionToken,
     GetCallerIdentity,
 }
@@ -340,6 +377,8 @@ impl Action {
     fn parse(name: &str) -> Option<Action> {
         match name {
             "AssumeRole" => Some(Action::AssumeRole),
+            "AssumeRoleWithWebIdentity" => Some(Action::AssumeRoleWithWebIdentity),
+            "GetFederationToken" => Some(Action::GetFederationToken),
             "GetSessionToken" => Some(Action::GetSessionToken),
             "GetCallerIdentity" => Some(Action::GetCallerIdentity),
             _ => None,
@@ -350,6 +389,8 @@ impl Action {
     fn as_str(self) -> &'static str {
         match self {
             Action::AssumeRole => "AssumeRole",
+            Action::AssumeRoleWithWebIdentity => "AssumeRoleWithWebIdentity",
+            Action::GetFederationToken => "GetFederationToken",
             Action::GetSessionToken => "GetSessionToken",
             Action::GetCallerIdentity => "GetCallerIdentity",
         }

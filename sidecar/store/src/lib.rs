@@ -40,6 +40,7 @@ pub use source::{
 
 // What the documents mean (parsing, compiling, resolving) lives in `iamlet-account`, with no I/O;
 // this module reads them and caches what it resolves.
+pub use iamlet_account::export::OidcProviderDetail;
 pub use iamlet_account::{export as account, organization};
 pub use iamlet_account::{
     trusted_role, EntityError, FetchError, LevelSummary, LoadError, Parts, Prepared, PrincipalKey,
@@ -129,6 +130,19 @@ pub trait Loader: Send + Sync + fmt::Debug {
 pub trait Fetcher: Send + Sync + fmt::Debug {
     /// What the source has for the principal.
     fn fetch<'a>(&'a self, key: &'a PrincipalKey) -> BoxFuture<'a, Result<Parts, FetchError>>;
+
+    /// The OpenID Connect provider with this ARN, if the source has it. A source that cannot hold
+    /// providers fails, so that `AssumeRoleWithWebIdentity` fails closed with the reason.
+    fn oidc_provider<'a>(
+        &'a self,
+        arn: &'a str,
+    ) -> BoxFuture<'a, Result<Option<OidcProviderDetail>, FetchError>> {
+        Box::pin(async move {
+            Err(FetchError::Failed(format!(
+                "this identity source holds no OpenID Connect providers (looking for `{arn}`): declare them in an account file or use the IAM database"
+            )))
+        })
+    }
 }
 
 /// Whether a failed first load fails [`Store::open_with`].
@@ -376,6 +390,18 @@ impl Store {
             CacheError::NotFound => StoreError::UnknownPrincipal(principal.to_owned()),
             CacheError::Unavailable(reason) => StoreError::Unavailable {
                 principal: principal.to_owned(),
+                reason,
+            },
+        })
+    }
+
+    /// The OpenID Connect provider with exactly this ARN, read from the source each time (providers
+    /// are not cached with principals: a deleted provider stops working at once).
+    pub async fn oidc_provider(&self, arn: &str) -> Result<Option<OidcProviderDetail>, StoreError> {
+        self.fetcher.oidc_provider(arn).await.map_err(|e| match e {
+            FetchError::NotFound(_) => StoreError::UnknownPrincipal(arn.to_owned()),
+            FetchError::Failed(reason) => StoreError::Unavailable {
+                principal: arn.to_owned(),
                 reason,
             },
         })

@@ -196,4 +196,16 @@ impl Fetcher for SnapshotFetcher {
             }
         })
     }
+
+    fn oidc_provider<'a>(
+        &'a self,
+        arn: &'a str,
+    ) -> BoxFuture<'a, Result<Option<iamlet_account::export::OidcProviderDetail>, FetchError>> {
+        Box::pin(async move {
+            match self.0.current() {
+                Some(s) => Ok(s.oidc_provider(arn).cloned()),
+                None => Err(self.0.not_loaded()),
+            }
+        })
+    }
 }

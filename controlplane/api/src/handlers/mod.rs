@@ -7,6 +7,7 @@ mod groups;
 mod inline;
 mod keys;
 mod mfa;
+mod oidc;
 mod owners;
 mod passwords;
 mod policies;
@@ -130,5 +131,15 @@ pub(crate) async fn run(c: &mut Ctx<'_>) -> Answer {
         Action::DeleteUserPermissionsBoundary => attachments::delete_boundary(c, Kind::User).await,
         Action::PutRolePermissionsBoundary => attachments::put_boundary(c, Kind::Role).await,
         Action::DeleteRolePermissionsBoundary => attachments::delete_boundary(c, Kind::Role).await,
+        Action::CreateOpenIDConnectProvider => oidc::create(c).await,
+        Action::GetOpenIDConnectProvider => oidc::get(c).await,
+        Action::ListOpenIDConnectProviders => oidc::list(c).await,
+        Action::DeleteOpenIDConnectProvider => oidc::delete(c).await,
+        Action::AddClientIDToOpenIDConnectProvider => oidc::add_client_id(c).await,
+        Action::RemoveClientIDFromOpenIDConnectProvider => oidc::remove_client_id(c).await,
+        Action::UpdateOpenIDConnectProviderThumbprint => oidc::update_thumbprints(c).await,
+        Action::TagOpenIDConnectProvider => oidc::tag(c).await,
+        Action::UntagOpenIDConnectProvider => oidc::untag(c).await,
+        Action::ListOpenIDConnectProviderTags => oidc::list_tags(c).await,
     }
 }

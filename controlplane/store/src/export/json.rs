@@ -255,6 +255,8 @@ impl Details {
                         .collect(),
                 })
                 .collect(),
+            // One principal's part of the account has no providers; STS asks for them by ARN.
+            oidc_providers: Vec::new(),
         }
     }
 }

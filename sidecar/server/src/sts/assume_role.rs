@@ -236,6 +236,7 @@ impl Sts {
             tags,
             transitive_tag_keys: transitive,
             source_identity: source_identity.clone(),
+            federated_provider: None,
             secret: Secret::default(),
         };
         let credentials = self.issue(session)?;
@@ -253,16 +254,16 @@ impl Sts {
 }
 
 /// The role `AssumeRole` found, by exact ARN: what the session is built from.
-struct FoundRole {
+pub(super) struct FoundRole {
     /// Its ARN, path included.
-    arn: String,
-    partition: String,
-    account: String,
-    name: String,
+    pub(super) arn: String,
+    pub(super) partition: String,
+    pub(super) account: String,
+    pub(super) name: String,
 }
 
 impl FoundRole {
-    fn of(role: &Resolved) -> Option<FoundRole> {
+    pub(super) fn of(role: &Resolved) -> Option<FoundRole> {
         let arn = Arn::parse(role.entity())?;
         let name = arn.resource.strip_prefix("role/")?.rsplit('/').next()?;
         Some(FoundRole {
@@ -274,7 +275,7 @@ impl FoundRole {
     }
 
     /// `arn:PARTITION:sts::ACCOUNT:assumed-role/NAME/SESSION` (session ARNs carry no path).
-    fn session_arn(&self, session: &str) -> String {
+    pub(super) fn session_arn(&self, session: &str) -> String {
         format!(
             "arn:{}:sts::{}:assumed-role/{}/{session}",
             self.partition, self.account, self.name

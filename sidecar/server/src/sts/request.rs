@@ -136,61 +136,11 @@ pub struct AssumeRole {
 impl AssumeRole {
     /// Reads and checks the parameters.
     pub fn parse(params: &Params) -> Result<AssumeRole, StsError> {
-        let role_arn = required(params, "RoleArn")?.to_owned();
-        if !is_role_arn(&role_arn) {
-            return Err(constraint(
-                "RoleArn",
-                &role_arn,
-                "Member must be an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)",
-            ));
-        }
+        let role_arn = role_arn(params)?;
         required(params, "RoleSessionName")?;
         let session_name = name_like(params, "RoleSessionName", 2, 64)?.unwrap_or_default();
-        let policy = match params.get("Policy") {
-            None => None,
-            Some(text) if text.chars().count() > MAX_POLICY_CHARS => {
-                return Err(StsError::validation(format!(
-                    "1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must have length less than or equal to {MAX_POLICY_CHARS}"
-                )))
-            }
-            Some(text) => {
-                let compiled = Policy::parse(text, PolicyType::Session).map_err(|e| {
-                    StsError::new(400, "MalformedPolicyDocument", format!("the session policy: {e}"))
-                })?;
-                Some((text.to_owned(), compiled))
-            }
-        };
-        if params.get("PolicyArns.member.1.arn").is_some() {
-            return Err(StsError::invalid_parameter(
-                "managed session policies (PolicyArns) are not supported: pass the policy inline as Policy",
-            ));
-        }
-        let keys = params.members("Tags", ".Key");
-        let values = params.members("Tags", ".Value");
-        if keys.len() != values.len() {
-            return Err(StsError::validation(
-                "every Tags.member.N needs a Key and a Value",
-            ));
-        }
-        if keys.len() > MAX_TAGS {
-            return Err(StsError::validation(format!(
-                "1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to {MAX_TAGS}"
-            )));
-        }
-        let mut tags: Vec<(String, String)> = Vec::new();
-        for (k, v) in keys.iter().zip(&values) {
-            if !(1..=128).contains(&k.chars().count()) || v.chars().count() > 256 {
-                return Err(StsError::validation(format!(
-                    "session tag `{k}`: keys are 1 to 128 characters and values at most 256"
-                )));
-            }
-            if tags.iter().any(|(t, _)| t.eq_ignore_ascii_case(k)) {
-                return Err(StsError::invalid_parameter(format!(
-                    "Duplicate tag keys found. Please note that Tag keys are case insensitive: `{k}`"
-                )));
-            }
-            tags.push(((*k).to_owned(), (*v).to_owned()));
-        }
+        let policy = session_policy(params)?;
+        let tags = session_tags(params)?;
         let transitive_tag_keys: Vec<String> = params
             .members("TransitiveTagKeys", "")
             .into_iter()
@@ -226,6 +176,145 @@ impl AssumeRole {
             external_id,
             mfa: mfa(params)?,
             source_identity,
+        })
+    }
+}
+
+/// `Tags.member.N.Key` / `.Value`: at most 50, keys 1 to 128 characters and values at most 256,
+/// keys unique without regard to case.
+fn session_tags(params: &Params) -> Result<Vec<(String, String)>, StsError> {
+    let keys = params.members("Tags", ".Key");
+    let values = params.members("Tags", ".Value");
+    if keys.len() != values.len() {
+        return Err(StsError::validation(
+            "every Tags.member.N needs a Key and a Value",
+        ));
+    }
+    if keys.len() > MAX_TAGS {
+        return Err(StsError::validation(format!(
+            "1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must have length less than or equal to {MAX_TAGS}"
+        )));
+    }
+    let mut tags: Vec<(String, String)> = Vec::new();
+    for (k, v) in keys.iter().zip(&values) {
+        if !(1..=128).contains(&k.chars().count()) || v.chars().count() > 256 {
+            return Err(StsError::validation(format!(
+                "session tag `{k}`: keys are 1 to 128 characters and values at most 256"
+            )));
+        }
+        if tags.iter().any(|(t, _)| t.eq_ignore_ascii_case(k)) {
+            return Err(StsError::invalid_parameter(format!(
+                "Duplicate tag keys found. Please note that Tag keys are case insensitive: `{k}`"
+            )));
+        }
+        tags.push(((*k).to_owned(), (*v).to_owned()));
+    }
+    Ok(tags)
+}
+
+/// `GetFederationToken`'s parameters.
+#[derive(Debug)]
+pub struct GetFederationToken {
+    /// `Name`: the federated user's name, `[\w+=,.@-]{2,32}`.
+    pub name: String,
+    /// The inline session policy's text, and compiled (none: the session has no permissions).
+    pub policy: Option<(String, Policy)>,
+    /// `DurationSeconds`, if given.
+    pub duration: Option<i64>,
+    /// Session tags.
+    pub tags: Vec<(String, String)>,
+}
+
+impl GetFederationToken {
+    /// Reads and checks the parameters.
+    pub fn parse(params: &Params) -> Result<GetFederationToken, StsError> {
+        required(params, "Name")?;
+        let name = name_like(params, "Name", 2, 32)?.unwrap_or_default();
+        Ok(GetFederationToken {
+            name,
+            policy: session_policy(params)?,
+            duration: duration(params, 900, 129_600)?,
+            tags: session_tags(params)?,
+        })
+    }
+}
+
+/// `Policy` (inline session policy) and `PolicyArns` (refused: managed session policies are not
+/// served).
+fn session_policy(params: &Params) -> Result<Option<(String, Policy)>, StsError> {
+    if params.get("PolicyArns.member.1.arn").is_some() {
+        return Err(StsError::invalid_parameter(
+            "managed session policies (PolicyArns) are not supported: pass the policy inline as Policy",
+        ));
+    }
+    match params.get("Policy") {
+        None => Ok(None),
+        Some(text) if text.chars().count() > MAX_POLICY_CHARS => Err(StsError::validation(format!(
+            "1 validation error detected: Value at 'policy' failed to satisfy constraint: Member must have length less than or equal to {MAX_POLICY_CHARS}"
+        ))),
+        Some(text) => {
+            let compiled = Policy::parse(text, PolicyType::Session).map_err(|e| {
+                StsError::new(400, "MalformedPolicyDocument", format!("the session policy: {e}"))
+            })?;
+            Ok(Some((text.to_owned(), compiled)))
+        }
+    }
+}
+
+/// `RoleArn`: required, an IAM role ARN in shape.
+fn role_arn(params: &Params) -> Result<String, StsError> {
+    let role_arn = required(params, "RoleArn")?.to_owned();
+    if !is_role_arn(&role_arn) {
+        return Err(constraint(
+            "RoleArn",
+            &role_arn,
+            "Member must be an IAM role ARN (arn:aws:iam::ACCOUNT:role/NAME)",
+        ));
+    }
+    Ok(role_arn)
+}
+
+/// AWS's limit on `WebIdentityToken`, in characters.
+pub const MAX_WEB_IDENTITY_TOKEN: usize = 20_000;
+
+/// `AssumeRoleWithWebIdentity`'s parameters.
+#[derive(Debug)]
+pub struct AssumeRoleWithWebIdentity {
+    /// The role as the caller named it (an IAM role ARN in shape only).
+    pub role_arn: String,
+    /// `RoleSessionName`.
+    pub session_name: String,
+    /// `WebIdentityToken`: the OpenID Connect ID token (a secret: never logged).
+    pub token: String,
+    /// `DurationSeconds`, if given.
+    pub duration: Option<i64>,
+    /// The inline session policy's text, and compiled.
+    pub policy: Option<(String, Policy)>,
+}
+
+impl AssumeRoleWithWebIdentity {
+    /// Reads and checks the parameters.
+    pub fn parse(params: &Params) -> Result<AssumeRoleWithWebIdentity, StsError> {
+        let role_arn = role_arn(params)?;
+        required(params, "RoleSessionName")?;
+        let session_name = name_like(params, "RoleSessionName", 2, 64)?.unwrap_or_default();
+        let token = required(params, "WebIdentityToken")?;
+        if !(4..=MAX_WEB_IDENTITY_TOKEN).contains(&token.chars().count()) {
+            return Err(StsError::validation(format!(
+                "1 validation error detected: Value at 'webIdentityToken' failed to satisfy constraint: Member must have length between 4 and {MAX_WEB_IDENTITY_TOKEN}"
+            )));
+        }
+        if params.get("ProviderId").is_some() {
+            return Err(StsError::invalid_parameter(
+                "ProviderId is for OAuth 2.0 access tokens of www.amazon.com and graph.facebook.com, which Iamlet does not verify: send an OpenID Connect ID token without it",
+            ));
+        }
+        Ok(AssumeRoleWithWebIdentity {
+            role_arn,
+            session_name,
+            token: token.to_owned(),
+            duration: duration(params, 900, 43_200)?,
+            policy: session_policy(params)?,
         })
     }
 }

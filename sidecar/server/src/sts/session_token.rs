@@ -39,6 +39,7 @@ impl Sts {
             tags: Vec::new(),
             transitive_tag_keys: Vec::new(),
             source_identity: None,
+            federated_provider: None,
             secret: Secret::default(),
         };
         self.issue(session)
