@@ -118,8 +118,8 @@ impl Caller {
         self.sender.ready().await?;
         let response = self.sender.send_request(request).await?;
         let status = response.status();
-        let text = String::from_utf8_lossy(&response.into_body().collect().await?.to_bytes())
-            .into_owned();
+        let text =
+            String::from_utf8_lossy(&response.into_body().collect().await?.to_bytes()).into_owned();
         if !status.is_success() {
             bail!("{status}: {text}");
         }
@@ -248,9 +248,7 @@ async fn main() -> anyhow::Result<()> {
     prepare(&mut setup, &args).await?;
     let next = Arc::new(AtomicU64::new(0));
     let histogram = Arc::new(Mutex::new(Histogram::<u64>::new_with_bounds(
-        1,
-        60_000_000,
-        3,
+        1, 60_000_000, 3,
     )?));
     let pages = Arc::new(AtomicU64::new(0));
     let started = Instant::now();

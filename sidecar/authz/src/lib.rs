@@ -414,6 +414,42 @@ impl Authorizer {
         counter.inc();
     }
 
+    /// An answer to a request a front end could not read as a check (a forward-auth subrequest
+    /// without its original method, URI or host, or with one of them twice): a bad request, logged
+    /// and counted like any check; let through only in a dry run, as every denial is.
+    pub fn bad_request(&self, protocol: &'static str, reason: String) -> Outcome {
+        let allowed = !self.settings.mode.enforce;
+        self.metrics
+            .checks
+            .get_or_create(&CheckLabels::of(
+                protocol,
+                CheckDecision::BadRequest,
+                allowed,
+            ))
+            .inc();
+        let request_id = new_request_id();
+        self.log.record(DecisionRecord {
+            decision: CheckDecision::BadRequest.as_str().to_owned(),
+            allowed,
+            reason: reason.clone(),
+            ..DecisionRecord::begin(
+                request_id.clone(),
+                protocol,
+                self.evaluator.name(),
+                self.settings.mode.enforce,
+            )
+        });
+        Answer {
+            allowed,
+            status: 400,
+            decision: CheckDecision::BadRequest,
+            reason,
+            upstream_headers: Vec::new(),
+            aws_error: None,
+        }
+        .into_outcome(request_id, self.settings.responses.verbose_denials)
+    }
+
     /// An answer when the check itself could not run (shed, timed out, too large). `fail_open`
     /// covers Iamlet's own failures only: what the client caused is always a denial.
     pub fn failure(&self, protocol: &'static str, kind: FailureKind, reason: String) -> Outcome {

@@ -21,7 +21,7 @@ pub use iamlet_authz::settings::{
     ResponsesSection, SigV4Section, SpiffeRule,
 };
 pub use limits::LimitsSection;
-pub use listen::Listen;
+pub use listen::{ForwardAuthStyle, Listen};
 pub use store::StoreSection;
 pub use sts::StsSection;
 
@@ -269,6 +269,11 @@ impl Config {
                 )));
             }
         }
+        if config.listen.forward_auth.is_some() && config.listen.forward_auth_style.is_none() {
+            return Err(invalid(
+                "listen.forward_auth needs listen.forward_auth_style: \"nginx\" (X-Original-Method, X-Original-URI) or \"traefik\" / \"caddy\" (X-Forwarded-Method, X-Forwarded-Uri)".into(),
+            ));
+        }
         if let Some(p) = config.admin.token_file.as_mut() {
             resolve(p);
         }
@@ -426,6 +431,32 @@ resource = "arn:aws:s3:::{bucket}/{key}"
             iamlet_authz::settings::parse_duration("5124095576030431h"),
             Ok(Duration::from_secs(5_124_095_576_030_431 * 3600))
         );
+    }
+
+    #[test]
+    fn forward_auth_names_its_headers() {
+        let base = "[store]\naccounts = \"a\"\n";
+        let e = Config::parse(
+            &format!("[listen]\nforward_auth = \"127.0.0.1:9195\"\n{base}"),
+            Path::new("c.toml"),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("forward_auth_style"), "{e}");
+        let c = Config::parse(
+            &format!("[listen]\nforward_auth = \"127.0.0.1:9195\"\nforward_auth_style = \"nginx\"\n{base}"),
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        assert_eq!(
+            c.config.listen.forward_auth_style,
+            Some(ForwardAuthStyle::Nginx)
+        );
+        let e = Config::parse(
+            &format!("[listen]\nforward_auth = \"127.0.0.1:9195\"\nforward_auth_style = \"guess\"\n{base}"),
+            Path::new("c.toml"),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("guess"), "{e}");
     }
 
     #[test]
