@@ -9,6 +9,9 @@
 //! nginx can send `X-Forwarded-Uri` itself, and nginx passes it on untouched. Each of those headers
 //! must appear once; a subrequest without them, or with one twice, is a bad request (denied).
 //!
+//! The proxy copies every header of the client's request into the subrequest: no header names the
+//! principal here (`[principal] trusted_header` is not read), only a SigV4 signature does.
+//!
 //! SigV4 signatures verify against the original request: the signed host is the forwarded host and
 //! the signed path the original URI. The original body never reaches this listener, so a signature
 //! over a request that may carry one must bind it with `x-amz-content-sha256`.
@@ -171,7 +174,7 @@ impl ForwardAuth {
             .or_else(|| Some(peer.ip().to_string()));
         let input = CheckInput {
             protocol: PROTOCOL,
-            origin: Origin::Proxied,
+            origin: Origin::ForwardAuth,
             source_address,
             source_principal: None,
             method: original.method,
