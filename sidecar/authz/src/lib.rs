@@ -22,6 +22,7 @@
 #![forbid(unsafe_code)]
 
 mod context;
+pub mod decision_cache;
 pub mod engine;
 mod identify;
 mod input;
@@ -37,6 +38,7 @@ pub use input::{forwarded_for, CheckInput, Origin};
 pub use outcome::{CheckDecision, Failure, FailureKind, Outcome};
 pub use settings::Settings;
 
+use decision_cache::{DecisionCache, DecisionCacheConfig, Lookup};
 use engine::{Evaluator, Verdict};
 use iamlet_auth::sigv4::SigV4Error;
 use iamlet_auth::{Authenticator, CredentialSource};
@@ -60,6 +62,7 @@ pub struct Authorizer {
     log: DecisionLog,
     metrics: Arc<Metrics>,
     authenticator: Option<Arc<Authenticator>>,
+    decisions: Option<DecisionCache>,
 }
 
 /// The authorizer as a `tower::Service`: the innermost service of the servers' stack.
@@ -133,7 +136,19 @@ impl Authorizer {
             log,
             metrics,
             authenticator: None,
+            decisions: None,
         }
+    }
+
+    /// Remembers decisions ([`decision_cache`]); without it every check is decided afresh.
+    pub fn with_decision_cache(mut self, config: DecisionCacheConfig) -> Self {
+        self.decisions = Some(DecisionCache::new(config));
+        self
+    }
+
+    /// The decision cache, when on.
+    pub fn decision_cache(&self) -> Option<&DecisionCache> {
+        self.decisions.as_ref()
     }
 
     /// Verifies SigV4-signed requests with the access keys and sessions of a source (the
@@ -188,6 +203,14 @@ impl Authorizer {
         mapped: &Mapped,
         context: ContextMap,
     ) -> Result<Decided, Failure> {
+        // The live store's decisions only (not a shadow's); the organization is read before the
+        // request is prepared, so an entry is never filed under data newer than it was decided on.
+        let cache = self
+            .decisions
+            .as_ref()
+            .filter(|_| std::ptr::eq(store, Arc::as_ptr(&self.store)));
+        let org = cache.and_then(|_| store.organization());
+        let reads_trust = iamlet_store::trusted_role(&mapped.action, &mapped.resource).is_some();
         let query = Query {
             principal: identity.principal.clone(),
             session_issuer: identity.session_issuer.clone(),
@@ -217,14 +240,36 @@ impl Authorizer {
         if let Some(policy) = identity.session.as_ref().and_then(|s| s.policy.clone()) {
             prepared = prepared.with_policies([policy]);
         }
-        self.evaluator
+        let pending = match cache.map(|c| c.lookup(&prepared, org.as_ref(), reads_trust)) {
+            Some(Lookup::Hit(v)) => {
+                self.metrics.decision_cache_hits.inc();
+                return Ok(Decided::Engine(v));
+            }
+            Some(Lookup::Miss(p)) => {
+                self.metrics.decision_cache_misses.inc();
+                Some(p)
+            }
+            Some(Lookup::Bypass(b)) => {
+                self.metrics
+                    .decision_cache_bypasses
+                    .get_or_create(&KindLabels { kind: b.as_str() })
+                    .inc();
+                None
+            }
+            None => None,
+        };
+        let verdict = self
+            .evaluator
             .decide(&prepared)
             .await
-            .map(Decided::Engine)
             .map_err(|e| Failure {
                 kind: e.kind(),
                 message: e.to_string(),
-            })
+            })?;
+        if let (Some(c), Some(p)) = (cache, pending) {
+            c.store(p, &verdict);
+        }
+        Ok(Decided::Engine(verdict))
     }
 
     /// Decides a request. Never fails: every error is a deny (or, with `fail_open` and a failure of

@@ -171,6 +171,10 @@ pub async fn handle(admin: Arc<Admin>, req: Request<Incoming>) -> Response<Full<
                 },
                 None => {
                     authz.store().invalidate_all();
+                    // Already unreachable (every principal gets a new set); freed now.
+                    if let Some(c) = authz.decision_cache() {
+                        c.clear();
+                    }
                     text(StatusCode::OK, "text/plain", "invalidated all\n".into())
                 }
             }

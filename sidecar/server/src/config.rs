@@ -4,6 +4,7 @@
 //! `iamlet_authz::settings`'.
 
 mod admin;
+mod cache;
 mod decision_log;
 mod engine;
 mod iam;
@@ -13,6 +14,7 @@ mod store;
 mod sts;
 
 pub use admin::AdminSection;
+pub use cache::CacheSection;
 pub use decision_log::DecisionLogSection;
 pub use engine::{EngineKind, EngineSection};
 pub use iam::IamSection;
@@ -62,6 +64,9 @@ pub struct Config {
     /// The decision log.
     #[serde(default)]
     pub decision_log: DecisionLogSection,
+    /// The decision cache.
+    #[serde(default)]
+    pub cache: CacheSection,
     /// Who may change the sidecar through the admin port.
     #[serde(default)]
     pub admin: AdminSection,
@@ -430,6 +435,28 @@ resource = "arn:aws:s3:::{bucket}/{key}"
         assert_eq!(
             iamlet_authz::settings::parse_duration("5124095576030431h"),
             Ok(Duration::from_secs(5_124_095_576_030_431 * 3600))
+        );
+    }
+
+    #[test]
+    fn the_decision_cache_is_on_unless_turned_off() {
+        let base = "[store]\naccounts = \"a\"\n";
+        let c = Config::parse(base, Path::new("c.toml")).unwrap();
+        assert!(c.config.cache.decision_cache().is_some());
+        let c = Config::parse(
+            &format!("{base}[cache]\ndecisions = false\n"),
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        assert!(c.config.cache.decision_cache().is_none());
+        let c = Config::parse(
+            &format!("{base}[cache]\nmax_entries = 5\nmax_bytes = 4096\n"),
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        assert_eq!(
+            c.config.cache.decision_cache().map(|d| d.max_entries),
+            Some(5)
         );
     }
 

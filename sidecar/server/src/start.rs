@@ -181,6 +181,10 @@ impl Sidecar {
             log,
             Arc::new(Metrics::new()),
         );
+        let authorizer = match cfg.cache.decision_cache() {
+            Some(c) => authorizer.with_decision_cache(c),
+            None => authorizer,
+        };
         let authz = Arc::new(match credentials {
             Some(c) => authorizer.with_credentials(c),
             None => authorizer,
