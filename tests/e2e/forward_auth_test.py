@@ -273,16 +273,17 @@ class ForwardAuthBase:
         headers = self.signed_headers(object_path("alice"))
         # Added after signing: a header of the client's, never to reach the upstream.
         headers["X-Iamlet-Principal"] = f"arn:aws:iam::{ACCOUNT}:user/bob"
+        headers["X-Iamlet-Decision-Id"] = "forged"
         status, _, body = self.get(object_path("alice"), headers)
         self.assertEqual(status, 200, body)
         self.assertEqual(body, "upstream ok")
         seen = self.upstream_saw(since)
         self.assertEqual(len(seen), 1)
         self.assertEqual(self.principal_headers(seen[0]), [ALICE])
-        ids = [v for k, v in seen[0][2] if k.lower() == "x-iamlet-request-id"]
+        ids = [v for k, v in seen[0][2] if k.lower() == "x-iamlet-decision-id"]
         self.assertEqual(len(ids), 1)
         self.assertTrue(ids[0])
-        line = next(d for d in self.sidecar.wait_decisions(1) if d["requestId"] == ids[0])
+        line = next(d for d in self.sidecar.wait_decisions(1) if d["decisionId"] == ids[0])
         self.assertEqual(line["protocol"], "forward_auth")
         self.assertEqual(line["decision"], "Allow")
         self.assertEqual(line["principal"], ALICE)
@@ -377,9 +378,9 @@ class NginxTest(ForwardAuthBase, unittest.TestCase):
     def test_the_deny_reaches_the_client_with_its_decision_id(self):
         status, headers, _ = self.get(object_path("bob"), self.signed_headers(object_path("bob")))
         self.assertEqual(status, 403)
-        rid = headers.get("x-iamlet-request-id")
-        self.assertTrue(rid)
-        line = next(d for d in self.sidecar.wait_decisions(1) if d["requestId"] == rid)
+        did = headers.get("x-iamlet-decision-id")
+        self.assertTrue(did)
+        line = next(d for d in self.sidecar.wait_decisions(1) if d["decisionId"] == did)
         self.assertEqual(line["decision"], "ImplicitDeny")
 
 
@@ -393,6 +394,7 @@ class CaddyTest(ForwardAuthBase, unittest.TestCase):
         answer = json.loads(body)
         self.assertEqual((answer["error"], answer["decision"]), ("AccessDenied", "ImplicitDeny"))
         self.assertEqual(answer["requestId"], headers.get("x-iamlet-request-id"))
+        self.assertEqual(answer["decisionId"], headers.get("x-iamlet-decision-id"))
         status, _, body = self.get(object_path("alice"))
         self.assertEqual(status, 401)
         self.assertEqual(json.loads(body)["error"], "Unauthenticated")

@@ -22,6 +22,7 @@
 #![forbid(unsafe_code)]
 
 mod context;
+mod correlation;
 pub mod decision_cache;
 pub mod engine;
 mod identify;
@@ -33,9 +34,10 @@ pub mod settings;
 #[cfg(test)]
 mod tests;
 
+pub use correlation::Correlation;
 pub use identify::Identity;
 pub use input::{forwarded_for, CheckInput, Origin};
-pub use outcome::{CheckDecision, Failure, FailureKind, Outcome};
+pub use outcome::{CheckDecision, Failure, FailureKind, Outcome, DECISION_ID_HEADER};
 pub use settings::Settings;
 
 use decision_cache::{DecisionCache, DecisionCacheConfig, Lookup};
@@ -291,13 +293,13 @@ impl Authorizer {
             out.status = 431;
             return out;
         }
-        let request_id = input
-            .headers
-            .get("x-request-id")
-            .filter(|s| !s.is_empty() && s.len() <= 128)
-            .cloned()
-            .unwrap_or_else(new_request_id);
+        let trace = Correlation::of(&input.headers);
+        let request_id = trace.request_id.clone().unwrap_or_else(new_request_id);
+        let decision_id = new_request_id();
         let mut rec = DecisionRecord {
+            decision_id: decision_id.clone(),
+            traceparent: trace.traceparent,
+            tracestate: trace.tracestate,
             access_key_id: self
                 .authenticator
                 .as_ref()
@@ -330,7 +332,11 @@ impl Authorizer {
             .inc();
         self.metrics.latency.observe(latency.as_secs_f64());
         self.log.record(rec);
-        answer.into_outcome(request_id, self.settings.responses.verbose_denials)
+        answer.into_outcome(
+            request_id,
+            decision_id,
+            self.settings.responses.verbose_denials,
+        )
     }
 
     /// Stages 1 to 4, and what they answer.
@@ -492,7 +498,11 @@ impl Authorizer {
             upstream_headers: Vec::new(),
             aws_error: None,
         }
-        .into_outcome(request_id, self.settings.responses.verbose_denials)
+        .into_outcome(
+            request_id.clone(),
+            request_id,
+            self.settings.responses.verbose_denials,
+        )
     }
 
     /// An answer when the check itself could not run (shed, timed out, too large). `fail_open`
@@ -525,7 +535,11 @@ impl Authorizer {
             upstream_headers: Vec::new(),
             aws_error: None,
         }
-        .into_outcome(request_id, self.settings.responses.verbose_denials)
+        .into_outcome(
+            request_id.clone(),
+            request_id,
+            self.settings.responses.verbose_denials,
+        )
     }
 }
 

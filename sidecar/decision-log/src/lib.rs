@@ -26,6 +26,15 @@ pub struct DecisionRecord {
     pub event_time: String,
     /// The request id (Envoy's `x-request-id`, or one of ours).
     pub request_id: String,
+    /// The decision's own id, always ours and unique: what the answer carries (a header for the
+    /// upstream, Envoy's dynamic metadata, the deny body) to find this line.
+    pub decision_id: String,
+    /// The checked request's W3C `traceparent`, when it carried a well-formed one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
+    /// The checked request's W3C `tracestate`, with a `traceparent`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tracestate: Option<String>,
     /// `grpc` or `http`.
     pub protocol: &'static str,
     /// The principal's ARN, when established.
@@ -104,7 +113,7 @@ pub struct ManagementEvent {
 
 impl DecisionRecord {
     /// A record begun now, everything else unknown yet: each front end (ext_authz, STS, a failed
-    /// check) fills in what it learns.
+    /// check) fills in what it learns. The decision id is the request id until one says otherwise.
     pub fn begin(
         request_id: String,
         protocol: &'static str,
@@ -113,6 +122,9 @@ impl DecisionRecord {
     ) -> Self {
         DecisionRecord {
             event_time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            decision_id: request_id.clone(),
+            traceparent: None,
+            tracestate: None,
             request_id,
             protocol,
             principal: None,
@@ -157,6 +169,11 @@ impl DecisionRecord {
                 *v = redact::truncate(v);
             }
         }
+        for field in [&mut self.traceparent, &mut self.tracestate] {
+            if let Some(v) = field.as_mut() {
+                *v = redact::truncate(v);
+            }
+        }
         for field in [&mut self.reason, &mut self.http_path, &mut self.request_id] {
             *field = redact::truncate(field);
         }
@@ -178,6 +195,9 @@ impl DecisionRecord {
     fn weight(&self) -> usize {
         let opt = |o: &Option<String>| o.as_ref().map_or(0, String::len);
         256 + self.request_id.len()
+            + self.decision_id.len()
+            + opt(&self.traceparent)
+            + opt(&self.tracestate)
             + opt(&self.principal)
             + opt(&self.access_key_id)
             + opt(&self.action)

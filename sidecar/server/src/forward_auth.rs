@@ -1,6 +1,6 @@
 //! Forward-auth: the subrequests of nginx (`auth_request`), Caddy (`forward_auth`) and Traefik
 //! (`forwardAuth`). The proxy asks before it forwards a client's request; a 2xx lets it through
-//! (the proxy copies `x-iamlet-principal` and the decision id to the upstream request), 401 or 403
+//! (the proxy copies `x-iamlet-principal` and `x-iamlet-decision-id` to the upstream request), 401 or 403
 //! is returned to the client with the same JSON body as the HTTP ext_authz port's.
 //!
 //! The subrequest is not the client's request: its method, path and `Host` are the proxy's. The
@@ -22,7 +22,7 @@ use crate::http::{header_map, unbuildable};
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::{HeaderMap, Request, Response, StatusCode};
-use iamlet_authz::{forwarded_for, Authorizer, CheckInput, Origin, Outcome};
+use iamlet_authz::{forwarded_for, Authorizer, CheckInput, Origin, Outcome, DECISION_ID_HEADER};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -145,6 +145,7 @@ fn respond(out: &Outcome) -> Response<Full<Bytes>> {
         let h = vec![
             ("content-type", "application/json"),
             ("x-iamlet-request-id", out.request_id.as_str()),
+            (DECISION_ID_HEADER, out.decision_id.as_str()),
         ];
         (status, h, out.body.as_str())
     };
