@@ -44,7 +44,7 @@ use decision_cache::{DecisionCache, DecisionCacheConfig, Lookup};
 use engine::{Evaluator, Verdict};
 use iamlet_auth::sigv4::SigV4Error;
 use iamlet_auth::{Authenticator, CredentialSource};
-use iamlet_decision_log::{redact, DecisionLog, DecisionRecord};
+use iamlet_decision_log::{redact, DecisionLog, DecisionRecord, SessionContext};
 use iamlet_engine::{ContextMap, Decision};
 use iamlet_routes::{Mapped, Unmapped};
 use iamlet_store::{Query, Store, StoreError};
@@ -205,6 +205,20 @@ impl Authorizer {
         mapped: &Mapped,
         context: ContextMap,
     ) -> Result<Decided, Failure> {
+        self.decide_noting(store, identity, mapped, context, &mut None)
+            .await
+    }
+
+    /// [`Authorizer::decide`], noting the principal's unique id (for the decision log) when the
+    /// store knows it.
+    async fn decide_noting(
+        &self,
+        store: &Store,
+        identity: &Identity,
+        mapped: &Mapped,
+        context: ContextMap,
+        unique_id: &mut Option<String>,
+    ) -> Result<Decided, Failure> {
         // The live store's decisions only (not a shadow's); the organization is read before the
         // request is prepared, so an entry is never filed under data newer than it was decided on.
         let cache = self
@@ -239,6 +253,7 @@ impl Authorizer {
                 });
             }
         };
+        *unique_id = prepared.resolved().unique_id().map(str::to_owned);
         if let Some(policy) = identity.session.as_ref().and_then(|s| s.policy.clone()) {
             prepared = prepared.with_policies([policy]);
         }
@@ -316,6 +331,10 @@ impl Authorizer {
             )
         };
         let answer = self.run(&input, &mut rec).await;
+        rec.error_code = answer
+            .aws_error
+            .as_ref()
+            .map(|e| e.code().as_str().to_owned());
 
         let latency = started.elapsed();
         rec.decision = answer.decision.as_str().to_owned();
@@ -366,6 +385,17 @@ impl Authorizer {
             Err(e) => return unauthenticated(e),
         };
         rec.principal = Some(identity.principal.clone());
+        rec.session_context = identity.session.as_ref().map(|s| SessionContext {
+            issuer: s
+                .session
+                .role_arn
+                .clone()
+                .or_else(|| s.session.user_arn.clone()),
+            creation_date: chrono::DateTime::from_timestamp(s.session.issued_at, 0)
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                .unwrap_or_default(),
+            mfa_authenticated: s.session.mfa_authenticated_at.is_some(),
+        });
 
         let mapped = match map::map(&self.settings.routes, input) {
             Ok(m) => m,
@@ -388,6 +418,8 @@ impl Authorizer {
         };
         rec.action = Some(mapped.action.clone());
         rec.resource = Some(mapped.resource.clone());
+        rec.resource_account = mapped.resource_account.clone();
+        rec.read_only = read_only(&mapped.action);
         if let Err(e) = context::check_signed_region(&self.settings.context, &identity, &mapped) {
             return unauthenticated(e);
         }
@@ -398,7 +430,9 @@ impl Authorizer {
             .and_then(|v| v.values().first().cloned())
             .or_else(|| identity.signed_region.clone());
         let shadow_ctx = self.shadow.as_ref().map(|_| ctx.clone());
-        let decided = self.decide(&self.store, &identity, &mapped, ctx).await;
+        let decided = self
+            .decide_noting(&self.store, &identity, &mapped, ctx, &mut rec.principal_id)
+            .await;
         if let (Some(shadow), Some(ctx)) = (&self.shadow, shadow_ctx) {
             let theirs = self.decide(shadow, &identity, &mapped, ctx).await;
             if let Some(disagreement) = shadow_disagreement(&decided, &theirs) {
@@ -541,6 +575,15 @@ impl Authorizer {
             self.settings.responses.verbose_denials,
         )
     }
+}
+
+/// Whether an action only reads: its access level in the catalog is List or Read (`None` for an
+/// action the catalog does not know).
+fn read_only(action: &str) -> Option<bool> {
+    use iamlet_engine::catalog::{AccessLevel, Catalog};
+    let (service, name) = action.split_once(':')?;
+    let level = Catalog::embedded().service(service)?.action(name)?.level();
+    Some(matches!(level, AccessLevel::List | AccessLevel::Read))
 }
 
 /// What a shadow store decided, when it differs from the live one: its decision, or

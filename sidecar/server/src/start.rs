@@ -147,7 +147,7 @@ impl Sidecar {
             }
         };
         let log = match &cfg.decision_log.path {
-            Some(p) => DecisionLog::open(p)
+            Some(p) => DecisionLog::open_with(p, cfg.decision_log.format)
                 .await
                 .with_context(|| format!("opening the decision log {p}"))?,
             None => DecisionLog::disabled(),
