@@ -214,13 +214,15 @@ class ForwardAuthBase:
         key = self.keys[user]
         return Credentials(key["AccessKeyId"], secret or key["SecretAccessKey"])
 
-    def signed_headers(self, path, user="alice", method="GET", secret=None):
-        """The headers botocore signs for `method path` through the proxy (S3's SigV4)."""
-        from botocore.auth import S3SigV4Auth
+    def signed_headers(self, path, user="alice", method="GET", secret=None, body=None, s3=True):
+        """The headers botocore signs for `method path` through the proxy: S3's SigV4 (which signs
+        the body's hash in x-amz-content-sha256), or the other services' (which do not send it)."""
+        from botocore.auth import S3SigV4Auth, SigV4Auth
         from botocore.awsrequest import AWSRequest
 
-        request = AWSRequest(method=method, url=self.url(path))
-        S3SigV4Auth(self.creds(user, secret), "s3", "eu-west-1").add_auth(request)
+        request = AWSRequest(method=method, url=self.url(path), data=body)
+        signer = S3SigV4Auth if s3 else SigV4Auth
+        signer(self.creds(user, secret), "s3" if s3 else "storage", "eu-west-1").add_auth(request)
         return dict(request.headers.items())
 
     def presigned(self, path, user="alice"):
@@ -231,9 +233,9 @@ class ForwardAuthBase:
         S3SigV4QueryAuth(self.creds(user), "s3", "eu-west-1", expires=300).add_auth(request)
         return request.url
 
-    def get(self, path, headers=None, method="GET"):
+    def get(self, path, headers=None, method="GET", body=None):
         """(status, headers, body) of a request through the proxy."""
-        req = urllib.request.Request(self.url(path), method=method, headers=headers or {})
+        req = urllib.request.Request(self.url(path), method=method, headers=headers or {}, data=body)
         try:
             with urllib.request.urlopen(req, timeout=10) as r:
                 return r.status, r.headers, r.read().decode()
@@ -260,6 +262,15 @@ class ForwardAuthBase:
         conn.close()
         return out
 
+    def decision_line(self, decision_id):
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            for d in self.sidecar.decisions():
+                if d["decisionId"] == decision_id:
+                    return d
+            time.sleep(0.05)
+        self.fail(f"no decision-log line {decision_id}")
+
     def upstream_saw(self, since):
         return self.upstream.requests[since:]
 
@@ -283,7 +294,7 @@ class ForwardAuthBase:
         ids = [v for k, v in seen[0][2] if k.lower() == "x-iamlet-decision-id"]
         self.assertEqual(len(ids), 1)
         self.assertTrue(ids[0])
-        line = next(d for d in self.sidecar.wait_decisions(1) if d["decisionId"] == ids[0])
+        line = self.decision_line(ids[0])
         self.assertEqual(line["protocol"], "forward_auth")
         self.assertEqual(line["decision"], "Allow")
         self.assertEqual(line["principal"], ALICE)
@@ -300,9 +311,13 @@ class ForwardAuthBase:
         status, _, _ = self.get(object_path("alice"), wrong)
         self.assertEqual(status, 403)
         self.assertEqual(self.upstream_saw(since), [])
-        decisions = [d for d in self.sidecar.decisions() if d["protocol"] == "forward_auth"]
-        self.assertIn("ImplicitDeny", {d["decision"] for d in decisions})
-        self.assertIn("Unauthenticated", {d["decision"] for d in decisions})
+        deadline = time.monotonic() + 5
+        while True:
+            seen = {d["decision"] for d in self.sidecar.decisions() if d["protocol"] == "forward_auth"}
+            if {"ImplicitDeny", "Unauthenticated"} <= seen or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
+        self.assertLessEqual({"ImplicitDeny", "Unauthenticated"}, seen)
 
     def test_a_client_principal_header_is_no_identity_and_never_reaches_the_upstream(self):
         since = len(self.upstream.requests)
@@ -311,6 +326,25 @@ class ForwardAuthBase:
         status, _, _ = self.get(object_path("alice"), {"X-Iamlet-Principal": ALICE})
         self.assertEqual(status, 401)
         self.assertEqual(self.upstream_saw(since), [])
+
+    def test_a_signed_upload_binds_its_body_by_its_hash(self):
+        since = len(self.upstream.requests)
+        path = object_path("alice", "upload.txt")
+        body = b"hello through the proxy"
+        headers = self.signed_headers(path, method="PUT", body=body)
+        status, _, text = self.get(path, headers, method="PUT", body=body)
+        self.assertEqual(status, 200, text)
+        seen = self.upstream_saw(since)
+        self.assertEqual([(r[0], self.principal_headers(r)) for r in seen], [("PUT", [ALICE])])
+        # Signed without x-amz-content-sha256: the listener never sees the body, so it cannot
+        # tell what was signed, and refuses.
+        headers = self.signed_headers(path, method="PUT", body=body, s3=False)
+        status, answer, _ = self.get(path, headers, method="PUT", body=body)
+        self.assertEqual(status, 403)
+        self.assertEqual(len(self.upstream_saw(since)), 1)
+        line = self.decision_line(answer["x-iamlet-decision-id"])
+        self.assertEqual(line["decision"], "Unauthenticated")
+        self.assertIn("x-amz-content-sha256", line["reason"])
 
     def test_curl_with_a_presigned_url(self):
         since = len(self.upstream.requests)
@@ -328,10 +362,10 @@ class ForwardAuthBase:
             headers[h] = object_path("alice")
         headers["X-Original-Method"] = headers["X-Forwarded-Method"] = "GET"
         headers["X-Forwarded-For"] = "203.0.113.66"
-        status, _, _ = self.get(object_path("bob"), headers)
+        status, answer, _ = self.get(object_path("bob"), headers)
         self.assertEqual(status, 403)
         self.assertEqual(self.upstream_saw(since), [])
-        line = self.sidecar.wait_decisions(1)[-1]
+        line = self.decision_line(answer["x-iamlet-decision-id"])
         self.assertEqual(line["httpPath"], object_path("bob"))
         # The proxy appended the address it saw: the last entry, not the client's claim.
         self.assertEqual(line["sourceIpAddress"], "127.0.0.1")
@@ -380,7 +414,7 @@ class NginxTest(ForwardAuthBase, unittest.TestCase):
         self.assertEqual(status, 403)
         did = headers.get("x-iamlet-decision-id")
         self.assertTrue(did)
-        line = next(d for d in self.sidecar.wait_decisions(1) if d["decisionId"] == did)
+        line = self.decision_line(did)
         self.assertEqual(line["decision"], "ImplicitDeny")
 
 
