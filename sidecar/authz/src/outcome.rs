@@ -235,6 +235,28 @@ mod tests {
     }
 
     #[test]
+    fn an_allow_carries_its_decision_id_upstream() {
+        let allow = Answer {
+            allowed: true,
+            status: 200,
+            decision: CheckDecision::Allow,
+            reason: "ok".into(),
+            upstream_headers: vec![("x-iamlet-principal".into(), "p".into())],
+            aws_error: None,
+        };
+        let out = allow.into_outcome("r".into(), "d".into(), false);
+        assert_eq!(out.decision_id, "d");
+        assert!(out.body.is_empty());
+        assert_eq!(
+            out.upstream_headers,
+            vec![
+                ("x-iamlet-principal".to_owned(), "p".to_owned()),
+                (DECISION_ID_HEADER.to_owned(), "d".to_owned())
+            ]
+        );
+    }
+
+    #[test]
     fn fail_open_never_covers_what_the_client_caused() {
         assert!(FailureKind::TooLarge.client_caused());
         assert!(FailureKind::InvalidRequest.client_caused());
