@@ -84,6 +84,9 @@ class DecisionCacheTest(Base):
         hits2, misses2, _ = self.counts()
         self.assertEqual(hits2 - hits, 1)
         self.assertEqual(misses2 - misses, 2)
+        text = self.metrics()
+        self.assertGreaterEqual(metric(text, "iamlet_decision_cache_entries"), 2)
+        self.assertGreater(metric(text, "iamlet_decision_cache_bytes"), 0)
         first, second = self.log_line("cache-1a"), self.log_line("cache-1b")
         for field in ("decision", "decidingPolicy", "decidingStatement", "reason"):
             self.assertEqual(first[field], second[field], field)

@@ -138,6 +138,12 @@ impl DecisionCache {
         lock(&self.inner).decisions.len()
     }
 
+    /// Decisions held, and about the bytes they hold.
+    pub fn size(&self) -> (usize, usize) {
+        let inner = lock(&self.inner);
+        (inner.decisions.len(), inner.bytes)
+    }
+
     /// Whether none is held.
     pub fn is_empty(&self) -> bool {
         self.len() == 0

@@ -87,6 +87,10 @@ pub struct Metrics {
     pub decision_cache_misses: Counter,
     /// Decisions the cache was not used for, by reason (`time_dependent`, `role_trust`).
     pub decision_cache_bypasses: Family<KindLabels, Counter>,
+    /// Decisions held, refreshed at each scrape.
+    pub decision_cache_entries: Gauge,
+    /// Bytes they hold (about), refreshed at each scrape.
+    pub decision_cache_bytes: Gauge,
     registry: Registry,
 }
 
@@ -120,6 +124,8 @@ impl Metrics {
             decision_cache_hits: Counter::default(),
             decision_cache_misses: Counter::default(),
             decision_cache_bypasses: Family::default(),
+            decision_cache_entries: Gauge::default(),
+            decision_cache_bytes: Gauge::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -207,6 +213,16 @@ impl Metrics {
             "decision_cache_bypasses",
             "Decisions the decision cache was not used for, by reason",
             m.decision_cache_bypasses.clone(),
+        );
+        registry.register(
+            "decision_cache_entries",
+            "Decisions held by the decision cache",
+            m.decision_cache_entries.clone(),
+        );
+        registry.register(
+            "decision_cache_bytes",
+            "Bytes of keys and decisions held by the decision cache (about)",
+            m.decision_cache_bytes.clone(),
         );
         Metrics { registry, ..m }
     }

@@ -97,7 +97,10 @@ pub(crate) fn run_check(args: CheckConfigArgs) -> anyhow::Result<ExitCode> {
                     .and_then(|i| i.listen)
                     .map(|l| format!(", IAM API {l}"))
                     .unwrap_or_default(),
-                match (c.config.listen.forward_auth, c.config.listen.forward_auth_style) {
+                match (
+                    c.config.listen.forward_auth,
+                    c.config.listen.forward_auth_style
+                ) {
                     (Some(a), Some(style)) => format!(", forward-auth {a} ({style:?})"),
                     _ => String::new(),
                 },

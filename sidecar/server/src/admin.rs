@@ -53,6 +53,12 @@ pub fn metrics_text(authz: &Authorizer) -> String {
     m.cache_stale_serves.set(g(s.stale_serves));
     m.cache_entries.set(g(s.entries));
     m.log_dropped.set(g(authz.decision_log().dropped()));
+    if let Some(c) = authz.decision_cache() {
+        let (entries, bytes) = c.size();
+        let u = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
+        m.decision_cache_entries.set(u(entries));
+        m.decision_cache_bytes.set(u(bytes));
+    }
     let mut out = m.encode();
     if let Some(host) = authz.evaluator().host() {
         let c = host.counters();
