@@ -137,12 +137,13 @@ def stop_proc(proc):
             proc.wait(timeout=10)
 
 
-class ForwardAuthBase:
+class ProxySetup:
     """A sidecar whose forward-auth listener reads `style`'s headers, the proxy `start_proxy` starts
     in front of an upstream, and botocore keys for alice and bob."""
 
     style = None
     start_proxy = None
+    enforce = True
     keys = {}
 
     @classmethod
@@ -180,6 +181,7 @@ class ForwardAuthBase:
             forward = free_port()
             cls.sidecar = Sidecar(
                 engine="native",
+                enforce=cls.enforce,
                 prepare=cls.prepare,
                 listen_extra=f'forward_auth = "127.0.0.1:{forward}"\nforward_auth_style = "{cls.style}"',
             )
@@ -277,7 +279,9 @@ class ForwardAuthBase:
     def principal_headers(self, request):
         return [v for k, v in request[2] if k.lower() == "x-iamlet-principal"]
 
-    # --- tests ------------------------------------------------------------------------------------
+
+class ForwardAuthBase(ProxySetup):
+    """What every proxy must do, enforcing."""
 
     def test_a_signed_request_reaches_the_upstream_with_its_principal(self):
         since = len(self.upstream.requests)
@@ -432,6 +436,38 @@ class CaddyTest(ForwardAuthBase, unittest.TestCase):
         status, _, body = self.get(object_path("alice"))
         self.assertEqual(status, 401)
         self.assertEqual(json.loads(body)["error"], "Unauthenticated")
+
+
+class DryRunBase(ProxySetup):
+    """A dry run lets denied requests through, without a principal: the upstream then sees none at
+    all, never the client's own."""
+
+    enforce = False
+
+    def test_a_let_through_request_carries_no_client_principal(self):
+        since = len(self.upstream.requests)
+        status, _, body = self.get(object_path("alice"), {
+            "X-Iamlet-Principal": ALICE, "X-Iamlet-Decision-Id": "forged"})
+        self.assertEqual(status, 200, body)
+        seen = self.upstream_saw(since)
+        self.assertEqual(len(seen), 1)
+        self.assertEqual(self.principal_headers(seen[0]), [])
+        ids = [v for k, v in seen[0][2] if k.lower() == "x-iamlet-decision-id"]
+        self.assertNotIn("forged", ids)
+        self.assertEqual(len(ids), 1)
+        line = self.decision_line(ids[0])
+        self.assertEqual((line["decision"], line["allowed"], line["enforced"]),
+                         ("Unauthenticated", True, False))
+
+
+class NginxDryRunTest(DryRunBase, unittest.TestCase):
+    style = "nginx"
+    start_proxy = staticmethod(start_nginx)
+
+
+class CaddyDryRunTest(DryRunBase, unittest.TestCase):
+    style = "caddy"
+    start_proxy = staticmethod(start_caddy)
 
 
 if __name__ == "__main__":
