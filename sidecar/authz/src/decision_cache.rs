@@ -251,7 +251,7 @@ impl DecisionCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use iamlet_engine::{ContextMap, Policy, PolicyType, PrincipalKind};
+    use iamlet_engine::{ContextMap, ContextValue, Policy, PolicyType, PrincipalKind};
     use iamlet_store::{Parts, Query};
     use proptest::prelude::*;
 
@@ -269,9 +269,11 @@ mod tests {
             Just("*")
         ];
         let resource = prop_oneof![
-            Just("*"),
-            Just("arn:aws:s3:::b/${aws:username}/*"),
-            Just("arn:aws:s3:::b/shared/*"),
+            Just(r#""Resource":"*""#),
+            Just(r#""Resource":"arn:aws:s3:::b/${aws:username}/*""#),
+            Just(r#""Resource":"arn:aws:s3:::b/shared/*""#),
+            Just(r#""NotResource":"arn:aws:s3:::b/${aws:PrincipalTag/team}/*""#),
+            Just(r#""Resource":"arn:aws:s3:::b/${aws:RequestTag/team}/*""#),
         ];
         let condition = prop_oneof![
             Just(""),
@@ -283,10 +285,15 @@ mod tests {
             Just(r#","Condition":{"Null":{"aws:RequestTag/team":"true"}}"#),
             Just(r#","Condition":{"Bool":{"aws:SecureTransport":"true"}}"#),
             Just(r#","Condition":{"DateLessThan":{"aws:CurrentTime":"2100-01-01T00:00:00Z"}}"#),
+            Just(r#","Condition":{"ForAnyValue:StringEquals":{"aws:TagKeys":["team","env"]}}"#),
+            Just(r#","Condition":{"ForAllValues:StringEquals":{"aws:TagKeys":["team"]}}"#),
+            Just(
+                r#","Condition":{"StringLike":{"s3:prefix":"${aws:PrincipalTag/missing, 'a'}*"}}"#
+            ),
+            Just(r#","Condition":{"StringNotEqualsIfExists":{"aws:SourceIp":"10.1.2.3"}}"#),
         ];
-        (effect, action, resource, condition).prop_map(|(e, a, r, c)| {
-            format!(r#"{{"Effect":"{e}","Action":"{a}","Resource":"{r}"{c}}}"#)
-        })
+        (effect, action, resource, condition)
+            .prop_map(|(e, a, r, c)| format!(r#"{{"Effect":"{e}","Action":"{a}",{r}{c}}}"#))
     }
 
     fn policies() -> impl Strategy<Value = Vec<String>> {
@@ -310,25 +317,30 @@ mod tests {
         tag: Option<usize>,
         prefix: Option<usize>,
         secure: bool,
+        tag_keys: Option<usize>,
     }
 
     fn request() -> impl Strategy<Value = Req> {
         (
             0..2usize,
-            0..3usize,
+            0..4usize,
             prop::option::of(0..2usize),
             prop::option::of(0..2usize),
             prop::option::of(0..2usize),
             any::<bool>(),
+            prop::option::of(0..3usize),
         )
-            .prop_map(|(action, resource, ip, tag, prefix, secure)| Req {
-                action,
-                resource,
-                ip,
-                tag,
-                prefix,
-                secure,
-            })
+            .prop_map(
+                |(action, resource, ip, tag, prefix, secure, tag_keys)| Req {
+                    tag_keys,
+                    action,
+                    resource,
+                    ip,
+                    tag,
+                    prefix,
+                    secure,
+                },
+            )
     }
 
     #[derive(Clone, Debug)]
@@ -375,6 +387,13 @@ mod tests {
         if let Some(p) = r.prefix {
             context.insert("s3:prefix", ["a", "b"][p]);
         }
+        if let Some(k) = r.tag_keys {
+            let keys: &[&str] = [&["team"][..], &["team", "env"][..], &[][..]][k];
+            context.insert(
+                "aws:TagKeys",
+                ContextValue::multi(keys.iter().map(|k| (*k).to_owned()).collect()),
+            );
+        }
         let query = Query {
             principal: format!("arn:aws:iam::{ACCOUNT}:user/{name}"),
             session_issuer: None,
@@ -383,6 +402,7 @@ mod tests {
                 "arn:aws:s3:::b/alice/k",
                 "arn:aws:s3:::b/bob/k",
                 "arn:aws:s3:::b/shared/k",
+                "arn:aws:s3:::b/red/k",
             ][r.resource]
                 .into(),
             resource_account: Some(ACCOUNT.into()),
@@ -408,7 +428,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(64))]
+        #![proptest_config(ProptestConfig::with_cases(400))]
 
         /// On generated policy sets and requests, with policies changing under it, the cached
         /// answer is the fresh one; small bounds make it evict too.
@@ -524,6 +544,7 @@ mod tests {
             tag: None,
             prefix: None,
             secure: true,
+            tag_keys: None,
         }
     }
 }
