@@ -404,6 +404,41 @@ mod tests {
     }
 
     #[test]
+    fn iam_api_calls_keep_their_management_fields() {
+        let rec = DecisionRecord {
+            principal: Some("arn:aws:iam::111122223333:root".into()),
+            action: Some("iam:CreateUser".into()),
+            decision: "Allow".into(),
+            allowed: true,
+            management: Some(crate::ManagementEvent {
+                event_source: "iam.amazonaws.com",
+                event_name: "CreateUser".into(),
+                event_version: "1.08",
+                event_type: "AwsApiCall",
+                read_only: false,
+                user_identity: json!({"type": "Root", "arn": "arn:aws:iam::111122223333:root"}),
+                request_parameters: json!({"userName": "carol"}),
+                error_code: None,
+                error_message: None,
+                recipient_account_id: "111122223333".into(),
+            }),
+            ..DecisionRecord::begin("req-2".into(), "iam", "native", true)
+        };
+        let e = record(&rec);
+        assert_eq!(
+            (e["eventSource"].as_str(), e["eventName"].as_str()),
+            (Some("iam.amazonaws.com"), Some("CreateUser"))
+        );
+        assert_eq!(e["userIdentity"]["type"], "Root");
+        assert_eq!(e["requestParameters"]["userName"], "carol");
+        assert_eq!(e["readOnly"], false);
+        assert_eq!(e["managementEvent"], true);
+        let back = decision_of(&e).unwrap().unwrap();
+        assert_eq!(back.action.as_deref(), Some("iam:CreateUser"));
+        assert_eq!(back.decision, "Allow");
+    }
+
+    #[test]
     fn records_read_back_as_decisions() {
         let ours = decision_of(&record(&decided("ExplicitDeny")))
             .unwrap()
