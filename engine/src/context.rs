@@ -10,7 +10,7 @@ use smallvec::SmallVec;
 use std::collections::BTreeMap;
 
 /// The value of one condition key.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ContextValue {
     /// Most keys hold one value: kept inline, it costs no allocation of its own.
     values: SmallVec<[String; 1]>,

@@ -20,6 +20,7 @@ pub mod password;
 mod pattern;
 mod policy;
 mod probe;
+mod reads;
 mod request;
 pub mod simulate;
 mod variables;
@@ -35,4 +36,5 @@ pub use explain::{
 pub use policy::{
     Effect, ParsePolicyTypeError, Policy, PolicyType, QuotaFinding, SizeCount, Version,
 };
+pub use reads::{ContextReads, RequestKey};
 pub use request::{Principal, PrincipalKind, Request};

@@ -66,7 +66,7 @@ impl PrincipalKind {
 }
 
 /// The principal making a request, parsed from its ARN.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Principal {
     pub(crate) arn: String,
     pub(crate) kind: PrincipalKind,

@@ -110,7 +110,8 @@ def free_port():
 
 def config_toml(ports, log_path, engine="component", enforce=True, accounts=None, shadow=None,
                 poll="2s", capacity=10000, memory_mib=256, credentials=None, sts=False, workers=None,
-                fail_open=False, limits_extra="", extra=""):
+                fail_open=False, limits_extra="", extra="", listen_extra="", organization=None,
+                log_format=None):
     ex = os.path.join(ROOT, "examples")
     accounts = accounts or f"{ex}/account.json"
     shadow_line = f'shadow_accounts = "{shadow}"' if shadow else ""
@@ -122,10 +123,11 @@ def config_toml(ports, log_path, engine="component", enforce=True, accounts=None
 grpc = "127.0.0.1:{ports['grpc']}"
 http = "127.0.0.1:{ports['http']}"
 admin = "127.0.0.1:{ports['admin']}"
+{listen_extra}
 
 [store]
 accounts = "{accounts}"
-organization = "{ex}/organization.json"
+organization = "{organization or f'{ex}/organization.json'}"
 poll_interval = "{poll}"
 cache_capacity = {capacity}
 cache_ttl = "5m"
@@ -173,6 +175,7 @@ shutdown_grace = "10s"
 
 [decision_log]
 path = "{log_path}"
+{f'format = "{log_format}"' if log_format else ""}
 
 {f'[sts]{chr(10)}listen = "127.0.0.1:{ports["sts"]}"{chr(10)}max_session_duration = "2h"' if sts else ""}
 
@@ -208,9 +211,9 @@ class Sidecar:
     def __init__(self, engine="component", enforce=True, args=(), prepare=None, **config):
         """`prepare(dir)` may write files into the sidecar's directory and return config overrides
         (`accounts`, `shadow`, `poll`, `capacity`, `memory_mib`, `credentials`, `sts`, `workers`,
-        `fail_open`, `limits_extra`, `extra`) before the process starts; `args` are extra CLI flags."""
+        `fail_open`, `limits_extra`, `extra`, `listen_extra`, `organization`, `log_format`) before the process starts; `args` are extra CLI flags."""
         self.dir = tempfile.mkdtemp(prefix="iamlet-e2e-")
-        self.ports = {k: free_port() for k in ("grpc", "http", "admin", "sts")}
+        self.ports = {k: free_port() for k in ("grpc", "http", "admin", "sts", "forward")}
         self.log_path = os.path.join(self.dir, "decisions.jsonl")
         self.config = os.path.join(self.dir, "iamlet.toml")
         if prepare:

@@ -5,7 +5,7 @@
 //! tags come from the store.
 
 use crate::identify::Identity;
-use crate::input::{forwarded_for, CheckInput, Origin};
+use crate::input::{forwarded_for, CheckInput};
 use crate::settings::ContextSection;
 use iamlet_auth::sigv4::{self, SigV4Error};
 use iamlet_engine::{ContextMap, ContextValue};
@@ -14,7 +14,7 @@ use iamlet_routes::Mapped;
 /// The client's address: `X-Forwarded-For` within `trusted_hops` for a proxied request, else the
 /// connection's peer.
 pub(crate) fn source_ip(settings: &ContextSection, input: &CheckInput) -> Option<String> {
-    if input.origin == Origin::Proxied && settings.trusted_hops > 0 {
+    if input.origin.proxied() && settings.trusted_hops > 0 {
         if let Some(ip) = input
             .headers
             .get("x-forwarded-for")
@@ -81,7 +81,7 @@ pub(crate) fn derive(
         ctx.insert("aws:Referer", r.as_str());
     }
     // Direct clients' headers never become request tags.
-    if input.origin == Origin::Proxied {
+    if input.origin.proxied() {
         let mut tag_keys = Vec::new();
         for (header, tag) in &settings.request_tags {
             if let Some(v) = input.headers.get(&header.to_ascii_lowercase()) {

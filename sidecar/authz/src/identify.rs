@@ -4,7 +4,7 @@
 //! configuration names as trusted. The identity carries what the request's context learns from how
 //! the caller authenticated (MFA, session tags, token times).
 
-use crate::input::CheckInput;
+use crate::input::{CheckInput, Origin};
 use crate::settings::{JwtSection, PrincipalSection, SpiffeRule};
 use iamlet_auth::sigv4::{self, SigV4Error};
 use iamlet_auth::{Authenticator, Caller, OpenedSession};
@@ -132,7 +132,12 @@ pub(crate) fn identify(
             return Ok(Some(i));
         }
     }
-    let Some(header) = principal.trusted_header.as_ref() else {
+    // A forward-auth subrequest carries whatever headers the client sent.
+    let Some(header) = principal
+        .trusted_header
+        .as_ref()
+        .filter(|_| input.origin != Origin::ForwardAuth)
+    else {
         return Ok(None);
     };
     Ok(input
@@ -275,6 +280,23 @@ mod tests {
             .headers
             .insert("authorization".into(), "Bearer x".into());
         assert_eq!(signing_key_id(&input), None);
+    }
+
+    #[test]
+    fn forward_auth_subrequests_never_name_the_principal_in_a_header() {
+        let principal = PrincipalSection {
+            trusted_header: Some("x-iamlet-principal".into()),
+            ..PrincipalSection::default()
+        };
+        let mut input = CheckInput::default();
+        input.headers.insert(
+            "x-iamlet-principal".into(),
+            "arn:aws:iam::111122223333:user/alice".into(),
+        );
+        let id = identify(&principal, None, &input).unwrap().unwrap();
+        assert_eq!(id.principal, "arn:aws:iam::111122223333:user/alice");
+        input.origin = Origin::ForwardAuth;
+        assert!(identify(&principal, None, &input).unwrap().is_none());
     }
 
     #[test]

@@ -10,6 +10,10 @@ pub enum Origin {
     /// (within `[context] trusted_hops`).
     #[default]
     Proxied,
+    /// A proxy's forward-auth subrequest (nginx, Caddy, Traefik): its `X-Forwarded-*` headers
+    /// describe the client as `Proxied`'s do, but the proxy copies every header of the client's
+    /// request into it, so no header names the principal (`[principal] trusted_header` is not read).
+    ForwardAuth,
     /// The client connects itself (STS): only the connection says where it is and how it came, and
     /// no header it sends is taken for the address, the scheme or request tags.
     Direct,
@@ -43,6 +47,13 @@ pub struct CheckInput {
     /// The request's body, whole, when Envoy sends it (`with_request_body`; never a partial one):
     /// a SigV4 signature is then checked against it.
     pub body: Option<Vec<u8>>,
+}
+
+impl Origin {
+    /// Whether a proxy describes the client (its forwarding headers are read).
+    pub fn proxied(self) -> bool {
+        matches!(self, Origin::Proxied | Origin::ForwardAuth)
+    }
 }
 
 impl CheckInput {

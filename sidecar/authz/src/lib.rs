@@ -22,6 +22,8 @@
 #![forbid(unsafe_code)]
 
 mod context;
+mod correlation;
+pub mod decision_cache;
 pub mod engine;
 mod identify;
 mod input;
@@ -32,15 +34,17 @@ pub mod settings;
 #[cfg(test)]
 mod tests;
 
+pub use correlation::Correlation;
 pub use identify::Identity;
 pub use input::{forwarded_for, CheckInput, Origin};
-pub use outcome::{CheckDecision, Failure, FailureKind, Outcome};
+pub use outcome::{CheckDecision, Failure, FailureKind, Outcome, DECISION_ID_HEADER};
 pub use settings::Settings;
 
+use decision_cache::{DecisionCache, DecisionCacheConfig, Lookup};
 use engine::{Evaluator, Verdict};
 use iamlet_auth::sigv4::SigV4Error;
 use iamlet_auth::{Authenticator, CredentialSource};
-use iamlet_decision_log::{redact, DecisionLog, DecisionRecord};
+use iamlet_decision_log::{redact, DecisionLog, DecisionRecord, SessionContext};
 use iamlet_engine::{ContextMap, Decision};
 use iamlet_routes::{Mapped, Unmapped};
 use iamlet_store::{Query, Store, StoreError};
@@ -60,6 +64,7 @@ pub struct Authorizer {
     log: DecisionLog,
     metrics: Arc<Metrics>,
     authenticator: Option<Arc<Authenticator>>,
+    decisions: Option<DecisionCache>,
 }
 
 /// The authorizer as a `tower::Service`: the innermost service of the servers' stack.
@@ -133,7 +138,19 @@ impl Authorizer {
             log,
             metrics,
             authenticator: None,
+            decisions: None,
         }
+    }
+
+    /// Remembers decisions ([`decision_cache`]); without it every check is decided afresh.
+    pub fn with_decision_cache(mut self, config: DecisionCacheConfig) -> Self {
+        self.decisions = Some(DecisionCache::new(config));
+        self
+    }
+
+    /// The decision cache, when on.
+    pub fn decision_cache(&self) -> Option<&DecisionCache> {
+        self.decisions.as_ref()
     }
 
     /// Verifies SigV4-signed requests with the access keys and sessions of a source (the
@@ -188,6 +205,28 @@ impl Authorizer {
         mapped: &Mapped,
         context: ContextMap,
     ) -> Result<Decided, Failure> {
+        self.decide_noting(store, identity, mapped, context, &mut None)
+            .await
+    }
+
+    /// [`Authorizer::decide`], noting the principal's unique id (for the decision log) when the
+    /// store knows it.
+    async fn decide_noting(
+        &self,
+        store: &Store,
+        identity: &Identity,
+        mapped: &Mapped,
+        context: ContextMap,
+        unique_id: &mut Option<String>,
+    ) -> Result<Decided, Failure> {
+        // The live store's decisions only (not a shadow's); the organization is read before the
+        // request is prepared, so an entry is never filed under data newer than it was decided on.
+        let cache = self
+            .decisions
+            .as_ref()
+            .filter(|_| std::ptr::eq(store, Arc::as_ptr(&self.store)));
+        let org = cache.and_then(|_| store.organization());
+        let reads_trust = iamlet_store::trusted_role(&mapped.action, &mapped.resource).is_some();
         let query = Query {
             principal: identity.principal.clone(),
             session_issuer: identity.session_issuer.clone(),
@@ -214,17 +253,40 @@ impl Authorizer {
                 });
             }
         };
+        *unique_id = prepared.resolved().unique_id().map(str::to_owned);
         if let Some(policy) = identity.session.as_ref().and_then(|s| s.policy.clone()) {
             prepared = prepared.with_policies([policy]);
         }
-        self.evaluator
+        let pending = match cache.map(|c| c.lookup(&prepared, org.as_ref(), reads_trust)) {
+            Some(Lookup::Hit(v)) => {
+                self.metrics.decision_cache_hits.inc();
+                return Ok(Decided::Engine(v));
+            }
+            Some(Lookup::Miss(p)) => {
+                self.metrics.decision_cache_misses.inc();
+                Some(p)
+            }
+            Some(Lookup::Bypass(b)) => {
+                self.metrics
+                    .decision_cache_bypasses
+                    .get_or_create(&KindLabels { kind: b.as_str() })
+                    .inc();
+                None
+            }
+            None => None,
+        };
+        let verdict = self
+            .evaluator
             .decide(&prepared)
             .await
-            .map(Decided::Engine)
             .map_err(|e| Failure {
                 kind: e.kind(),
                 message: e.to_string(),
-            })
+            })?;
+        if let (Some(c), Some(p)) = (cache, pending) {
+            c.store(p, &verdict);
+        }
+        Ok(Decided::Engine(verdict))
     }
 
     /// Decides a request. Never fails: every error is a deny (or, with `fail_open` and a failure of
@@ -246,13 +308,13 @@ impl Authorizer {
             out.status = 431;
             return out;
         }
-        let request_id = input
-            .headers
-            .get("x-request-id")
-            .filter(|s| !s.is_empty() && s.len() <= 128)
-            .cloned()
-            .unwrap_or_else(new_request_id);
+        let trace = Correlation::of(&input.headers);
+        let request_id = trace.request_id.clone().unwrap_or_else(new_request_id);
+        let decision_id = new_request_id();
         let mut rec = DecisionRecord {
+            decision_id: decision_id.clone(),
+            traceparent: trace.traceparent,
+            tracestate: trace.tracestate,
             access_key_id: self
                 .authenticator
                 .as_ref()
@@ -269,6 +331,10 @@ impl Authorizer {
             )
         };
         let answer = self.run(&input, &mut rec).await;
+        rec.error_code = answer
+            .aws_error
+            .as_ref()
+            .map(|e| e.code().as_str().to_owned());
 
         let latency = started.elapsed();
         rec.decision = answer.decision.as_str().to_owned();
@@ -285,7 +351,11 @@ impl Authorizer {
             .inc();
         self.metrics.latency.observe(latency.as_secs_f64());
         self.log.record(rec);
-        answer.into_outcome(request_id, self.settings.responses.verbose_denials)
+        answer.into_outcome(
+            request_id,
+            decision_id,
+            self.settings.responses.verbose_denials,
+        )
     }
 
     /// Stages 1 to 4, and what they answer.
@@ -315,6 +385,17 @@ impl Authorizer {
             Err(e) => return unauthenticated(e),
         };
         rec.principal = Some(identity.principal.clone());
+        rec.session_context = identity.session.as_ref().map(|s| SessionContext {
+            issuer: s
+                .session
+                .role_arn
+                .clone()
+                .or_else(|| s.session.user_arn.clone()),
+            creation_date: chrono::DateTime::from_timestamp(s.session.issued_at, 0)
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                .unwrap_or_default(),
+            mfa_authenticated: s.session.mfa_authenticated_at.is_some(),
+        });
 
         let mapped = match map::map(&self.settings.routes, input) {
             Ok(m) => m,
@@ -337,6 +418,8 @@ impl Authorizer {
         };
         rec.action = Some(mapped.action.clone());
         rec.resource = Some(mapped.resource.clone());
+        rec.resource_account = mapped.resource_account.clone();
+        rec.read_only = read_only(&mapped.action);
         if let Err(e) = context::check_signed_region(&self.settings.context, &identity, &mapped) {
             return unauthenticated(e);
         }
@@ -347,7 +430,9 @@ impl Authorizer {
             .and_then(|v| v.values().first().cloned())
             .or_else(|| identity.signed_region.clone());
         let shadow_ctx = self.shadow.as_ref().map(|_| ctx.clone());
-        let decided = self.decide(&self.store, &identity, &mapped, ctx).await;
+        let decided = self
+            .decide_noting(&self.store, &identity, &mapped, ctx, &mut rec.principal_id)
+            .await;
         if let (Some(shadow), Some(ctx)) = (&self.shadow, shadow_ctx) {
             let theirs = self.decide(shadow, &identity, &mapped, ctx).await;
             if let Some(disagreement) = shadow_disagreement(&decided, &theirs) {
@@ -414,6 +499,46 @@ impl Authorizer {
         counter.inc();
     }
 
+    /// An answer to a request a front end could not read as a check (a forward-auth subrequest
+    /// without its original method, URI or host, or with one of them twice): a bad request, logged
+    /// and counted like any check; let through only in a dry run, as every denial is.
+    pub fn bad_request(&self, protocol: &'static str, reason: String) -> Outcome {
+        let allowed = !self.settings.mode.enforce;
+        self.metrics
+            .checks
+            .get_or_create(&CheckLabels::of(
+                protocol,
+                CheckDecision::BadRequest,
+                allowed,
+            ))
+            .inc();
+        let request_id = new_request_id();
+        self.log.record(DecisionRecord {
+            decision: CheckDecision::BadRequest.as_str().to_owned(),
+            allowed,
+            reason: reason.clone(),
+            ..DecisionRecord::begin(
+                request_id.clone(),
+                protocol,
+                self.evaluator.name(),
+                self.settings.mode.enforce,
+            )
+        });
+        Answer {
+            allowed,
+            status: 400,
+            decision: CheckDecision::BadRequest,
+            reason,
+            upstream_headers: Vec::new(),
+            aws_error: None,
+        }
+        .into_outcome(
+            request_id.clone(),
+            request_id,
+            self.settings.responses.verbose_denials,
+        )
+    }
+
     /// An answer when the check itself could not run (shed, timed out, too large). `fail_open`
     /// covers Iamlet's own failures only: what the client caused is always a denial.
     pub fn failure(&self, protocol: &'static str, kind: FailureKind, reason: String) -> Outcome {
@@ -444,8 +569,21 @@ impl Authorizer {
             upstream_headers: Vec::new(),
             aws_error: None,
         }
-        .into_outcome(request_id, self.settings.responses.verbose_denials)
+        .into_outcome(
+            request_id.clone(),
+            request_id,
+            self.settings.responses.verbose_denials,
+        )
     }
+}
+
+/// Whether an action only reads: its access level in the catalog is List or Read (`None` for an
+/// action the catalog does not know).
+fn read_only(action: &str) -> Option<bool> {
+    use iamlet_engine::catalog::{AccessLevel, Catalog};
+    let (service, name) = action.split_once(':')?;
+    let level = Catalog::embedded().service(service)?.action(name)?.level();
+    Some(matches!(level, AccessLevel::List | AccessLevel::Read))
 }
 
 /// What a shadow store decided, when it differs from the live one: its decision, or

@@ -85,6 +85,16 @@ pub struct Metrics {
     pub cache_entries: Gauge,
     /// Decision log lines dropped.
     pub log_dropped: Gauge,
+    /// Decisions answered from the decision cache.
+    pub decision_cache_hits: Counter,
+    /// Decisions looked up in the decision cache and not found (then decided and stored).
+    pub decision_cache_misses: Counter,
+    /// Decisions the cache was not used for, by reason (`time_dependent`, `role_trust`).
+    pub decision_cache_bypasses: Family<KindLabels, Counter>,
+    /// Decisions held, refreshed at each scrape.
+    pub decision_cache_entries: Gauge,
+    /// Bytes they hold (about), refreshed at each scrape.
+    pub decision_cache_bytes: Gauge,
     registry: Registry,
 }
 
@@ -117,6 +127,11 @@ impl Metrics {
             cache_resyncs: Gauge::default(),
             cache_entries: Gauge::default(),
             log_dropped: Gauge::default(),
+            decision_cache_hits: Counter::default(),
+            decision_cache_misses: Counter::default(),
+            decision_cache_bypasses: Family::default(),
+            decision_cache_entries: Gauge::default(),
+            decision_cache_bytes: Gauge::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -199,6 +214,31 @@ impl Metrics {
             "decision_log_dropped",
             "Decision log lines dropped",
             m.log_dropped.clone(),
+        );
+        registry.register(
+            "decision_cache_hits",
+            "Decisions answered from the decision cache",
+            m.decision_cache_hits.clone(),
+        );
+        registry.register(
+            "decision_cache_misses",
+            "Decisions looked up in the decision cache and not found",
+            m.decision_cache_misses.clone(),
+        );
+        registry.register(
+            "decision_cache_bypasses",
+            "Decisions the decision cache was not used for, by reason",
+            m.decision_cache_bypasses.clone(),
+        );
+        registry.register(
+            "decision_cache_entries",
+            "Decisions held by the decision cache",
+            m.decision_cache_entries.clone(),
+        );
+        registry.register(
+            "decision_cache_bytes",
+            "Bytes of keys and decisions held by the decision cache (about)",
+            m.decision_cache_bytes.clone(),
         );
         Metrics { registry, ..m }
     }

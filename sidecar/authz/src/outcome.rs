@@ -118,6 +118,9 @@ pub struct Outcome {
     pub status: u16,
     /// The request id (echoed to the client in deny bodies).
     pub request_id: String,
+    /// The decision's own id (its decision-log line's `decisionId`): a header for the upstream
+    /// (`x-iamlet-decision-id`), Envoy's dynamic metadata, and in deny bodies.
+    pub decision_id: String,
     /// Headers to add upstream when allowed.
     pub upstream_headers: Vec<(String, String)>,
     /// The JSON body of a deny.
@@ -127,6 +130,9 @@ pub struct Outcome {
     /// Why, in words (logged; in bodies only with `verbose_denials`).
     pub reason: String,
 }
+
+/// The header carrying the decision id to the upstream (and on denials, to the client).
+pub const DECISION_ID_HEADER: &str = "x-iamlet-decision-id";
 
 /// What an answer is made of, before its body is written.
 #[derive(Debug)]
@@ -143,7 +149,12 @@ pub(crate) struct Answer {
 
 impl Answer {
     /// The outcome, its body written once.
-    pub(crate) fn into_outcome(self, request_id: String, verbose: bool) -> Outcome {
+    pub(crate) fn into_outcome(
+        self,
+        request_id: String,
+        decision_id: String,
+        verbose: bool,
+    ) -> Outcome {
         let body = if self.allowed {
             String::new()
         } else {
@@ -155,6 +166,7 @@ impl Answer {
                 },
                 "decision": self.decision.as_str(),
                 "requestId": request_id,
+                "decisionId": decision_id,
             });
             if let Some(e) = &self.aws_error {
                 b["message"] = e.message().into();
@@ -169,10 +181,13 @@ impl Answer {
             status: if self.allowed { 200 } else { self.status },
             request_id,
             upstream_headers: if self.allowed {
-                self.upstream_headers
+                let mut h = self.upstream_headers;
+                h.push((DECISION_ID_HEADER.to_owned(), decision_id.clone()));
+                h
             } else {
                 Vec::new()
             },
+            decision_id,
             body,
             decision: self.decision,
             reason: self.reason,
@@ -199,22 +214,45 @@ mod tests {
     #[test]
     fn bodies_are_written_once_with_aws_codes_for_signatures() {
         let e = SigV4Error::new(SigV4ErrorCode::SignatureDoesNotMatch, "no match");
-        let out = deny(403, Some(e)).into_outcome("r1".into(), false);
+        let out = deny(403, Some(e)).into_outcome("r1".into(), "d1".into(), false);
         let body: serde_json::Value = serde_json::from_str(&out.body).unwrap();
         assert_eq!(body["error"], "SignatureDoesNotMatch");
         assert_eq!(body["message"], "no match");
         assert_eq!(body["decision"], "Unauthenticated");
         assert_eq!(body["requestId"], "r1");
+        assert_eq!(body["decisionId"], "d1");
         assert!(body.get("reason").is_none());
         assert!(
             out.upstream_headers.is_empty(),
             "no headers upstream on a deny"
         );
-        let out = deny(401, None).into_outcome("r2".into(), true);
+        let out = deny(401, None).into_outcome("r2".into(), "d2".into(), true);
         let body: serde_json::Value = serde_json::from_str(&out.body).unwrap();
         assert_eq!(
             (body["error"].as_str(), body["reason"].as_str()),
             (Some("Unauthenticated"), Some("why"))
+        );
+    }
+
+    #[test]
+    fn an_allow_carries_its_decision_id_upstream() {
+        let allow = Answer {
+            allowed: true,
+            status: 200,
+            decision: CheckDecision::Allow,
+            reason: "ok".into(),
+            upstream_headers: vec![("x-iamlet-principal".into(), "p".into())],
+            aws_error: None,
+        };
+        let out = allow.into_outcome("r".into(), "d".into(), false);
+        assert_eq!(out.decision_id, "d");
+        assert!(out.body.is_empty());
+        assert_eq!(
+            out.upstream_headers,
+            vec![
+                ("x-iamlet-principal".to_owned(), "p".to_owned()),
+                (DECISION_ID_HEADER.to_owned(), "d".to_owned())
+            ]
         );
     }
 

@@ -52,7 +52,8 @@ struct ExternalAccessArgs {
 
 #[derive(Debug, clap::Args)]
 struct AccessAdvisorArgs {
-    /// Decision logs (JSON lines, as `iamlet serve` writes them).
+    /// Decision logs: JSON lines as `iamlet serve` writes them, in Iamlet's format or CloudTrail's
+    /// (`[decision_log] format`), or CloudTrail's own log files (`{"Records": [...]}`).
     #[arg(long = "log", value_name = "FILE", required = true)]
     logs: Vec<PathBuf>,
     #[command(flatten)]
@@ -79,7 +80,7 @@ struct CredentialsArgs {
     /// The access keys (`iamlet keys`' credentials file).
     #[arg(long, value_name = "FILE")]
     credentials: Option<PathBuf>,
-    /// Decision logs, for each key's last use.
+    /// Decision logs (either format, or CloudTrail's log files), for each key's last use.
     #[arg(long = "log", value_name = "FILE")]
     logs: Vec<PathBuf>,
 }

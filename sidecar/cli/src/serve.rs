@@ -80,7 +80,7 @@ pub(crate) fn run_check(args: CheckConfigArgs) -> anyhow::Result<ExitCode> {
                 }
             }
             println!(
-                "{}: ok ({} routes; gRPC {}, HTTP {}, admin {}{}{}; engine {:?}; store {}{})",
+                "{}: ok ({} routes; gRPC {}, HTTP {}, admin {}{}{}{}; engine {:?}; store {}{})",
                 args.config.display(),
                 c.routes.len(),
                 c.config.listen.grpc,
@@ -97,6 +97,13 @@ pub(crate) fn run_check(args: CheckConfigArgs) -> anyhow::Result<ExitCode> {
                     .and_then(|i| i.listen)
                     .map(|l| format!(", IAM API {l}"))
                     .unwrap_or_default(),
+                match (
+                    c.config.listen.forward_auth,
+                    c.config.listen.forward_auth_style
+                ) {
+                    (Some(a), Some(style)) => format!(", forward-auth {a} ({style:?})"),
+                    _ => String::new(),
+                },
                 c.config.engine.kind,
                 c.config.store.accounts,
                 c.database

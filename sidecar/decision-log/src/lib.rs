@@ -10,6 +10,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod cloudtrail;
 pub mod redact;
 
 use serde::Serialize;
@@ -26,10 +27,25 @@ pub struct DecisionRecord {
     pub event_time: String,
     /// The request id (Envoy's `x-request-id`, or one of ours).
     pub request_id: String,
+    /// The decision's own id, always ours and unique: what the answer carries (a header for the
+    /// upstream, Envoy's dynamic metadata, the deny body) to find this line.
+    pub decision_id: String,
+    /// The checked request's W3C `traceparent`, when it carried a well-formed one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub traceparent: Option<String>,
+    /// The checked request's W3C `tracestate`, with a `traceparent`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tracestate: Option<String>,
     /// `grpc` or `http`.
     pub protocol: &'static str,
     /// The principal's ARN, when established.
     pub principal: Option<String>,
+    /// The principal's unique id (`AIDA…` for a user, `AROA…` for a role), when the store knows it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub principal_id: Option<String>,
+    /// For temporary credentials: who issued the session, when, and whether with MFA.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_context: Option<SessionContext>,
     /// The access key that signed the request (SigV4), verified or not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub access_key_id: Option<String>,
@@ -37,6 +53,15 @@ pub struct DecisionRecord {
     pub action: Option<String>,
     /// The resource ARN.
     pub resource: Option<String>,
+    /// The account owning the resource, when the route says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resource_account: Option<String>,
+    /// Whether the action only reads (its access level in the catalog is List or Read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub read_only: Option<bool>,
+    /// AWS's error code of a signature that did not verify (`SignatureDoesNotMatch`, …).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
     /// `aws:RequestedRegion` of the request (a SigV4 signature's region, or the configured one).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
@@ -87,6 +112,19 @@ pub struct Federation {
     pub subject: String,
 }
 
+/// A session's issuer and attributes (CloudTrail's `sessionContext`).
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionContext {
+    /// The role (assumed-role sessions) or IAM user (federation, `GetSessionToken`) that issued it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
+    /// When it was issued, RFC 3339.
+    pub creation_date: String,
+    /// Whether it was issued with MFA.
+    pub mfa_authenticated: bool,
+}
+
 /// CloudTrail's fields of a management event (`eventSource`, `eventName`, `userIdentity`,
 /// `requestParameters`, `errorCode`…), so tools that read CloudTrail read these lines.
 #[derive(Clone, Debug, Serialize)]
@@ -118,7 +156,7 @@ pub struct ManagementEvent {
 
 impl DecisionRecord {
     /// A record begun now, everything else unknown yet: each front end (ext_authz, STS, a failed
-    /// check) fills in what it learns.
+    /// check) fills in what it learns. The decision id is the request id until one says otherwise.
     pub fn begin(
         request_id: String,
         protocol: &'static str,
@@ -127,12 +165,20 @@ impl DecisionRecord {
     ) -> Self {
         DecisionRecord {
             event_time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            decision_id: request_id.clone(),
+            traceparent: None,
+            tracestate: None,
             request_id,
             protocol,
             principal: None,
+            principal_id: None,
+            session_context: None,
             access_key_id: None,
             action: None,
             resource: None,
+            resource_account: None,
+            read_only: None,
+            error_code: None,
             region: None,
             decision: String::new(),
             allowed: false,
@@ -158,6 +204,9 @@ impl DecisionRecord {
     fn bounded(mut self) -> Self {
         for field in [
             &mut self.principal,
+            &mut self.principal_id,
+            &mut self.resource_account,
+            &mut self.error_code,
             &mut self.access_key_id,
             &mut self.action,
             &mut self.resource,
@@ -168,6 +217,11 @@ impl DecisionRecord {
             &mut self.source_ip_address,
             &mut self.shadow_decision,
         ] {
+            if let Some(v) = field.as_mut() {
+                *v = redact::truncate(v);
+            }
+        }
+        for field in [&mut self.traceparent, &mut self.tracestate] {
             if let Some(v) = field.as_mut() {
                 *v = redact::truncate(v);
             }
@@ -193,7 +247,17 @@ impl DecisionRecord {
     fn weight(&self) -> usize {
         let opt = |o: &Option<String>| o.as_ref().map_or(0, String::len);
         256 + self.request_id.len()
+            + self.decision_id.len()
+            + opt(&self.traceparent)
+            + opt(&self.tracestate)
             + opt(&self.principal)
+            + opt(&self.principal_id)
+            + opt(&self.resource_account)
+            + opt(&self.error_code)
+            + self
+                .session_context
+                .as_ref()
+                .map_or(0, |s| 64 + opt(&s.issuer))
             + opt(&self.access_key_id)
             + opt(&self.action)
             + opt(&self.resource)
@@ -225,6 +289,17 @@ impl DecisionRecord {
     }
 }
 
+/// How decisions are written: one JSON object a line either way.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Iamlet's own fields ([`DecisionRecord`]).
+    #[default]
+    Iamlet,
+    /// CloudTrail's record format ([`cloudtrail`]), Iamlet's fields under `additionalEventData`.
+    CloudTrail,
+}
+
 /// The most bytes of records waiting for the writer; past it records are dropped and counted.
 pub const MAX_QUEUED_BYTES: usize = 16 * 1024 * 1024;
 /// The most records waiting for the writer.
@@ -251,11 +326,16 @@ impl DecisionLog {
         }
     }
 
-    /// Starts the writer: `-` for stdout, else a file appended to.
+    /// Starts the writer in Iamlet's own format: `-` for stdout, else a file appended to.
+    pub async fn open(path: &str) -> std::io::Result<Self> {
+        Self::open_with(path, LogFormat::Iamlet).await
+    }
+
+    /// Starts the writer in a format: `-` for stdout, else a file appended to.
     ///
     /// The writer is one long-lived blocking thread with plain `std::io` writes: `tokio::fs` would
     /// hand every write to the blocking pool, a thread wake-up per batch.
-    pub async fn open(path: &str) -> std::io::Result<Self> {
+    pub async fn open_with(path: &str, format: LogFormat) -> std::io::Result<Self> {
         let mut out: Box<dyn Write + Send> = if path == "-" {
             Box::new(std::io::stdout())
         } else {
@@ -276,7 +356,13 @@ impl DecisionLog {
                 let mut next = Some(first);
                 // Write what has queued up in one go.
                 while let Some((rec, weight)) = next {
-                    if serde_json::to_writer(&mut buf, &rec).is_ok() {
+                    let serialized = match format {
+                        LogFormat::Iamlet => serde_json::to_writer(&mut buf, &rec),
+                        LogFormat::CloudTrail => {
+                            serde_json::to_writer(&mut buf, &cloudtrail::record(&rec))
+                        }
+                    };
+                    if serialized.is_ok() {
                         buf.push(b'\n');
                     }
                     written.fetch_sub(weight, Ordering::Relaxed);
@@ -388,23 +474,46 @@ pub enum ReadError {
     },
 }
 
-/// Reads every record of a decision log (JSON lines; blank lines are skipped). A line that is not a
-/// record is an error naming it: a report built on half a log would mislead.
+/// One JSON record as a decision: Iamlet's format, or CloudTrail's ([`cloudtrail::decision_of`]).
+fn decision(v: serde_json::Value) -> Result<LoggedDecision, String> {
+    match cloudtrail::decision_of(&v) {
+        Some(r) => r,
+        None => serde_json::from_value(v).map_err(|e| e.to_string()),
+    }
+}
+
+/// Reads every record of a decision log: JSON lines in Iamlet's format or CloudTrail's (blank lines
+/// are skipped), or a CloudTrail log file (`{"Records": [...]}`, as CloudTrail delivers to S3). A
+/// record that is not a decision is an error naming its line: a report built on half a log would
+/// mislead.
 pub fn read(path: &std::path::Path) -> Result<Vec<LoggedDecision>, ReadError> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|source| ReadError::Io {
         file: file.clone(),
         source,
     })?;
+    let line_error = |line: usize, message: String| ReadError::Line {
+        file: file.clone(),
+        line,
+        message,
+    };
+    if let Ok(serde_json::Value::Object(mut whole)) = serde_json::from_str(&text) {
+        if let Some(serde_json::Value::Array(records)) = whole.remove("Records") {
+            return records
+                .into_iter()
+                .enumerate()
+                .map(|(i, r)| decision(r).map_err(|m| line_error(1, format!("Records[{i}]: {m}"))))
+                .collect();
+        }
+    }
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(i, l)| {
-            serde_json::from_str(l).map_err(|e| ReadError::Line {
-                file: file.clone(),
-                line: i + 1,
-                message: e.to_string(),
-            })
+            serde_json::from_str(l)
+                .map_err(|e| e.to_string())
+                .and_then(decision)
+                .map_err(|m| line_error(i + 1, m))
         })
         .collect()
 }

@@ -55,6 +55,12 @@ pub fn metrics_text(authz: &Authorizer) -> String {
     m.cache_resyncs.set(g(s.resyncs));
     m.cache_entries.set(g(s.entries));
     m.log_dropped.set(g(authz.decision_log().dropped()));
+    if let Some(c) = authz.decision_cache() {
+        let (entries, bytes) = c.size();
+        let u = |v: usize| i64::try_from(v).unwrap_or(i64::MAX);
+        m.decision_cache_entries.set(u(entries));
+        m.decision_cache_bytes.set(u(bytes));
+    }
     let mut out = m.encode();
     if let Some(host) = authz.evaluator().host() {
         let c = host.counters();
@@ -173,6 +179,10 @@ pub async fn handle(admin: Arc<Admin>, req: Request<Incoming>) -> Response<Full<
                 },
                 None => {
                     authz.store().invalidate_all();
+                    // Already unreachable (every principal gets a new set); freed now.
+                    if let Some(c) = authz.decision_cache() {
+                        c.clear();
+                    }
                     text(StatusCode::OK, "text/plain", "invalidated all\n".into())
                 }
             }

@@ -4,6 +4,7 @@
 //! `iamlet_authz::settings`'.
 
 mod admin;
+mod cache;
 mod decision_log;
 mod engine;
 mod iam;
@@ -13,6 +14,7 @@ mod store;
 mod sts;
 
 pub use admin::AdminSection;
+pub use cache::CacheSection;
 pub use decision_log::DecisionLogSection;
 pub use engine::{EngineKind, EngineSection};
 pub use iam::IamSection;
@@ -21,7 +23,7 @@ pub use iamlet_authz::settings::{
     ResponsesSection, SigV4Section, SpiffeRule,
 };
 pub use limits::LimitsSection;
-pub use listen::Listen;
+pub use listen::{ForwardAuthStyle, Listen};
 pub use store::StoreSection;
 pub use sts::StsSection;
 
@@ -62,6 +64,9 @@ pub struct Config {
     /// The decision log.
     #[serde(default)]
     pub decision_log: DecisionLogSection,
+    /// The decision cache.
+    #[serde(default)]
+    pub cache: CacheSection,
     /// Who may change the sidecar through the admin port.
     #[serde(default)]
     pub admin: AdminSection,
@@ -269,6 +274,11 @@ impl Config {
                 )));
             }
         }
+        if config.listen.forward_auth.is_some() && config.listen.forward_auth_style.is_none() {
+            return Err(invalid(
+                "listen.forward_auth needs listen.forward_auth_style: \"nginx\" (X-Original-Method, X-Original-URI) or \"traefik\" / \"caddy\" (X-Forwarded-Method, X-Forwarded-Uri)".into(),
+            ));
+        }
         if let Some(p) = config.admin.token_file.as_mut() {
             resolve(p);
         }
@@ -426,6 +436,54 @@ resource = "arn:aws:s3:::{bucket}/{key}"
             iamlet_authz::settings::parse_duration("5124095576030431h"),
             Ok(Duration::from_secs(5_124_095_576_030_431 * 3600))
         );
+    }
+
+    #[test]
+    fn the_decision_cache_is_on_unless_turned_off() {
+        let base = "[store]\naccounts = \"a\"\n";
+        let c = Config::parse(base, Path::new("c.toml")).unwrap();
+        assert!(c.config.cache.decision_cache().is_some());
+        let c = Config::parse(
+            &format!("{base}[cache]\ndecisions = false\n"),
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        assert!(c.config.cache.decision_cache().is_none());
+        let c = Config::parse(
+            &format!("{base}[cache]\nmax_entries = 5\nmax_bytes = 4096\n"),
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        assert_eq!(
+            c.config.cache.decision_cache().map(|d| d.max_entries),
+            Some(5)
+        );
+    }
+
+    #[test]
+    fn forward_auth_names_its_headers() {
+        let base = "[store]\naccounts = \"a\"\n";
+        let e = Config::parse(
+            &format!("[listen]\nforward_auth = \"127.0.0.1:9195\"\n{base}"),
+            Path::new("c.toml"),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("forward_auth_style"), "{e}");
+        let c = Config::parse(
+            &format!("[listen]\nforward_auth = \"127.0.0.1:9195\"\nforward_auth_style = \"nginx\"\n{base}"),
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        assert_eq!(
+            c.config.listen.forward_auth_style,
+            Some(ForwardAuthStyle::Nginx)
+        );
+        let e = Config::parse(
+            &format!("[listen]\nforward_auth = \"127.0.0.1:9195\"\nforward_auth_style = \"guess\"\n{base}"),
+            Path::new("c.toml"),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("guess"), "{e}");
     }
 
     #[test]

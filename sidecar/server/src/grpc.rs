@@ -8,7 +8,7 @@ use envoy_types::ext_authz::v3::pb::{
 use envoy_types::pb::envoy::config::core::v3::address::Address;
 use envoy_types::pb::google::protobuf::{value::Kind, Struct, Value};
 use envoy_types::pb::google::rpc;
-use iamlet_authz::{Authorizer, CheckInput, Origin, Outcome};
+use iamlet_authz::{Authorizer, CheckInput, Origin, Outcome, DECISION_ID_HEADER};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tower::ServiceExt;
@@ -168,9 +168,37 @@ fn header(key: &str, value: &str) -> HeaderValueOption {
     }
 }
 
+fn string_value(s: &str) -> Value {
+    Value {
+        kind: Some(Kind::StringValue(s.to_owned())),
+    }
+}
+
+/// What Envoy's ext_authz filter emits as dynamic metadata (under `envoy.filters.http.ext_authz`),
+/// for its access log (`%DYNAMIC_METADATA(envoy.filters.http.ext_authz:decision_id)%`) and later
+/// filters: the decision id, the request id and the decision.
+fn dynamic_metadata(out: &Outcome) -> Struct {
+    Struct {
+        fields: [
+            ("decision_id", out.decision_id.as_str()),
+            ("request_id", out.request_id.as_str()),
+            ("decision", out.decision.as_str()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), string_value(v)))
+        .collect(),
+    }
+}
+
 /// The `CheckResponse` for an outcome: OK with headers for upstream, or a denied HTTP response
-/// (403, or 401 without a principal) with a JSON body.
+/// (403, or 401 without a principal) with a JSON body; dynamic metadata either way.
 pub fn check_response(out: &Outcome) -> CheckResponse {
+    let mut response = check_answer(out);
+    response.dynamic_metadata = Some(dynamic_metadata(out));
+    response
+}
+
+fn check_answer(out: &Outcome) -> CheckResponse {
     if out.allowed {
         CheckResponse {
             status: Some(rpc::Status {
@@ -201,6 +229,7 @@ pub fn check_response(out: &Outcome) -> CheckResponse {
                 headers: vec![
                     header("content-type", "application/json"),
                     header("x-iamlet-request-id", &out.request_id),
+                    header(DECISION_ID_HEADER, &out.decision_id),
                 ],
                 body: out.body.clone(),
             })),

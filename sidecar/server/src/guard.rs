@@ -153,6 +153,7 @@ mod tests {
                 allowed: true,
                 status: 200,
                 request_id: "inner".into(),
+                decision_id: "inner".into(),
                 upstream_headers: Vec::new(),
                 body: String::new(),
                 decision: iamlet_authz::CheckDecision::Allow,

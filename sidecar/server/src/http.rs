@@ -9,7 +9,7 @@ use super::Checks;
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response, StatusCode};
-use iamlet_authz::{forwarded_for, Authorizer, CheckInput, Origin};
+use iamlet_authz::{forwarded_for, Authorizer, CheckInput, Origin, DECISION_ID_HEADER};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -214,6 +214,7 @@ impl HttpMode {
                 &[
                     ("content-type".into(), "application/json".into()),
                     ("x-iamlet-request-id".into(), out.request_id.clone()),
+                    (DECISION_ID_HEADER.into(), out.decision_id.clone()),
                 ],
                 out.body,
             )

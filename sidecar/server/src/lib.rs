@@ -1,6 +1,6 @@
 //! Iamlet's sidecar as a process: the network faces of the authorizer — Envoy's gRPC ext_authz API
 //! ([`grpc`]), Envoy's HTTP ext_authz mode ([`http`]), the admin server ([`admin`]) and STS
-//! ([`sts`]) — their tower middleware ([`guard`], [`trace`]), the listeners they accept on
+//! ([`sts`]), forward-auth for nginx, Caddy and Traefik ([`forward_auth`]) — their tower middleware ([`guard`], [`trace`]), the listeners they accept on
 //! ([`listener`]), the configuration ([`config`]), start-up and signals ([`start`]), and
 //! diagnostics ([`telemetry`]).
 //!
@@ -17,6 +17,7 @@
 
 mod admin;
 pub mod config;
+mod forward_auth;
 mod grpc;
 mod guard;
 mod http;

@@ -5,6 +5,7 @@
 use crate::admin::{self, Admin};
 use crate::config::SigV4Section;
 use crate::config::{Checked, Config, EngineKind};
+use crate::forward_auth::ForwardAuth;
 use crate::grpc::ExtAuthz;
 use crate::http::HttpMode;
 use crate::listener::Acceptor;
@@ -43,6 +44,8 @@ pub struct Bound {
     pub sts: Option<SocketAddr>,
     /// The IAM API, when configured.
     pub iam: Option<SocketAddr>,
+    /// Forward-auth, when configured.
+    pub forward_auth: Option<SocketAddr>,
 }
 
 /// A sidecar built from its configuration, ready to bind and serve.
@@ -144,7 +147,7 @@ impl Sidecar {
             }
         };
         let log = match &cfg.decision_log.path {
-            Some(p) => DecisionLog::open(p)
+            Some(p) => DecisionLog::open_with(p, cfg.decision_log.format)
                 .await
                 .with_context(|| format!("opening the decision log {p}"))?,
             None => DecisionLog::disabled(),
@@ -178,6 +181,10 @@ impl Sidecar {
             log,
             Arc::new(Metrics::new()),
         );
+        let authorizer = match cfg.cache.decision_cache() {
+            Some(c) => authorizer.with_decision_cache(c),
+            None => authorizer,
+        };
         let authz = Arc::new(match credentials {
             Some(c) => authorizer.with_credentials(c),
             None => authorizer,
@@ -258,6 +265,9 @@ pub fn serve(checked: Checked, engine: Option<EngineKind>) -> anyhow::Result<()>
             }
             if let Some(iam) = b.iam {
                 tracing::info!(%iam, "serving the IAM API");
+            }
+            if let Some(forward_auth) = b.forward_auth {
+                tracing::info!(%forward_auth, "serving forward-auth");
             }
         })
         .await
@@ -443,12 +453,24 @@ pub async fn run(
         ),
         _ => None,
     };
+    let forward_l = match checked_listen.forward_auth {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .with_context(|| format!("binding forward-auth on {addr}"))?,
+        ),
+        None => None,
+    };
     let bound = Bound {
         grpc: grpc_l.local_addr()?,
         http: http_l.local_addr()?,
         admin: admin_l.local_addr()?,
         sts: sts_l.as_ref().map(TcpListener::local_addr).transpose()?,
         iam: iam_l.as_ref().map(TcpListener::local_addr).transpose()?,
+        forward_auth: forward_l
+            .as_ref()
+            .map(TcpListener::local_addr)
+            .transpose()?,
     };
 
     let guarded = crate::checks(authz.clone(), limits.concurrency, limits.check_timeout);
@@ -511,6 +533,25 @@ pub async fn run(
         )),
         _ => None,
     };
+    let forward_task = match (forward_l, checked_listen.forward_auth_style) {
+        (Some(listener), Some(style)) => {
+            let forward = Arc::new(ForwardAuth {
+                service: guarded.clone(),
+                authz: authz.clone(),
+                style,
+            });
+            Some(serve_http(
+                Acceptor::new(listener, cap, "forward_auth"),
+                &limits,
+                stop_rx.clone(),
+                move |req, peer| {
+                    let f = forward.clone();
+                    async move { f.handle(req, peer).await }
+                },
+            ))
+        }
+        _ => None,
+    };
     let mut grpc_stop = stop_rx.clone();
     // gRPC connections are capped like the others (a stream of accepted connections, each holding
     // a place until it closes); dead peers are found by HTTP/2 keep-alive pings.
@@ -538,7 +579,7 @@ pub async fn run(
         let _ = grpc_task.await;
         let _ = http_task.await;
         let _ = admin_task.await;
-        for t in [sts_task, iam_task].into_iter().flatten() {
+        for t in [sts_task, iam_task, forward_task].into_iter().flatten() {
             let _ = t.await;
         }
     };

@@ -3,7 +3,7 @@
 //! failures (store unavailable, engine error, time-out), so an operator sees faults at the default
 //! level without a line per request. Decisions themselves go to the decision log.
 
-use iamlet_authz::{CheckDecision, CheckInput, Outcome};
+use iamlet_authz::{CheckDecision, CheckInput, Correlation, Outcome};
 use iamlet_decision_log::redact;
 use std::convert::Infallible;
 use std::future::Future;
@@ -45,17 +45,25 @@ where
     }
 
     fn call(&mut self, input: CheckInput) -> Self::Future {
-        // A debug span: disabled (and nearly free) at the default `info` level.
+        // A debug span: disabled (and nearly free) at the default `info` level; the trace id of the
+        // request's `traceparent` ties it to the caller's trace.
         let span = tracing::debug_span!(
             "check",
             protocol = input.protocol,
             method = %input.method,
             host = %input.host,
             path = %redact::truncate(redact::path_only(&input.path)),
+            trace_id = Empty,
             request_id = Empty,
+            decision_id = Empty,
             decision = Empty,
             status = Empty,
         );
+        if !span.is_disabled() {
+            if let Some(t) = Correlation::of(&input.headers).trace_id() {
+                span.record("trace_id", t);
+            }
+        }
         let started = Instant::now();
         let fut = {
             let _entered = span.enter();
@@ -65,12 +73,14 @@ where
             let Ok(out) = fut.instrument(span.clone()).await;
             let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
             span.record("request_id", out.request_id.as_str());
+            span.record("decision_id", out.decision_id.as_str());
             span.record("decision", out.decision.as_str());
             span.record("status", out.status);
             if out.decision == CheckDecision::Error {
                 tracing::warn!(
                     parent: &span,
                     request_id = %out.request_id,
+                    decision_id = %out.decision_id,
                     allowed = out.allowed,
                     reason = %out.reason,
                     latency_us = micros,
@@ -120,6 +130,7 @@ mod tests {
                 403
             },
             request_id: "req-1".into(),
+            decision_id: "dec-1".into(),
             upstream_headers: Vec::new(),
             body: String::new(),
             decision,
@@ -141,13 +152,17 @@ mod tests {
         let inner = tower::service_fn(move |_: CheckInput| async move {
             Ok::<_, Infallible>(outcome(decision))
         });
-        let input = CheckInput {
+        let mut input = CheckInput {
             protocol: "grpc",
             method: "GET".into(),
             host: "api".into(),
             path: "/buckets/b?token=secret".into(),
             ..CheckInput::default()
         };
+        input.headers.insert(
+            "traceparent".into(),
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".into(),
+        );
         let out = TraceLayer.layer(inner).oneshot(input).await.unwrap();
         assert_eq!(out.decision, decision);
         let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
@@ -170,6 +185,11 @@ mod tests {
         assert!(text.contains("check decided"), "{text}");
         assert!(text.contains("check{"), "{text}");
         assert!(text.contains("path=/buckets/b"), "{text}");
+        assert!(
+            text.contains("trace_id=\"4bf92f3577b34da6a3ce929d0e0e4736\""),
+            "{text}"
+        );
+        assert!(text.contains("decision_id=\"dec-1\""), "{text}");
         assert!(
             !text.contains("secret"),
             "the query stays out of logs: {text}"
