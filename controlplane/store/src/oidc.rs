@@ -3,9 +3,9 @@
 //! that trust its TLS when no CA does, and tags. Named by ARN
 //! (`arn:aws:iam::ACCOUNT:oidc-provider/HOST/PATH`), as IAM names them.
 
+use crate::changes::Touch;
 use crate::db::{db_error, Tx};
 use crate::error::IamError;
-use crate::changes::Touch;
 use crate::model::{now, EntityKind};
 use crate::names::{constraint, Tag};
 use crate::page::{Page, Paged};
