@@ -151,12 +151,16 @@ class RemoteSidecar(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.cp = ControlPlane(extra=ROUTES)
-        cls.iam = cls.cp.root_client()
-        # The sidecar's own identity: what the README's least-privilege watcher policy grants.
-        cls.iam.create_user(UserName="sidecar")
-        cls.iam.put_user_policy(UserName="sidecar", PolicyName="watch", PolicyDocument=WATCHER)
-        key = cls.iam.create_access_key(UserName="sidecar")["AccessKey"]
-        cls.sidecar = Sidecar(cls.cp, key)
+        try:
+            cls.iam = cls.cp.root_client()
+            # The sidecar's own identity: what the README's least-privilege watcher policy grants.
+            cls.iam.create_user(UserName="sidecar")
+            cls.iam.put_user_policy(UserName="sidecar", PolicyName="watch", PolicyDocument=WATCHER)
+            key = cls.iam.create_access_key(UserName="sidecar")["AccessKey"]
+            cls.sidecar = Sidecar(cls.cp, key)
+        except BaseException:
+            cls.cp.close()
+            raise
 
     @classmethod
     def tearDownClass(cls):
