@@ -6,6 +6,9 @@
 //   --rounds N      timed rounds per case and engine (default 5; 0: decisions only)
 //   --batch-ms M    target length of one timed batch in milliseconds (default 2)
 //   --json FILE     also write every case's outcome and times as JSON
+//   --realistic     give every compared request 4 to 9 context keys, as real requests carry (the
+//                   case's own, then keys no policy of the case reads: a source IP, a user agent,
+//                   TLS, a region, a VPC…), checking that neither engine's decision changes
 //
 // Iamlet is timed two ways: `evaluate` on a PolicySet built once per case (how the package is meant to
 // be used: compile the policies once, decide many requests), and `new PolicySet(...)` + `evaluate` per
@@ -26,6 +29,7 @@ const opt = (name, dflt) => {
 const ROUNDS = Number(opt("--rounds", 5));
 const BATCH_NS = Number(opt("--batch-ms", 2)) * 1e6;
 const JSON_OUT = opt("--json", null);
+const REALISTIC = args.includes("--realistic");
 
 const installed = (name) => JSON.parse(readFileSync(new URL(`node_modules/${name}/package.json`, import.meta.url), "utf8")).version;
 const peerVersion = installed("@cloud-copilot/iam-simulate");
@@ -67,7 +71,56 @@ for (const file of files) {
     }
   }
 }
-const compared = rows.filter((r) => r.row.peer !== undefined);
+let compared = rows.filter((r) => r.row.peer !== undefined);
+
+// Realistic requests: the context padded to 4..9 keys with keys the case's policies never mention, so
+// that each decision stays what it was (checked on both engines; a case whose decision moves is left
+// out of the timing and counted).
+const INERT = [
+  ["aws:SourceIp", "198.51.100.7"],
+  ["aws:UserAgent", "aws-sdk-js/3.700.0 ua/2.1 os/linux lang/js md/nodejs#20.18.0"],
+  ["aws:SecureTransport", "true"],
+  ["aws:RequestedRegion", "us-east-1"],
+  ["aws:SourceVpc", "vpc-1a2b3c4d"],
+  ["aws:SourceVpce", "vpce-1a2b3c4d"],
+  ["aws:ViaAWSService", "false"],
+  ["aws:userid", "AIDAEXAMPLEUSERID1234"],
+  ["aws:PrincipalOrgID", "o-exampleorgid"],
+];
+let moved = 0;
+if (REALISTIC) {
+  const kept = [];
+  for (const [i, r] of compared.entries()) {
+    const text = JSON.stringify([r.inputs, r.c]).toLowerCase();
+    const context = { ...(r.request.context ?? {}) };
+    const want = 4 + (i % 6);
+    for (const [k, v] of INERT) {
+      if (Object.keys(context).length >= want) break;
+      if (text.includes(k.toLowerCase()) || k in context) continue;
+      context[k] = v;
+    }
+    const n = Object.keys(context).length;
+    if (n < 4 || n > 9) {
+      moved++;
+      continue;
+    }
+    const request = { ...r.request, context };
+    const sim = structuredClone(r.sim);
+    const pre = prevalidated(sim);
+    for (const [k, v] of Object.entries(context)) {
+      if (!(k in (r.request.context ?? {}))) sim.request.contextVariables[k] = Array.isArray(v) ? v : String(v);
+    }
+    Object.assign(pre.request.contextVariables, sim.request.contextVariables);
+    const iamlet = r.set.evaluate(request);
+    const { decision: peer } = await peerDecision(sim);
+    if (iamlet !== r.row.iamlet || peer !== r.row.peer) {
+      moved++;
+      continue;
+    }
+    kept.push({ ...r, request, sim, pre, row: { ...r.row, contextKeys: n } });
+  }
+  compared = kept;
+}
 const total = rows.length;
 
 console.log(`Iamlet ${iamletVersion()} (npm package, WebAssembly) vs @cloud-copilot/iam-simulate ${peerVersion} (iam-policy ${peerPolicyVersion}, iam-data ${peerDataVersion}), Node ${process.version}`);
@@ -161,7 +214,8 @@ for (const r of compared) {
 }
 
 const us = (ns) => (ns / 1000).toFixed(ns < 10_000 ? 2 : 1);
-console.log(`\ntimes per decision over the ${compared.length} compared cases (each case: the median of ${ROUNDS} alternating rounds)`);
+const keyCounts = compared.map((r) => Object.keys(r.request.context ?? {}).length);
+console.log(`\ntimes per decision over the ${compared.length} compared cases (each case: the median of ${ROUNDS} alternating rounds); context keys per request ${Math.min(...keyCounts)}–${Math.max(...keyCounts)}, median ${median(keyCounts)}${REALISTIC ? ` (--realistic: padded with keys no policy reads; ${moved} cases left out)` : ""}`);
 console.log("| | median | mean | p90 |");
 console.log("| --- | --- | --- | --- |");
 const stat = {};
