@@ -272,6 +272,9 @@ impl Database {
     /// Up to `limit` changes after number `after`, in order, read in one statement from the pool
     /// (no transaction is held: a reader may call this in a loop).
     pub async fn changes_after(&self, after: i64, limit: u32) -> Result<ChangesPage, IamError> {
+        // The latest number first: a commit between the two reads then adds a row beyond it, which
+        // is harmless; read the other way round, it would look like a gap and force a resync.
+        let latest = self.latest_change().await?;
         let rows: Vec<ChangeRow> = sqlx::query_as(
             "SELECT sequence, committed_at, everything, credentials, principals, entities \
              FROM iam_changes WHERE sequence > $1 ORDER BY sequence LIMIT $2",
@@ -281,7 +284,7 @@ impl Database {
         .fetch_all(self.pool())
         .await
         .map_err(db_error)?;
-        let latest = self.latest_change().await?;
+        let latest = rows.last().map_or(latest, |r| r.0.max(latest));
         // The reader missed changes the feed no longer keeps (or is ahead of a database that was
         // replaced): only a full reload is right.
         let first = rows.first().map(|r| r.0);
@@ -583,6 +586,36 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(page.changes[0].principals, [format!("{ACCOUNT}:user/late")]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_reader_racing_writers_never_sees_a_false_gap() {
+        let t = temp_db("changes-race").await;
+        let db = t.iam.database().clone();
+        let writer = tokio::spawn({
+            let iam = t.iam.clone();
+            async move {
+                for i in 0..60 {
+                    let mut tx = iam.write().await.unwrap();
+                    iam.create_user(&mut tx, &user(&format!("racer{i}")))
+                        .await
+                        .unwrap();
+                    tx.commit().await.unwrap();
+                }
+            }
+        });
+        let mut at = db.latest_change().await.unwrap();
+        while !writer.is_finished() {
+            let page = db.changes_after(at, 1000).await.unwrap();
+            assert!(
+                !page.resync,
+                "a reader that kept up was told to resync at {at}"
+            );
+            if let Some(last) = page.changes.last() {
+                at = last.sequence;
+            }
+        }
+        writer.await.unwrap();
     }
 
     #[tokio::test]
