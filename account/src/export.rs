@@ -33,6 +33,43 @@ pub struct AccountDetails {
         skip_serializing_if = "Vec::is_empty"
     )]
     pub oidc_providers: Vec<OidcProviderDetail>,
+    /// SAML 2.0 identity providers (`AssumeRoleWithSAML`), Iamlet's addition as for OpenID Connect:
+    /// each with its ARN and the metadata document `CreateSAMLProvider` took.
+    #[serde(
+        default,
+        rename = "SAMLProviderList",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub saml_providers: Vec<SamlProviderDetail>,
+}
+
+/// A SAML 2.0 identity provider: the IdP whose signed assertions `AssumeRoleWithSAML` accepts for
+/// roles that trust `Federated: ARN`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub struct SamlProviderDetail {
+    /// `arn:aws:iam::ACCOUNT:saml-provider/NAME`.
+    #[serde(rename = "Arn")]
+    pub arn: String,
+    /// The IdP's metadata document (its `entityID` and signing certificates), as IAM stores it.
+    #[serde(rename = "SAMLMetadataDocument")]
+    pub saml_metadata_document: String,
+}
+
+impl SamlProviderDetail {
+    /// The metadata, read; or why the entry is not a provider (its ARN must be
+    /// `arn:PARTITION:iam::ACCOUNT:saml-provider/NAME`, its document SAML metadata with a signing
+    /// certificate).
+    pub fn check(&self) -> Result<crate::saml::SamlMetadata, String> {
+        if crate::saml::parse_saml_arn(&self.arn).is_none() {
+            return Err(format!("`{}` is not a SAML provider ARN", self.arn));
+        }
+        crate::saml::SamlMetadata::parse(&self.saml_metadata_document).map_err(|e| e.to_string())
+    }
+
+    /// The provider's name: the ARN's last part.
+    pub fn name(&self) -> &str {
+        crate::saml::parse_saml_arn(&self.arn).map_or("", |a| a.name)
+    }
 }
 
 /// An OpenID Connect identity provider: the issuer whose tokens `AssumeRoleWithWebIdentity`

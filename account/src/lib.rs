@@ -34,6 +34,7 @@ pub mod export;
 pub mod organization;
 mod prepare;
 mod resolve;
+pub mod saml;
 mod snapshot;
 
 pub use error::{EntityError, FetchError, LoadError, StoreError};

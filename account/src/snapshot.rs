@@ -3,7 +3,9 @@
 //! holds for one principal ([`Parts`]).
 
 use crate::error::{EntityError, FetchError, LoadError};
-use crate::export::{AccountDetails, Document, InlinePolicy, OidcProviderDetail, Tag};
+use crate::export::{
+    AccountDetails, Document, InlinePolicy, OidcProviderDetail, SamlProviderDetail, Tag,
+};
 use crate::resolve::{Parts, PrincipalKey};
 use iamlet_engine::{Arn, Policy, PolicyType, Principal, PrincipalKind};
 use std::collections::{BTreeSet, HashMap};
@@ -56,6 +58,7 @@ pub struct Snapshot {
     managed: HashMap<String, ManagedEntry>,
     accounts: BTreeSet<String>,
     oidc_providers: HashMap<String, OidcProviderDetail>,
+    saml_providers: HashMap<String, SamlProviderDetail>,
 }
 
 /// The account id in an IAM ARN (`arn:aws:iam::111122223333:user/alice`).
@@ -386,6 +389,17 @@ impl Snapshot {
                 }
             }
         }
+        let mut saml_providers = HashMap::new();
+        for (file, d) in exports {
+            for (i, p) in d.saml_providers.iter().enumerate() {
+                let entity = prefix(file, format!("SAMLProviderList[{i}] ({})", p.arn));
+                if let Err(e) = p.check() {
+                    errors.push(EntityError::new(entity, e));
+                } else if saml_providers.insert(p.arn.clone(), p.clone()).is_some() {
+                    errors.push(EntityError::new(entity, "the provider is declared twice"));
+                }
+            }
+        }
         if !errors.is_empty() {
             return Err(LoadError::Invalid {
                 source_name: source_name.to_owned(),
@@ -393,6 +407,7 @@ impl Snapshot {
             });
         }
         snap.oidc_providers = oidc_providers;
+        snap.saml_providers = saml_providers;
         for (key, g) in groups {
             snap.accounts.insert(key.0.clone());
             snap.groups.insert(key, g);
@@ -413,6 +428,11 @@ impl Snapshot {
     /// The OpenID Connect provider with this ARN.
     pub fn oidc_provider(&self, arn: &str) -> Option<&OidcProviderDetail> {
         self.oidc_providers.get(arn)
+    }
+
+    /// The SAML provider with this ARN.
+    pub fn saml_provider(&self, arn: &str) -> Option<&SamlProviderDetail> {
+        self.saml_providers.get(arn)
     }
 
     /// The accounts the snapshot has entities of.
@@ -556,6 +576,27 @@ mod tests {
     fn build(text: &str) -> Result<Snapshot, LoadError> {
         let details = parse_export("account.json", text).unwrap_or_else(|e| panic!("{e}"));
         Snapshot::build(&[("account.json".to_owned(), details)], "account.json")
+    }
+
+    #[test]
+    fn saml_providers_are_declared_in_the_export() {
+        let arn = "arn:aws:iam::111122223333:saml-provider/corp";
+        let doc = crate::saml::tests::metadata(
+            "https://idp.example.com/saml",
+            "<md:KeyDescriptor><ds:KeyInfo><ds:X509Data><ds:X509Certificate>MAEC</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>",
+        );
+        let entry = |arn: &str, doc: &str| {
+            serde_json::json!({"SAMLProviderList": [{"Arn": arn, "SAMLMetadataDocument": doc}]})
+                .to_string()
+        };
+        let snap = build(&entry(arn, &doc)).unwrap();
+        let p = snap.saml_provider(arn).unwrap();
+        assert_eq!(p.name(), "corp");
+        assert_eq!(p.check().unwrap().entity_id, "https://idp.example.com/saml");
+        let e = build(&entry("arn:aws:iam::111122223333:saml-provider/a b", &doc)).unwrap_err();
+        assert!(e.to_string().contains("not a SAML provider ARN"), "{e}");
+        let e = build(&entry(arn, "<x/>")).unwrap_err();
+        assert!(e.to_string().contains("SAMLProviderList[0]"), "{e}");
     }
 
     #[test]
