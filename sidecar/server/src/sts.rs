@@ -17,6 +17,7 @@ mod assume_role;
 mod federation_token;
 mod idp_tls;
 mod oidc;
+mod saml;
 pub mod request;
 pub mod response;
 mod session_token;

@@ -257,6 +257,7 @@ impl Details {
                 .collect(),
             // One principal's part of the account has no providers; STS asks for them by ARN.
             oidc_providers: Vec::new(),
+            saml_providers: Vec::new(),
         }
     }
 }
