@@ -102,6 +102,10 @@ actions! {
     AddClientIDToOpenIDConnectProvider Write, RemoveClientIDFromOpenIDConnectProvider Write,
     UpdateOpenIDConnectProviderThumbprint Write, TagOpenIDConnectProvider Write,
     UntagOpenIDConnectProvider Write, ListOpenIDConnectProviderTags Read,
+    // SAML 2.0 identity providers.
+    CreateSAMLProvider Write, UpdateSAMLProvider Write, GetSAMLProvider Read,
+    ListSAMLProviders Read, DeleteSAMLProvider Write, TagSAMLProvider Write,
+    UntagSAMLProvider Write, ListSAMLProviderTags Read,
     // Iamlet's own: the change feed for remote sidecars.
     WatchChanges Read,
 }

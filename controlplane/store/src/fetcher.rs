@@ -7,7 +7,7 @@
 use crate::export::PrincipalRef;
 use crate::names::Name;
 use crate::{Iam, IamError};
-use iamlet_account::export::OidcProviderDetail;
+use iamlet_account::export::{OidcProviderDetail, SamlProviderDetail};
 use iamlet_account::{FetchError, Parts, PrincipalKey, Snapshot};
 use iamlet_engine::PrincipalKind;
 use iamlet_store::{BoxFuture, Changed, FeedChange, FeedPage, Fetcher, LiveFetcher};
@@ -167,6 +167,23 @@ impl Fetcher for DatabaseFetcher {
             let found = self
                 .iam
                 .find_oidc_provider(&mut tx, arn)
+                .await
+                .map_err(failed)?;
+            Ok(found.map(|p| p.to_detail()))
+        })
+    }
+
+    fn saml_provider<'a>(
+        &'a self,
+        arn: &'a str,
+    ) -> BoxFuture<'a, Result<Option<SamlProviderDetail>, FetchError>> {
+        Box::pin(async move {
+            let failed =
+                |e: IamError| FetchError::Failed(format!("the IAM database: {}", e.message));
+            let mut tx = self.iam.read().await.map_err(failed)?;
+            let found = self
+                .iam
+                .find_saml_provider(&mut tx, arn)
                 .await
                 .map_err(failed)?;
             Ok(found.map(|p| p.to_detail()))

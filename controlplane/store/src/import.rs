@@ -52,6 +52,7 @@ struct Counts {
     access_keys: usize,
     mfa_devices: usize,
     oidc_providers: usize,
+    saml_providers: usize,
     notes: Vec<String>,
 }
 
@@ -145,13 +146,15 @@ pub(crate) async fn import_into(
         .await?;
     iam.import_oidc_providers(&mut tx, source, details, &mut counts)
         .await?;
+    iam.import_saml_providers(&mut tx, source, details, &mut counts)
+        .await?;
     if let Some(c) = credentials {
         iam.import_credentials(&mut tx, c, created, &mut counts)
             .await?;
     }
     tx.commit().await?;
     let mut summary = format!(
-        "imported into account {account} ({}): {} users, {} groups, {} roles, {} customer managed policies, {} AWS managed policies added from the export, {} access keys, {} MFA devices, {} OpenID Connect providers",
+        "imported into account {account} ({}): {} users, {} groups, {} roles, {} customer managed policies, {} AWS managed policies added from the export, {} access keys, {} MFA devices, {} OpenID Connect providers, {} SAML providers",
         db.url(),
         counts.users,
         counts.groups,
@@ -161,6 +164,7 @@ pub(crate) async fn import_into(
         counts.access_keys,
         counts.mfa_devices,
         counts.oidc_providers,
+        counts.saml_providers,
     );
     for n in &counts.notes {
         summary.push_str("\n  ");
@@ -575,6 +579,36 @@ impl Iam {
             .await;
             result.map_err(|e| at(source, &entity, e))?;
             counts.oidc_providers += 1;
+        }
+        Ok(())
+    }
+
+    /// The export's SAML providers (`SAMLProviderList`, as `iamlet iam export` writes them), each
+    /// checked as `CreateSAMLProvider` checks its parameters.
+    async fn import_saml_providers(
+        &self,
+        tx: &mut Tx,
+        source: &str,
+        d: &AccountDetails,
+        counts: &mut Counts,
+    ) -> Result<(), IamError> {
+        for (i, p) in d.saml_providers.iter().enumerate() {
+            let entity = format!("SAMLProviderList[{i}] ({})", p.arn);
+            let result: Result<(), IamError> = async {
+                let name = crate::saml::parse_name(p.name())?;
+                if self.saml_arn(&name) != p.arn {
+                    return Err(IamError::invalid_input(format!(
+                        "the ARN is not {}, this account's for the name",
+                        self.saml_arn(&name)
+                    )));
+                }
+                let document = crate::SamlMetadataDocument::parse(&p.saml_metadata_document)?;
+                self.create_saml_provider(tx, &name, &document, &[]).await?;
+                Ok(())
+            }
+            .await;
+            result.map_err(|e| at(source, &entity, e))?;
+            counts.saml_providers += 1;
         }
         Ok(())
     }

@@ -48,6 +48,7 @@ mod profiles;
 pub mod quotas;
 mod report;
 pub mod roles;
+pub mod saml;
 mod schema;
 mod sql;
 mod tags;
@@ -83,6 +84,7 @@ pub use policies::{
 pub use quotas::Quotas;
 pub use report::{CredentialReport, ReportState, REPORT_LIFETIME_SECONDS};
 pub use roles::service_linked::{CreateServiceLinkedRole, DeletionStatus};
+pub use saml::{SamlMetadataDocument, SamlProvider};
 pub use roles::{CreateRole, UpdateRole, DEFAULT_MAX_SESSION_DURATION};
 pub use tags::parse_keys as parse_tag_keys;
 pub use users::{CreateUser, UpdateUser};

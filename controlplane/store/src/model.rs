@@ -19,6 +19,8 @@ pub enum EntityKind {
     MfaDevice,
     /// An OpenID Connect identity provider.
     OidcProvider,
+    /// A SAML 2.0 identity provider.
+    SamlProvider,
 }
 
 impl EntityKind {
@@ -32,6 +34,7 @@ impl EntityKind {
             EntityKind::InstanceProfile => "instance-profile",
             EntityKind::MfaDevice => "mfa",
             EntityKind::OidcProvider => "oidc-provider",
+            EntityKind::SamlProvider => "saml-provider",
         }
     }
 
@@ -45,6 +48,7 @@ impl EntityKind {
             EntityKind::InstanceProfile => "instance profile",
             EntityKind::MfaDevice => "MFA device",
             EntityKind::OidcProvider => "OpenID Connect provider",
+            EntityKind::SamlProvider => "SAML provider",
         }
     }
 }

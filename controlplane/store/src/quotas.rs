@@ -33,6 +33,8 @@ pub struct Quotas {
     pub account_aliases: usize,
     /// OpenID Connect providers per account (100).
     pub oidc_providers: usize,
+    /// SAML providers per account (100).
+    pub saml_providers: usize,
 }
 
 impl Default for Quotas {
@@ -51,6 +53,7 @@ impl Default for Quotas {
             roles_per_instance_profile: 1,
             account_aliases: 1,
             oidc_providers: 100,
+            saml_providers: 100,
         }
     }
 }

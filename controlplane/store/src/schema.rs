@@ -192,6 +192,15 @@ CREATE TABLE iam_oidc_providers (
     created_at BIGINT NOT NULL
 )
 ",
+    // 4: SAML 2.0 identity providers (their tags are in `iam_tags`, by ARN).
+    r"
+CREATE TABLE iam_saml_providers (
+    arn {key} PRIMARY KEY,
+    metadata TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    valid_until BIGINT
+)
+",
 ];
 
 /// Applies the migrations the database lacks.

@@ -143,11 +143,19 @@ async fn export(a: ExportArgs) -> anyhow::Result<ExitCode> {
         .list_oidc_providers(&mut tx)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let saml = iam
+        .list_saml_providers(&mut tx)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     let mut json = details.to_json();
     // Iamlet's addition to the export's shape: the sidecar's STS reads the providers from it.
     if !providers.is_empty() {
         let list: Vec<_> = providers.iter().map(|p| p.to_detail()).collect();
         json["OpenIDConnectProviderList"] = serde_json::to_value(list)?;
+    }
+    if !saml.is_empty() {
+        let list: Vec<_> = saml.iter().map(|p| p.to_detail()).collect();
+        json["SAMLProviderList"] = serde_json::to_value(list)?;
     }
     let text = format!("{}\n", serde_json::to_string_pretty(&json)?);
     match &a.output {

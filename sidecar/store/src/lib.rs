@@ -40,7 +40,7 @@ pub use source::{
 
 // What the documents mean (parsing, compiling, resolving) lives in `iamlet-account`, with no I/O;
 // this module reads them and caches what it resolves.
-pub use iamlet_account::export::OidcProviderDetail;
+pub use iamlet_account::export::{OidcProviderDetail, SamlProviderDetail};
 pub use iamlet_account::{export as account, organization};
 pub use iamlet_account::{
     trusted_role, EntityError, FetchError, LevelSummary, LoadError, Parts, Prepared, PrincipalKey,
@@ -140,6 +140,19 @@ pub trait Fetcher: Send + Sync + fmt::Debug {
         Box::pin(async move {
             Err(FetchError::Failed(format!(
                 "this identity source holds no OpenID Connect providers (looking for `{arn}`): declare them in an account file or use the IAM database"
+            )))
+        })
+    }
+
+    /// The SAML provider with this ARN, if the source has it; as for OpenID Connect providers, a
+    /// source that cannot hold providers fails, so that `AssumeRoleWithSAML` fails closed.
+    fn saml_provider<'a>(
+        &'a self,
+        arn: &'a str,
+    ) -> BoxFuture<'a, Result<Option<SamlProviderDetail>, FetchError>> {
+        Box::pin(async move {
+            Err(FetchError::Failed(format!(
+                "this identity source holds no SAML providers (looking for `{arn}`): declare them in an account file or use the IAM database"
             )))
         })
     }
@@ -399,6 +412,18 @@ impl Store {
     /// are not cached with principals: a deleted provider stops working at once).
     pub async fn oidc_provider(&self, arn: &str) -> Result<Option<OidcProviderDetail>, StoreError> {
         self.fetcher.oidc_provider(arn).await.map_err(|e| match e {
+            FetchError::NotFound(_) => StoreError::UnknownPrincipal(arn.to_owned()),
+            FetchError::Failed(reason) => StoreError::Unavailable {
+                principal: arn.to_owned(),
+                reason,
+            },
+        })
+    }
+
+    /// The SAML provider with exactly this ARN, read from the source each time (as OpenID Connect
+    /// providers: a deleted or updated provider takes effect at once).
+    pub async fn saml_provider(&self, arn: &str) -> Result<Option<SamlProviderDetail>, StoreError> {
+        self.fetcher.saml_provider(arn).await.map_err(|e| match e {
             FetchError::NotFound(_) => StoreError::UnknownPrincipal(arn.to_owned()),
             FetchError::Failed(reason) => StoreError::Unavailable {
                 principal: arn.to_owned(),

@@ -208,4 +208,16 @@ impl Fetcher for SnapshotFetcher {
             }
         })
     }
+
+    fn saml_provider<'a>(
+        &'a self,
+        arn: &'a str,
+    ) -> BoxFuture<'a, Result<Option<iamlet_account::export::SamlProviderDetail>, FetchError>> {
+        Box::pin(async move {
+            match self.0.current() {
+                Some(s) => Ok(s.saml_provider(arn).cloned()),
+                None => Err(self.0.not_loaded()),
+            }
+        })
+    }
 }

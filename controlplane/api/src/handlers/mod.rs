@@ -14,6 +14,7 @@ mod policies;
 mod profiles;
 mod report;
 mod roles;
+mod saml;
 mod simulate;
 mod users;
 
@@ -141,5 +142,13 @@ pub(crate) async fn run(c: &mut Ctx<'_>) -> Answer {
         Action::TagOpenIDConnectProvider => oidc::tag(c).await,
         Action::UntagOpenIDConnectProvider => oidc::untag(c).await,
         Action::ListOpenIDConnectProviderTags => oidc::list_tags(c).await,
+        Action::CreateSAMLProvider => saml::create(c).await,
+        Action::UpdateSAMLProvider => saml::update(c).await,
+        Action::GetSAMLProvider => saml::get(c).await,
+        Action::ListSAMLProviders => saml::list(c).await,
+        Action::DeleteSAMLProvider => saml::delete(c).await,
+        Action::TagSAMLProvider => saml::tag(c).await,
+        Action::UntagSAMLProvider => saml::untag(c).await,
+        Action::ListSAMLProviderTags => saml::list_tags(c).await,
     }
 }

@@ -219,36 +219,26 @@ impl Sts {
             identity.principal, found.arn
         );
 
-        let session_arn = found.session_arn(&p.session_name);
-        let user_id = format!(
-            "{}:{}",
-            role.unique_id().unwrap_or(&found.name),
-            p.session_name
-        );
-        let session = Session {
-            arn: session_arn.clone(),
-            role_arn: Some(found.arn.clone()),
-            user_arn: None,
+        let new = found.session(NewSession {
+            name: &p.session_name,
             issued_at: now.timestamp(),
-            expires_at: now.timestamp() + duration,
+            duration,
             mfa_authenticated_at: mfa_at,
             policy: p.policy.as_ref().map(|(text, _)| text.clone()),
             tags,
             transitive_tag_keys: transitive,
             source_identity: source_identity.clone(),
             federated_provider: None,
-            secret: Secret::default(),
-        };
+        });
+        let assumed_role_user = new.assumed_role_user();
+        let session = new.session;
         let credentials = self.issue(session)?;
         let mut xml = String::new();
         if let Some(s) = &source_identity {
             xml.push_str(&element("SourceIdentity", s));
         }
-        xml.push_str(&format!(
-            "<AssumedRoleUser>{}{}</AssumedRoleUser>{credentials}",
-            element("AssumedRoleId", &user_id),
-            element("Arn", &session_arn)
-        ));
+        xml.push_str(&assumed_role_user);
+        xml.push_str(&credentials);
         Ok(xml)
     }
 }
@@ -260,6 +250,45 @@ pub(super) struct FoundRole {
     pub(super) partition: String,
     pub(super) account: String,
     pub(super) name: String,
+    /// `AROA…`, when the store knows it.
+    pub(super) unique_id: Option<String>,
+}
+
+/// What a new role session is made of, besides the role.
+pub(super) struct NewSession<'a> {
+    /// `RoleSessionName`.
+    pub(super) name: &'a str,
+    pub(super) issued_at: i64,
+    /// Seconds.
+    pub(super) duration: i64,
+    pub(super) mfa_authenticated_at: Option<i64>,
+    /// The inline session policy's text.
+    pub(super) policy: Option<String>,
+    pub(super) tags: Vec<(String, String)>,
+    pub(super) transitive_tag_keys: Vec<String>,
+    pub(super) source_identity: Option<String>,
+    /// `aws:FederatedProvider` of the session's requests (OpenID Connect federation).
+    pub(super) federated_provider: Option<String>,
+}
+
+/// A role session about to be sealed, with what the answer says of it.
+pub(super) struct RoleSession {
+    /// `arn:PARTITION:sts::ACCOUNT:assumed-role/NAME/SESSION`.
+    pub(super) arn: String,
+    /// `AROA…:SESSION` (`aws:userid`).
+    pub(super) assumed_role_id: String,
+    pub(super) session: Session,
+}
+
+impl RoleSession {
+    /// `<AssumedRoleUser>` of the answer.
+    pub(super) fn assumed_role_user(&self) -> String {
+        format!(
+            "<AssumedRoleUser>{}{}</AssumedRoleUser>",
+            element("AssumedRoleId", &self.assumed_role_id),
+            element("Arn", &self.arn)
+        )
+    }
 }
 
 impl FoundRole {
@@ -271,7 +300,38 @@ impl FoundRole {
             partition: arn.partition.to_owned(),
             account: arn.account.to_owned(),
             name: name.to_owned(),
+            unique_id: role.unique_id().map(str::to_owned),
         })
+    }
+
+    /// The one way a role session is made (`AssumeRole`, `AssumeRoleWithWebIdentity`,
+    /// `AssumeRoleWithSAML`): everything of the role comes from the role that was found.
+    pub(super) fn session(&self, new: NewSession<'_>) -> RoleSession {
+        let arn = self.session_arn(new.name);
+        let assumed_role_id = format!(
+            "{}:{}",
+            self.unique_id.as_deref().unwrap_or(&self.name),
+            new.name
+        );
+        let session = Session {
+            arn: arn.clone(),
+            role_arn: Some(self.arn.clone()),
+            user_arn: None,
+            issued_at: new.issued_at,
+            expires_at: new.issued_at + new.duration,
+            mfa_authenticated_at: new.mfa_authenticated_at,
+            policy: new.policy,
+            tags: new.tags,
+            transitive_tag_keys: new.transitive_tag_keys,
+            source_identity: new.source_identity,
+            federated_provider: new.federated_provider,
+            secret: Secret::default(),
+        };
+        RoleSession {
+            arn,
+            assumed_role_id,
+            session,
+        }
     }
 
     /// `arn:PARTITION:sts::ACCOUNT:assumed-role/NAME/SESSION` (session ARNs carry no path).

@@ -8,13 +8,11 @@
 //! `aws:RequestTag/*`, `aws:TagKeys`, `sts:TransitiveTagKeys`. The session is the role's, with the
 //! token's tags and the provider, which its requests carry as `aws:FederatedProvider`.
 
-use super::assume_role::FoundRole;
+use super::assume_role::{FoundRole, NewSession};
 use super::oidc::{invalid_token, unverified_issuer, Verified};
 use super::request::{self, AssumeRoleWithWebIdentity};
 use super::response::{element, StsError};
 use super::{store_error, Answer, Call, Sts, ASSUME_ROLE_DEFAULT_SECONDS};
-use iamlet_auth::session::Session;
-use iamlet_auth::Secret;
 use iamlet_authz::{CheckDecision, Identity};
 use iamlet_decision_log::{DecisionRecord, Federation};
 use iamlet_engine::{Arn, ContextValue, Decision, PolicySet, Request};
@@ -167,35 +165,24 @@ impl Sts {
             found.arn, provider_arn, token.subject
         );
 
-        let session_arn = found.session_arn(&p.session_name);
-        let user_id = format!(
-            "{}:{}",
-            role.unique_id().unwrap_or(&found.name),
-            p.session_name
-        );
-        let session = Session {
-            arn: session_arn.clone(),
-            role_arn: Some(found.arn.clone()),
-            user_arn: None,
+        let new = found.session(NewSession {
+            name: &p.session_name,
             issued_at: now.timestamp(),
-            expires_at: now.timestamp() + duration,
+            duration,
             mfa_authenticated_at: None,
             policy: p.policy.as_ref().map(|(text, _)| text.clone()),
             tags,
             transitive_tag_keys: transitive,
             source_identity: source_identity.clone(),
             federated_provider: Some(provider_arn),
-            secret: Secret::default(),
-        };
+        });
+        let assumed_role_user = new.assumed_role_user();
+        let session = new.session;
         let credentials = self.issue(session)?;
         let mut xml = String::new();
         xml.push_str(&credentials);
         xml.push_str(&element("SubjectFromWebIdentityToken", &token.subject));
-        xml.push_str(&format!(
-            "<AssumedRoleUser>{}{}</AssumedRoleUser>",
-            element("AssumedRoleId", &user_id),
-            element("Arn", &session_arn)
-        ));
+        xml.push_str(&assumed_role_user);
         xml.push_str(&element("Provider", &iss));
         xml.push_str(&element(
             "Audience",
