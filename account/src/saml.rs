@@ -91,9 +91,7 @@ impl SamlMetadata {
                     .text()
                     .and_then(decode_base64)
                     .filter(|d| d.first() == Some(&0x30))
-                    .ok_or_else(|| {
-                        bad("an X509Certificate is not a base64 DER certificate")
-                    })?;
+                    .ok_or_else(|| bad("an X509Certificate is not a base64 DER certificate"))?;
                 if !signing_certificates.contains(&der) {
                     signing_certificates.push(der);
                 }

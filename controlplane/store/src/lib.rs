@@ -84,8 +84,8 @@ pub use policies::{
 pub use quotas::Quotas;
 pub use report::{CredentialReport, ReportState, REPORT_LIFETIME_SECONDS};
 pub use roles::service_linked::{CreateServiceLinkedRole, DeletionStatus};
-pub use saml::{SamlMetadataDocument, SamlProvider};
 pub use roles::{CreateRole, UpdateRole, DEFAULT_MAX_SESSION_DURATION};
+pub use saml::{SamlMetadataDocument, SamlProvider};
 pub use tags::parse_keys as parse_tag_keys;
 pub use users::{CreateUser, UpdateUser};
 

@@ -32,9 +32,8 @@ impl SamlMetadataDocument {
                 "Member must have length greater than or equal to 1000 and less than or equal to 10000000",
             ));
         }
-        let metadata = SamlMetadata::parse(value).map_err(|e| {
-            IamError::invalid_input(format!("Could not parse metadata: {}", e.0))
-        })?;
+        let metadata = SamlMetadata::parse(value)
+            .map_err(|e| IamError::invalid_input(format!("Could not parse metadata: {}", e.0)))?;
         Ok(SamlMetadataDocument {
             text: value.to_owned(),
             metadata,
@@ -310,7 +309,11 @@ mod tests {
         assert_eq!(e.code.as_str(), "ValidationError");
         let e = SamlMetadataDocument::parse(&document("https://i", "%%%")).unwrap_err();
         assert_eq!(e.code.as_str(), "InvalidInput");
-        assert!(e.message.contains("Could not parse metadata"), "{}", e.message);
+        assert!(
+            e.message.contains("Could not parse metadata"),
+            "{}",
+            e.message
+        );
         let not_metadata = format!("<root>{}</root>", "x".repeat(1000));
         assert_eq!(
             SamlMetadataDocument::parse(&not_metadata)

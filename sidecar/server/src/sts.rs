@@ -1,10 +1,10 @@
 //! The STS endpoint: `AssumeRole`, `AssumeRoleWithWebIdentity` (OpenID Connect federation,
-//! [`web_identity`]), `GetFederationToken`, `GetSessionToken` and `GetCallerIdentity` over AWS's
+//! [`web_identity`]), `AssumeRoleWithSAML` (SAML 2.0 federation, [`with_saml`]), `GetFederationToken`, `GetSessionToken` and `GetCallerIdentity` over AWS's
 //! Query API,
 //! so the AWS CLI and SDKs pointed at it (`--endpoint-url`) get temporary credentials the sidecar
 //! then accepts (`credentials/session.rs`) until they expire.
 //!
-//! Every call but `AssumeRoleWithWebIdentity` (unsigned, as in AWS) is SigV4-signed (body included) with a user's access key or a session's temporary
+//! Every call but `AssumeRoleWithWebIdentity` and `AssumeRoleWithSAML` (unsigned, as in AWS) is SigV4-signed (body included) with a user's access key or a session's temporary
 //! credentials. `AssumeRole` is decided by the engine as AWS decides it: the caller's identity-based
 //! policies together with the role's trust policy (a resource-based policy) for `sts:AssumeRole` on
 //! the role, with `sts:TagSession` and `sts:SetSourceIdentity` too when tags or a source identity are
@@ -17,11 +17,13 @@ mod assume_role;
 mod federation_token;
 mod idp_tls;
 mod oidc;
-mod saml;
 pub mod request;
 pub mod response;
+mod saml;
 mod session_token;
+mod trust;
 mod web_identity;
+mod with_saml;
 
 use crate::http::header_map;
 use http_body_util::{BodyExt as _, Full, Limited};
@@ -44,8 +46,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
-/// The largest request body accepted (STS requests are a few kilobytes).
-const MAX_BODY_BYTES: usize = 64 * 1024;
+/// The largest request body accepted: STS requests are a few kilobytes, but `SAMLAssertion` may be
+/// 100,000 characters of base64, URL-encoded (`+`, `/`, `=` tripled).
+const MAX_BODY_BYTES: usize = 320 * 1024;
 /// AWS's limit on a role session created from another role session (role chaining).
 const CHAINED_MAX_SECONDS: i64 = 3600;
 /// `AssumeRole`'s default duration.
@@ -204,6 +207,13 @@ impl Sts {
                 format!("STS's API version is {VERSION}"),
             ));
         }
+        if action == Action::AssumeRoleWithSaml {
+            // Unsigned, as in AWS: the IdP's signed assertion is the credential.
+            rec.region = self.authz.settings().context.region.clone();
+            let p = request::AssumeRoleWithSaml::parse(&call.params)?;
+            rec.resource = Some(p.role_arn.clone());
+            return self.assume_role_with_saml(call, p, rec).await;
+        }
         if action == Action::AssumeRoleWithWebIdentity {
             // Unsigned, as in AWS: the token is the credential.
             rec.region = self.authz.settings().context.region.clone();
@@ -250,10 +260,10 @@ impl Sts {
                 let p = GetFederationToken::parse(&call.params)?;
                 self.get_federation_token(call, &caller, p, rec).await
             }
-            Action::AssumeRoleWithWebIdentity => Err(StsError::new(
+            Action::AssumeRoleWithWebIdentity | Action::AssumeRoleWithSaml => Err(StsError::new(
                 500,
                 "InternalFailure",
-                "AssumeRoleWithWebIdentity is answered before authentication",
+                "federation calls are answered before authentication",
             )),
         }
     }
@@ -368,6 +378,7 @@ impl Sts {
 enum Action {
     AssumeRole,
     AssumeRoleWithWebIdentity,
+    AssumeRoleWithSaml,
     GetFederationToken,
     GetSessionToken,
     GetCallerIdentity,
@@ -379,6 +390,7 @@ impl Action {
         match name {
             "AssumeRole" => Some(Action::AssumeRole),
             "AssumeRoleWithWebIdentity" => Some(Action::AssumeRoleWithWebIdentity),
+            "AssumeRoleWithSAML" => Some(Action::AssumeRoleWithSaml),
             "GetFederationToken" => Some(Action::GetFederationToken),
             "GetSessionToken" => Some(Action::GetSessionToken),
             "GetCallerIdentity" => Some(Action::GetCallerIdentity),
@@ -391,6 +403,7 @@ impl Action {
         match self {
             Action::AssumeRole => "AssumeRole",
             Action::AssumeRoleWithWebIdentity => "AssumeRoleWithWebIdentity",
+            Action::AssumeRoleWithSaml => "AssumeRoleWithSAML",
             Action::GetFederationToken => "GetFederationToken",
             Action::GetSessionToken => "GetSessionToken",
             Action::GetCallerIdentity => "GetCallerIdentity",

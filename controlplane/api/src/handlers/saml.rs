@@ -36,7 +36,11 @@ async fn existing(c: &mut Ctx<'_>, keys: Keys) -> Result<SamlProvider, IamError>
 
 /// Encrypted assertions (a private key to decrypt them) are not served: say so rather than ignore.
 fn refuse_encryption(c: &Ctx<'_>) -> Result<(), IamError> {
-    for p in ["AssertionEncryptionMode", "AddPrivateKey", "RemovePrivateKey"] {
+    for p in [
+        "AssertionEncryptionMode",
+        "AddPrivateKey",
+        "RemovePrivateKey",
+    ] {
         if c.req.get(p).is_some() {
             return Err(IamError::invalid_input(format!(
                 "{p}: encrypted SAML assertions are not supported by Iamlet; send signed, unencrypted assertions"

@@ -319,6 +319,54 @@ impl AssumeRoleWithWebIdentity {
     }
 }
 
+/// AWS's limit on `SAMLAssertion`, in characters.
+pub const MAX_SAML_ASSERTION: usize = 100_000;
+
+/// `AssumeRoleWithSAML`'s parameters.
+#[derive(Debug)]
+pub struct AssumeRoleWithSaml {
+    /// The role as the caller named it (an IAM role ARN in shape only).
+    pub role_arn: String,
+    /// `PrincipalArn`: the SAML provider (`arn:aws:iam::ACCOUNT:saml-provider/NAME`).
+    pub principal_arn: String,
+    /// `SAMLAssertion`: base64 of the IdP's `samlp:Response` (a credential: never logged).
+    pub assertion: String,
+    /// `DurationSeconds`, if given.
+    pub duration: Option<i64>,
+    /// The inline session policy's text, and compiled.
+    pub policy: Option<(String, Policy)>,
+}
+
+impl AssumeRoleWithSaml {
+    /// Reads and checks the parameters.
+    pub fn parse(params: &Params) -> Result<AssumeRoleWithSaml, StsError> {
+        let role_arn = role_arn(params)?;
+        let principal_arn = required(params, "PrincipalArn")?.to_owned();
+        if !(20..=2048).contains(&principal_arn.chars().count())
+            || iamlet_account::saml::parse_saml_arn(&principal_arn).is_none()
+        {
+            return Err(constraint(
+                "PrincipalArn",
+                &principal_arn,
+                "Member must be a SAML provider ARN (arn:aws:iam::ACCOUNT:saml-provider/NAME)",
+            ));
+        }
+        let assertion = required(params, "SAMLAssertion")?;
+        if !(4..=MAX_SAML_ASSERTION).contains(&assertion.chars().count()) {
+            return Err(StsError::validation(format!(
+                "1 validation error detected: Value at 'sAMLAssertion' failed to satisfy constraint: Member must have length between 4 and {MAX_SAML_ASSERTION}"
+            )));
+        }
+        Ok(AssumeRoleWithSaml {
+            role_arn,
+            principal_arn,
+            assertion: assertion.to_owned(),
+            duration: duration(params, 900, 43_200)?,
+            policy: session_policy(params)?,
+        })
+    }
+}
+
 /// Whether `arn` has the shape of an IAM role ARN (`arn:PARTITION:iam::ACCOUNT:role/PATH/NAME`).
 fn is_role_arn(arn: &str) -> bool {
     Arn::parse(arn).is_some_and(|a| {

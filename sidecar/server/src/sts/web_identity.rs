@@ -8,15 +8,14 @@
 //! `aws:RequestTag/*`, `aws:TagKeys`, `sts:TransitiveTagKeys`. The session is the role's, with the
 //! token's tags and the provider, which its requests carry as `aws:FederatedProvider`.
 
-use super::assume_role::{FoundRole, NewSession};
+use super::assume_role::NewSession;
 use super::oidc::{invalid_token, unverified_issuer, Verified};
 use super::request::{self, AssumeRoleWithWebIdentity};
 use super::response::{element, StsError};
-use super::{store_error, Answer, Call, Sts, ASSUME_ROLE_DEFAULT_SECONDS};
-use iamlet_authz::{CheckDecision, Identity};
+use super::trust::Federated;
+use super::{store_error, Answer, Call, Sts};
 use iamlet_decision_log::{DecisionRecord, Federation};
-use iamlet_engine::{Arn, ContextValue, Decision, PolicySet, Request};
-use iamlet_routes::Mapped;
+use iamlet_engine::{Arn, ContextValue};
 use iamlet_store::StoreError;
 use serde_json::{Map, Value};
 
@@ -27,9 +26,6 @@ const SOURCE_IDENTITY_CLAIM: &str = "https://aws.amazon.com/source_identity";
 
 /// Session tags, in the order the token gives them.
 type SessionTags = Vec<(String, String)>;
-
-/// The trust policy's verdict for one action.
-const NOT_AUTHORIZED: &str = "Not authorized to perform sts:AssumeRoleWithWebIdentity";
 
 impl Sts {
     pub(super) async fn assume_role_with_web_identity(
@@ -72,57 +68,18 @@ impl Sts {
         });
 
         // The role, by its exact ARN.
-        let denied = || StsError::access_denied(NOT_AUTHORIZED);
-        let role = match self.authz.store().role(&p.role_arn).await {
-            Ok(role) => role,
-            Err(StoreError::UnknownPrincipal(_)) => {
-                rec.decision = CheckDecision::ImplicitDeny.as_str().to_owned();
-                rec.reason = format!("no role `{}` exists", p.role_arn);
-                return Err(denied());
-            }
-            Err(e) => return Err(store_error(e)),
-        };
-        let found = FoundRole::of(&role).ok_or_else(|| {
-            StsError::new(
-                500,
-                "InternalFailure",
-                format!("the store's role `{}` has no role ARN", role.entity()),
+        let (role, found, duration) = self
+            .federated_role(
+                &p.role_arn,
+                p.duration,
+                "sts:AssumeRoleWithWebIdentity",
+                rec,
             )
-        })?;
-        let max = role
-            .max_session_duration()
-            .unwrap_or(self.max_session_seconds);
-        let duration = p.duration.unwrap_or(ASSUME_ROLE_DEFAULT_SECONDS.min(max));
-        if duration > max {
-            return Err(StsError::validation(format!(
-                "The requested DurationSeconds exceeds the MaxSessionDuration set for this role ({max} seconds)."
-            )));
-        }
+            .await?;
         let (tags, transitive) = session_tags(&token.claims)?;
         let source_identity = source_identity(&token.claims)?;
 
         // The decision: the trust policy alone, for the provider as principal.
-        let Some(trust) = role.trust_policy().cloned() else {
-            rec.decision = CheckDecision::ImplicitDeny.as_str().to_owned();
-            rec.reason = format!("the role {} has no trust policy", found.arn);
-            return Err(denied());
-        };
-        let mut set = PolicySet::new();
-        set.add(trust);
-        let mut needed = vec!["sts:AssumeRoleWithWebIdentity"];
-        if !tags.is_empty() {
-            needed.push("sts:TagSession");
-        }
-        if source_identity.is_some() {
-            needed.push("sts:SetSourceIdentity");
-        }
-        let identity = Identity {
-            principal: provider_arn.clone(),
-            session_issuer: None,
-            context: Vec::new(),
-            session: None,
-            signed_region: None,
-        };
         let keys = condition_keys(
             url,
             &provider_arn,
@@ -132,38 +89,20 @@ impl Sts {
             &transitive,
             source_identity.as_deref(),
         );
-        for action in needed {
-            let mapped = Mapped {
-                action: action.to_owned(),
-                resource: found.arn.clone(),
-                resource_account: Some(found.account.clone()),
-                context: Vec::new(),
-            };
-            let mut context = self.authz.context(&call.input, &identity, &mapped);
-            for (k, v) in &keys {
-                context.insert(k, v.clone());
-            }
-            let req = Request::new(&provider_arn, action, &found.arn)
-                .map_err(|e| StsError::new(500, "InternalFailure", e.to_string()))?
-                .with_resource_account(found.account.clone())
-                .with_context(context);
-            let verdict = set.decide(&req);
-            if let Some(d) = verdict.deciding.first() {
-                rec.set_deciding(d.policy.clone(), d.statement, d.sid.as_deref());
-            }
-            if verdict.decision != Decision::Allow {
-                rec.decision = verdict.decision.to_string();
-                rec.reason = format!(
-                    "the trust policy of {} does not allow {action} for {} (sub {})",
-                    found.arn, provider_arn, token.subject
-                );
-                return Err(denied());
-            }
-        }
-        rec.reason = format!(
-            "the trust policy of {} allows {} (sub {}) to assume it",
-            found.arn, provider_arn, token.subject
-        );
+        self.decide_trust(
+            call,
+            &role,
+            &found,
+            &Federated {
+                provider_arn: &provider_arn,
+                subject: &token.subject,
+                action: "sts:AssumeRoleWithWebIdentity",
+                tagged: !tags.is_empty(),
+                source_identity: source_identity.is_some(),
+                keys,
+            },
+            rec,
+        )?;
 
         let new = found.session(NewSession {
             name: &p.session_name,

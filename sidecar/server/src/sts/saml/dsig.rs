@@ -240,8 +240,8 @@ pub(crate) fn verify(
         } else if is_ds(child, "DigestMethod") && !seen_method {
             seen_method = true;
             let m = algorithm(child)?;
-            let d =
-                Digest::parse(m).ok_or_else(|| format!("the digest method {m} is not supported"))?;
+            let d = Digest::parse(m)
+                .ok_or_else(|| format!("the digest method {m} is not supported"))?;
             digest = Some((d, Vec::new()));
         } else if is_ds(child, "DigestValue") {
             let value = child

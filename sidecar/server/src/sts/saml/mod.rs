@@ -154,8 +154,11 @@ pub(crate) fn read(
         allow_dtd: false,
         nodes_limit: MAX_NODES,
     };
-    let doc = roxmltree::Document::parse_with_options(&text, opts)
-        .map_err(|e| invalid(format!("the SAML response is not well-formed XML without a DTD ({e})")))?;
+    let doc = roxmltree::Document::parse_with_options(&text, opts).map_err(|e| {
+        invalid(format!(
+            "the SAML response is not well-formed XML without a DTD ({e})"
+        ))
+    })?;
     let response = doc.root_element();
     if !response.has_tag_name((SAMLP, "Response")) {
         return Err(invalid("the document is not a SAML 2.0 protocol Response"));
@@ -293,7 +296,10 @@ pub(crate) fn read(
         return Err(invalid("the NameID is empty"));
     }
     let format = name_id.attribute("Format").unwrap_or(UNSPECIFIED);
-    let subject_type = format.strip_prefix(NAMEID_PREFIX).unwrap_or(format).to_owned();
+    let subject_type = format
+        .strip_prefix(NAMEID_PREFIX)
+        .unwrap_or(format)
+        .to_owned();
     let mut recipient = None;
     let mut why = "the Subject has no bearer SubjectConfirmation";
     for sc in subject

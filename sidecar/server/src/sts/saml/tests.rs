@@ -55,11 +55,17 @@ fn signed_assertions_and_responses_are_read() {
 #[test]
 fn another_key_and_late_use_are_refused() {
     let e = read(include_str!("fixtures/other_key.b64"), &metadata(), NOW).unwrap_err();
-    assert!(matches!(e, Rejection::Invalid(ref w) if w.contains("KeyInfo certificate")), "{e:?}");
+    assert!(
+        matches!(e, Rejection::Invalid(ref w) if w.contains("KeyInfo certificate")),
+        "{e:?}"
+    );
     let e = read(SIGNED, &metadata(), NOW + 3600).unwrap_err();
     assert!(matches!(e, Rejection::Expired(_)), "{e:?}");
     let e = read(SIGNED, &metadata(), NOW - 3600).unwrap_err();
-    assert!(matches!(e, Rejection::Invalid(ref w) if w.contains("not yet valid")), "{e:?}");
+    assert!(
+        matches!(e, Rejection::Invalid(ref w) if w.contains("not yet valid")),
+        "{e:?}"
+    );
 }
 
 #[test]
@@ -73,7 +79,10 @@ fn tampering_is_refused() {
     let stripped = format!("{}{}", &xml[..start], &xml[end..]);
     read(&b64(&stripped), &metadata(), NOW).unwrap();
     // A changed SignedInfo (another algorithm name) breaks the signature.
-    let si = xml.replace("xmlenc#sha256\"/><ds:DigestValue>", "xmlenc#sha256\" /><ds:DigestValue>");
+    let si = xml.replace(
+        "xmlenc#sha256\"/><ds:DigestValue>",
+        "xmlenc#sha256\" /><ds:DigestValue>",
+    );
     read(&b64(&si), &metadata(), NOW).unwrap();
     let si = xml.replace("ds:Reference URI", "ds:Reference Type=\"x\" URI");
     assert!(invalid_reason(&si).contains("not by any"));
@@ -149,7 +158,10 @@ fn wrapping_is_refused() {
         1,
     );
     let r = invalid_reason(&object);
-    assert!(r.contains("more than one assertion") || r.contains("Object"), "{r}");
+    assert!(
+        r.contains("more than one assertion") || r.contains("Object"),
+        "{r}"
+    );
     // No signature at all.
     let s = xml.find("<ds:Signature").unwrap();
     let e = xml.find("</ds:Signature>").unwrap() + "</ds:Signature>".len();
@@ -160,8 +172,12 @@ fn wrapping_is_refused() {
 #[test]
 fn recipients_and_audiences() {
     assert!(is_aws_recipient("https://signin.aws.amazon.com/saml"));
-    assert!(is_aws_recipient("https://eu-west-1.signin.aws.amazon.com/saml"));
-    assert!(!is_aws_recipient("https://evil.com/.signin.aws.amazon.com/saml"));
+    assert!(is_aws_recipient(
+        "https://eu-west-1.signin.aws.amazon.com/saml"
+    ));
+    assert!(!is_aws_recipient(
+        "https://evil.com/.signin.aws.amazon.com/saml"
+    ));
     assert!(!is_aws_recipient("https://signin.aws.amazon.com/saml/x"));
     assert!(is_aws_audience("urn:amazon:webservices"));
     assert!(!is_aws_audience("urn:amazon:webservices:x"));
