@@ -324,6 +324,57 @@ mod tests {
         );
     }
 
+    #[tokio::test]
+    async fn providers_live_and_die_in_the_database() {
+        let db = crate::tests::temp_db("saml-providers").await;
+        let iam = &db.iam;
+        let first =
+            SamlMetadataDocument::parse(&document("https://idp.example.com", "MAEC")).unwrap();
+        let mut tx = iam.write().await.unwrap();
+        let tag = Tag::parse("team", "identity").unwrap();
+        let p = iam
+            .create_saml_provider(&mut tx, "corp", &first, std::slice::from_ref(&tag))
+            .await
+            .unwrap();
+        assert_eq!(p.arn, "arn:aws:iam::111122223333:saml-provider/corp");
+        let again = iam.create_saml_provider(&mut tx, "corp", &first, &[]).await;
+        assert_eq!(again.unwrap_err().code.as_str(), "EntityAlreadyExists");
+        tx.commit().await.unwrap();
+
+        let mut tx = iam.write().await.unwrap();
+        let got = iam.get_saml_provider(&mut tx, &p.arn).await.unwrap();
+        assert_eq!(got.metadata, first.as_str());
+        assert_eq!(got.valid_until, Some(2_082_758_400));
+        assert_eq!(got.tags, vec![tag]);
+        let second =
+            SamlMetadataDocument::parse(&document("https://idp2.example.com", "MAED")).unwrap();
+        iam.update_saml_provider(&mut tx, &p.arn, &second)
+            .await
+            .unwrap();
+        let detail = iam
+            .find_saml_provider(&mut tx, &p.arn)
+            .await
+            .unwrap()
+            .unwrap()
+            .to_detail();
+        assert_eq!(
+            detail.check().unwrap().entity_id,
+            "https://idp2.example.com"
+        );
+        assert_eq!(iam.list_saml_providers(&mut tx).await.unwrap().len(), 1);
+        iam.delete_saml_provider(&mut tx, &p.arn).await.unwrap();
+        assert_eq!(
+            iam.delete_saml_provider(&mut tx, &p.arn)
+                .await
+                .unwrap_err()
+                .code
+                .as_str(),
+            "NoSuchEntity"
+        );
+        assert!(iam.list_saml_providers(&mut tx).await.unwrap().is_empty());
+        tx.commit().await.unwrap();
+    }
+
     #[test]
     fn names() {
         assert!(parse_name("My_IdP.1-x").is_ok());
