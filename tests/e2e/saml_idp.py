@@ -33,6 +33,14 @@ def _iso(t):
     return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+class LegacySigner(XMLSigner):
+    """signxml refuses SHA-1 unless a subclass allows it (its documented way): IdPs still sign with
+    RSA-SHA1, and STS accepts it, so the tests sign with it too."""
+
+    def check_deprecated_methods(self):
+        pass
+
+
 class SigningKey:
     """An RSA key and its self-signed certificate."""
 
@@ -63,14 +71,15 @@ class IdP:
         self.entity_id = entity_id
         self.keys = keys or [SigningKey()]
 
-    def metadata(self, use="signing"):
+    def metadata(self, use="signing", valid_until=None):
         use_attr = f' use="{use}"' if use else ""
         keys = "".join(
             f"""<md:KeyDescriptor{use_attr}><ds:KeyInfo><ds:X509Data><ds:X509Certificate>{k.cert_b64()}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>"""
             for k in self.keys
         )
+        until = f' validUntil="{valid_until}"' if valid_until else ""
         return f"""<?xml version="1.0" encoding="UTF-8"?>
-<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="{DS}" entityID="{self.entity_id}">
+<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="{DS}" entityID="{self.entity_id}"{until}>
   <md:IDPSSODescriptor WantAuthnRequestsSigned="false" protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
     {keys}
     <md:NameIDFormat>urn:oasis:names:tc:SAML:2.0:nameid-format:persistent</md:NameIDFormat>
@@ -85,7 +94,7 @@ class IdP:
                       attributes=None, session_duration=None, assertion_id=None, signature_slot=True):
         """The Assertion element's text (unsigned), with a Signature placeholder after Issuer."""
         now = now or datetime.datetime.now(datetime.timezone.utc)
-        exp = now + datetime.timedelta(seconds=lifetime)
+        exp = now + datetime.timedelta(seconds=lifetime or 300)
         aid = assertion_id or "_" + uuid.uuid4().hex
         attrs = [(ROLE_ATTR, roles)]
         if session_name is not None:
@@ -101,15 +110,17 @@ class IdP:
         )
         slot = f'<ds:Signature xmlns:ds="{DS}" Id="placeholder"></ds:Signature>' if signature_slot else ""
         fmt = f' Format="{subject_format}"' if subject_format else ""
+        # lifetime=0: no NotOnOrAfter at all (an assertion that never ends, which STS refuses).
+        end = f' NotOnOrAfter="{_iso(exp)}"' if lifetime != 0 else ""
         return (
             f'<saml:Assertion xmlns:saml="{SAML}" xmlns:xs="http://www.w3.org/2001/XMLSchema" '
             f'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" ID="{aid}" Version="2.0" IssueInstant="{_iso(now)}">'
             f"<saml:Issuer>{issuer or self.entity_id}</saml:Issuer>{slot}"
             f"<saml:Subject><saml:NameID{fmt}>{subject}</saml:NameID>"
             f'<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer">'
-            f'<saml:SubjectConfirmationData NotOnOrAfter="{_iso(exp)}" Recipient="{recipient}"/>'
+            f'<saml:SubjectConfirmationData{end} Recipient="{recipient}"/>'
             f"</saml:SubjectConfirmation></saml:Subject>"
-            f'<saml:Conditions NotBefore="{_iso(now - datetime.timedelta(seconds=5))}" NotOnOrAfter="{_iso(exp)}">'
+            f'<saml:Conditions NotBefore="{_iso(now - datetime.timedelta(seconds=5))}"{end}>'
             f"<saml:AudienceRestriction><saml:Audience>{audience}</saml:Audience></saml:AudienceRestriction>"
             f"</saml:Conditions>"
             f'<saml:AuthnStatement AuthnInstant="{_iso(now)}" SessionIndex="{aid}">'
@@ -123,7 +134,8 @@ class IdP:
         """`xml` (an element with a Signature placeholder) signed enveloped, its ID referenced."""
         key = key or self.keys[0]
         root = etree.fromstring(xml.encode())
-        signer = XMLSigner(method=methods.enveloped, signature_algorithm=algorithm,
+        cls = LegacySigner if "sha1" in (algorithm + digest) else XMLSigner
+        signer = cls(method=methods.enveloped, signature_algorithm=algorithm,
                            digest_algorithm=digest, c14n_algorithm=c14n)
         signed = signer.sign(root, key=key.key_pem, cert=key.cert_pem, reference_uri="#" + root.get("ID"))
         return etree.tostring(signed).decode()
@@ -175,6 +187,7 @@ if __name__ == "__main__":
         "response_signed.b64": idp.response([pair], sign_assertion=False, sign_response=True, **kw),
         "both_signed_sha512.b64": idp.response([pair], sign_response=True,
                                                sign_kw={"algorithm": "rsa-sha512", "digest": "sha512"}, **kw),
+        "sha1.b64": idp.response([pair], sign_kw={"algorithm": "rsa-sha1", "digest": "sha1"}, **kw),
         "with_comments_c14n.b64": idp.response(
             [pair], sign_kw={"c14n": EXC_C14N + "WithComments"}, **kw),
         "other_key.b64": IdP(keys=[SigningKey("evil")]).response([pair], **kw),

@@ -318,6 +318,7 @@ class AssumeRoleWithSaml(unittest.TestCase):
     def test_signature_placements_and_algorithms(self):
         for kw in ({"sign_assertion": False, "sign_response": True},
                    {"sign_response": True, "sign_kw": {"algorithm": "rsa-sha512", "digest": "sha512"}},
+                   {"sign_kw": {"algorithm": "rsa-sha1", "digest": "sha1"}},
                    {"sign_kw": {"c14n": "http://www.w3.org/2001/10/xml-exc-c14n#WithComments"}}):
             out = self.assume(self.response(**kw))
             self.assertEqual(out["Subject"], "alice@example.com", kw)
@@ -388,6 +389,7 @@ class AssumeRoleWithSaml(unittest.TestCase):
             ("InvalidIdentityToken", evil_idp.response([role_pair(self.role, self.provider)])),
             # Expired.
             ("ExpiredTokenException", self.response(now=now - datetime.timedelta(hours=1))),
+            ("InvalidIdentityToken", self.response(lifetime=0)),
             ("InvalidIdentityToken", self.response(audience="https://evil.example.com/saml")),
             ("InvalidIdentityToken", self.response(recipient="https://evil.example.com/saml")),
             ("InvalidIdentityToken", self.response(issuer="https://evil.example.com/idp")),
@@ -472,6 +474,18 @@ class AssumeRoleWithSaml(unittest.TestCase):
             self.sts.assume_role_with_saml(RoleArn=role, PrincipalArn=arn,
                                            SAMLAssertion=rotated.response([role_pair(role, arn)]))
         self.assertEqual(error_code(e.exception), "InvalidIdentityToken")
+
+    def test_expired_metadata(self):
+        idp = IdP(entity_id="https://expired.example.com")
+        arn = self.iam.create_saml_provider(Name="expired", SAMLMetadataDocument=idp.metadata(
+            valid_until="2020-01-01T00:00:00Z"))["SAMLProviderArn"]
+        self.assertEqual(self.iam.get_saml_provider(SAMLProviderArn=arn)["ValidUntil"].year, 2020)
+        role = self.make_role("saml-expired", saml_trust(arn))
+        with self.assertRaises(botocore.exceptions.ClientError) as e:
+            self.sts.assume_role_with_saml(RoleArn=role, PrincipalArn=arn,
+                                           SAMLAssertion=idp.response([role_pair(role, arn)]))
+        self.assertEqual(error_code(e.exception), "InvalidIdentityToken")
+        self.assertIn("validUntil", e.exception.response["Error"]["Message"])
 
     def test_aws_cli(self):
         env = dict(os.environ, AWS_ACCESS_KEY_ID=self.cp.root["AccessKeyId"],

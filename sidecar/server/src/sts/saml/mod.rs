@@ -159,6 +159,17 @@ pub(crate) fn read(
             "the SAML response is not well-formed XML without a DTD ({e})"
         ))
     })?;
+    if let Some(until) = metadata
+        .valid_until
+        .as_deref()
+        .and_then(|v| chrono::DateTime::parse_from_rfc3339(v).ok())
+    {
+        if now >= until.timestamp() {
+            return Err(invalid(
+                "the provider's metadata has expired (its validUntil has passed): update the provider",
+            ));
+        }
+    }
     let response = doc.root_element();
     if !response.has_tag_name((SAMLP, "Response")) {
         return Err(invalid("the document is not a SAML 2.0 protocol Response"));
@@ -260,7 +271,8 @@ pub(crate) fn read(
             return Err(invalid("the assertion is not yet valid (NotBefore)"));
         }
     }
-    if let Some(na) = time(conditions, "NotOnOrAfter")? {
+    let conditions_end = time(conditions, "NotOnOrAfter")?;
+    if let Some(na) = conditions_end {
         if now >= na.saturating_add(SKEW_SECONDS) {
             return Err(Rejection::Expired(
                 "Token is expired: the assertion's Conditions NotOnOrAfter has passed".to_owned(),
@@ -317,7 +329,13 @@ pub(crate) fn read(
             why = "the SubjectConfirmationData's Recipient is not AWS's sign-in endpoint (https://signin.aws.amazon.com/saml)";
             continue;
         };
-        if let Some(na) = time(data, "NotOnOrAfter")? {
+        let confirmation_end = time(data, "NotOnOrAfter")?;
+        if conditions_end.is_none() && confirmation_end.is_none() {
+            // An assertion without an end would be a credential forever.
+            why = "the assertion has no NotOnOrAfter (in Conditions or SubjectConfirmationData)";
+            continue;
+        }
+        if let Some(na) = confirmation_end {
             if now >= na.saturating_add(SKEW_SECONDS) {
                 return Err(Rejection::Expired(
                     "Token is expired: the SubjectConfirmationData's NotOnOrAfter has passed"

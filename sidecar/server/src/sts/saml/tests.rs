@@ -35,6 +35,7 @@ fn signed_assertions_and_responses_are_read() {
         include_str!("fixtures/response_signed.b64"),
         include_str!("fixtures/both_signed_sha512.b64"),
         include_str!("fixtures/with_comments_c14n.b64"),
+        include_str!("fixtures/sha1.b64"),
     ] {
         let a = read(fixture, &metadata(), NOW).unwrap();
         assert_eq!(a.issuer, "https://idp.example.com/saml");
