@@ -465,6 +465,39 @@ mod tests {
     }
 
     #[test]
+    fn assume_role_with_saml_parameters() {
+        let idp = "PrincipalArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Asaml-provider%2Fcorp";
+        let p = AssumeRoleWithSaml::parse(&params(&format!(
+            "{ROLE}&{idp}&SAMLAssertion=PHNhbWxwOlJlc3BvbnNlLz4%3D&DurationSeconds=900"
+        )))
+        .unwrap();
+        assert_eq!(
+            p.principal_arn,
+            "arn:aws:iam::111122223333:saml-provider/corp"
+        );
+        assert_eq!(p.assertion, "PHNhbWxwOlJlc3BvbnNlLz4=");
+        assert_eq!(p.duration, Some(900));
+        let cases = [
+            (format!("{ROLE}&SAMLAssertion=abcd"), "'principalArn'"),
+            (
+                format!("{ROLE}&PrincipalArn=arn%3Aaws%3Aiam%3A%3A111122223333%3Arole%2Fx&SAMLAssertion=abcd"),
+                "'principalArn'",
+            ),
+            (format!("{ROLE}&{idp}"), "'sAMLAssertion'"),
+            (format!("{ROLE}&{idp}&SAMLAssertion=abc"), "'sAMLAssertion'"),
+            (
+                format!("{ROLE}&{idp}&SAMLAssertion={}", "A".repeat(MAX_SAML_ASSERTION + 1)),
+                "'sAMLAssertion'",
+            ),
+        ];
+        for (q, needle) in cases {
+            let e = AssumeRoleWithSaml::parse(&params(&q)).unwrap_err();
+            assert_eq!(e.code, "ValidationError", "{q}");
+            assert!(e.message.contains(needle), "{q}: {e}");
+        }
+    }
+
+    #[test]
     fn get_session_token_durations_and_mfa() {
         assert_eq!(GetSessionToken::parse(&params("")).unwrap().duration, None);
         assert_eq!(

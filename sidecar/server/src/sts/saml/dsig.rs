@@ -71,10 +71,10 @@ fn signature_method(uri: &str) -> Option<&'static dyn VerificationAlgorithm> {
 fn elements<'a, 'i>(node: Node<'a, 'i>) -> Result<Vec<Node<'a, 'i>>, String> {
     let mut out = Vec::new();
     for c in node.children() {
+        let blank = c.is_text() && c.text().unwrap_or_default().trim().is_empty();
         if c.is_element() {
             out.push(c);
-        } else if c.is_text() && c.text().unwrap_or_default().trim().is_empty() {
-        } else {
+        } else if !blank {
             return Err(format!(
                 "{} holds content other than elements",
                 node.tag_name().name()
