@@ -451,6 +451,10 @@ class AssumeRoleWithSaml(unittest.TestCase):
         self.assertNotEqual(real, injected)
         self.refused("InvalidIdentityToken", b64(injected), role=role)
         self.refused("AccessDenied", b64(real), role=role)
+        # Deep nesting (canonicalization must not exhaust the stack), then STS still answers.
+        deep = signed.replace("<samlp:Status>", "<x>" * 9000 + "</x>" * 9000 + "<samlp:Status>", 1)
+        self.refused("InvalidIdentityToken", b64(deep))
+        self.assume(b64(signed))
         # A DOCTYPE (entities, external fetches) is refused before anything else.
         dtd = '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY sub "alice@example.com">]>' + signed
         self.refused("InvalidIdentityToken", b64(dtd))

@@ -12,7 +12,7 @@
 mod c14n;
 mod dsig;
 
-use iamlet_account::saml::{decode_base64, SamlMetadata};
+use iamlet_account::saml::{decode_base64, nested_within, SamlMetadata, MAX_XML_DEPTH};
 use roxmltree::Node;
 
 const SAMLP: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
@@ -26,7 +26,6 @@ const UNSPECIFIED: &str = "urn:oasis:names:tc:SAML:1.0:nameid-format:unspecified
 pub(crate) const SKEW_SECONDS: i64 = 300;
 /// The most nodes a response may have (a few hundred is typical).
 const MAX_NODES: u32 = 20_000;
-
 /// Why an assertion is refused, by STS error.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Rejection {
@@ -150,6 +149,13 @@ pub(crate) fn read(
     let bytes = decode_base64(encoded)
         .ok_or_else(|| invalid("SAMLAssertion is not base64 of a SAML response"))?;
     let text = String::from_utf8(bytes).map_err(|_| invalid("the SAML response is not UTF-8"))?;
+    // roxmltree recurses into nested elements (and so does canonicalization): bound the depth
+    // before parsing, or a deep document from an unsigned caller would overflow the stack.
+    if !nested_within(&text, MAX_XML_DEPTH) {
+        return Err(invalid(format!(
+            "the SAML response is nested deeper than {MAX_XML_DEPTH} elements"
+        )));
+    }
     let opts = roxmltree::ParsingOptions {
         allow_dtd: false,
         nodes_limit: MAX_NODES,

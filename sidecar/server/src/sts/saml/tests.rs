@@ -171,6 +171,14 @@ fn wrapping_is_refused() {
 }
 
 #[test]
+fn deep_nesting_is_refused_before_anything_recurses() {
+    let xml = xml_of(SIGNED);
+    let deep = format!("{}{}", "<x>".repeat(15_000), "</x>".repeat(15_000));
+    let nested = xml.replacen("<samlp:Status>", &format!("{deep}<samlp:Status>"), 1);
+    assert!(invalid_reason(&nested).contains("nested deeper"));
+}
+
+#[test]
 fn recipients_and_audiences() {
     assert!(is_aws_recipient("https://signin.aws.amazon.com/saml"));
     assert!(is_aws_recipient(
