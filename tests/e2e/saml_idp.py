@@ -91,7 +91,8 @@ class IdP:
     def assertion_xml(self, roles, session_name="alice", subject="alice@example.com",
                       subject_format="urn:oasis:names:tc:SAML:2.0:nameid-format:persistent",
                       audience=SIGNIN, recipient=SIGNIN, issuer=None, lifetime=300, now=None,
-                      attributes=None, session_duration=None, assertion_id=None, signature_slot=True):
+                      attributes=None, session_duration=None, assertion_id=None, signature_slot=True,
+                      confirmations=1):
         """The Assertion element's text (unsigned), with a Signature placeholder after Issuer."""
         now = now or datetime.datetime.now(datetime.timezone.utc)
         exp = now + datetime.timedelta(seconds=lifetime or 300)
@@ -117,9 +118,10 @@ class IdP:
             f'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" ID="{aid}" Version="2.0" IssueInstant="{_iso(now)}">'
             f"<saml:Issuer>{issuer or self.entity_id}</saml:Issuer>{slot}"
             f"<saml:Subject><saml:NameID{fmt}>{subject}</saml:NameID>"
-            f'<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer">'
-            f'<saml:SubjectConfirmationData{end} Recipient="{recipient}"/>'
-            f"</saml:SubjectConfirmation></saml:Subject>"
+            + (f'<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer">'
+               f'<saml:SubjectConfirmationData{end} Recipient="{recipient}"/>'
+               f"</saml:SubjectConfirmation>") * confirmations
+            + f"</saml:Subject>"
             f'<saml:Conditions NotBefore="{_iso(now - datetime.timedelta(seconds=5))}"{end}>'
             f"<saml:AudienceRestriction><saml:Audience>{audience}</saml:Audience></saml:AudienceRestriction>"
             f"</saml:Conditions>"

@@ -331,6 +331,7 @@ class AssumeRoleWithSaml(unittest.TestCase):
         # Recipient it accepts, which then is saml:aud (the trust policy here wants the global one).
         self.assume(self.response(audience="urn:amazon:webservices"))
         self.refused("AccessDenied", self.response(recipient="https://us-east-1.signin.aws.amazon.com/saml"))
+        self.refused("AccessDenied", self.response(recipient="https://signin.aws.amazon.com/static/saml"))
 
     def test_duration_and_session_policy(self):
         out = self.assume(self.response(), DurationSeconds=900)
@@ -390,6 +391,8 @@ class AssumeRoleWithSaml(unittest.TestCase):
             # Expired.
             ("ExpiredTokenException", self.response(now=now - datetime.timedelta(hours=1))),
             ("InvalidIdentityToken", self.response(lifetime=0)),
+            ("InvalidIdentityToken", self.response(confirmations=2)),
+            ("InvalidIdentityToken", self.response(confirmations=0)),
             ("InvalidIdentityToken", self.response(audience="https://evil.example.com/saml")),
             ("InvalidIdentityToken", self.response(recipient="https://evil.example.com/saml")),
             ("InvalidIdentityToken", self.response(issuer="https://evil.example.com/idp")),

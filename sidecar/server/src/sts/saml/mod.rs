@@ -70,11 +70,13 @@ impl Assertion {
 }
 
 /// Whether `url` is a sign-in endpoint AWS accepts as the assertion's `Recipient`:
-/// `https://signin.aws.amazon.com/saml`, its regional forms, GovCloud's and China's.
+/// `https://signin.aws.amazon.com/saml` (or `…/static/saml`), its regional forms, GovCloud's and
+/// China's.
 pub(crate) fn is_aws_recipient(url: &str) -> bool {
     if matches!(
         url,
         "https://signin.aws.amazon.com/saml"
+            | "https://signin.aws.amazon.com/static/saml"
             | "https://signin.amazonaws-us-gov.com/saml"
             | "https://signin.amazonaws.cn/saml"
     ) {
@@ -277,8 +279,7 @@ pub(crate) fn read(
             return Err(invalid("the assertion is not yet valid (NotBefore)"));
         }
     }
-    let conditions_end = time(conditions, "NotOnOrAfter")?;
-    if let Some(na) = conditions_end {
+    if let Some(na) = time(conditions, "NotOnOrAfter")? {
         if now >= na.saturating_add(SKEW_SECONDS) {
             return Err(Rejection::Expired(
                 "Token is expired: the assertion's Conditions NotOnOrAfter has passed".to_owned(),
@@ -318,46 +319,45 @@ pub(crate) fn read(
         .strip_prefix(NAMEID_PREFIX)
         .unwrap_or(format)
         .to_owned();
-    let mut recipient = None;
-    let mut why = "the Subject has no bearer SubjectConfirmation";
-    for sc in subject
+    // As AWS documents: exactly one SubjectConfirmation, bearer, whose SubjectConfirmationData
+    // has both NotOnOrAfter and a Recipient that is AWS's sign-in endpoint.
+    let sc = match subject
         .children()
         .filter(|n| n.has_tag_name((SAML, "SubjectConfirmation")))
+        .collect::<Vec<_>>()
+        .as_slice()
     {
-        if sc.attribute("Method") != Some(BEARER) {
-            continue;
+        [one] => *one,
+        _ => {
+            return Err(invalid(
+                "the Subject must have exactly one SubjectConfirmation",
+            ))
         }
-        let Some(data) = only_child(sc, SAML, "SubjectConfirmationData")? else {
-            why = "the bearer SubjectConfirmation has no SubjectConfirmationData";
-            continue;
-        };
-        let Some(r) = data.attribute("Recipient").filter(|r| is_aws_recipient(r)) else {
-            why = "the SubjectConfirmationData's Recipient is not AWS's sign-in endpoint (https://signin.aws.amazon.com/saml)";
-            continue;
-        };
-        let confirmation_end = time(data, "NotOnOrAfter")?;
-        if conditions_end.is_none() && confirmation_end.is_none() {
-            // An assertion without an end would be a credential forever.
-            why = "the assertion has no NotOnOrAfter (in Conditions or SubjectConfirmationData)";
-            continue;
-        }
-        if let Some(na) = confirmation_end {
-            if now >= na.saturating_add(SKEW_SECONDS) {
-                return Err(Rejection::Expired(
-                    "Token is expired: the SubjectConfirmationData's NotOnOrAfter has passed"
-                        .to_owned(),
-                ));
-            }
-        }
-        if let Some(nb) = time(data, "NotBefore")? {
-            if nb > now.saturating_add(SKEW_SECONDS) {
-                return Err(invalid("the subject confirmation is not yet valid"));
-            }
-        }
-        recipient = Some(r.to_owned());
-        break;
+    };
+    if sc.attribute("Method") != Some(BEARER) {
+        return Err(invalid("the SubjectConfirmation's Method is not bearer"));
     }
-    let recipient = recipient.ok_or_else(|| invalid(why))?;
+    let data = only_child(sc, SAML, "SubjectConfirmationData")?
+        .ok_or_else(|| invalid("the SubjectConfirmation has no SubjectConfirmationData"))?;
+    let recipient = data
+        .attribute("Recipient")
+        .filter(|r| is_aws_recipient(r))
+        .ok_or_else(|| {
+            invalid("the SubjectConfirmationData's Recipient is not AWS's sign-in endpoint (https://signin.aws.amazon.com/saml)")
+        })?
+        .to_owned();
+    let confirmation_end = time(data, "NotOnOrAfter")?
+        .ok_or_else(|| invalid("the SubjectConfirmationData has no NotOnOrAfter"))?;
+    if now >= confirmation_end.saturating_add(SKEW_SECONDS) {
+        return Err(Rejection::Expired(
+            "Token is expired: the SubjectConfirmationData's NotOnOrAfter has passed".to_owned(),
+        ));
+    }
+    if let Some(nb) = time(data, "NotBefore")? {
+        if nb > now.saturating_add(SKEW_SECONDS) {
+            return Err(invalid("the subject confirmation is not yet valid"));
+        }
+    }
 
     let session_not_on_or_after = match only_child(assertion, SAML, "AuthnStatement")? {
         Some(a) => time(a, "SessionNotOnOrAfter")?,
