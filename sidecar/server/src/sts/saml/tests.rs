@@ -191,3 +191,48 @@ fn recipients_and_audiences() {
     assert!(is_aws_audience("urn:amazon:webservices"));
     assert!(!is_aws_audience("urn:amazon:webservices:x"));
 }
+
+/// Thousands of mutations of a signed response (bytes flipped, ranges cut or repeated): none
+/// panics, and any that still verifies reads exactly what the IdP signed.
+#[test]
+fn mutations_never_panic_nor_change_what_is_read() {
+    let original = decode_base64(SIGNED).unwrap();
+    let expected = read(SIGNED, &metadata(), NOW).unwrap();
+    let mut seed: u64 = 0x5eed_1234_abcd_0001;
+    let mut next = |bound: usize| {
+        seed = seed
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        usize::try_from(seed >> 33).unwrap() % bound.max(1)
+    };
+    let mut accepted = 0;
+    for _ in 0..3000 {
+        let mut bytes = original.clone();
+        for _ in 0..=next(3) {
+            let at = next(bytes.len());
+            match next(4) {
+                0 => bytes[at] ^= 1 << next(8),
+                1 => bytes[at] = b"<>\"'&=/ -:"[next(10)],
+                2 => {
+                    let end = (at + next(40)).min(bytes.len());
+                    bytes.drain(at..end);
+                }
+                _ => {
+                    let end = (at + next(40)).min(bytes.len());
+                    let piece = bytes[at..end].to_vec();
+                    bytes.splice(at..at, piece);
+                }
+            }
+            if bytes.is_empty() {
+                bytes.push(b'<');
+            }
+        }
+        let encoded = base64::engine::general_purpose::STANDARD.encode(&bytes);
+        if let Ok(a) = read(&encoded, &metadata(), NOW) {
+            accepted += 1;
+            assert_eq!(a, expected, "{}", String::from_utf8_lossy(&bytes));
+        }
+    }
+    // Some mutations fall outside what is signed (the Response's own attributes): still read the same.
+    assert!(accepted < 3000);
+}
