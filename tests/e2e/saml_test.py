@@ -48,9 +48,9 @@ SIGNIN = "https://signin.aws.amazon.com/saml"
 NS = {"samlp": SAMLP, "saml": SAML, "ds": DS}
 
 
-def saml_trust(provider_arn, condition=None, extra_actions=()):
+def saml_trust(provider_arn, condition=None, extra_actions=(), aud=SIGNIN):
     """The trust policy of AWS's SAML 2.0 federation documentation (`SAML:aud` as AWS writes it)."""
-    cond = {"StringEquals": {"SAML:aud": SIGNIN}}
+    cond = {"StringEquals": {"SAML:aud": aud}}
     for op, kv in (condition or {}).items():
         cond.setdefault(op, {}).update(kv)
     return json.dumps({
@@ -524,7 +524,11 @@ class AssumeRoleWithSaml(unittest.TestCase):
 
 class FileWorld(unittest.TestCase):
     """Without the IAM database: the SAML provider declared in the account export the sidecar reads
-    (`SAMLProviderList`), STS on a credentials file."""
+    (`SAMLProviderList`), STS on a credentials file; Iamlet as a service provider of its own
+    (`[sts] saml_audiences`, `saml_recipients`)."""
+
+    OWN_AUDIENCE = "urn:iamlet:files"
+    OWN_ACS = "https://sts.files.example.internal/saml"
 
     @classmethod
     def setUpClass(cls):
@@ -534,10 +538,15 @@ class FileWorld(unittest.TestCase):
         cls.dir = tempfile.mkdtemp(prefix="iamlet-saml-")
         cls.provider = f"arn:aws:iam::{ACCOUNT}:saml-provider/files"
         cls.role = f"arn:aws:iam::{ACCOUNT}:role/analyst"
+        cls.own_role = f"arn:aws:iam::{ACCOUNT}:role/own-sp"
         account = {
             "RoleDetailList": [{
                 "RoleName": "analyst", "Arn": cls.role, "RoleId": "AROAANALYSTEXAMPLE01", "Path": "/",
                 "AssumeRolePolicyDocument": json.loads(saml_trust(cls.provider)),
+                "RolePolicyList": [{"PolicyName": "read", "PolicyDocument": read_policy()}],
+            }, {
+                "RoleName": "own-sp", "Arn": cls.own_role, "RoleId": "AROAOWNSPEXAMPLE0001", "Path": "/",
+                "AssumeRolePolicyDocument": json.loads(saml_trust(cls.provider, aud=cls.OWN_ACS)),
                 "RolePolicyList": [{"PolicyName": "read", "PolicyDocument": read_policy()}],
             }],
             "SAMLProviderList": [{"Arn": cls.provider, "SAMLMetadataDocument": cls.idp.metadata()}],
@@ -565,6 +574,8 @@ region = "us-east-1"
 
 [sts]
 listen = "127.0.0.1:{cls.ports['sts']}"
+saml_audiences = ["{cls.OWN_AUDIENCE}"]
+saml_recipients = ["{cls.OWN_ACS}"]
 {ROUTES}
 """)
         cls.stderr = open(os.path.join(cls.dir, "stderr.txt"), "w+")
@@ -601,6 +612,20 @@ listen = "127.0.0.1:{cls.ports['sts']}"
                 RoleArn=self.role, PrincipalArn=self.provider,
                 SAMLAssertion=IdP(entity_id=self.idp.entity_id).response([role_pair(self.role, self.provider)]))
         self.assertEqual(error_code(e.exception), "InvalidIdentityToken")
+
+    def test_iamlet_as_its_own_service_provider(self):
+        pair = [role_pair(self.own_role, self.provider)]
+        out = self.sts.assume_role_with_saml(
+            RoleArn=self.own_role, PrincipalArn=self.provider,
+            SAMLAssertion=self.idp.response(pair, audience=self.OWN_AUDIENCE, recipient=self.OWN_ACS))
+        self.assertEqual(out["Audience"], self.OWN_ACS)
+        self.assertEqual(ext_authz_check(self.ports["http"], out["Credentials"]), 200)
+        for kw in ({"audience": "urn:someone:else", "recipient": self.OWN_ACS},
+                   {"audience": self.OWN_AUDIENCE, "recipient": self.OWN_ACS + "/other"}):
+            with self.assertRaises(botocore.exceptions.ClientError) as e:
+                self.sts.assume_role_with_saml(RoleArn=self.own_role, PrincipalArn=self.provider,
+                                               SAMLAssertion=self.idp.response(pair, **kw))
+            self.assertEqual(error_code(e.exception), "InvalidIdentityToken", kw)
 
 
 if __name__ == "__main__":

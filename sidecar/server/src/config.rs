@@ -266,6 +266,16 @@ impl Config {
                     "[sts] needs [principal] sigv4 (the credentials file or the database): it holds the keys callers sign with and the key sessions are sealed with".into(),
                 ));
             }
+            if let Some(bad) = sts
+                .saml_audiences
+                .iter()
+                .chain(&sts.saml_recipients)
+                .find(|v| v.trim().is_empty() || v.trim() != v.as_str() || !v.contains(':'))
+            {
+                return Err(invalid(format!(
+                    "sts.saml_audiences and sts.saml_recipients are URIs (an entity ID, an https:// ACS URL), not `{bad}`"
+                )));
+            }
             let hours = sts.max_session_duration.as_secs_f64() / 3600.0;
             if !(1.0..=12.0).contains(&hours) {
                 return Err(invalid(format!(
@@ -391,6 +401,20 @@ resource = "arn:aws:s3:::{bucket}/{key}"
             )
             .unwrap_err();
             assert!(e.to_string().contains("1h to 12h"), "{e}");
+        }
+        let c = Config::parse(
+            &format!("{base}{sigv4}[sts]\nsaml_audiences = [\"urn:iamlet:sts\"]\nsaml_recipients = [\"https://sts.example.internal/saml\"]\n"),
+            Path::new("/etc/c.toml"),
+        )
+        .unwrap();
+        assert_eq!(c.config.sts.unwrap().saml_audiences, vec!["urn:iamlet:sts"]);
+        for bad in ["\"\"", "\"sts\"", "\" urn:x\""] {
+            let e = Config::parse(
+                &format!("{base}{sigv4}[sts]\nsaml_recipients = [{bad}]\n"),
+                Path::new("/etc/c.toml"),
+            )
+            .unwrap_err();
+            assert!(e.to_string().contains("are URIs"), "{e}");
         }
     }
 

@@ -508,7 +508,10 @@ pub async fn run(
     let sts_task = match (sts_l, &config.sts) {
         (Some(listener), Some(section)) => {
             let max = i64::try_from(section.max_session_duration.as_secs()).unwrap_or(3600);
-            let sts = Arc::new(Sts::new(authz.clone(), max));
+            let sts = Arc::new(Sts::new(authz.clone(), max).with_saml_service_provider(
+                section.saml_audiences.clone(),
+                section.saml_recipients.clone(),
+            ));
             Some(serve_http(
                 Acceptor::new(listener, cap, "sts"),
                 &limits,

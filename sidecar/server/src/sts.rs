@@ -64,6 +64,8 @@ pub struct Sts {
     mfa_limiter: AttemptLimiter,
     /// Identity providers' signing keys (`AssumeRoleWithWebIdentity`).
     keys: oidc::KeyCache,
+    /// Audiences and recipients SAML assertions may name besides AWS's.
+    saml_service_provider: saml::ServiceProvider,
 }
 
 /// One call, as received.
@@ -85,7 +87,22 @@ impl Sts {
             max_session_seconds,
             mfa_limiter: AttemptLimiter::default(),
             keys: oidc::KeyCache::default(),
+            saml_service_provider: saml::ServiceProvider::default(),
         }
+    }
+
+    /// Accepts SAML assertions for these audiences (service-provider entity IDs) and recipients
+    /// (ACS URLs) too, besides AWS's (`[sts] saml_audiences`, `saml_recipients`).
+    pub fn with_saml_service_provider(
+        mut self,
+        audiences: Vec<String>,
+        recipients: Vec<String>,
+    ) -> Self {
+        self.saml_service_provider = saml::ServiceProvider {
+            audiences,
+            recipients,
+        };
+        self
     }
 
     /// Answers one HTTP request.

@@ -16,6 +16,14 @@ pub struct StsSection {
     /// `MaxSessionDuration`.
     #[serde(default = "default_max_session", with = "duration")]
     pub max_session_duration: Duration,
+    /// Audiences (service-provider entity IDs) `AssumeRoleWithSAML` accepts besides AWS's
+    /// (`https://signin.aws.amazon.com/saml`, `urn:amazon:webservices`), for an IdP configured
+    /// with Iamlet as a service provider of its own.
+    #[serde(default)]
+    pub saml_audiences: Vec<String>,
+    /// `Recipient`s (ACS URLs) `AssumeRoleWithSAML` accepts besides AWS's sign-in endpoints.
+    #[serde(default)]
+    pub saml_recipients: Vec<String>,
 }
 
 pub(super) fn default_sts() -> SocketAddr {

@@ -243,7 +243,13 @@ impl Sts {
         let metadata = provider
             .check()
             .map_err(|e| invalid_token(format!("the provider's metadata cannot be used: {e}")))?;
-        let assertion = saml::read(&p.assertion, &metadata, now.timestamp()).map_err(rejection)?;
+        let assertion = saml::read(
+            &p.assertion,
+            &metadata,
+            &self.saml_service_provider,
+            now.timestamp(),
+        )
+        .map_err(rejection)?;
         rec.federation = Some(Federation {
             provider: provider.arn.clone(),
             subject: assertion.subject.clone(),

@@ -92,6 +92,25 @@ pub(crate) fn is_aws_recipient(url: &str) -> bool {
         })
 }
 
+/// Who the assertion may be for besides AWS: the audiences (service-provider entity IDs) and
+/// recipients (ACS URLs) of `[sts] saml_audiences` / `saml_recipients`, for IdPs configured with
+/// Iamlet as a service provider of its own.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ServiceProvider {
+    pub(crate) audiences: Vec<String>,
+    pub(crate) recipients: Vec<String>,
+}
+
+impl ServiceProvider {
+    fn accepts_audience(&self, aud: &str) -> bool {
+        is_aws_audience(aud) || self.audiences.iter().any(|a| a == aud)
+    }
+
+    fn accepts_recipient(&self, url: &str) -> bool {
+        is_aws_recipient(url) || self.recipients.iter().any(|r| r == url)
+    }
+}
+
 /// Whether `aud` is an audience AWS accepts.
 fn is_aws_audience(aud: &str) -> bool {
     aud == "urn:amazon:webservices" || is_aws_recipient(aud)
@@ -146,6 +165,7 @@ fn only_child<'a, 'i>(
 pub(crate) fn read(
     encoded: &str,
     metadata: &SamlMetadata,
+    sp: &ServiceProvider,
     now: i64,
 ) -> Result<Assertion, Rejection> {
     let bytes = decode_base64(encoded)
@@ -296,11 +316,11 @@ pub(crate) fn read(
     for r in restrictions {
         let mut ok = false;
         for a in r.children().filter(|n| n.has_tag_name((SAML, "Audience"))) {
-            ok |= is_aws_audience(text_of(a)?.trim());
+            ok |= sp.accepts_audience(text_of(a)?.trim());
         }
         if !ok {
             return Err(invalid(
-                "the assertion's Audience is not https://signin.aws.amazon.com/saml or urn:amazon:webservices",
+                "the assertion's Audience is not https://signin.aws.amazon.com/saml, urn:amazon:webservices or one of [sts] saml_audiences",
             ));
         }
     }
@@ -341,7 +361,7 @@ pub(crate) fn read(
         .ok_or_else(|| invalid("the SubjectConfirmation has no SubjectConfirmationData"))?;
     let recipient = data
         .attribute("Recipient")
-        .filter(|r| is_aws_recipient(r))
+        .filter(|r| sp.accepts_recipient(r))
         .ok_or_else(|| {
             invalid("the SubjectConfirmationData's Recipient is not AWS's sign-in endpoint (https://signin.aws.amazon.com/saml)")
         })?

@@ -20,7 +20,7 @@ fn b64(xml: &str) -> String {
 }
 
 fn invalid_reason(xml: &str) -> String {
-    match read(&b64(xml), &metadata(), NOW) {
+    match read(&b64(xml), &metadata(), &ServiceProvider::default(), NOW) {
         Err(Rejection::Invalid(why)) => why,
         other => panic!("expected InvalidIdentityToken, got {other:?}"),
     }
@@ -37,7 +37,7 @@ fn signed_assertions_and_responses_are_read() {
         include_str!("fixtures/with_comments_c14n.b64"),
         include_str!("fixtures/sha1.b64"),
     ] {
-        let a = read(fixture, &metadata(), NOW).unwrap();
+        let a = read(fixture, &metadata(), &ServiceProvider::default(), NOW).unwrap();
         assert_eq!(a.issuer, "https://idp.example.com/saml");
         assert_eq!(a.subject, "alice@example.com");
         assert_eq!(a.subject_type, "persistent");
@@ -55,14 +55,20 @@ fn signed_assertions_and_responses_are_read() {
 
 #[test]
 fn another_key_and_late_use_are_refused() {
-    let e = read(include_str!("fixtures/other_key.b64"), &metadata(), NOW).unwrap_err();
+    let e = read(
+        include_str!("fixtures/other_key.b64"),
+        &metadata(),
+        &ServiceProvider::default(),
+        NOW,
+    )
+    .unwrap_err();
     assert!(
         matches!(e, Rejection::Invalid(ref w) if w.contains("KeyInfo certificate")),
         "{e:?}"
     );
-    let e = read(SIGNED, &metadata(), NOW + 3600).unwrap_err();
+    let e = read(SIGNED, &metadata(), &ServiceProvider::default(), NOW + 3600).unwrap_err();
     assert!(matches!(e, Rejection::Expired(_)), "{e:?}");
-    let e = read(SIGNED, &metadata(), NOW - 3600).unwrap_err();
+    let e = read(SIGNED, &metadata(), &ServiceProvider::default(), NOW - 3600).unwrap_err();
     assert!(
         matches!(e, Rejection::Invalid(ref w) if w.contains("not yet valid")),
         "{e:?}"
@@ -78,13 +84,19 @@ fn tampering_is_refused() {
     let start = xml.find("<ds:KeyInfo>").unwrap();
     let end = xml.find("</ds:KeyInfo>").unwrap() + "</ds:KeyInfo>".len();
     let stripped = format!("{}{}", &xml[..start], &xml[end..]);
-    read(&b64(&stripped), &metadata(), NOW).unwrap();
+    read(
+        &b64(&stripped),
+        &metadata(),
+        &ServiceProvider::default(),
+        NOW,
+    )
+    .unwrap();
     // A changed SignedInfo (another algorithm name) breaks the signature.
     let si = xml.replace(
         "xmlenc#sha256\"/><ds:DigestValue>",
         "xmlenc#sha256\" /><ds:DigestValue>",
     );
-    read(&b64(&si), &metadata(), NOW).unwrap();
+    read(&b64(&si), &metadata(), &ServiceProvider::default(), NOW).unwrap();
     let si = xml.replace("ds:Reference URI", "ds:Reference Type=\"x\" URI");
     assert!(invalid_reason(&si).contains("not by any"));
 }
@@ -189,6 +201,15 @@ fn recipients_and_audiences() {
     ));
     assert!(!is_aws_recipient("https://signin.aws.amazon.com/saml/x"));
     assert!(is_aws_audience("urn:amazon:webservices"));
+    let own = ServiceProvider {
+        audiences: vec!["urn:iamlet:sts".into()],
+        recipients: vec!["https://sts.example.internal/saml".into()],
+    };
+    assert!(
+        own.accepts_audience("urn:iamlet:sts") && own.accepts_audience("urn:amazon:webservices")
+    );
+    assert!(own.accepts_recipient("https://sts.example.internal/saml"));
+    assert!(!own.accepts_recipient("https://sts.example.internal/saml/"));
     assert!(!is_aws_audience("urn:amazon:webservices:x"));
 }
 
@@ -197,7 +218,7 @@ fn recipients_and_audiences() {
 #[test]
 fn mutations_never_panic_nor_change_what_is_read() {
     let original = decode_base64(SIGNED).unwrap();
-    let expected = read(SIGNED, &metadata(), NOW).unwrap();
+    let expected = read(SIGNED, &metadata(), &ServiceProvider::default(), NOW).unwrap();
     let mut seed: u64 = 0x5eed_1234_abcd_0001;
     let mut next = |bound: usize| {
         seed = seed
@@ -228,7 +249,7 @@ fn mutations_never_panic_nor_change_what_is_read() {
             }
         }
         let encoded = base64::engine::general_purpose::STANDARD.encode(&bytes);
-        if let Ok(a) = read(&encoded, &metadata(), NOW) {
+        if let Ok(a) = read(&encoded, &metadata(), &ServiceProvider::default(), NOW) {
             accepted += 1;
             assert_eq!(a, expected, "{}", String::from_utf8_lossy(&bytes));
         }
