@@ -36,6 +36,7 @@ mod prepare;
 mod resolve;
 pub mod saml;
 mod snapshot;
+pub mod xml;
 
 pub use error::{EntityError, FetchError, LoadError, StoreError};
 pub use prepare::{prepare, trusted_role, Prepared, Query};

@@ -216,9 +216,21 @@ impl Feed {
     }
 }
 
+/// The answer parsed, its nesting bounded first: a control plane (or whatever answers in its place)
+/// must not be able to overflow the sidecar's stack with a deep document.
+fn bounded(text: &str) -> Result<roxmltree::Document<'_>, String> {
+    if !iamlet_account::xml::nested_within(text, iamlet_account::xml::MAX_XML_DEPTH) {
+        return Err(format!(
+            "the answer nests deeper than {} elements",
+            iamlet_account::xml::MAX_XML_DEPTH
+        ));
+    }
+    roxmltree::Document::parse(text).map_err(|e| format!("the answer: {e}"))
+}
+
 /// An IAM error document's code and message, or the text.
 fn error_message(text: &str) -> String {
-    let Ok(doc) = roxmltree::Document::parse(text) else {
+    let Ok(doc) = bounded(text) else {
         return text.chars().take(200).collect();
     };
     let find = |name: &str| {
@@ -233,7 +245,7 @@ fn error_message(text: &str) -> String {
 
 /// Reads a `WatchChangesResponse`.
 fn parse(text: &str) -> Result<FeedPage, String> {
-    let doc = roxmltree::Document::parse(text).map_err(|e| format!("the answer: {e}"))?;
+    let doc = bounded(text)?;
     let result = doc
         .descendants()
         .find(|n| n.has_tag_name("WatchChangesResult"))
@@ -312,5 +324,9 @@ mod tests {
             error_message("<ErrorResponse><Error><Code>AccessDenied</Code><Message>no</Message></Error></ErrorResponse>"),
             "AccessDenied: no"
         );
+        // A hostile answer nested a hundred thousand deep is an error, not a stack overflow.
+        let deep = format!("{}{}", "<x>".repeat(100_000), "</x>".repeat(100_000));
+        assert!(parse(&deep).unwrap_err().contains("nests deeper"));
+        assert_eq!(error_message(&deep).len(), 200);
     }
 }

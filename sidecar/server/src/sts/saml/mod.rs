@@ -12,7 +12,8 @@
 mod c14n;
 mod dsig;
 
-use iamlet_account::saml::{decode_base64, nested_within, SamlMetadata, MAX_XML_DEPTH};
+use iamlet_account::saml::{decode_base64, SamlMetadata};
+use iamlet_account::xml::{nested_within, MAX_XML_DEPTH};
 use roxmltree::Node;
 
 const SAMLP: &str = "urn:oasis:names:tc:SAML:2.0:protocol";
@@ -204,18 +205,18 @@ pub(crate) fn read(
     }
 
     // Structure: one assertion, in the Response; unique IDs; signatures only where they belong.
-    let mut ids: Vec<&str> = Vec::new();
+    // A set, not a list: an unsigned caller may send thousands of IDs.
+    let mut ids: std::collections::HashSet<&str> = std::collections::HashSet::new();
     let mut assertions = Vec::new();
     for n in doc.descendants().filter(Node::is_element) {
         for a in n.attributes() {
             if a.namespace().is_none() && a.name().eq_ignore_ascii_case("id") {
-                if ids.contains(&a.value()) {
+                if !ids.insert(a.value()) {
                     return Err(invalid(format!(
                         "the ID `{}` occurs twice in the response",
                         a.value()
                     )));
                 }
-                ids.push(a.value());
             }
         }
         if n.has_tag_name((SAML, "Assertion")) {
