@@ -10,6 +10,7 @@ mod global;
 
 use crate::pattern::Pattern;
 use serde::Serialize;
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 #[cfg(feature = "catalog")]
@@ -219,6 +220,9 @@ impl ConditionKey {
 pub struct Service {
     prefix: String,
     actions: Vec<Action>,
+    /// Index of each action by lower-cased name (the first, were one named twice): the sidecar
+    /// looks an action up on every check.
+    by_name: HashMap<String, usize>,
     keys: Vec<ConditionKey>,
     resource_types: Vec<ResourceType>,
 }
@@ -242,8 +246,8 @@ impl Service {
     }
     /// The action of that name, in any case.
     pub fn action(&self, name: &str) -> Option<&Action> {
-        let lower = name.to_ascii_lowercase();
-        self.actions.iter().find(|a| a.lower == lower)
+        let i = self.by_name.get(ascii_lowered(name).as_ref())?;
+        self.actions.get(*i)
     }
 
     /// `prefix:Name` for one of its actions.
@@ -252,10 +256,21 @@ impl Service {
     }
 }
 
+/// A name in ASCII lower case, copied only when it has upper-case letters.
+fn ascii_lowered(name: &str) -> std::borrow::Cow<'_, str> {
+    if name.bytes().any(|b| b.is_ascii_uppercase()) {
+        std::borrow::Cow::Owned(name.to_ascii_lowercase())
+    } else {
+        std::borrow::Cow::Borrowed(name)
+    }
+}
+
 /// The whole catalog.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Catalog {
     services: Vec<Service>,
+    /// Index of each service by prefix (the first, were one listed twice).
+    by_prefix: HashMap<String, usize>,
     global: Vec<ConditionKey>,
     /// Lines of the data that were not understood (zero for the embedded table; a test holds it).
     skipped: usize,
@@ -284,6 +299,7 @@ impl Catalog {
                     Some(prefix) if !prefix.is_empty() => services.push(Service {
                         prefix: prefix.to_ascii_lowercase(),
                         actions: Vec::new(),
+                        by_name: HashMap::new(),
                         keys: Vec::new(),
                         resource_types: Vec::new(),
                     }),
@@ -344,8 +360,16 @@ impl Catalog {
                 (_, None) => skipped += 1,
             }
         }
+        let mut by_prefix = HashMap::new();
+        for (i, service) in services.iter_mut().enumerate() {
+            by_prefix.entry(service.prefix.clone()).or_insert(i);
+            for (j, action) in service.actions.iter().enumerate() {
+                service.by_name.entry(action.lower.clone()).or_insert(j);
+            }
+        }
         Catalog {
             services,
+            by_prefix,
             global: global::keys(),
             skipped,
         }
@@ -363,8 +387,8 @@ impl Catalog {
 
     /// The service with that prefix, in any case.
     pub fn service(&self, prefix: &str) -> Option<&Service> {
-        let lower = prefix.to_ascii_lowercase();
-        self.services.iter().find(|s| s.prefix == lower)
+        let i = self.by_prefix.get(ascii_lowered(prefix).as_ref())?;
+        self.services.get(*i)
     }
 
     /// The concrete actions an action pattern (`s3:Get*`, `*`, `iam:PassRole`) matches, as

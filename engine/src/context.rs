@@ -7,7 +7,40 @@
 
 use crate::error::RequestError;
 use smallvec::SmallVec;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
+
+/// A key lower-cased, copied only when it has upper-case letters: lookups name keys in lower
+/// case more often than not, and this is on every request's path.
+fn lowered(key: &str) -> Cow<'_, str> {
+    if key.bytes().any(|b| b.is_ascii_uppercase() || !b.is_ascii()) {
+        Cow::Owned(key.to_lowercase())
+    } else {
+        Cow::Borrowed(key)
+    }
+}
+
+/// `aws:CurrentTime` and `aws:EpochTime` as text for one second, formatted once per second per
+/// thread rather than once per request.
+fn time_text(now: chrono::DateTime<chrono::Utc>) -> (String, String) {
+    use std::cell::RefCell;
+    thread_local! {
+        static LAST: RefCell<Option<(i64, String, String)>> = const { RefCell::new(None) };
+    }
+    let secs = now.timestamp();
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        match &*last {
+            Some((at, iso, epoch)) if *at == secs => (iso.clone(), epoch.clone()),
+            _ => {
+                let iso = now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+                let epoch = secs.to_string();
+                *last = Some((secs, iso.clone(), epoch.clone()));
+                (iso, epoch)
+            }
+        }
+    })
+}
 
 /// The value of one condition key.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -90,12 +123,13 @@ impl ContextMap {
     /// [`ContextMap::insert`] for a key already owned (a request arriving from outside): the key is
     /// kept as it is, not copied.
     pub fn insert_owned(&mut self, key: String, value: impl Into<ContextValue>) {
-        self.entries.insert(key.to_lowercase(), (key, value.into()));
+        let lower = lowered(&key).into_owned();
+        self.entries.insert(lower, (key, value.into()));
     }
 
     /// The value of a key, looked up case-insensitively.
     pub fn get(&self, key: &str) -> Option<&ContextValue> {
-        self.entries.get(&key.to_lowercase()).map(|(_, v)| v)
+        self.entries.get(lowered(key).as_ref()).map(|(_, v)| v)
     }
 
     pub(crate) fn get_lower(&self, key_lower: &str) -> Option<&ContextValue> {
@@ -104,20 +138,22 @@ impl ContextMap {
 
     /// Whether the key is present.
     pub fn contains(&self, key: &str) -> bool {
-        self.entries.contains_key(&key.to_lowercase())
+        self.entries.contains_key(lowered(key).as_ref())
     }
 
     /// Sets `aws:CurrentTime` and `aws:EpochTime` to `now`, as AWS sets them for every request,
     /// where the context does not give them already.
     pub fn insert_time(&mut self, now: chrono::DateTime<chrono::Utc>) {
-        if !self.contains("aws:CurrentTime") {
-            self.insert(
-                "aws:CurrentTime",
-                now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-            );
-        }
-        if !self.contains("aws:EpochTime") {
-            self.insert("aws:EpochTime", now.timestamp().to_string());
+        let current = !self.entries.contains_key("aws:currenttime");
+        let epoch = !self.entries.contains_key("aws:epochtime");
+        if current || epoch {
+            let (iso, secs) = time_text(now);
+            if current {
+                self.insert("aws:CurrentTime", iso);
+            }
+            if epoch {
+                self.insert("aws:EpochTime", secs);
+            }
         }
     }
 

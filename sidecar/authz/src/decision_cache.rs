@@ -80,9 +80,14 @@ struct Stored {
     weight: usize,
 }
 
+/// foldhash (seeded per process) rather than the standard SipHash: a key is a few hundred bytes of
+/// strings hashed on every check. Keys are still compared whole, so a collision costs a slower
+/// lookup, never another request's decision.
+type Hasher = foldhash::fast::RandomState;
+
 struct Inner {
-    sets: LruCache<SetKey, SetReads>,
-    decisions: LruCache<(SetKey, RequestKey), Stored>,
+    sets: LruCache<SetKey, SetReads, Hasher>,
+    decisions: LruCache<(SetKey, RequestKey), Stored, Hasher>,
     bytes: usize,
 }
 
@@ -126,8 +131,8 @@ impl DecisionCache {
         DecisionCache {
             config,
             inner: Mutex::new(Inner {
-                sets: LruCache::unbounded(),
-                decisions: LruCache::unbounded(),
+                sets: LruCache::unbounded_with_hasher(Hasher::default()),
+                decisions: LruCache::unbounded_with_hasher(Hasher::default()),
                 bytes: 0,
             }),
         }

@@ -57,81 +57,64 @@ fn struct_to_json(s: &Struct) -> serde_json::Value {
     )
 }
 
-/// The protocol-free view of a `CheckRequest`.
-pub fn check_input(req: &CheckRequest) -> CheckInput {
-    let attrs = req.attributes.as_ref();
-    let source = attrs.and_then(|a| a.source.as_ref());
-    let source_address = source
-        .and_then(|s| s.address.as_ref())
-        .and_then(|a| match &a.address {
-            Some(Address::SocketAddress(sa)) => Some(sa.address.clone()),
-            _ => None,
-        })
-        .filter(|s| !s.is_empty());
-    let source_principal = source
-        .map(|s| s.principal.clone())
-        .filter(|p| !p.is_empty());
-    let http = attrs
-        .and_then(|a| a.request.as_ref())
-        .and_then(|r| r.http.as_ref());
+/// The protocol-free view of a `CheckRequest`, taken apart rather than copied (this runs on every
+/// check).
+pub fn check_input(req: CheckRequest) -> CheckInput {
+    let attrs = req.attributes.unwrap_or_default();
+    let source = attrs.source.unwrap_or_default();
+    let source_address = match source.address.and_then(|a| a.address) {
+        Some(Address::SocketAddress(sa)) if !sa.address.is_empty() => Some(sa.address),
+        _ => None,
+    };
+    let source_principal = Some(source.principal).filter(|p| !p.is_empty());
+    let http = attrs.request.and_then(|r| r.http).unwrap_or_default();
     let mut headers: HashMap<String, String> = http
-        .map(|h| {
-            h.headers
-                .iter()
-                .map(|(k, v)| (k.to_ascii_lowercase(), v.clone()))
-                .collect()
+        .headers
+        .into_iter()
+        .map(|(mut k, v)| {
+            k.make_ascii_lowercase();
+            (k, v)
         })
-        .unwrap_or_default();
-    if let Some(map) = http.and_then(|h| h.header_map.as_ref()) {
-        for hv in &map.headers {
+        .collect();
+    if let Some(map) = http.header_map {
+        for hv in map.headers {
             let value = if hv.value.is_empty() {
                 String::from_utf8_lossy(&hv.raw_value).into_owned()
             } else {
-                hv.value.clone()
+                hv.value
             };
             headers.insert(hv.key.to_ascii_lowercase(), value);
         }
     }
-    let path = http.map(|h| h.path.clone()).unwrap_or_default();
-    let path = if path.is_empty() {
-        headers.get(":path").cloned().unwrap_or_default()
-    } else {
-        path
+    // A field Envoy left empty is read from its pseudo-header.
+    let field = |value: String, pseudo: &str| {
+        Some(value)
+            .filter(|v| !v.is_empty())
+            .or_else(|| headers.get(pseudo).cloned())
     };
-    let method = http
-        .map(|h| h.method.clone())
-        .filter(|m| !m.is_empty())
-        .or_else(|| headers.get(":method").cloned())
-        .unwrap_or_default();
-    let host = http
-        .map(|h| h.host.clone())
-        .filter(|m| !m.is_empty())
-        .or_else(|| headers.get(":authority").cloned())
-        .unwrap_or_default();
-    let scheme = http
-        .map(|h| h.scheme.clone())
-        .filter(|m| !m.is_empty())
-        .or_else(|| headers.get(":scheme").cloned())
-        .unwrap_or_else(|| "http".into());
-    if let Some(id) = http.map(|h| h.id.clone()).filter(|i| !i.is_empty()) {
-        headers.entry("x-request-id".into()).or_insert(id);
+    let path = field(http.path, ":path").unwrap_or_default();
+    let method = field(http.method, ":method").unwrap_or_default();
+    let host = field(http.host, ":authority").unwrap_or_default();
+    let scheme = field(http.scheme, ":scheme").unwrap_or_else(|| "http".into());
+    if !http.id.is_empty() {
+        headers.entry("x-request-id".into()).or_insert(http.id);
     }
     // Envoy sends the body with `with_request_body`, as bytes (`pack_as_bytes`) or text, and says
     // when it cut it short: only a whole body can be checked against a signature.
     let partial = headers
         .get("x-envoy-auth-partial-body")
         .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
-    let body = http.filter(|_| !partial).and_then(|h| {
-        if !h.raw_body.is_empty() {
-            Some(h.raw_body.clone())
-        } else if !h.body.is_empty() {
-            Some(h.body.clone().into_bytes())
-        } else {
-            None
-        }
-    });
+    let body = if partial {
+        None
+    } else if !http.raw_body.is_empty() {
+        Some(http.raw_body)
+    } else if !http.body.is_empty() {
+        Some(http.body.into_bytes())
+    } else {
+        None
+    };
     let filter_metadata = attrs
-        .and_then(|a| a.metadata_context.as_ref())
+        .metadata_context
         .map(|m| {
             m.filter_metadata
                 .iter()
@@ -149,9 +132,7 @@ pub fn check_input(req: &CheckRequest) -> CheckInput {
         path,
         headers,
         filter_metadata,
-        context_extensions: attrs
-            .map(|a| a.context_extensions.clone())
-            .unwrap_or_default(),
+        context_extensions: attrs.context_extensions,
         body,
         origin: Origin::Proxied,
     }
@@ -244,7 +225,7 @@ impl Authorization for ExtAuthz {
         &self,
         request: tonic::Request<CheckRequest>,
     ) -> Result<tonic::Response<CheckResponse>, tonic::Status> {
-        let input = check_input(request.get_ref());
+        let input = check_input(request.into_inner());
         let protocol = input.protocol;
         let result = self.service.clone().oneshot(input).await;
         let out = crate::guard::answer(&self.authz, protocol, result);
