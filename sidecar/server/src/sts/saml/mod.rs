@@ -210,13 +210,14 @@ pub(crate) fn read(
     let mut assertions = Vec::new();
     for n in doc.descendants().filter(Node::is_element) {
         for a in n.attributes() {
-            if a.namespace().is_none() && a.name().eq_ignore_ascii_case("id") {
-                if !ids.insert(a.value()) {
-                    return Err(invalid(format!(
-                        "the ID `{}` occurs twice in the response",
-                        a.value()
-                    )));
-                }
+            if a.namespace().is_none()
+                && a.name().eq_ignore_ascii_case("id")
+                && !ids.insert(a.value())
+            {
+                return Err(invalid(format!(
+                    "the ID `{}` occurs twice in the response",
+                    a.value()
+                )));
             }
         }
         if n.has_tag_name((SAML, "Assertion")) {
