@@ -1266,6 +1266,11 @@ class LoadGeneratorTest(Base):
         flat = self.run_loadgen("--concurrency", "4", "--path", object_path("bob"))
         self.assertGreater(flat["checks"], 0, flat)
         self.assertEqual(flat["denied"], flat["checks"], "alice may not read bob's folder")
+        # Half the checks ask for objects never asked for (the decision-cache mix): still alice's.
+        fresh = object_path("alice").replace("notes.txt", "notes{u}.txt")
+        mixed = self.run_loadgen("--concurrency", "4", "--fresh-percent", "50", "--path", fresh)
+        self.assertGreater(mixed["checks"], 0, mixed)
+        self.assertEqual(mixed["allowed"], mixed["checks"], mixed)
 
 
 

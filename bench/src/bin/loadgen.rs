@@ -75,6 +75,10 @@ struct Args {
     /// The request's host.
     #[arg(long, default_value = "storage.example.com")]
     host: String,
+    /// Of every 100 checks, how many are new to a decision cache: in those `{u}` in `--path`
+    /// becomes `-` and the check's number (another object), in the others nothing.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=100))]
+    fresh_percent: u64,
     /// Go through every principal exactly once in order, then stop (fills a cache).
     #[arg(long)]
     once: bool,
@@ -92,11 +96,14 @@ struct Counts {
     not_sent: AtomicU64,
 }
 
-/// Builds the `{n}`-th request, as Envoy would describe it.
-fn request(args: &Args, n: u64) -> CheckRequest {
+/// Builds the `i`-th check, by principal `n`, as Envoy would describe it.
+fn request(args: &Args, i: u64, n: u64) -> CheckRequest {
     let idx = n.to_string();
     let principal = args.principal.replace("{n}", &idx);
-    let path = args.path.replace("{n}", &idx);
+    // Spread the fresh checks over the run (a multiplicative hash of the check's number).
+    let fresh = (i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) % 100 < args.fresh_percent;
+    let unique = if fresh { format!("-{i}") } else { String::new() };
+    let path = args.path.replace("{n}", &idx).replace("{u}", &unique);
     let headers = [
         (":method", args.method.as_str()),
         (":path", path.as_str()),
@@ -183,7 +190,7 @@ async fn closed_loop(
                 if started >= end && !args.once {
                     break;
                 }
-                let req = request(&args, i % principals);
+                let req = request(&args, i, i % principals);
                 if started < record_from {
                     check(&mut client, req, &Counts::default()).await;
                     continue;
@@ -252,7 +259,7 @@ async fn open_loop(
         }
         in_flight.fetch_add(1, Ordering::Relaxed);
         let mut client = AuthorizationClient::new(channels[(i as usize) % channels.len()].clone());
-        let req = request(&args, i % principals);
+        let req = request(&args, i, i % principals);
         let (counts, hist, in_flight) = (counts.clone(), hist.clone(), in_flight.clone());
         tasks.spawn(async move {
             let recorded = due >= record_from;
