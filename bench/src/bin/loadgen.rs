@@ -102,7 +102,11 @@ fn request(args: &Args, i: u64, n: u64) -> CheckRequest {
     let principal = args.principal.replace("{n}", &idx);
     // Spread the fresh checks over the run (a multiplicative hash of the check's number).
     let fresh = (i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) % 100 < args.fresh_percent;
-    let unique = if fresh { format!("-{i}") } else { String::new() };
+    let unique = if fresh {
+        format!("-{i}")
+    } else {
+        String::new()
+    };
     let path = args.path.replace("{n}", &idx).replace("{u}", &unique);
     let headers = [
         (":method", args.method.as_str()),
