@@ -216,6 +216,80 @@ class RemoteSidecar(unittest.TestCase):
         self.assertIn("iamlet:WatchChanges", str(e.exception))
 
 
+def watch_changes(cp, key, **params):
+    """A SigV4-signed `WatchChanges` call (not in botocore's model): (status, body)."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+    from urllib.parse import urlencode
+
+    body = urlencode({"Action": "WatchChanges", "Version": "2010-05-08",
+                      **{k: str(v) for k, v in params.items()}})
+    request = AWSRequest(method="POST", url=cp.iam_url + "/", data=body,
+                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+    SigV4Auth(Credentials(key["AccessKeyId"], key["SecretAccessKey"]), "iam",
+              "us-east-1").add_auth(request)
+    req = urllib.request.Request(request.url, data=body.encode(), method="POST",
+                                 headers=dict(request.headers.items()))
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return r.status, r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode()
+
+
+class WatchChangesCalls(unittest.TestCase):
+    """The feed's parameters at and past their bounds, and many long polls at once."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.cp = ControlPlane()
+        try:
+            cls.iam = cls.cp.root_client()
+            cls.key = cls.cp.root
+        except BaseException:
+            cls.cp.close()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.cp.close()
+
+    def test_parameters_out_of_range_are_validation_errors(self):
+        for params in ({"After": -1}, {"After": "x"}, {"WaitSeconds": 21}, {"WaitSeconds": -1},
+                       {"MaxItems": 0}, {"MaxItems": 1001}, {"After": "9" * 30}):
+            status, body = watch_changes(self.cp, self.key, **params)
+            self.assertEqual(status, 400, (params, body))
+            self.assertIn("<Code>ValidationError</Code>", body, params)
+            # AWS names the member in camelCase ('maxItems').
+            name = next(iter(params))
+            self.assertIn(f"&apos;{name[0].lower()}{name[1:]}&apos;", body, params)
+        status, body = watch_changes(self.cp, self.key, WaitSeconds=0, MaxItems=1000)
+        self.assertEqual(status, 200, body)
+
+    def test_a_flood_of_long_polls_is_answered_and_woken_by_one_write(self):
+        import concurrent.futures
+
+        status, body = watch_changes(self.cp, self.key, WaitSeconds=0)
+        latest = int(re.search(r"<Latest>(\d+)</Latest>", body).group(1))
+        polls = 40
+        with concurrent.futures.ThreadPoolExecutor(polls) as pool:
+            started = time.monotonic()
+            futures = [pool.submit(watch_changes, self.cp, self.key, After=latest, WaitSeconds=20)
+                       for _ in range(polls)]
+            time.sleep(1.0)  # let them all wait
+            self.iam.create_user(UserName="wakes-everyone")
+            answers = [f.result() for f in futures]
+            elapsed = time.monotonic() - started
+        for status, body in answers:
+            self.assertEqual(status, 200, body)
+            self.assertIn("user/wakes-everyone", body)
+        # Woken by the commit, not by the 20 s deadline.
+        self.assertLess(elapsed, 15, elapsed)
+        # The control plane still answers afterwards.
+        self.iam.get_user(UserName="wakes-everyone")
+
+
 class ControlPlaneOutage(unittest.TestCase):
     def test_stale_then_closed_then_caught_up(self):
         cp = ControlPlane(extra=ROUTES)
