@@ -39,6 +39,8 @@ mod snapshot;
 pub mod xml;
 
 pub use error::{EntityError, FetchError, LoadError, StoreError};
-pub use prepare::{prepare, trusted_role, Prepared, Query};
+pub use prepare::{
+    additions_with, prepare, resource_side, trusted_role, Prepared, Query, ResourceSide,
+};
 pub use resolve::{LevelSummary, Parts, PrincipalKey, Resolved, Summary};
 pub use snapshot::Snapshot;

@@ -421,11 +421,13 @@ impl Organization {
             return Some(p);
         }
         let object = resource.strip_prefix("arn:")?;
-        let (partition, rest) = object.split_once(':')?;
+        let (_partition, rest) = object.split_once(':')?;
         let bucket_and_key = rest.strip_prefix("s3:::")?;
         let (bucket, _key) = bucket_and_key.split_once('/')?;
-        self.resources
-            .get(&format!("arn:{partition}:s3:::{bucket}"))
+        // The bucket's ARN is the object's up to the bucket's name: looked up without a copy (this
+        // runs on every check).
+        let end = resource.len() - bucket_and_key.len() + bucket.len();
+        self.resources.get(resource.get(..end)?)
     }
 
     /// The number of resource-based policies.
@@ -532,5 +534,9 @@ mod tests {
         assert!(org.resource_policy("arn:aws:s3:::b/k/1").is_some());
         assert!(org.resource_policy("arn:aws:s3:::b").is_some());
         assert!(org.resource_policy("arn:aws:s3:::c/k").is_none());
+        assert!(org.resource_policy("arn:aws:s3:::bb/k").is_none());
+        assert!(org.resource_policy("arn:aws-cn:s3:::b/k").is_none());
+        assert!(org.resource_policy("arn:aws:s3:::/b").is_none());
+        assert!(org.resource_policy("arn:aws:s3:::b/").is_some());
     }
 }

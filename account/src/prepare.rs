@@ -81,7 +81,7 @@ impl Prepared {
             .own
             .get_or_insert_with(|| self.resolved.policy_set().clone());
         for p in policies {
-            self.additions = mix(self.additions, (p.name(), p.policy_type()));
+            self.additions = additions_with(self.additions, [&p]);
             set.add(p);
         }
         self
@@ -127,6 +127,75 @@ pub fn trusted_role<'a>(action: &str, resource: &'a str) -> Option<&'a str> {
     (sts && role).then_some(resource)
 }
 
+/// What the resource adds to a principal's policies for one request, worked out from the
+/// principal, the resource and the organization alone — before the request is built, so a caller
+/// that remembers decisions can name the policy set ([`ResourceSide::additions`]) without
+/// preparing the request.
+#[derive(Debug)]
+pub struct ResourceSide<'o> {
+    /// The resource-based policy that applies (from the organization file).
+    policy: Option<&'o Policy>,
+    /// The account set with the request: given, or the one the organization file names for the
+    /// resource.
+    set_account: Option<String>,
+    /// The account owning the resource ([`iamlet_engine::resource_account`]).
+    account: Option<String>,
+    /// Whether the resource's account's RCP levels replace the principal's.
+    rcps_differ: bool,
+    additions: u64,
+}
+
+impl ResourceSide<'_> {
+    /// What the resource adds, as a key ([`Prepared::additions`] before a trust policy or session
+    /// policies join).
+    pub fn additions(&self) -> u64 {
+        self.additions
+    }
+}
+
+/// The resource's side of a request on `resource` by `resolved`'s principal: the resource-based
+/// policy that applies, the resource's account, and, for a resource in another account, that
+/// account's RCP levels instead of the principal's.
+pub fn resource_side<'o>(
+    resolved: &Resolved,
+    resource: &str,
+    resource_account: Option<&str>,
+    org: Option<&'o Organization>,
+) -> ResourceSide<'o> {
+    let resource_policy = org.and_then(|o| o.resource_policy(resource));
+    let set_account = resource_account
+        .or_else(|| resource_policy.and_then(|rp| rp.account.as_deref()))
+        .filter(|a| !a.is_empty());
+    // The principal's account is the resolved entity's: a session's or a federated user's is its
+    // role's or issuing user's, the same account by construction.
+    let account = iamlet_engine::resource_account(resource, set_account, resolved.account());
+    let rcps_differ = account != resolved.account()
+        && resolved.kind() != PrincipalKind::Service
+        && org.is_some_and(|o| o.rcps_enabled());
+    let mut additions = 0;
+    if let (true, Some(acct)) = (rcps_differ, account) {
+        additions = mix(additions, ("rcps of", acct));
+    }
+    let policy = resource_policy.map(|rp| &rp.policy);
+    if let Some(p) = policy {
+        additions = mix(additions, (p.name(), p.policy_type()));
+    }
+    ResourceSide {
+        policy,
+        set_account: set_account.map(str::to_owned),
+        account: account.map(str::to_owned),
+        rcps_differ,
+        additions,
+    }
+}
+
+/// [`Prepared::additions`] once `policies` (session policies) join a set named `additions`.
+pub fn additions_with<'p>(additions: u64, policies: impl IntoIterator<Item = &'p Policy>) -> u64 {
+    policies
+        .into_iter()
+        .fold(additions, |key, p| mix(key, (p.name(), p.policy_type())))
+}
+
 /// Adds the resource's side to a resolved principal and builds the engine's request. `org` is the
 /// organization file in force; `trust` the trust policy of [`trusted_role`]'s role, when it has one.
 pub fn prepare(
@@ -135,28 +204,22 @@ pub fn prepare(
     org: Option<&Organization>,
     trust: Option<Policy>,
 ) -> Result<Prepared, StoreError> {
+    let side = resource_side(
+        &resolved,
+        &query.resource,
+        query.resource_account.as_deref(),
+        org,
+    );
     let mut request = resolved.request(
         &query.principal,
         &query.action,
         &query.resource,
         query.context,
     )?;
-    let mut resource_policies = Vec::new();
-    if let Some(rp) = org.and_then(|o| o.resource_policy(&query.resource)) {
-        resource_policies.push(rp.policy.clone());
-        if let (Some(a), None) = (&rp.account, &query.resource_account) {
-            request = request.with_resource_account(a.clone());
-        }
+    if let Some(a) = side.set_account {
+        request = request.with_resource_account(a);
     }
-    if let Some(a) = &query.resource_account {
-        request = request.with_resource_account(a.clone());
-    }
-    if let Some(trust) = trust {
-        resource_policies.push(trust);
-    }
-
-    let resource_account = request.resource_account().map(str::to_owned);
-    if let (Some(o), Some(acct)) = (org, resource_account.as_deref()) {
+    if let (Some(o), Some(acct)) = (org, side.account.as_deref()) {
         if let Some((id, path)) = o.principal_org_keys(acct) {
             let context = request.context_mut();
             if !context.contains("aws:ResourceOrgID") {
@@ -168,18 +231,13 @@ pub fn prepare(
         }
     }
 
-    let other_account = resource_account.as_deref() != resolved.account();
-    let rcps_differ = other_account
-        && request.principal().kind() != PrincipalKind::Service
-        && org.is_some_and(|o| o.rcps_enabled());
-    let mut additions = 0;
-    let own = if resource_policies.is_empty() && !rcps_differ {
+    let mut additions = side.additions;
+    let own = if side.policy.is_none() && trust.is_none() && !side.rcps_differ {
         None
     } else {
-        let mut set = if rcps_differ {
+        let mut set = if side.rcps_differ {
             let mut set = resolved.policy_set_without_rcps().clone();
-            if let (Some(o), Some(acct)) = (org, resource_account.as_deref()) {
-                additions = mix(additions, ("rcps of", acct));
+            if let (Some(o), Some(acct)) = (org, side.account.as_deref()) {
                 for level in o.levels(acct) {
                     set.add_rcp_level(level.rcps.clone());
                 }
@@ -188,9 +246,12 @@ pub fn prepare(
         } else {
             resolved.policy_set().clone()
         };
-        for p in resource_policies {
-            additions = mix(additions, (p.name(), p.policy_type()));
-            set.add(p);
+        if let Some(p) = side.policy {
+            set.add(p.clone());
+        }
+        if let Some(trust) = trust {
+            additions = additions_with(additions, [&trust]);
+            set.add(trust);
         }
         Some(set)
     };

@@ -228,6 +228,11 @@ impl Resolved {
         self.parts.account.as_deref()
     }
 
+    /// What kind of principal this is.
+    pub fn kind(&self) -> PrincipalKind {
+        self.parts.kind
+    }
+
     /// A role's `MaxSessionDuration`, when the source knows it.
     pub fn max_session_duration(&self) -> Option<i64> {
         self.parts.max_session_duration

@@ -36,5 +36,5 @@ pub use explain::{
 pub use policy::{
     Effect, ParsePolicyTypeError, Policy, PolicyType, QuotaFinding, SizeCount, Version,
 };
-pub use reads::{ContextReads, RequestKey};
-pub use request::{Principal, PrincipalKind, Request};
+pub use reads::ContextReads;
+pub use request::{resource_account, Principal, PrincipalKind, Request};

@@ -232,6 +232,28 @@ pub struct Request {
     pub(crate) derived: OnceLock<Vec<(&'static str, ContextValue)>>,
 }
 
+/// The account owning a resource, as [`Request::resource_account`] decides it, from what a request
+/// would be built of: the resource's ARN, the account set with it, the principal's account.
+pub fn resource_account<'s>(
+    resource: &'s str,
+    set: Option<&'s str>,
+    principal_account: Option<&'s str>,
+) -> Option<&'s str> {
+    resource_account_of(Arn::parse(resource).as_ref(), set, principal_account)
+}
+
+fn resource_account_of<'s>(
+    arn: Option<&Arn<'s>>,
+    set: Option<&'s str>,
+    principal_account: Option<&'s str>,
+) -> Option<&'s str> {
+    match arn.map(|a| a.account).filter(|a| !a.is_empty()) {
+        Some("aws") => set.or(Some("aws")),
+        Some(a) => Some(a),
+        None => set.or(principal_account),
+    }
+}
+
 // Equality leaves out the derived keys: they follow from the other fields, and whether they were
 // worked out yet must not make two requests differ.
 impl PartialEq for Request {
@@ -330,14 +352,11 @@ impl Request {
 
     /// [`Request::resource_account`] with the resource's ARN already parsed.
     fn resource_account_of<'s>(&'s self, arn: Option<&Arn<'s>>) -> Option<&'s str> {
-        match arn.map(|a| a.account).filter(|a| !a.is_empty()) {
-            Some("aws") => self.resource_account.as_deref().or(Some("aws")),
-            Some(a) => Some(a),
-            None => self
-                .resource_account
-                .as_deref()
-                .or(self.principal.account.as_deref()),
-        }
+        resource_account_of(
+            arn,
+            self.resource_account.as_deref(),
+            self.principal.account.as_deref(),
+        )
     }
 
     /// Whether the principal and the resource are in different accounts.

@@ -1,14 +1,21 @@
 //! The decision cache, correct by construction: a decision is remembered under everything it can
 //! depend on, and under nothing that could be mistaken for something else.
 //!
-//! - The policy set: the principal's compiled set (by address, guarded by a `Weak` that keeps the
-//!   address from being reused while an entry lives), what the resource added to it
-//!   ([`Prepared::additions`], which names session policies by their access key), and the
-//!   organization data in force (by address, guarded the same way). A principal invalidated or
-//!   reloaded gets a new set, so its old entries are never found again: they age out.
-//! - The request as far as that set can tell ([`RequestKey`]): principal, action, resource,
-//!   resource account, and the values of exactly the context keys the set reads
-//!   ([`ContextReads`], worked out once per set).
+//! It is looked up before the request is prepared (the principal's policy set is only resolved,
+//! the resource's side only named), so a hit costs a few map lookups and no request is built:
+//!
+//! - The policy set ([`SetKey`]): the principal's compiled set (by address, guarded by a `Weak`
+//!   that keeps the address from being reused while an entry lives), what the resource and the
+//!   session add to it ([`Prepared::additions`], worked out beforehand by
+//!   [`iamlet_store::resource_side`]), and the organization data in force (by address, guarded the
+//!   same way). A principal invalidated or reloaded gets a new set, so its old entries are never
+//!   found again: they age out.
+//! - The request as far as that set can tell ([`Ask`]): principal, session issuer, action,
+//!   resource, resource account as given, and the given values of exactly the context keys the
+//!   set reads ([`ContextReads`], worked out once per set from the first request prepared for it).
+//!   What preparing adds to a request (the principal's tags, `aws:userid`, the organization's
+//!   keys, the keys derived from principal and resource) follows from those and from the set, or
+//!   from the given value of the same key.
 //!
 //! Never used: when the set reads a key whose value changes with the clock alone (`aws:CurrentTime`,
 //! `aws:EpochTime`, `aws:TokenIssueTime`, `aws:MultiFactorAuthAge`), or when the request reads a
@@ -16,10 +23,12 @@
 //! the least recently used entry goes first.
 
 use crate::engine::Verdict;
-use iamlet_engine::{ContextReads, RequestKey};
+use iamlet_engine::{ContextMap, ContextReads, ContextValue};
 use iamlet_store::organization::Organization;
 use iamlet_store::{Prepared, Resolved};
 use lru::LruCache;
+use std::borrow::Borrow;
+use std::hash::Hash;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 /// The cache's bounds.
@@ -62,6 +71,41 @@ impl Bypass {
 /// Principal set, additions, organization.
 type SetKey = (usize, u64, usize);
 
+/// A request as the cache names it, before it is prepared.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Ask<'a> {
+    /// The principal's compiled policies.
+    pub resolved: &'a Arc<Resolved>,
+    /// The organization data read with them (and the request is then prepared with).
+    pub org: Option<&'a Arc<Organization>>,
+    /// What the resource and the session will add ([`Prepared::additions`]).
+    pub additions: u64,
+    pub principal: &'a str,
+    pub session_issuer: Option<&'a str>,
+    pub action: &'a str,
+    pub resource: &'a str,
+    pub resource_account: Option<&'a str>,
+    /// The condition keys given with the request.
+    pub context: &'a ContextMap,
+}
+
+impl Ask<'_> {
+    fn set_key(&self) -> SetKey {
+        (
+            Arc::as_ptr(self.resolved) as usize,
+            self.additions,
+            self.org.map_or(0, |o| Arc::as_ptr(o) as usize),
+        )
+    }
+
+    fn guard(&self) -> Guard {
+        Guard {
+            _resolved: Arc::downgrade(self.resolved),
+            _org: self.org.map(Arc::downgrade),
+        }
+    }
+}
+
 /// What keeps a [`SetKey`]'s addresses from being reused while an entry holds them.
 #[derive(Clone, Debug)]
 struct Guard {
@@ -72,6 +116,143 @@ struct Guard {
 struct SetReads {
     _guard: Guard,
     reads: Arc<ContextReads>,
+}
+
+/// A stored decision's key: the set and the request's fields, owned.
+#[derive(Debug)]
+struct DecisionKey {
+    set: SetKey,
+    principal: String,
+    session_issuer: Option<String>,
+    action: String,
+    resource: String,
+    resource_account: Option<String>,
+    values: Vec<Option<ContextValue>>,
+}
+
+/// The same, borrowed from a request being checked: looked up without copying anything.
+struct Probe<'a> {
+    set: SetKey,
+    ask: &'a Ask<'a>,
+    values: Vec<Option<&'a ContextValue>>,
+}
+
+/// The fields of a key other than the context values.
+#[derive(Hash, PartialEq, Eq)]
+struct Head<'a> {
+    set: SetKey,
+    principal: &'a str,
+    session_issuer: Option<&'a str>,
+    action: &'a str,
+    resource: &'a str,
+    resource_account: Option<&'a str>,
+}
+
+/// What [`DecisionKey`] and [`Probe`] have in common, so the map of owned keys can be searched
+/// with a borrowed one (`Borrow<dyn KeyView>`).
+trait KeyView {
+    fn head(&self) -> Head<'_>;
+    fn value_count(&self) -> usize;
+    fn value(&self, i: usize) -> Option<&ContextValue>;
+}
+
+impl KeyView for DecisionKey {
+    fn head(&self) -> Head<'_> {
+        Head {
+            set: self.set,
+            principal: &self.principal,
+            session_issuer: self.session_issuer.as_deref(),
+            action: &self.action,
+            resource: &self.resource,
+            resource_account: self.resource_account.as_deref(),
+        }
+    }
+    fn value_count(&self) -> usize {
+        self.values.len()
+    }
+    fn value(&self, i: usize) -> Option<&ContextValue> {
+        self.values.get(i).and_then(Option::as_ref)
+    }
+}
+
+impl KeyView for Probe<'_> {
+    fn head(&self) -> Head<'_> {
+        Head {
+            set: self.set,
+            principal: self.ask.principal,
+            session_issuer: self.ask.session_issuer,
+            action: self.ask.action,
+            resource: self.ask.resource,
+            resource_account: self.ask.resource_account,
+        }
+    }
+    fn value_count(&self) -> usize {
+        self.values.len()
+    }
+    fn value(&self, i: usize) -> Option<&ContextValue> {
+        self.values.get(i).copied().flatten()
+    }
+}
+
+impl Hash for dyn KeyView + '_ {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.head().hash(state);
+        state.write_usize(self.value_count());
+        for i in 0..self.value_count() {
+            self.value(i).hash(state);
+        }
+    }
+}
+
+impl PartialEq for dyn KeyView + '_ {
+    fn eq(&self, other: &Self) -> bool {
+        self.head() == other.head()
+            && self.value_count() == other.value_count()
+            && (0..self.value_count()).all(|i| self.value(i) == other.value(i))
+    }
+}
+
+impl Eq for dyn KeyView + '_ {}
+
+impl Hash for DecisionKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        (self as &dyn KeyView).hash(state);
+    }
+}
+
+impl PartialEq for DecisionKey {
+    fn eq(&self, other: &Self) -> bool {
+        (self as &dyn KeyView) == (other as &dyn KeyView)
+    }
+}
+
+impl Eq for DecisionKey {}
+
+impl<'a> Borrow<dyn KeyView + 'a> for DecisionKey {
+    fn borrow(&self) -> &(dyn KeyView + 'a) {
+        self
+    }
+}
+
+impl DecisionKey {
+    /// About the bytes the key holds (for the cache's bound).
+    fn weight(&self) -> usize {
+        let values: usize = self
+            .values
+            .iter()
+            .map(|v| {
+                16 + v
+                    .as_ref()
+                    .map_or(0, |v| v.values().iter().map(|s| 24 + s.len()).sum())
+            })
+            .sum();
+        96 + self.principal.len()
+            + self.session_issuer.as_ref().map_or(0, String::len)
+            + self.action.len()
+            + self.resource.len()
+            + self.resource_account.as_ref().map_or(0, String::len)
+            + values
+    }
 }
 
 struct Stored {
@@ -87,7 +268,7 @@ type Hasher = foldhash::fast::RandomState;
 
 struct Inner {
     sets: LruCache<SetKey, SetReads, Hasher>,
-    decisions: LruCache<(SetKey, RequestKey), Stored, Hasher>,
+    decisions: LruCache<DecisionKey, Stored, Hasher>,
     bytes: usize,
 }
 
@@ -109,7 +290,7 @@ impl std::fmt::Debug for DecisionCache {
 pub(crate) enum Lookup {
     /// The decision stored for this set and request.
     Hit(Verdict),
-    /// None yet: decide, then [`DecisionCache::store`] it.
+    /// None yet: prepare ([`DecisionCache::prepared`]), decide, then [`DecisionCache::store`] it.
     Miss(Pending),
     /// Not to be cached.
     Bypass(Bypass),
@@ -117,8 +298,28 @@ pub(crate) enum Lookup {
 
 /// A missed decision's place.
 pub(crate) struct Pending {
-    key: (SetKey, RequestKey),
+    set: SetKey,
     guard: Guard,
+    principal: String,
+    session_issuer: Option<String>,
+    action: String,
+    resource: String,
+    resource_account: Option<String>,
+    values: Values,
+}
+
+/// A missed decision's place once its request is prepared: its whole key.
+pub(crate) struct Ready {
+    key: DecisionKey,
+    guard: Guard,
+}
+
+enum Values {
+    /// Of the keys the set reads.
+    Read(Vec<Option<ContextValue>>),
+    /// The set is new: its reads are worked out from the prepared request, and read from this
+    /// copy of the given context.
+    Unread(ContextMap),
 }
 
 fn lock(m: &Mutex<Inner>) -> std::sync::MutexGuard<'_, Inner> {
@@ -154,64 +355,101 @@ impl DecisionCache {
         self.len() == 0
     }
 
-    /// Looks a prepared request up. `org` is the organization data read before the request was
-    /// prepared; `reads_trust` says the request reads a role's trust policy.
-    pub(crate) fn lookup(
-        &self,
-        prepared: &Prepared,
-        org: Option<&Arc<Organization>>,
-        reads_trust: bool,
-    ) -> Lookup {
+    /// Looks a request up before it is prepared. `reads_trust` says the request reads a role's
+    /// trust policy.
+    pub(crate) fn lookup(&self, ask: &Ask<'_>, reads_trust: bool) -> Lookup {
         if reads_trust {
             return Lookup::Bypass(Bypass::RoleTrust);
         }
-        let resolved = prepared.resolved();
-        let set_key = (
-            Arc::as_ptr(resolved) as usize,
-            prepared.additions(),
-            org.map_or(0, |o| Arc::as_ptr(o) as usize),
-        );
-        let guard = Guard {
-            _resolved: Arc::downgrade(resolved),
-            _org: org.map(Arc::downgrade),
+        let set = ask.set_key();
+        let mut inner = lock(&self.inner);
+        let Some(reads) = inner.sets.get(&set).map(|s| s.reads.clone()) else {
+            drop(inner);
+            return Lookup::Miss(self.pending(ask, set, Values::Unread(ask.context.clone())));
         };
-        let known = lock(&self.inner)
-            .sets
-            .get(&set_key)
-            .map(|s| s.reads.clone());
-        let reads = match known {
-            Some(r) => r,
-            None => {
+        if reads.time_dependent().is_some() {
+            return Lookup::Bypass(Bypass::TimeDependent);
+        }
+        let probe = Probe {
+            set,
+            ask,
+            values: reads.values(ask.context).collect(),
+        };
+        if let Some(s) = inner.decisions.get(&probe as &dyn KeyView) {
+            return Lookup::Hit(s.verdict.clone());
+        }
+        drop(inner);
+        let values = probe.values.iter().map(|v| v.cloned()).collect();
+        Lookup::Miss(self.pending(ask, set, Values::Read(values)))
+    }
+
+    fn pending(&self, ask: &Ask<'_>, set: SetKey, values: Values) -> Pending {
+        Pending {
+            set,
+            guard: ask.guard(),
+            principal: ask.principal.to_owned(),
+            session_issuer: ask.session_issuer.map(str::to_owned),
+            action: ask.action.to_owned(),
+            resource: ask.resource.to_owned(),
+            resource_account: ask.resource_account.map(str::to_owned),
+            values,
+        }
+    }
+
+    /// Finishes a miss once its request is prepared: a set met for the first time has its reads
+    /// worked out (once per set) and, when it reads the clock, turns out to be a bypass. A request
+    /// prepared on another set than the one looked up is not to be remembered (`None`).
+    pub(crate) fn prepared(
+        &self,
+        pending: Pending,
+        prepared: &Prepared,
+    ) -> Option<Result<Ready, Bypass>> {
+        let resolved = Arc::as_ptr(prepared.resolved()) as usize;
+        if (resolved, prepared.additions()) != (pending.set.0, pending.set.1) {
+            return None;
+        }
+        let values = match pending.values {
+            Values::Read(values) => values,
+            Values::Unread(context) => {
                 // Walked outside the lock: once per set, not per request.
                 let reads = Arc::new(prepared.policy_set().context_reads());
+                let values = reads.values(&context).map(|v| v.cloned()).collect();
+                let time_dependent = reads.time_dependent().is_some();
                 let mut inner = lock(&self.inner);
                 inner.sets.put(
-                    set_key,
+                    pending.set,
                     SetReads {
-                        _guard: guard.clone(),
-                        reads: reads.clone(),
+                        _guard: pending.guard.clone(),
+                        reads,
                     },
                 );
                 while inner.sets.len() > self.config.max_entries.max(1) {
                     inner.sets.pop_lru();
                 }
-                reads
+                if time_dependent {
+                    return Some(Err(Bypass::TimeDependent));
+                }
+                values
             }
         };
-        if reads.time_dependent().is_some() {
-            return Lookup::Bypass(Bypass::TimeDependent);
-        }
-        let key = (set_key, reads.key_of(prepared.request()));
-        match lock(&self.inner).decisions.get(&key) {
-            Some(s) => Lookup::Hit(s.verdict.clone()),
-            None => Lookup::Miss(Pending { key, guard }),
-        }
+        Some(Ok(Ready {
+            key: DecisionKey {
+                set: pending.set,
+                principal: pending.principal,
+                session_issuer: pending.session_issuer,
+                action: pending.action,
+                resource: pending.resource,
+                resource_account: pending.resource_account,
+                values,
+            },
+            guard: pending.guard,
+        }))
     }
 
     /// Remembers a missed decision (one larger than the whole cache is not kept).
-    pub(crate) fn store(&self, pending: Pending, verdict: &Verdict) {
-        let weight = 96
-            + pending.key.1.weight()
+    pub(crate) fn store(&self, ready: Ready, verdict: &Verdict) {
+        let Ready { key, guard } = ready;
+        let weight = key.weight()
             + verdict.deciding.as_ref().map_or(0, |d| {
                 d.policy.len() + d.sid.as_ref().map_or(0, String::len)
             });
@@ -220,9 +458,9 @@ impl DecisionCache {
         }
         let mut inner = lock(&self.inner);
         if let Some(old) = inner.decisions.put(
-            pending.key,
+            key,
             Stored {
-                _guard: pending.guard,
+                _guard: guard,
                 verdict: verdict.clone(),
                 weight,
             },
@@ -256,7 +494,7 @@ impl DecisionCache {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use iamlet_engine::{ContextMap, ContextValue, Policy, PolicyType, PrincipalKind};
+    use iamlet_engine::{Decision, Policy, PolicyType, PrincipalKind};
     use iamlet_store::{Parts, Query};
     use proptest::prelude::*;
 
@@ -323,27 +561,44 @@ mod tests {
         prefix: Option<usize>,
         secure: bool,
         tag_keys: Option<usize>,
+        agent: Option<usize>,
+        /// Asked with the organization file that gives bucket `c` a policy of its own.
+        with_org: bool,
+        /// A session policy joins (by its name, as a session's access key names it).
+        session: Option<usize>,
     }
 
     fn request() -> impl Strategy<Value = Req> {
         (
-            0..2usize,
-            0..4usize,
-            prop::option::of(0..2usize),
-            prop::option::of(0..2usize),
-            prop::option::of(0..2usize),
-            any::<bool>(),
-            prop::option::of(0..3usize),
+            (0..2usize, 0..5usize, prop::option::of(0..2usize)),
+            (
+                prop::option::of(0..2usize),
+                prop::option::of(0..2usize),
+                any::<bool>(),
+            ),
+            (
+                prop::option::of(0..3usize),
+                prop::option::of(0..2usize),
+                any::<bool>(),
+                prop::option::of(0..2usize),
+            ),
         )
             .prop_map(
-                |(action, resource, ip, tag, prefix, secure, tag_keys)| Req {
-                    tag_keys,
+                |(
+                    (action, resource, ip),
+                    (tag, prefix, secure),
+                    (tag_keys, agent, with_org, session),
+                )| Req {
                     action,
                     resource,
                     ip,
                     tag,
                     prefix,
                     secure,
+                    tag_keys,
+                    agent,
+                    with_org,
+                    session,
                 },
             )
     }
@@ -378,7 +633,25 @@ mod tests {
         Arc::new(parts.assemble(None))
     }
 
-    fn prepare(resolved: &Arc<Resolved>, user: usize, r: &Req) -> Prepared {
+    /// Bucket `c`, its account named by the organization file only, with a bucket policy
+    /// reading a key no identity policy reads.
+    fn organization() -> Arc<Organization> {
+        let text = r#"{"ResourcePolicies":[{"Resource":"arn:aws:s3:::c","Account":"111122223333",
+            "Document":{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
+            "Principal":{"AWS":"arn:aws:iam::111122223333:user/alice"},"Action":"s3:GetObject",
+            "Resource":"arn:aws:s3:::c/*","Condition":{"StringEquals":{"aws:UserAgent":"ok"}}}]}}]}"#;
+        Arc::new(Organization::parse("org.json", text).unwrap())
+    }
+
+    fn session_policy(n: usize) -> Policy {
+        let doc = [
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}"#,
+            r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*","Condition":{"StringEquals":{"s3:prefix":"b"}}}]}"#,
+        ][n];
+        Policy::parse_named(&format!("session ASIA{n}"), doc, PolicyType::Session).unwrap()
+    }
+
+    fn query(user: usize, r: &Req) -> Query {
         let name = ["alice", "bob"][user];
         let mut context = ContextMap::new();
         context.insert_time(chrono::Utc::now());
@@ -399,7 +672,10 @@ mod tests {
                 ContextValue::multi(keys.iter().map(|k| (*k).to_owned()).collect()),
             );
         }
-        let query = Query {
+        if let Some(a) = r.agent {
+            context.insert("aws:UserAgent", ["ok", "curl"][a]);
+        }
+        Query {
             principal: format!("arn:aws:iam::{ACCOUNT}:user/{name}"),
             session_issuer: None,
             action: ["s3:GetObject", "s3:PutObject"][r.action].into(),
@@ -408,12 +684,69 @@ mod tests {
                 "arn:aws:s3:::b/bob/k",
                 "arn:aws:s3:::b/shared/k",
                 "arn:aws:s3:::b/red/k",
+                "arn:aws:s3:::c/k",
             ][r.resource]
                 .into(),
-            resource_account: Some(ACCOUNT.into()),
+            // Bucket `c`'s account comes from the organization file.
+            resource_account: (r.resource != 4).then(|| ACCOUNT.into()),
             context,
+        }
+    }
+
+    /// What a check found.
+    #[derive(Debug, PartialEq)]
+    enum Found {
+        Hit(Verdict),
+        Miss,
+        Bypass(Bypass),
+    }
+
+    /// Checks a request as the authorizer does: looked up before it is prepared, and on a miss
+    /// prepared, decided afresh and stored. The fresh answer, and what the cache found.
+    fn check(
+        cache: &DecisionCache,
+        resolved: &Arc<Resolved>,
+        org: Option<&Arc<Organization>>,
+        q: &Query,
+        session: Option<&Policy>,
+        reads_trust: bool,
+    ) -> (Verdict, Found) {
+        let side = iamlet_store::resource_side(
+            resolved,
+            &q.resource,
+            q.resource_account.as_deref(),
+            org.map(|o| &**o),
+        );
+        let ask = Ask {
+            resolved,
+            org,
+            additions: iamlet_store::additions_with(side.additions(), session),
+            principal: &q.principal,
+            session_issuer: q.session_issuer.as_deref(),
+            action: &q.action,
+            resource: &q.resource,
+            resource_account: q.resource_account.as_deref(),
+            context: &q.context,
         };
-        iamlet_account::prepare(resolved.clone(), query, None, None).unwrap()
+        let mut p =
+            iamlet_account::prepare(resolved.clone(), q.clone(), org.map(|o| &**o), None).unwrap();
+        if let Some(s) = session {
+            p = p.with_policies([s.clone()]);
+        }
+        let want = fresh(&p);
+        let found = match cache.lookup(&ask, reads_trust) {
+            Lookup::Hit(v) => Found::Hit(v),
+            Lookup::Miss(pending) => match cache.prepared(pending, &p) {
+                Some(Ok(ready)) => {
+                    cache.store(ready, &want);
+                    Found::Miss
+                }
+                Some(Err(b)) => Found::Bypass(b),
+                None => panic!("prepared on another set than the one looked up"),
+            },
+            Lookup::Bypass(b) => Found::Bypass(b),
+        };
+        (want, found)
     }
 
     fn fresh(p: &Prepared) -> Verdict {
@@ -435,8 +768,9 @@ mod tests {
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(400))]
 
-        /// On generated policy sets and requests, with policies changing under it, the cached
-        /// answer is the fresh one; small bounds make it evict too.
+        /// On generated policy sets and requests — with and without a bucket policy from the
+        /// organization file, with and without session policies — with policies changing under
+        /// it, the cached answer is the fresh one; small bounds make it evict too.
         #[test]
         fn the_cached_answer_is_a_fresh_evaluation(
             initial in (policies(), policies()),
@@ -445,23 +779,24 @@ mod tests {
         ) {
             let cache = DecisionCache::new(DecisionCacheConfig { max_entries, max_bytes: 64 * 1024 });
             let mut sets = [resolved(0, &initial.0), resolved(1, &initial.1)];
-            let (mut hits, mut bypasses) = (0, 0);
+            let org = organization();
+            let sessions = [session_policy(0), session_policy(1)];
             for op in ops {
                 match op {
                     Op::Reload(u, docs) => sets[u] = resolved(u, &docs),
                     Op::Check(u, r) => {
-                        let p = prepare(&sets[u], u, &r);
-                        let want = fresh(&p);
-                        match cache.lookup(&p, None, false) {
-                            Lookup::Hit(v) => { hits += 1; prop_assert_eq!(v, want) }
-                            Lookup::Miss(pending) => cache.store(pending, &want),
-                            Lookup::Bypass(b) => { bypasses += 1; prop_assert_eq!(b, Bypass::TimeDependent) }
+                        let q = query(u, &r);
+                        let org = r.with_org.then_some(&org);
+                        let session = r.session.map(|s| &sessions[s]);
+                        match check(&cache, &sets[u], org, &q, session, false) {
+                            (want, Found::Hit(v)) => prop_assert_eq!(v, want),
+                            (_, Found::Bypass(b)) => prop_assert_eq!(b, Bypass::TimeDependent),
+                            (_, Found::Miss) => {}
                         }
                         prop_assert!(cache.len() <= max_entries);
                     }
                 }
             }
-            let _ = (hits, bypasses);
         }
     }
 
@@ -471,43 +806,90 @@ mod tests {
         let set = resolved(0, &[plain.to_owned()]);
         let cache = DecisionCache::new(DecisionCacheConfig::default());
         let r = request_for(0);
-        let p = prepare(&set, 0, &r);
-        let Lookup::Miss(pending) = cache.lookup(&p, None, false) else {
-            panic!("a first lookup misses")
-        };
-        cache.store(pending, &fresh(&p));
+        let q = query(0, &r);
+        let (want, found) = check(&cache, &set, None, &q, None, false);
+        assert_eq!(found, Found::Miss, "a first lookup misses");
         // Another user agent, time, IP: keys this set does not read.
         let again = Req {
             ip: Some(1),
+            agent: Some(1),
             ..r.clone()
         };
-        assert!(
-            matches!(cache.lookup(&prepare(&set, 0, &again), None, false), Lookup::Hit(v) if v == fresh(&p))
+        assert_eq!(
+            check(&cache, &set, None, &query(0, &again), None, false).1,
+            Found::Hit(want)
         );
         let other_resource = Req {
             resource: 1,
             ..r.clone()
         };
-        assert!(matches!(
-            cache.lookup(&prepare(&set, 0, &other_resource), None, false),
-            Lookup::Miss(_)
-        ));
-        assert!(matches!(
-            cache.lookup(&p, None, true),
-            Lookup::Bypass(Bypass::RoleTrust)
-        ));
+        assert_eq!(
+            check(&cache, &set, None, &query(0, &other_resource), None, false).1,
+            Found::Miss
+        );
+        // Another principal set: the same request with a session policy, or with the
+        // organization's data.
+        let session = session_policy(1);
+        assert_eq!(
+            check(&cache, &set, None, &q, Some(&session), false).1,
+            Found::Miss
+        );
+        assert_eq!(
+            check(&cache, &set, Some(&organization()), &q, None, false).1,
+            Found::Miss
+        );
+        assert_eq!(
+            check(&cache, &set, None, &q, None, true).1,
+            Found::Bypass(Bypass::RoleTrust)
+        );
+        // A set reading the clock is found out at its first request, once prepared, and bypassed
+        // from then on.
         let timed = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*","Condition":{"DateLessThan":{"aws:CurrentTime":"2100-01-01T00:00:00Z"}}}]}"#;
         let timed = resolved(0, &[timed.to_owned()]);
-        assert!(matches!(
-            cache.lookup(&prepare(&timed, 0, &r), None, false),
-            Lookup::Bypass(Bypass::TimeDependent)
-        ));
+        assert_eq!(
+            check(&cache, &timed, None, &q, None, false).1,
+            Found::Bypass(Bypass::TimeDependent)
+        );
+        assert_eq!(
+            check(&cache, &timed, None, &q, None, false).1,
+            Found::Bypass(Bypass::TimeDependent)
+        );
         // A reloaded principal is a new set: its old decisions are never found.
         let reloaded = resolved(0, &[plain.to_owned()]);
-        assert!(matches!(
-            cache.lookup(&prepare(&reloaded, 0, &r), None, false),
-            Lookup::Miss(_)
-        ));
+        assert_eq!(
+            check(&cache, &reloaded, None, &q, None, false).1,
+            Found::Miss
+        );
+    }
+
+    #[test]
+    fn a_bucket_policy_s_keys_are_read_too() {
+        // The identity policy reads nothing; the bucket policy reads the user agent.
+        let none = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:PutObject","Resource":"*"}]}"#;
+        let set = resolved(0, &[none.to_owned()]);
+        let org = organization();
+        let cache = DecisionCache::new(DecisionCacheConfig::default());
+        let ask = |agent| {
+            query(
+                0,
+                &Req {
+                    resource: 4,
+                    agent: Some(agent),
+                    ..request_for(0)
+                },
+            )
+        };
+        let (allowed, found) = check(&cache, &set, Some(&org), &ask(0), None, false);
+        assert_eq!((allowed.decision, found), (Decision::Allow, Found::Miss));
+        let (denied, found) = check(&cache, &set, Some(&org), &ask(1), None, false);
+        assert_eq!(
+            (denied.decision, found),
+            (Decision::ImplicitDeny, Found::Miss)
+        );
+        assert_eq!(
+            check(&cache, &set, Some(&org), &ask(1), None, false).1,
+            Found::Hit(denied)
+        );
     }
 
     #[test]
@@ -530,10 +912,7 @@ mod tests {
                 prefix,
                 ..request_for(0)
             };
-            let p = prepare(&set, 0, &r);
-            if let Lookup::Miss(pending) = cache.lookup(&p, None, false) {
-                cache.store(pending, &fresh(&p));
-            }
+            check(&cache, &set, None, &query(0, &r), None, false);
             assert!(cache.bytes() <= 700, "{}", cache.bytes());
         }
         assert!(cache.len() < 5 && !cache.is_empty());
@@ -550,6 +929,9 @@ mod tests {
             prefix: None,
             secure: true,
             tag_keys: None,
+            agent: None,
+            with_org: false,
+            session: None,
         }
     }
 }

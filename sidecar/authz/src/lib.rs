@@ -40,7 +40,7 @@ pub use input::{forwarded_for, CheckInput, Origin};
 pub use outcome::{CheckDecision, Failure, FailureKind, Outcome, DECISION_ID_HEADER};
 pub use settings::Settings;
 
-use decision_cache::{DecisionCache, DecisionCacheConfig, Lookup};
+use decision_cache::{Ask, DecisionCache, DecisionCacheConfig, Lookup};
 use engine::{Evaluator, Verdict};
 use iamlet_auth::sigv4::SigV4Error;
 use iamlet_auth::{Authenticator, CredentialSource};
@@ -219,14 +219,57 @@ impl Authorizer {
         context: ContextMap,
         unique_id: &mut Option<String>,
     ) -> Result<Decided, Failure> {
-        // The live store's decisions only (not a shadow's); the organization is read before the
-        // request is prepared, so an entry is never filed under data newer than it was decided on.
+        // The live store's decisions only (not a shadow's).
         let cache = self
             .decisions
             .as_ref()
             .filter(|_| std::ptr::eq(store, Arc::as_ptr(&self.store)));
-        let org = cache.and_then(|_| store.organization());
-        let reads_trust = iamlet_store::trusted_role(&mapped.action, &mapped.resource).is_some();
+        let resolved = match store
+            .resolve(&identity.principal, identity.session_issuer.as_deref())
+            .await
+        {
+            Ok(r) => r,
+            Err(e) => return store_failure(e),
+        };
+        *unique_id = resolved.unique_id().map(str::to_owned);
+        // Read once: the decision is made on, and filed under, this organization data.
+        let org = store.organization();
+        let session_policy = identity.session.as_ref().and_then(|s| s.policy.as_ref());
+        let pending = match cache {
+            Some(c) => {
+                let side = iamlet_store::resource_side(
+                    &resolved,
+                    &mapped.resource,
+                    mapped.resource_account.as_deref(),
+                    org.as_deref(),
+                );
+                let ask = Ask {
+                    resolved: &resolved,
+                    org: org.as_ref(),
+                    additions: iamlet_store::additions_with(side.additions(), session_policy),
+                    principal: &identity.principal,
+                    session_issuer: identity.session_issuer.as_deref(),
+                    action: &mapped.action,
+                    resource: &mapped.resource,
+                    resource_account: mapped.resource_account.as_deref(),
+                    context: &context,
+                };
+                let reads_trust =
+                    iamlet_store::trusted_role(&mapped.action, &mapped.resource).is_some();
+                match c.lookup(&ask, reads_trust) {
+                    Lookup::Hit(v) => {
+                        self.metrics.decision_cache_hits.inc();
+                        return Ok(Decided::Engine(v));
+                    }
+                    Lookup::Miss(p) => Some((c, p)),
+                    Lookup::Bypass(b) => {
+                        self.count_bypass(b);
+                        None
+                    }
+                }
+            }
+            None => None,
+        };
         let query = Query {
             principal: identity.principal.clone(),
             session_issuer: identity.session_issuer.clone(),
@@ -235,42 +278,25 @@ impl Authorizer {
             resource_account: mapped.resource_account.clone(),
             context,
         };
-        let mut prepared = match store.prepare(query).await {
+        let mut prepared = match store
+            .prepare_resolved(resolved, org.as_deref(), query)
+            .await
+        {
             Ok(p) => p,
-            Err(StoreError::UnknownPrincipal(p)) => {
-                return Ok(Decided::UnknownPrincipal(format!(
-                    "`{p}` is not known to the identity store"
-                )))
-            }
-            Err(e) => {
-                let kind = match e {
-                    StoreError::Unavailable { .. } => FailureKind::StoreUnavailable,
-                    _ => FailureKind::InvalidRequest,
-                };
-                return Err(Failure {
-                    kind,
-                    message: e.to_string(),
-                });
-            }
+            Err(e) => return store_failure(e),
         };
-        *unique_id = prepared.resolved().unique_id().map(str::to_owned);
-        if let Some(policy) = identity.session.as_ref().and_then(|s| s.policy.clone()) {
-            prepared = prepared.with_policies([policy]);
+        if let Some(policy) = session_policy {
+            prepared = prepared.with_policies([policy.clone()]);
         }
-        let pending = match cache.map(|c| c.lookup(&prepared, org.as_ref(), reads_trust)) {
-            Some(Lookup::Hit(v)) => {
-                self.metrics.decision_cache_hits.inc();
-                return Ok(Decided::Engine(v));
-            }
-            Some(Lookup::Miss(p)) => {
+        // A miss counts once its set is known: a set met for the first time may turn out to read
+        // the clock, a bypass.
+        let ready = match pending.and_then(|(c, p)| Some((c, c.prepared(p, &prepared)?))) {
+            Some((c, Ok(ready))) => {
                 self.metrics.decision_cache_misses.inc();
-                Some(p)
+                Some((c, ready))
             }
-            Some(Lookup::Bypass(b)) => {
-                self.metrics
-                    .decision_cache_bypasses
-                    .get_or_create(&KindLabels { kind: b.as_str() })
-                    .inc();
+            Some((_, Err(b))) => {
+                self.count_bypass(b);
                 None
             }
             None => None,
@@ -283,8 +309,8 @@ impl Authorizer {
                 kind: e.kind(),
                 message: e.to_string(),
             })?;
-        if let (Some(c), Some(p)) = (cache, pending) {
-            c.store(p, &verdict);
+        if let Some((c, ready)) = ready {
+            c.store(ready, &verdict);
         }
         Ok(Decided::Engine(verdict))
     }
@@ -482,6 +508,13 @@ impl Authorizer {
         }
     }
 
+    fn count_bypass(&self, b: decision_cache::Bypass) {
+        self.metrics
+            .decision_cache_bypasses
+            .get_or_create(&KindLabels { kind: b.as_str() })
+            .inc();
+    }
+
     fn count_failure(&self, kind: FailureKind) {
         let labels = KindLabels {
             kind: kind.as_str(),
@@ -574,6 +607,23 @@ impl Authorizer {
             request_id,
             self.settings.responses.verbose_denials,
         )
+    }
+}
+
+/// What a store's failure to resolve or prepare a request makes of the check: a principal it does
+/// not know is an implicit deny; anything else a failure (the store's, or the request's).
+fn store_failure(e: StoreError) -> Result<Decided, Failure> {
+    match e {
+        StoreError::UnknownPrincipal(p) => Ok(Decided::UnknownPrincipal(format!(
+            "`{p}` is not known to the identity store"
+        ))),
+        e => Err(Failure {
+            kind: match e {
+                StoreError::Unavailable { .. } => FailureKind::StoreUnavailable,
+                _ => FailureKind::InvalidRequest,
+            },
+            message: e.to_string(),
+        }),
     }
 }
 

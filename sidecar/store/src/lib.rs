@@ -41,11 +41,11 @@ pub use source::{
 // What the documents mean (parsing, compiling, resolving) lives in `iamlet-account`, with no I/O;
 // this module reads them and caches what it resolves.
 pub use iamlet_account::export::{OidcProviderDetail, SamlProviderDetail};
-pub use iamlet_account::{export as account, organization};
 pub use iamlet_account::{
-    trusted_role, EntityError, FetchError, LevelSummary, LoadError, Parts, Prepared, PrincipalKey,
-    Query, Resolved, Snapshot, StoreError, Summary,
+    additions_with, resource_side, trusted_role, EntityError, FetchError, LevelSummary, LoadError,
+    Parts, Prepared, PrincipalKey, Query, Resolved, Snapshot, StoreError, Summary,
 };
+pub use iamlet_account::{export as account, organization};
 
 use cache::{Cache, CacheConfig, CacheError, CacheStats};
 use organization::Organization;
@@ -439,6 +439,19 @@ impl Store {
         let resolved = self
             .resolve(&query.principal, query.session_issuer.as_deref())
             .await?;
+        let org = self.organization();
+        self.prepare_resolved(resolved, org.as_deref(), query).await
+    }
+
+    /// [`Store::prepare`] for a principal already resolved ([`Store::resolve`]), with the
+    /// organization data read beside it ([`Store::organization`]): a caller that names what it
+    /// decided by the two decides on exactly them.
+    pub async fn prepare_resolved(
+        &self,
+        resolved: Arc<Resolved>,
+        org: Option<&Organization>,
+        query: Query,
+    ) -> Result<Prepared, StoreError> {
         let trust = match trusted_role(&query.action, &query.resource) {
             Some(role) => match self
                 .resolve_key(&PrincipalKey::Role(role.to_owned()), role)
@@ -452,8 +465,7 @@ impl Store {
             },
             None => None,
         };
-        let org = self.organization();
-        iamlet_account::prepare(resolved, query, org.as_deref(), trust)
+        iamlet_account::prepare(resolved, query, org, trust)
     }
 }
 
