@@ -206,3 +206,40 @@ test("JavaScript's field names: camelCase in and out", () => {
   assert.throws(() => new PolicySet([{ policy_type: "identity", document: home.document }]), /policy_type/);
   assert.deepEqual(checkPassword(null, "acme-Corp-1", { accountNames: ["acme-Corp-1"] }).map((p) => p.code), ["account_name"]);
 });
+
+test("context keys no statement reads are left in JavaScript, and change nothing", () => {
+  const set = new PolicySet([home]);
+  const noise = {
+    "aws:UserAgent": "aws-sdk-js/3.700.0",
+    "aws:SourceIp": "203.0.113.10",
+    "aws:RequestedRegion": "us-east-1",
+    "aws:TagKeys": ["team", "env"],
+    "s3:prefix": 7,
+  };
+  for (const mfa of [true, false]) {
+    const plain = request("alice", mfa);
+    const padded = { ...plain, context: { ...noise, ...plain.context } };
+    assert.equal(set.evaluate(padded), set.evaluate(plain));
+    assert.deepEqual(set.decide(padded), set.decide(plain));
+    assert.deepEqual(set.explain(padded).decision, set.explain(plain).decision);
+  }
+  // The caller's object is not changed.
+  const padded = { ...request("alice", true), context: { ...noise, "aws:MultiFactorAuthPresent": true } };
+  set.evaluate(padded);
+  assert.equal(Object.keys(padded.context).length, 6);
+  // A key read is found in any case; the same key spelt twice is the engine's to settle.
+  assert.equal(set.evaluate({ ...request("alice", false), context: { ...noise, "AWS:MULTIFACTORAUTHPRESENT": true } }), "Allow");
+  // An unread key with a value the engine refuses is still refused, by name; so is an unknown field.
+  assert.throws(() => set.evaluate({ ...request("alice", true), context: { ...noise, "aws:Odd": { a: 1 } } }), /aws:Odd/);
+  assert.throws(() => set.evaluate({ ...request("alice", true), context: { ...noise, "aws:Odd": [1, null] } }), /aws:Odd/);
+  assert.throws(() => set.evaluate({ ...padded, resource_account: "111122223333" }), /resource_account/);
+  // A set reading a key that is not ASCII gets every key, as given.
+  const tagged = new PolicySet([{
+    policyType: "identity",
+    document: { Statement: { Effect: "Allow", Action: "s3:GetObject", Resource: "*", Condition: { StringEquals: { "aws:RequestTag/Équipe": "paiements" } } } },
+  }]);
+  const tagRequest = (key) => ({ ...request("alice", true), context: { ...noise, [key]: "paiements" } });
+  assert.equal(tagged.evaluate(tagRequest("aws:requesttag/équipe")), "Allow");
+  assert.equal(tagged.evaluate(tagRequest("aws:RequestTag/ÉQUIPE")), "Allow");
+  assert.equal(tagged.evaluate(tagRequest("aws:RequestTag/equipe")), "ImplicitDeny");
+});
