@@ -42,13 +42,7 @@ impl Sts {
             }
             Err(e) => return Err(store_error(e)),
         };
-        let found = FoundRole::of(&role).ok_or_else(|| {
-            StsError::new(
-                500,
-                "InternalFailure",
-                format!("the store's role `{}` has no role ARN", role.entity()),
-            )
-        })?;
+        let found = FoundRole::of(&role)?;
         let from = caller.caller.session();
         let chained = from.is_some_and(|s| s.role_arn.is_some());
         // The role's own MaxSessionDuration when the store knows it (the IAM database and API
@@ -292,15 +286,25 @@ impl RoleSession {
 }
 
 impl FoundRole {
-    pub(super) fn of(role: &Resolved) -> Option<FoundRole> {
-        let arn = Arn::parse(role.entity())?;
-        let name = arn.resource.strip_prefix("role/")?.rsplit('/').next()?;
-        Some(FoundRole {
-            arn: role.entity().to_owned(),
-            partition: arn.partition.to_owned(),
-            account: arn.account.to_owned(),
-            name: name.to_owned(),
-            unique_id: role.unique_id().map(str::to_owned),
+    /// The role the store found, as a session names it. A store entry that is no role ARN is the
+    /// store's fault, not the caller's: `InternalFailure`.
+    pub(super) fn of(role: &Resolved) -> Result<FoundRole, StsError> {
+        let parsed = Arn::parse(role.entity()).and_then(|arn| {
+            let name = arn.resource.strip_prefix("role/")?.rsplit('/').next()?;
+            Some(FoundRole {
+                arn: role.entity().to_owned(),
+                partition: arn.partition.to_owned(),
+                account: arn.account.to_owned(),
+                name: name.to_owned(),
+                unique_id: role.unique_id().map(str::to_owned),
+            })
+        });
+        parsed.ok_or_else(|| {
+            StsError::new(
+                500,
+                "InternalFailure",
+                format!("the store's role `{}` has no role ARN", role.entity()),
+            )
         })
     }
 

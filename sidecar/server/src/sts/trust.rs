@@ -50,13 +50,7 @@ impl Sts {
             }
             Err(e) => return Err(store_error(e)),
         };
-        let found = FoundRole::of(&role).ok_or_else(|| {
-            StsError::new(
-                500,
-                "InternalFailure",
-                format!("the store's role `{}` has no role ARN", role.entity()),
-            )
-        })?;
+        let found = FoundRole::of(&role)?;
         let max = role
             .max_session_duration()
             .unwrap_or(self.max_session_seconds);
