@@ -31,6 +31,7 @@ import tempfile
 import time
 import unittest
 import urllib.error
+import urllib.parse
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -461,6 +462,35 @@ class AssumeRoleWithSaml(unittest.TestCase):
         # A DOCTYPE (entities, external fetches) is refused before anything else.
         dtd = '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY sub "alice@example.com">]>' + signed
         self.refused("InvalidIdentityToken", b64(dtd))
+
+    def test_sizes_at_and_past_the_limits(self):
+        """AWS's SAMLAssertion is 4 to 100,000 characters (AssumeRoleWithSAML API reference, Length
+        Constraints); Iamlet's STS reads at most 320 KiB of body. At the limit the assertion is read
+        (and refused for what it says); past it, AWS's ValidationError; past the body limit, 413 before
+        anything is parsed. STS answers normally afterwards."""
+        self.refused("InvalidIdentityToken", "A" * 100_000)
+        self.assertIn("sAMLAssertion", self.refused("ValidationError", "A" * 100_004))
+
+        def post(body):
+            req = urllib.request.Request(self.cp.sts_url, data=body.encode(), method="POST",
+                                         headers={"Content-Type": "application/x-www-form-urlencoded"})
+            try:
+                with urllib.request.urlopen(req, timeout=30) as r:
+                    return r.status, r.read().decode()
+            except urllib.error.HTTPError as e:
+                return e.code, e.read().decode()
+
+        head = (f"Action=AssumeRoleWithSAML&Version=2011-06-15&RoleArn={urllib.parse.quote(self.role)}"
+                f"&PrincipalArn={urllib.parse.quote(self.provider)}&SAMLAssertion=")
+        # The largest assertion, every character URL-encoded as a client may send it (`%2B` for `+`):
+        # three times 100,000 bytes, under the body limit.
+        status, text = post(head + "%2B" * 100_000)
+        self.assertEqual(status, 400, text)
+        self.assertIn("<Code>InvalidIdentityToken</Code>", text)
+        status, text = post(head + "A" * (320 * 1024))
+        self.assertEqual(status, 413, text)
+        self.assertIn("<Code>RequestEntityTooLarge</Code>", text)
+        self.assume(self.response())
 
     def test_deleted_provider_stops_federation(self):
         idp = IdP(entity_id="https://temporary.example.com")
