@@ -322,3 +322,27 @@ async fn failures_of_the_check_itself_follow_fail_open() {
         (1, 0)
     );
 }
+
+#[test]
+fn request_ids_are_the_time_and_a_sequence_in_hexadecimal() {
+    let parse = |id: &str| -> (u64, u64) {
+        let rest = id.strip_prefix("iamlet-").unwrap();
+        let (t, n) = rest.split_once('-').unwrap();
+        assert!(t
+            .bytes()
+            .chain(n.bytes())
+            .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+        (
+            u64::from_str_radix(t, 16).unwrap(),
+            u64::from_str_radix(n, 16).unwrap(),
+        )
+    };
+    let (t1, n1) = parse(&crate::new_request_id());
+    let (t2, n2) = parse(&crate::new_request_id());
+    let now = u64::try_from(chrono::Utc::now().timestamp_micros()).unwrap();
+    assert!(
+        t1 <= t2 && t2 <= now && now - t1 < 60_000_000,
+        "{t1} {t2} {now}"
+    );
+    assert!(n2 > n1);
+}

@@ -216,24 +216,26 @@ impl DecisionRecord {
             &mut self.deciding_statement,
             &mut self.source_ip_address,
             &mut self.shadow_decision,
+            &mut self.traceparent,
+            &mut self.tracestate,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            redact::truncate_in_place(field);
+        }
+        for field in [
+            &mut self.reason,
+            &mut self.http_path,
+            &mut self.request_id,
+            &mut self.http_method,
         ] {
-            if let Some(v) = field.as_mut() {
-                *v = redact::truncate(v);
-            }
+            redact::truncate_in_place(field);
         }
-        for field in [&mut self.traceparent, &mut self.tracestate] {
-            if let Some(v) = field.as_mut() {
-                *v = redact::truncate(v);
-            }
-        }
-        for field in [&mut self.reason, &mut self.http_path, &mut self.request_id] {
-            *field = redact::truncate(field);
-        }
-        self.http_method = redact::truncate(&self.http_method);
         if let Some(m) = self.management.as_mut() {
-            m.event_name = redact::truncate(&m.event_name);
+            redact::truncate_in_place(&mut m.event_name);
             if let Some(e) = m.error_message.as_mut() {
-                *e = redact::truncate(e);
+                redact::truncate_in_place(e);
             }
             // Parameters carry policy documents: a few kilobytes are kept, more is cut.
             if m.request_parameters.to_string().len() > 4 * redact::MAX_LOGGED_BYTES {

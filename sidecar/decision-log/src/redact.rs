@@ -55,6 +55,14 @@ fn is_secret(raw_name: &str) -> bool {
     SECRET_PARAMETERS.contains(&name.as_str())
 }
 
+/// [`truncate`] in place: a string within the bound (nearly every one) is left as it is, not
+/// copied.
+pub fn truncate_in_place(s: &mut String) {
+    if s.len() > MAX_LOGGED_BYTES {
+        *s = truncate(s);
+    }
+}
+
 /// Client input cut to [`MAX_LOGGED_BYTES`] (at a character boundary), saying how much was left out.
 pub fn truncate(s: &str) -> String {
     if s.len() <= MAX_LOGGED_BYTES {

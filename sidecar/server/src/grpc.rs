@@ -68,14 +68,21 @@ pub fn check_input(req: CheckRequest) -> CheckInput {
     };
     let source_principal = Some(source.principal).filter(|p| !p.is_empty());
     let http = attrs.request.and_then(|r| r.http).unwrap_or_default();
-    let mut headers: HashMap<String, String> = http
-        .headers
-        .into_iter()
-        .map(|(mut k, v)| {
-            k.make_ascii_lowercase();
-            (k, v)
-        })
-        .collect();
+    // Envoy sends header names in lower case: its map is then taken as it is, not rebuilt (a
+    // rehash and a table per check).
+    let mut headers: HashMap<String, String> = http.headers;
+    if headers
+        .keys()
+        .any(|k| k.bytes().any(|b| b.is_ascii_uppercase()))
+    {
+        headers = headers
+            .into_iter()
+            .map(|(mut k, v)| {
+                k.make_ascii_lowercase();
+                (k, v)
+            })
+            .collect();
+    }
     if let Some(map) = http.header_map {
         for hv in map.headers {
             let value = if hv.value.is_empty() {
@@ -230,5 +237,52 @@ impl Authorization for ExtAuthz {
         let result = self.service.clone().oneshot(input).await;
         let out = crate::guard::answer(&self.authz, protocol, result);
         Ok(tonic::Response::new(check_response(&out)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use envoy_types::pb::envoy::service::auth::v3::attribute_context::{HttpRequest, Request};
+    use envoy_types::pb::envoy::service::auth::v3::AttributeContext;
+
+    fn request(headers: &[(&str, &str)]) -> CheckRequest {
+        CheckRequest {
+            attributes: Some(AttributeContext {
+                request: Some(Request {
+                    http: Some(HttpRequest {
+                        method: "GET".into(),
+                        path: "/k".into(),
+                        headers: headers
+                            .iter()
+                            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                            .collect(),
+                        ..HttpRequest::default()
+                    }),
+                    ..Request::default()
+                }),
+                ..AttributeContext::default()
+            }),
+        }
+    }
+
+    #[test]
+    fn header_names_are_read_in_lower_case_however_sent() {
+        let lower = check_input(request(&[("user-agent", "ua"), ("x-amz-date", "d")]));
+        assert_eq!(
+            lower.headers.get("user-agent").map(String::as_str),
+            Some("ua")
+        );
+        assert_eq!(lower.headers.len(), 2);
+        let mixed = check_input(request(&[("User-Agent", "ua"), ("x-amz-date", "d")]));
+        assert_eq!(
+            mixed.headers.get("user-agent").map(String::as_str),
+            Some("ua")
+        );
+        assert!(mixed
+            .headers
+            .keys()
+            .all(|k| !k.bytes().any(|b| b.is_ascii_uppercase())));
+        assert_eq!((mixed.method.as_str(), mixed.path.as_str()), ("GET", "/k"));
     }
 }
