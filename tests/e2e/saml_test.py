@@ -465,7 +465,8 @@ class AssumeRoleWithSaml(unittest.TestCase):
 
     def test_sizes_at_and_past_the_limits(self):
         """AWS's SAMLAssertion is 4 to 100,000 characters (AssumeRoleWithSAML API reference, Length
-        Constraints); Iamlet's STS reads at most 320 KiB of body. At the limit the assertion is read
+        Constraints: https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithSAML.html);
+        Iamlet's STS reads at most 320 KiB of body. At the limit the assertion is read
         (and refused for what it says); past it, AWS's ValidationError; past the body limit, 413 before
         anything is parsed. STS answers normally afterwards."""
         self.refused("InvalidIdentityToken", "A" * 100_000)
