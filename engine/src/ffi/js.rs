@@ -95,12 +95,20 @@ pub struct RequestInput {
     #[cfg_attr(feature = "wasm", tsify(optional))]
     pub session_issuer: Option<String>,
     /// Condition keys, each with a value or an array of values (a multivalued key).
-    #[serde(default)]
+    #[serde(default, deserialize_with = "no_context_if_null")]
     #[cfg_attr(
         feature = "wasm",
         tsify(type = "Record<string, ContextValueInput>", optional)
     )]
     pub context: serde_json::Map<String, serde_json::Value>,
+}
+
+/// `context: undefined` is no context, as an optional field is in TypeScript (serde-wasm-bindgen
+/// reads `undefined` and `null` alike).
+fn no_context_if_null<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<serde_json::Map<String, serde_json::Value>, D::Error> {
+    Ok(Option::deserialize(d)?.unwrap_or_default())
 }
 
 impl RequestInput {

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod analyses;
+mod request;
 
 use iamlet_engine::catalog::{ActionSummary, Catalog};
 use iamlet_engine::ffi::js::{
@@ -75,46 +76,22 @@ fn from_js<T: DeserializeOwned>(value: JsValue) -> Result<T, JsError> {
     serde_json::from_value(json).map_err(error)
 }
 
+/// The decisions' names as serde writes them, in the enum's order.
+const DECISION_NAMES: [&str; 3] = ["Allow", "ExplicitDeny", "ImplicitDeny"];
+
+/// A decision as JavaScript's string, each made once per thread: decoding a new string from the
+/// module's memory on every `evaluate` cost more than some decisions.
+fn decision_js(decision: Decision) -> JsValue {
+    thread_local! {
+        static NAMES: [JsValue; 3] = DECISION_NAMES.map(JsValue::from_str);
+    }
+    NAMES.with(|names| names[decision as usize].clone())
+}
+
 fn to_js<T: Serialize>(value: &T) -> Result<JsValue, JsError> {
     value
         .serialize(&serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true))
         .map_err(error)
-}
-
-// Runs in JavaScript, one call per request: each key left out there is a string never copied into
-// the engine and a value never converted (about a microsecond a key in Node 20 on the 2-core VM).
-#[wasm_bindgen(inline_js = r#"
-const scalar = (v) => typeof v === "string" || typeof v === "boolean" || (typeof v === "number" && Number.isFinite(v));
-const taken = (v) => scalar(v) || (Array.isArray(v) && v.every(scalar));
-const plain = (o) => {
-  if (o === null || typeof o !== "object") return false;
-  const proto = Object.getPrototypeOf(o);
-  return proto === Object.prototype || proto === null;
-};
-export function unreadKeysLeftOut(request, reads) {
-  const context = plain(request) ? request.context : undefined;
-  if (!plain(context)) return request;
-  const keys = Object.keys(context);
-  let kept = null;
-  for (let i = 0; i < keys.length; i++) {
-    const key = keys[i];
-    const value = context[key];
-    if (reads.has(key.toLowerCase()) || !taken(value)) {
-      if (kept !== null) kept[key] = value;
-    } else if (kept === null) {
-      kept = {};
-      for (let j = 0; j < i; j++) kept[keys[j]] = context[keys[j]];
-    }
-  }
-  return kept === null ? request : { ...request, context: kept };
-}
-"#)]
-extern "C" {
-    /// `request` without the context keys whose lower-cased names are not in `reads`; keys whose
-    /// value the engine would refuse stay (so it still refuses them, naming them), and a request
-    /// or context that is not a plain object is left as it is.
-    #[wasm_bindgen(js_name = unreadKeysLeftOut)]
-    fn unread_keys_left_out(request: JsValue, reads: &js_sys::Set) -> JsValue;
 }
 
 /// A compiled set of policies: build it once, decide many requests.
@@ -122,22 +99,11 @@ extern "C" {
 #[derive(Debug)]
 pub struct PolicySet {
     inner: iamlet_engine::PolicySet,
-    /// The context keys the set's statements read, lower-cased: a request's other keys cannot
-    /// change a decision or what decided it (the sidecar's decision cache rests on the same fact),
-    /// so `evaluate` and `decide` leave them in JavaScript. `None` when a key read is not ASCII:
-    /// JavaScript's lower case and the engine's are the same Unicode mapping, but only for ASCII is
-    /// that beyond doubt.
-    reads: Option<js_sys::Set>,
-}
-
-impl PolicySet {
-    /// Reads a request for `evaluate` and `decide`: only the context keys the set reads.
-    fn read_request(&self, request: JsValue) -> Result<iamlet_engine::Request, JsError> {
-        request_from(match &self.reads {
-            Some(reads) => unread_keys_left_out(request, reads),
-            None => request,
-        })
-    }
+    /// The context keys the set's statements read, lower-cased, as a JavaScript `Set`: a request's
+    /// other keys cannot change a decision or what decided it, so `evaluate` and `decide` leave them
+    /// in JavaScript (`request::read`). `null` when a key read is not ASCII: JavaScript's lower case
+    /// and the engine's are the same Unicode mapping, but only for ASCII is that beyond doubt.
+    reads: JsValue,
 }
 
 #[wasm_bindgen]
@@ -153,13 +119,15 @@ impl PolicySet {
         ffi::compile_policy_set(&inputs)
             .map(|inner| {
                 let read = inner.context_reads();
-                let reads = read.keys().all(|k| k.is_ascii()).then(|| {
+                let reads = if read.keys().all(|k| k.is_ascii()) {
                     let reads = js_sys::Set::new(&JsValue::UNDEFINED);
                     for key in read.keys() {
                         reads.add(&JsValue::from_str(key));
                     }
-                    reads
-                });
+                    reads.into()
+                } else {
+                    JsValue::NULL
+                };
                 PolicySet { inner, reads }
             })
             .map_err(|problems| {
@@ -179,8 +147,8 @@ impl PolicySet {
         &self,
         #[wasm_bindgen(unchecked_param_type = "RequestInput")] request: JsValue,
     ) -> Result<JsValue, JsError> {
-        let decision: Decision = self.inner.evaluate(&self.read_request(request)?);
-        to_js(&decision)
+        let decision = self.inner.evaluate(&request::read(request, &self.reads)?);
+        Ok(decision_js(decision))
     }
 
     /// The decision and the statements that decided it.
@@ -189,7 +157,10 @@ impl PolicySet {
         &self,
         #[wasm_bindgen(unchecked_param_type = "RequestInput")] request: JsValue,
     ) -> Result<JsValue, JsError> {
-        let verdict: Verdict = self.inner.decide(&self.read_request(request)?).into();
+        let verdict: Verdict = self
+            .inner
+            .decide(&request::read(request, &self.reads)?)
+            .into();
         to_js(&verdict)
     }
 
@@ -199,7 +170,10 @@ impl PolicySet {
         &self,
         #[wasm_bindgen(unchecked_param_type = "RequestInput")] request: JsValue,
     ) -> Result<JsValue, JsError> {
-        let explanation: Explanation = self.inner.explain(&request_from(request)?).into();
+        let explanation: Explanation = self
+            .inner
+            .explain(&request::read(request, &JsValue::NULL)?)
+            .into();
         to_js(&explanation)
     }
 
@@ -208,32 +182,6 @@ impl PolicySet {
     pub fn statement_count(&self) -> usize {
         self.inner.statement_count()
     }
-}
-
-fn request_from(request: JsValue) -> Result<iamlet_engine::Request, JsError> {
-    // Read on every decision, so first the quick way, which only looks up the fields the struct names
-    // (see `from_js`). Every key it did not read makes the object's key count exceed the fields read,
-    // and only then is the object read again through `from_js`, where serde sees every key and
-    // refuses an unknown one (`resource_account`); one call counts the keys, copying no string.
-    thread_local! {
-        static CONTEXT: JsValue = JsValue::from_str("context");
-    }
-    let input: RequestInput = serde_wasm_bindgen::from_value(request.clone()).map_err(error)?;
-    // An empty context (`context: {}`) was read too: counted, or every such request would be read
-    // twice.
-    let context = !input.context.is_empty()
-        || CONTEXT.with(|k| js_sys::Reflect::has(&request, k).unwrap_or(true));
-    let read = 3
-        + usize::from(input.resource_account.is_some())
-        + usize::from(input.session_issuer.is_some())
-        + usize::from(context);
-    let keys = js_sys::Object::keys(request.unchecked_ref::<js_sys::Object>()).length();
-    let input = if usize::try_from(keys).map_or(true, |k| k > read) {
-        from_js::<RequestInput>(request)?
-    } else {
-        input
-    };
-    input.compile().map_err(error)
 }
 
 /// Checks one policy: every problem found (empty when valid), never throws for a bad policy.
@@ -353,4 +301,23 @@ pub fn check_password(
 #[wasm_bindgen]
 pub fn version() -> String {
     ffi::version().to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decision_names_are_serde_s() {
+        for d in [
+            Decision::Allow,
+            Decision::ExplicitDeny,
+            Decision::ImplicitDeny,
+        ] {
+            assert_eq!(
+                serde_json::to_value(d).unwrap(),
+                serde_json::Value::from(DECISION_NAMES[d as usize])
+            );
+        }
+    }
 }
