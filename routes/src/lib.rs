@@ -12,6 +12,7 @@ pub mod path;
 
 use path::{NormalizedPath, PathError};
 use serde::Deserialize;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// A route as written in the configuration.
@@ -365,7 +366,11 @@ fn decode_strict(s: &str) -> Option<String> {
 impl Route {
     /// The request in IAM's terms if this route matches it; an error when it matches but reading
     /// it would be ambiguous.
-    fn map(&self, req: &HttpParts<'_>, path: &NormalizedPath) -> Result<Option<Mapped>, Unmapped> {
+    fn map(
+        &self,
+        req: &HttpParts<'_>,
+        path: &NormalizedPath<'_>,
+    ) -> Result<Option<Mapped>, Unmapped> {
         if let Some(m) = &self.method {
             if !m.eq_ignore_ascii_case(req.method) {
                 return Ok(None);
@@ -376,13 +381,14 @@ impl Route {
                 return Ok(None);
             }
         }
-        let mut captures: Vec<(&str, String)> = Vec::new();
+        // Borrowed from the path, except a rest of several segments, joined.
+        let mut captures: Vec<(&str, Cow<'_, str>)> = Vec::with_capacity(self.segments.len());
         let parts = path.segments();
         let mut i = 0;
         for seg in &self.segments {
             match seg {
                 Segment::Literal(l) => {
-                    if parts.get(i) != Some(l) {
+                    if parts.get(i).map(|p| p.as_ref()) != Some(l.as_str()) {
                         return Ok(None);
                     }
                     i += 1;
@@ -391,11 +397,16 @@ impl Route {
                     let Some(v) = parts.get(i).filter(|v| !v.is_empty()) else {
                         return Ok(None);
                     };
-                    captures.push((n, v.clone()));
+                    captures.push((n, Cow::Borrowed(v.as_ref())));
                     i += 1;
                 }
                 Segment::Rest(n) => {
-                    captures.push((n, parts.get(i..).unwrap_or_default().join("/")));
+                    let rest = parts.get(i..).unwrap_or_default();
+                    let joined = match rest {
+                        [one] => Cow::Borrowed(one.as_ref()),
+                        _ => Cow::Owned(rest.join("/")),
+                    };
+                    captures.push((n, joined));
                     i = parts.len();
                 }
             }
@@ -410,20 +421,28 @@ impl Route {
             captures
                 .iter()
                 .find(|(n, _)| *n == name)
-                .map(|(_, v)| v.clone())
+                .map(|(_, v)| v.as_ref())
         };
-        let resource = self
-            .resource
-            .iter()
-            .map(|p| match p {
-                Piece::Text(t) => t.clone(),
+        // Written into one string, not collected from one per piece.
+        let mut resource = String::with_capacity(
+            self.resource
+                .iter()
+                .map(|p| match p {
+                    Piece::Text(t) => t.len(),
+                    Piece::Var(v) => get(v).map_or(0, str::len),
+                })
+                .sum(),
+        );
+        for p in &self.resource {
+            resource.push_str(match p {
+                Piece::Text(t) => t,
                 Piece::Var(v) => get(v).unwrap_or_default(),
-            })
-            .collect();
+            });
+        }
         let mut context = Vec::with_capacity(self.context.len());
         for (k, src) in &self.context {
             let v = match src {
-                Source::Path(n) => get(n),
+                Source::Path(n) => get(n).map(str::to_owned),
                 Source::Query(n) => {
                     let mut values = query_values(req.query, n)?;
                     if values.len() > 1 {
