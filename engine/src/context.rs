@@ -105,8 +105,61 @@ impl From<Vec<&str>> for ContextValue {
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ContextMap {
     /// By lower-cased key. An ordered map: a lookup compares a few short keys instead of hashing
-    /// one, and iteration comes sorted.
-    entries: BTreeMap<String, (String, ContextValue)>,
+    /// one, and iteration comes sorted. A key named by a constant ([`KnownKey`]) is not copied.
+    entries: BTreeMap<Cow<'static, str>, (Cow<'static, str>, ContextValue)>,
+}
+
+/// A condition key named by a constant, its lower case beside it (checked when compiled): set with
+/// [`ContextMap::insert_known`], neither is copied — the sidecar derives several on every request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KnownKey {
+    name: &'static str,
+    lower: &'static str,
+}
+
+impl KnownKey {
+    /// `aws:CurrentTime`.
+    pub const CURRENT_TIME: KnownKey = KnownKey::new("aws:CurrentTime", "aws:currenttime");
+    /// `aws:EpochTime`.
+    pub const EPOCH_TIME: KnownKey = KnownKey::new("aws:EpochTime", "aws:epochtime");
+    /// `aws:SourceIp`.
+    pub const SOURCE_IP: KnownKey = KnownKey::new("aws:SourceIp", "aws:sourceip");
+    /// `aws:SecureTransport`.
+    pub const SECURE_TRANSPORT: KnownKey =
+        KnownKey::new("aws:SecureTransport", "aws:securetransport");
+    /// `aws:RequestedRegion`.
+    pub const REQUESTED_REGION: KnownKey =
+        KnownKey::new("aws:RequestedRegion", "aws:requestedregion");
+    /// `aws:UserAgent`.
+    pub const USER_AGENT: KnownKey = KnownKey::new("aws:UserAgent", "aws:useragent");
+    /// `aws:Referer`.
+    pub const REFERER: KnownKey = KnownKey::new("aws:Referer", "aws:referer");
+    /// `aws:TagKeys`.
+    pub const TAG_KEYS: KnownKey = KnownKey::new("aws:TagKeys", "aws:tagkeys");
+
+    /// A key and its lower case; a `lower` that is not `name` in ASCII lower case fails to compile
+    /// (in a constant) or panics.
+    pub const fn new(name: &'static str, lower: &'static str) -> Self {
+        let (n, l) = (name.as_bytes(), lower.as_bytes());
+        assert!(
+            n.len() == l.len(),
+            "a known key's lower case has its length"
+        );
+        let mut i = 0;
+        while i < n.len() {
+            assert!(
+                n[i].is_ascii() && l[i] == n[i].to_ascii_lowercase(),
+                "a known key is ASCII, its lower case beside it"
+            );
+            i += 1;
+        }
+        KnownKey { name, lower }
+    }
+
+    /// The key as written.
+    pub const fn name(self) -> &'static str {
+        self.name
+    }
 }
 
 impl ContextMap {
@@ -124,12 +177,26 @@ impl ContextMap {
     /// kept as it is, not copied.
     pub fn insert_owned(&mut self, key: String, value: impl Into<ContextValue>) {
         let lower = lowered(&key).into_owned();
-        self.entries.insert(lower, (key, value.into()));
+        self.entries
+            .insert(Cow::Owned(lower), (Cow::Owned(key), value.into()));
+    }
+
+    /// [`ContextMap::insert`] for a key named by a constant: nothing of the key is copied.
+    pub fn insert_known(&mut self, key: KnownKey, value: impl Into<ContextValue>) {
+        self.entries.insert(
+            Cow::Borrowed(key.lower),
+            (Cow::Borrowed(key.name), value.into()),
+        );
     }
 
     /// The value of a key, looked up case-insensitively.
     pub fn get(&self, key: &str) -> Option<&ContextValue> {
         self.entries.get(lowered(key).as_ref()).map(|(_, v)| v)
+    }
+
+    /// The entries by lower-cased key, in its order.
+    pub(crate) fn lower_entries(&self) -> impl Iterator<Item = (&str, &ContextValue)> {
+        self.entries.iter().map(|(k, (_, v))| (k.as_ref(), v))
     }
 
     pub(crate) fn get_lower(&self, key_lower: &str) -> Option<&ContextValue> {
@@ -144,15 +211,15 @@ impl ContextMap {
     /// Sets `aws:CurrentTime` and `aws:EpochTime` to `now`, as AWS sets them for every request,
     /// where the context does not give them already.
     pub fn insert_time(&mut self, now: chrono::DateTime<chrono::Utc>) {
-        let current = !self.entries.contains_key("aws:currenttime");
-        let epoch = !self.entries.contains_key("aws:epochtime");
+        let current = !self.entries.contains_key(KnownKey::CURRENT_TIME.lower);
+        let epoch = !self.entries.contains_key(KnownKey::EPOCH_TIME.lower);
         if current || epoch {
             let (iso, secs) = time_text(now);
             if current {
-                self.insert("aws:CurrentTime", iso);
+                self.insert_known(KnownKey::CURRENT_TIME, iso);
             }
             if epoch {
-                self.insert("aws:EpochTime", secs);
+                self.insert_known(KnownKey::EPOCH_TIME, secs);
             }
         }
     }
@@ -161,7 +228,7 @@ impl ContextMap {
     pub fn iter(&self) -> impl Iterator<Item = (&str, &ContextValue)> {
         self.entries
             .values()
-            .map(|(name, val)| (name.as_str(), val))
+            .map(|(name, val)| (name.as_ref(), val))
     }
 
     /// Builds a context from a JSON object: each value a string, number, boolean, or array of them.
@@ -246,6 +313,37 @@ impl<'a> Context<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn known_keys_are_keys_like_any_other() {
+        for key in [
+            KnownKey::CURRENT_TIME,
+            KnownKey::EPOCH_TIME,
+            KnownKey::SOURCE_IP,
+            KnownKey::SECURE_TRANSPORT,
+            KnownKey::REQUESTED_REGION,
+            KnownKey::USER_AGENT,
+            KnownKey::REFERER,
+            KnownKey::TAG_KEYS,
+        ] {
+            let mut known = ContextMap::new();
+            known.insert_known(key, "v");
+            let mut given = ContextMap::new();
+            given.insert(key.name(), "v");
+            assert_eq!(known, given, "{}", key.name());
+            assert!(known.get(&key.name().to_uppercase()).is_some());
+            // Either way in, the other spelling replaces it.
+            given.insert_known(key, "w");
+            known.insert(&key.name().to_lowercase(), "w");
+            assert_eq!(given.get(key.name()), known.get(key.name()));
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "lower case beside it")]
+    fn a_known_key_s_lower_case_is_checked() {
+        let _ = KnownKey::new("aws:SourceIp", "aws:sourceIp");
+    }
 
     #[test]
     fn json_values_become_text_as_javascript_writes_them() {

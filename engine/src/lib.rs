@@ -26,7 +26,7 @@ pub mod simulate;
 mod variables;
 
 pub use arn::Arn;
-pub use context::{scalar_value_text, ContextMap, ContextValue};
+pub use context::{scalar_value_text, ContextMap, ContextValue, KnownKey};
 pub use error::{Location, PolicyError, PolicyErrorKind, PolicyErrors, RequestError};
 pub use eval::{Decision, PolicySet, Verdict};
 pub use explain::{

@@ -8,7 +8,7 @@ use crate::identify::Identity;
 use crate::input::{forwarded_for, CheckInput};
 use crate::settings::ContextSection;
 use iamlet_auth::sigv4::{self, SigV4Error};
-use iamlet_engine::{ContextMap, ContextValue};
+use iamlet_engine::{ContextMap, ContextValue, KnownKey};
 use iamlet_routes::Mapped;
 
 /// The client's address: `X-Forwarded-For` within `trusted_hops` for a proxied request, else the
@@ -67,18 +67,18 @@ pub(crate) fn derive(
     let mut ctx = ContextMap::new();
     ctx.insert_time(chrono::Utc::now());
     if let Some(ip) = source_ip(settings, input) {
-        ctx.insert("aws:SourceIp", ip);
+        ctx.insert_known(KnownKey::SOURCE_IP, ip);
     }
     let secure = input.scheme.eq_ignore_ascii_case("https") || input.source_principal.is_some();
-    ctx.insert("aws:SecureTransport", secure);
+    ctx.insert_known(KnownKey::SECURE_TRANSPORT, secure);
     if let Some(region) = &settings.region {
-        ctx.insert("aws:RequestedRegion", region.as_str());
+        ctx.insert_known(KnownKey::REQUESTED_REGION, region.as_str());
     }
     if let Some(ua) = input.headers.get("user-agent") {
-        ctx.insert("aws:UserAgent", ua.as_str());
+        ctx.insert_known(KnownKey::USER_AGENT, ua.as_str());
     }
     if let Some(r) = input.headers.get("referer") {
-        ctx.insert("aws:Referer", r.as_str());
+        ctx.insert_known(KnownKey::REFERER, r.as_str());
     }
     // Direct clients' headers never become request tags.
     if input.origin.proxied() {
@@ -90,7 +90,7 @@ pub(crate) fn derive(
             }
         }
         if !tag_keys.is_empty() {
-            ctx.insert("aws:TagKeys", ContextValue::multi(tag_keys));
+            ctx.insert_known(KnownKey::TAG_KEYS, ContextValue::multi(tag_keys));
         }
     }
     for (k, v) in &identity.context {
