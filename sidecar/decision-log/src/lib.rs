@@ -11,13 +11,15 @@
 #![forbid(unsafe_code)]
 
 pub mod cloudtrail;
+mod line;
+mod queue;
 pub mod redact;
 
+use queue::{Handle, Queue};
 use serde::Serialize;
 use std::io::Write;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use tokio::sync::mpsc;
 
 /// One decision.
 #[derive(Clone, Debug, Serialize)]
@@ -304,18 +306,15 @@ pub enum LogFormat {
 
 /// The most bytes of records waiting for the writer; past it records are dropped and counted.
 pub const MAX_QUEUED_BYTES: usize = 16 * 1024 * 1024;
-/// The most records waiting for the writer.
-const MAX_QUEUED_RECORDS: usize = 8192;
 /// How long the writer lets records gather after each batch it writes (what a record may wait).
 const LINGER: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// Where decisions go.
 #[derive(Clone, Debug)]
 pub struct DecisionLog {
-    tx: Option<mpsc::Sender<(DecisionRecord, usize)>>,
+    /// `None`: a log that writes nothing.
+    queue: Option<Arc<Handle>>,
     dropped: Arc<AtomicU64>,
-    /// Bytes of records queued and not yet written.
-    queued: Arc<AtomicUsize>,
     max_queued_bytes: usize,
 }
 
@@ -323,9 +322,8 @@ impl DecisionLog {
     /// A log that writes nothing.
     pub fn disabled() -> Self {
         DecisionLog {
-            tx: None,
+            queue: None,
             dropped: Arc::new(AtomicU64::new(0)),
-            queued: Arc::new(AtomicUsize::new(0)),
             max_queued_bytes: MAX_QUEUED_BYTES,
         }
     }
@@ -338,7 +336,8 @@ impl DecisionLog {
     /// Starts the writer in a format: `-` for stdout, else a file appended to.
     ///
     /// The writer is one long-lived blocking thread with plain `std::io` writes: `tokio::fs` would
-    /// hand every write to the blocking pool, a thread wake-up per batch.
+    /// hand every write to the blocking pool, a thread wake-up per batch. It ends once every
+    /// handle on the log is dropped and what was queued is written.
     pub async fn open_with(path: &str, format: LogFormat) -> std::io::Result<Self> {
         let mut out: Box<dyn Write + Send> = if path == "-" {
             Box::new(std::io::stdout())
@@ -350,18 +349,17 @@ impl DecisionLog {
                     .open(path)?,
             )
         };
-        let (tx, mut rx) = mpsc::channel::<(DecisionRecord, usize)>(MAX_QUEUED_RECORDS);
-        let queued = Arc::new(AtomicUsize::new(0));
-        let written = queued.clone();
+        let queue = Arc::new(Queue::default());
+        let writer = queue.clone();
         tokio::task::spawn_blocking(move || {
+            let mut batch = Vec::new();
             let mut buf = Vec::with_capacity(64 * 1024);
-            while let Some(first) = rx.blocking_recv() {
-                buf.clear();
-                let mut next = Some(first);
-                // Write what has queued up in one go.
-                while let Some((rec, weight)) = next {
+            while writer.take(&mut batch) {
+                let mut weight = 0;
+                let mut ok = true;
+                for (rec, w) in batch.drain(..) {
                     let serialized = match format {
-                        LogFormat::Iamlet => serde_json::to_writer(&mut buf, &rec),
+                        LogFormat::Iamlet => line::write(&rec, &mut buf),
                         LogFormat::CloudTrail => {
                             serde_json::to_writer(&mut buf, &cloudtrail::record(&rec))
                         }
@@ -369,13 +367,18 @@ impl DecisionLog {
                     if serialized.is_ok() {
                         buf.push(b'\n');
                     }
-                    written.fetch_sub(weight, Ordering::Relaxed);
-                    next = rx.try_recv().ok();
+                    weight += w;
                     if buf.len() > 256 * 1024 {
-                        break;
+                        ok = ok && out.write_all(&buf).is_ok();
+                        buf.clear();
                     }
                 }
-                if out.write_all(&buf).is_err() || out.flush().is_err() {
+                ok = ok && out.write_all(&buf).is_ok() && out.flush().is_ok();
+                buf.clear();
+                writer.release(weight);
+                if !ok {
+                    // Nothing more can be written: records from now on are dropped and counted.
+                    writer.close();
                     break;
                 }
                 // Let records gather before the next batch: a writer that goes back to waiting at
@@ -385,9 +388,8 @@ impl DecisionLog {
             }
         });
         Ok(DecisionLog {
-            tx: Some(tx),
+            queue: Some(Arc::new(Handle(queue))),
             dropped: Arc::new(AtomicU64::new(0)),
-            queued,
             max_queued_bytes: MAX_QUEUED_BYTES,
         })
     }
@@ -398,24 +400,20 @@ impl DecisionLog {
         self
     }
 
-    /// Queues a record (its client input cut short); never waits. Past the queue's bound in bytes
-    /// or records, the record is dropped and counted.
+    /// Queues a record (its client input cut short); never waits on the disk. Past the queue's
+    /// bound in bytes or records, the record is dropped and counted.
     pub fn record(&self, rec: DecisionRecord) {
-        let Some(tx) = &self.tx else { return };
+        let Some(queue) = &self.queue else { return };
         let rec = rec.bounded();
         let weight = rec.weight();
-        let before = self.queued.fetch_add(weight, Ordering::Relaxed);
-        if before.saturating_add(weight) > self.max_queued_bytes
-            || tx.try_send((rec, weight)).is_err()
-        {
-            self.queued.fetch_sub(weight, Ordering::Relaxed);
+        if !queue.0.push(rec, weight, self.max_queued_bytes) {
             self.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
 
-    /// Bytes of records waiting for the writer.
+    /// Bytes of records waiting for the writer or being written.
     pub fn queued_bytes(&self) -> usize {
-        self.queued.load(Ordering::Relaxed)
+        self.queue.as_ref().map_or(0, |q| q.0.bytes())
     }
 
     /// Records dropped because the writer fell behind.
@@ -550,9 +548,8 @@ mod tests {
 
         // A writer that does not keep up (here: never reads) fills the queue to its bound in bytes,
         // long before its bound in records; the rest is dropped and counted.
-        let (tx, _unread) = mpsc::channel(MAX_QUEUED_RECORDS);
         let log = DecisionLog {
-            tx: Some(tx),
+            queue: Some(Arc::new(Handle(Arc::new(Queue::default())))),
             ..DecisionLog::disabled()
         }
         .with_max_queued_bytes(64 * 1024);
