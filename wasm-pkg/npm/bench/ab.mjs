@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { typicalPolicies, typicalRequest } from "./typical.mjs";
 
 const [before, after] = process.argv.slice(2);
 if (!before || !after) {
@@ -19,35 +20,16 @@ async function load(dir) {
 }
 const builds = { before: await load(before), after: await load(after) };
 
-// The typical principal of evaluate.mjs, and a set that reads nothing.
-const services = ["s3", "ec2", "dynamodb", "sqs", "sns", "lambda", "kms", "logs"];
-const policy = (n, seed) => ({
-  policyType: "identity",
-  document: {
-    Version: "2012-10-17",
-    Statement: Array.from({ length: n }, (_, i) => {
-      const svc = services[(i + seed) % services.length];
-      const s = { Sid: `S${i}`, Effect: "Allow", Action: [`${svc}:Get*`, `${svc}:List*`], Resource: `arn:aws:${svc}:*:111122223333:res${i}/*` };
-      if (i % 2 === 0) s.Condition = { StringEquals: { "aws:PrincipalTag/team": ["payments", "search"] }, IpAddress: { "aws:SourceIp": "203.0.113.0/24" } };
-      return s;
-    }),
-  },
-});
-const typical = [0, 1, 2, 3, 4].map((p) => policy(4, p));
+// The typical principal of evaluate.mjs with six context keys, and a set that reads nothing.
+const typical = typicalPolicies();
 const allowAll = [{ policyType: "identity", document: { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "*", Resource: "*" }] } }];
-const request = {
-  principal: "arn:aws:iam::111122223333:user/alice",
-  action: "s3:GetObject",
-  resource: "arn:aws:s3:*:111122223333:res0/key",
-  context: {
-    "aws:PrincipalTag/team": "search",
-    "aws:SourceIp": "203.0.113.10",
-    "aws:UserAgent": "aws-sdk-js/3.700.0",
-    "aws:SecureTransport": "true",
-    "aws:RequestedRegion": "us-east-1",
-    "aws:SourceVpc": "vpc-1a2b3c4d",
-  },
-};
+const request = typicalRequest();
+Object.assign(request.context, {
+  "aws:UserAgent": "aws-sdk-js/3.700.0",
+  "aws:SecureTransport": "true",
+  "aws:RequestedRegion": "us-east-1",
+  "aws:SourceVpc": "vpc-1a2b3c4d",
+});
 const bare = { principal: request.principal, action: request.action, resource: request.resource };
 
 const cases = {};

@@ -1,27 +1,10 @@
 // Per-decision cost of the npm package in Node, on the typical principal of the Rust benchmarks
 // (5 policies, 20 statements with conditions). Run: node wasm-pkg/npm/bench/evaluate.mjs
 import { PolicySet } from "@iamlet/engine";
+import { typicalPolicies, typicalRequest } from "./typical.mjs";
 
-const services = ["s3", "ec2", "dynamodb", "sqs", "sns", "lambda", "kms", "logs"];
-const policy = (n, seed) => ({
-  policyType: "identity",
-  document: {
-    Version: "2012-10-17",
-    Statement: Array.from({ length: n }, (_, i) => {
-      const svc = services[(i + seed) % services.length];
-      const s = { Sid: `S${i}`, Effect: "Allow", Action: [`${svc}:Get*`, `${svc}:List*`], Resource: `arn:aws:${svc}:*:111122223333:res${i}/*` };
-      if (i % 2 === 0) s.Condition = { StringEquals: { "aws:PrincipalTag/team": ["payments", "search"] }, IpAddress: { "aws:SourceIp": "203.0.113.0/24" } };
-      return s;
-    }),
-  },
-});
-const set = new PolicySet([0, 1, 2, 3, 4].map((p) => policy(4, p)));
-const request = {
-  principal: "arn:aws:iam::111122223333:user/alice",
-  action: "s3:GetObject",
-  resource: "arn:aws:s3:*:111122223333:res0/key",
-  context: { "aws:PrincipalTag/team": "search", "aws:SourceIp": "203.0.113.10" },
-};
+const set = new PolicySet(typicalPolicies());
+const request = typicalRequest();
 if (set.evaluate(request) !== "Allow") throw new Error("the benchmark request must be allowed");
 
 function median(fn, rounds = 15, iterations = 20000) {
