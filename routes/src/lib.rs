@@ -423,22 +423,15 @@ impl Route {
                 .find(|(n, _)| *n == name)
                 .map(|(_, v)| v.as_ref())
         };
-        // Written into one string, not collected from one per piece.
-        let mut resource = String::with_capacity(
-            self.resource
-                .iter()
-                .map(|p| match p {
-                    Piece::Text(t) => t.len(),
-                    Piece::Var(v) => get(v).map_or(0, str::len),
-                })
-                .sum(),
-        );
-        for p in &self.resource {
-            resource.push_str(match p {
-                Piece::Text(t) => t,
+        // Written into one string from borrowed pieces, not collected from a copy of each.
+        let resource: String = self
+            .resource
+            .iter()
+            .map(|p| match p {
+                Piece::Text(t) => t.as_str(),
                 Piece::Var(v) => get(v).unwrap_or_default(),
-            });
-        }
+            })
+            .collect();
         let mut context = Vec::with_capacity(self.context.len());
         for (k, src) in &self.context {
             let v = match src {

@@ -120,12 +120,11 @@ impl std::fmt::Display for NormalizedPath<'_> {
 fn decode_segment(seg: &str, segment: usize) -> Result<Cow<'_, str>, PathError> {
     let bytes = seg.as_bytes();
     if !bytes.contains(&b'%') {
-        // The same refusals as below, byte for byte, without copying.
-        return match bytes.iter().find(|b| matches!(b, b'\\' | 0..=0x1f | 0x7f)) {
-            Some(b'\\') => Err(PathError::Backslash { segment }),
-            Some(_) => Err(PathError::ControlCharacter { segment }),
-            None => Ok(Cow::Borrowed(seg)),
-        };
+        // Nothing to decode: the same refusals, without copying.
+        for &b in bytes {
+            allowed(b, segment)?;
+        }
+        return Ok(Cow::Borrowed(seg));
     }
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
@@ -144,15 +143,20 @@ fn decode_segment(seg: &str, segment: usize) -> Result<Cow<'_, str>, PathError> 
             i += 1;
             b
         };
-        match byte {
-            b'\\' => return Err(PathError::Backslash { segment }),
-            0..=0x1f | 0x7f => return Err(PathError::ControlCharacter { segment }),
-            _ => out.push(byte),
-        }
+        out.push(allowed(byte, segment)?);
     }
     String::from_utf8(out)
         .map(Cow::Owned)
         .map_err(|_| PathError::NotUtf8 { segment })
+}
+
+/// A segment's byte (raw or decoded), or why it is refused: a backslash, or a control character.
+fn allowed(byte: u8, segment: usize) -> Result<u8, PathError> {
+    match byte {
+        b'\\' => Err(PathError::Backslash { segment }),
+        0..=0x1f | 0x7f => Err(PathError::ControlCharacter { segment }),
+        _ => Ok(byte),
+    }
 }
 
 #[cfg(test)]
