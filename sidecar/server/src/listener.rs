@@ -56,6 +56,7 @@ impl Acceptor {
                     return Permitted {
                         io: stream,
                         peer,
+                        vectored: true,
                         _permit: permit,
                     };
                 }
@@ -74,7 +75,24 @@ impl Acceptor {
 pub(crate) struct Permitted<IO> {
     pub(crate) io: IO,
     pub(crate) peer: SocketAddr,
+    /// What the connection tells its protocol's codec about vectored writes (see
+    /// [`Permitted::coalescing`]); the socket writes vectors either way.
+    vectored: bool,
     _permit: OwnedSemaphorePermit,
+}
+
+impl<IO> Permitted<IO> {
+    /// For HTTP/2 (gRPC): tells the codec this connection writes one buffer at a time. h2 keeps a
+    /// DATA frame of 256 bytes or more aside when the connection writes vectors, and buffers no
+    /// further frame until that one is written, so every gRPC answer over 256 bytes (Iamlet's,
+    /// with the principal, the decision id and the dynamic metadata, are about 300) left in a
+    /// write of its own. Told otherwise, h2 copies frames under 1 KiB into its buffer, and the
+    /// answers to the checks in flight on a connection leave together: half the writes per check
+    /// (BENCHMARKS.md, "Issue 23, fourth pass").
+    pub(crate) fn coalescing(mut self) -> Self {
+        self.vectored = false;
+        self
+    }
 }
 
 impl<IO: AsyncRead + Unpin> AsyncRead for Permitted<IO> {
@@ -113,7 +131,7 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for Permitted<IO> {
     }
 
     fn is_write_vectored(&self) -> bool {
-        self.io.is_write_vectored()
+        self.vectored && self.io.is_write_vectored()
     }
 }
 
@@ -152,6 +170,23 @@ pub fn raise_open_files_limit() -> Option<u64> {
 mod tests {
     use super::*;
     use tokio::io::AsyncWriteExt as _;
+
+    /// gRPC connections tell h2 they write one buffer at a time (so answers to concurrent checks
+    /// share writes); the other listeners' connections pass the socket's own answer on.
+    #[tokio::test]
+    async fn only_coalescing_connections_deny_vectored_writes() {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let acceptor = Acceptor::new(listener, 2, "test");
+        let _client = TcpStream::connect(addr).await.unwrap();
+        let plain = acceptor.accept().await;
+        assert_eq!(plain.is_write_vectored(), plain.io.is_write_vectored());
+        assert!(
+            plain.io.is_write_vectored(),
+            "tokio's TcpStream writes vectors"
+        );
+        assert!(!plain.coalescing().is_write_vectored());
+    }
 
     /// Found by the security review: nothing capped connections. The listener holds at most its
     /// limit; the next client is accepted only when one closes.

@@ -560,7 +560,7 @@ pub async fn run(
     // a place until it closes); dead peers are found by HTTP/2 keep-alive pings.
     let grpc_acceptor = Arc::new(Acceptor::new(grpc_l, cap, "grpc"));
     let incoming = futures_util::stream::unfold(grpc_acceptor, |a| async move {
-        let conn = a.accept().await;
+        let conn = a.accept().await.coalescing();
         Some((Ok::<_, std::io::Error>(conn), a))
     });
     let grpc_task = tokio::spawn(
