@@ -57,15 +57,16 @@ pub(crate) fn check_signed_region(
     }
 }
 
-/// The request's condition keys.
+/// The request's condition keys, `aws:CurrentTime` and `aws:EpochTime` at `now`.
 pub(crate) fn derive(
     settings: &ContextSection,
     input: &CheckInput,
     identity: &Identity,
     mapped: &Mapped,
+    now: chrono::DateTime<chrono::Utc>,
 ) -> ContextMap {
     let mut ctx = ContextMap::new();
-    ctx.insert_time(chrono::Utc::now());
+    ctx.insert_time(now);
     if let Some(ip) = source_ip(settings, input) {
         ctx.insert_known(KnownKey::SOURCE_IP, ip);
     }

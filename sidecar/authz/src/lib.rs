@@ -52,7 +52,7 @@ use metrics::{CheckLabels, KindLabels, Metrics};
 use outcome::Answer;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
 /// The authorizer: settings, store, engine, log and metrics.
 #[derive(Debug)]
@@ -92,9 +92,15 @@ impl tower::Service<CheckInput> for AuthorizeService {
 
 static REQUEST_SEQ: AtomicU64 = AtomicU64::new(0);
 
-/// A request id of our own: `iamlet-<microseconds>-<sequence>`, in hexadecimal. Two per check, so
-/// written by hand rather than through `format!`'s machinery.
+/// A request id of our own: `iamlet-<microseconds>-<sequence>`, in hexadecimal.
 pub fn new_request_id() -> String {
+    request_id_at(SystemTime::now())
+}
+
+/// [`new_request_id`] at a time already read: a check reads the clock once for its ids, its
+/// record and its context. Written by hand rather than through `format!`'s machinery (two per
+/// check).
+fn request_id_at(now: SystemTime) -> String {
     fn push_hex(out: &mut String, mut v: u64) {
         let mut digits = [0u8; 16];
         let mut i = digits.len();
@@ -111,8 +117,8 @@ pub fn new_request_id() -> String {
         }
     }
     let n = REQUEST_SEQ.fetch_add(1, Ordering::Relaxed);
-    let t = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
+    let t = now
+        .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
     let mut id = String::with_capacity(7 + 16 + 1 + 16);
     id.push_str("iamlet-");
@@ -216,7 +222,13 @@ impl Authorizer {
     /// The condition keys of a request (stage 3), for front ends that decide requests of their own
     /// (STS).
     pub fn context(&self, input: &CheckInput, identity: &Identity, mapped: &Mapped) -> ContextMap {
-        context::derive(&self.settings.context, input, identity, mapped)
+        context::derive(
+            &self.settings.context,
+            input,
+            identity,
+            mapped,
+            chrono::Utc::now(),
+        )
     }
 
     /// Decides a request (stage 4): the store prepares it (principal and resource side), the
@@ -357,9 +369,13 @@ impl Authorizer {
             out.status = 431;
             return out;
         }
+        let now = SystemTime::now();
         let trace = Correlation::of(&input.headers);
-        let request_id = trace.request_id.clone().unwrap_or_else(new_request_id);
-        let decision_id = new_request_id();
+        let request_id = trace
+            .request_id
+            .clone()
+            .unwrap_or_else(|| request_id_at(now));
+        let decision_id = request_id_at(now);
         let mut rec = DecisionRecord {
             decision_id: decision_id.clone(),
             traceparent: trace.traceparent,
@@ -372,14 +388,15 @@ impl Authorizer {
             user_agent: input.headers.get("user-agent").cloned(),
             http_method: input.method.clone(),
             http_path: redact::path_and_query(&input.path),
-            ..DecisionRecord::begin(
+            ..DecisionRecord::begin_at(
+                now.into(),
                 request_id.clone(),
                 input.protocol,
                 self.evaluator.name(),
                 self.settings.mode.enforce,
             )
         };
-        let answer = self.run(&input, &mut rec).await;
+        let answer = self.run(&input, &mut rec, now).await;
         rec.error_code = answer
             .aws_error
             .as_ref()
@@ -408,7 +425,7 @@ impl Authorizer {
     }
 
     /// Stages 1 to 4, and what they answer.
-    async fn run(&self, input: &CheckInput, rec: &mut DecisionRecord) -> Answer {
+    async fn run(&self, input: &CheckInput, rec: &mut DecisionRecord, now: SystemTime) -> Answer {
         let enforce = self.settings.mode.enforce;
         // Every denial is let through in a dry run.
         let deny = |decision, status, reason: String| Answer {
@@ -473,7 +490,13 @@ impl Authorizer {
             return unauthenticated(e);
         }
 
-        let ctx = self.context(input, &identity, &mapped);
+        let ctx = context::derive(
+            &self.settings.context,
+            input,
+            &identity,
+            &mapped,
+            now.into(),
+        );
         rec.region = ctx
             .get("aws:RequestedRegion")
             .and_then(|v| v.values().first().cloned())

@@ -165,8 +165,19 @@ impl DecisionRecord {
         engine: &'static str,
         enforced: bool,
     ) -> Self {
+        Self::begin_at(chrono::Utc::now(), request_id, protocol, engine, enforced)
+    }
+
+    /// [`DecisionRecord::begin`] at a time the caller has read (a check reads the clock once).
+    pub fn begin_at(
+        now: chrono::DateTime<chrono::Utc>,
+        request_id: String,
+        protocol: &'static str,
+        engine: &'static str,
+        enforced: bool,
+    ) -> Self {
         DecisionRecord {
-            event_time: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            event_time: now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
             decision_id: request_id.clone(),
             traceparent: None,
             tracestate: None,
