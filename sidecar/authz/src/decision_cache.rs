@@ -28,8 +28,6 @@ use iamlet_store::organization::Organization;
 use iamlet_store::{Prepared, Resolved};
 use lru::LruCache;
 use smallvec::SmallVec;
-use std::borrow::Borrow;
-use std::hash::Hash;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 /// The cache's bounds.
@@ -105,6 +103,18 @@ impl Ask<'_> {
             _org: self.org.map(Arc::downgrade),
         }
     }
+
+    /// The set and the request's fields: the key but for the context's values.
+    fn write_head(&self, set: SetKey, out: &mut KeyBuf) {
+        put_len(out, set.0);
+        out.extend_from_slice(&set.1.to_le_bytes());
+        put_len(out, set.2);
+        put_str(out, self.principal);
+        put_opt(out, self.session_issuer);
+        put_str(out, self.action);
+        put_str(out, self.resource);
+        put_opt(out, self.resource_account);
+    }
 }
 
 /// What keeps a [`SetKey`]'s addresses from being reused while an entry holds them.
@@ -119,143 +129,60 @@ struct SetReads {
     reads: Arc<ContextReads>,
 }
 
-/// A stored decision's key: the set and the request's fields, owned.
-#[derive(Debug)]
-struct DecisionKey {
-    set: SetKey,
-    principal: String,
-    session_issuer: Option<String>,
-    action: String,
-    resource: String,
-    resource_account: Option<String>,
-    values: Vec<Option<ContextValue>>,
+/// A stored decision's key, in one buffer ([`KeyBuf`] written by [`Ask::write_head`] and
+/// [`write_values`]): the set, then the request's fields and the values of the keys the set reads,
+/// each string preceded by its length and each optional field by whether it is there, so that two
+/// keys' bytes are equal exactly when their fields are. One allocation compared with one `memcmp`:
+/// a hit reads the stored key from one place rather than chasing a string per field through memory
+/// no other check touched lately.
+type DecisionKey = Box<[u8]>;
+
+/// A key being written: inline up to 512 bytes, so a lookup allocates nothing.
+type KeyBuf = SmallVec<[u8; 512]>;
+
+fn put_len(out: &mut KeyBuf, n: usize) {
+    out.extend_from_slice(&n.to_le_bytes());
 }
 
-/// The same, borrowed from a request being checked: looked up without copying anything.
-struct Probe<'a> {
-    set: SetKey,
-    ask: &'a Ask<'a>,
-    /// Inline for sets reading up to 16 keys: no allocation on a hit.
-    values: SmallVec<[Option<&'a ContextValue>; 16]>,
+fn put_str(out: &mut KeyBuf, s: &str) {
+    put_len(out, s.len());
+    out.extend_from_slice(s.as_bytes());
 }
 
-/// The fields of a key other than the context values.
-#[derive(Hash, PartialEq, Eq)]
-struct Head<'a> {
-    set: SetKey,
-    principal: &'a str,
-    session_issuer: Option<&'a str>,
-    action: &'a str,
-    resource: &'a str,
-    resource_account: Option<&'a str>,
-}
-
-/// What [`DecisionKey`] and [`Probe`] have in common, so the map of owned keys can be searched
-/// with a borrowed one (`Borrow<dyn KeyView>`).
-trait KeyView {
-    fn head(&self) -> Head<'_>;
-    fn value_count(&self) -> usize;
-    fn value(&self, i: usize) -> Option<&ContextValue>;
-}
-
-impl KeyView for DecisionKey {
-    fn head(&self) -> Head<'_> {
-        Head {
-            set: self.set,
-            principal: &self.principal,
-            session_issuer: self.session_issuer.as_deref(),
-            action: &self.action,
-            resource: &self.resource,
-            resource_account: self.resource_account.as_deref(),
-        }
-    }
-    fn value_count(&self) -> usize {
-        self.values.len()
-    }
-    fn value(&self, i: usize) -> Option<&ContextValue> {
-        self.values.get(i).and_then(Option::as_ref)
-    }
-}
-
-impl KeyView for Probe<'_> {
-    fn head(&self) -> Head<'_> {
-        Head {
-            set: self.set,
-            principal: self.ask.principal,
-            session_issuer: self.ask.session_issuer,
-            action: self.ask.action,
-            resource: self.ask.resource,
-            resource_account: self.ask.resource_account,
-        }
-    }
-    fn value_count(&self) -> usize {
-        self.values.len()
-    }
-    fn value(&self, i: usize) -> Option<&ContextValue> {
-        self.values.get(i).copied().flatten()
-    }
-}
-
-impl Hash for dyn KeyView + '_ {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.head().hash(state);
-        state.write_usize(self.value_count());
-        for i in 0..self.value_count() {
-            self.value(i).hash(state);
+fn put_opt(out: &mut KeyBuf, s: Option<&str>) {
+    match s {
+        None => out.push(0),
+        Some(s) => {
+            out.push(1);
+            put_str(out, s);
         }
     }
 }
 
-impl PartialEq for dyn KeyView + '_ {
-    fn eq(&self, other: &Self) -> bool {
-        self.head() == other.head()
-            && self.value_count() == other.value_count()
-            && (0..self.value_count()).all(|i| self.value(i) == other.value(i))
+/// The values of the keys a set reads, in the set's order: absent, single or multivalued (which
+/// [`ContextValue`]'s equality tells apart), then the strings.
+fn write_values<'c>(
+    out: &mut KeyBuf,
+    values: impl ExactSizeIterator<Item = Option<&'c ContextValue>>,
+) {
+    put_len(out, values.len());
+    for v in values {
+        match v {
+            None => out.push(0),
+            Some(v) => {
+                out.push(if v.is_multi() { 2 } else { 1 });
+                put_len(out, v.values().len());
+                for s in v.values() {
+                    put_str(out, s);
+                }
+            }
+        }
     }
 }
 
-impl Eq for dyn KeyView + '_ {}
-
-impl Hash for DecisionKey {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        (self as &dyn KeyView).hash(state);
-    }
-}
-
-impl PartialEq for DecisionKey {
-    fn eq(&self, other: &Self) -> bool {
-        (self as &dyn KeyView) == (other as &dyn KeyView)
-    }
-}
-
-impl Eq for DecisionKey {}
-
-impl<'a> Borrow<dyn KeyView + 'a> for DecisionKey {
-    fn borrow(&self) -> &(dyn KeyView + 'a) {
-        self
-    }
-}
-
-impl DecisionKey {
-    /// About the bytes the key holds (for the cache's bound).
-    fn weight(&self) -> usize {
-        let values: usize = self
-            .values
-            .iter()
-            .map(|v| {
-                16 + v
-                    .as_ref()
-                    .map_or(0, |v| v.values().iter().map(|s| 24 + s.len()).sum())
-            })
-            .sum();
-        96 + self.principal.len()
-            + self.session_issuer.as_ref().map_or(0, String::len)
-            + self.action.len()
-            + self.resource.len()
-            + self.resource_account.as_ref().map_or(0, String::len)
-            + values
-    }
-}
+/// About the bytes an entry holds beyond its key (for the cache's bound): the entry, its
+/// guard, the list's links.
+const ENTRY_BYTES: usize = 96;
 
 struct Stored {
     _guard: Guard,
@@ -302,26 +229,16 @@ pub(crate) enum Lookup {
 pub(crate) struct Pending {
     set: SetKey,
     guard: Guard,
-    principal: String,
-    session_issuer: Option<String>,
-    action: String,
-    resource: String,
-    resource_account: Option<String>,
-    values: Values,
+    /// The key as far as it is known: whole once the set's reads are.
+    key: Vec<u8>,
+    /// The given context, kept when the set is new and its reads not yet worked out.
+    unread: Option<ContextMap>,
 }
 
 /// A missed decision's place once its request is prepared: its whole key.
 pub(crate) struct Ready {
     key: DecisionKey,
     guard: Guard,
-}
-
-enum Values {
-    /// Of the keys the set reads.
-    Read(Vec<Option<ContextValue>>),
-    /// The set is new: its reads are worked out from the prepared request, and read from this
-    /// copy of the given context.
-    Unread(ContextMap),
 }
 
 fn lock(m: &Mutex<Inner>) -> std::sync::MutexGuard<'_, Inner> {
@@ -364,41 +281,36 @@ impl DecisionCache {
             return Lookup::Bypass(Bypass::RoleTrust);
         }
         let set = ask.set_key();
+        // Written outside the lock; only the values need the set's reads.
+        let mut key = KeyBuf::new();
+        ask.write_head(set, &mut key);
         let mut guard = lock(&self.inner);
         // Borrowed, not cloned: an `Arc` counted up and down by both workers is a cache line
         // passed between the cores on every check.
         let inner = &mut *guard;
         let Some(reads) = inner.sets.get(&set).map(|s| &s.reads) else {
             drop(guard);
-            return Lookup::Miss(self.pending(ask, set, Values::Unread(ask.context.clone())));
+            return Lookup::Miss(Pending {
+                set,
+                guard: ask.guard(),
+                key: key.into_vec(),
+                unread: Some(ask.context.clone()),
+            });
         };
         if reads.time_dependent().is_some() {
             return Lookup::Bypass(Bypass::TimeDependent);
         }
-        let probe = Probe {
-            set,
-            ask,
-            values: reads.values(ask.context).collect(),
-        };
-        if let Some(s) = inner.decisions.get(&probe as &dyn KeyView) {
+        write_values(&mut key, reads.values(ask.context));
+        if let Some(s) = inner.decisions.get(&key[..]) {
             return Lookup::Hit(s.verdict.clone());
         }
         drop(guard);
-        let values = probe.values.iter().map(|v| v.cloned()).collect();
-        Lookup::Miss(self.pending(ask, set, Values::Read(values)))
-    }
-
-    fn pending(&self, ask: &Ask<'_>, set: SetKey, values: Values) -> Pending {
-        Pending {
+        Lookup::Miss(Pending {
             set,
             guard: ask.guard(),
-            principal: ask.principal.to_owned(),
-            session_issuer: ask.session_issuer.map(str::to_owned),
-            action: ask.action.to_owned(),
-            resource: ask.resource.to_owned(),
-            resource_account: ask.resource_account.map(str::to_owned),
-            values,
-        }
+            key: key.into_vec(),
+            unread: None,
+        })
     }
 
     /// Finishes a miss once its request is prepared: a set met for the first time has its reads
@@ -413,48 +325,38 @@ impl DecisionCache {
         if (resolved, prepared.additions()) != (pending.set.0, pending.set.1) {
             return None;
         }
-        let values = match pending.values {
-            Values::Read(values) => values,
-            Values::Unread(context) => {
-                // Walked outside the lock: once per set, not per request.
-                let reads = Arc::new(prepared.policy_set().context_reads());
-                let values = reads.values(&context).map(|v| v.cloned()).collect();
-                let time_dependent = reads.time_dependent().is_some();
-                let mut inner = lock(&self.inner);
-                inner.sets.put(
-                    pending.set,
-                    SetReads {
-                        _guard: pending.guard.clone(),
-                        reads,
-                    },
-                );
-                while inner.sets.len() > self.config.max_entries.max(1) {
-                    inner.sets.pop_lru();
-                }
-                if time_dependent {
-                    return Some(Err(Bypass::TimeDependent));
-                }
-                values
+        let mut key = KeyBuf::from_vec(pending.key);
+        if let Some(context) = pending.unread {
+            // Walked outside the lock: once per set, not per request.
+            let reads = Arc::new(prepared.policy_set().context_reads());
+            write_values(&mut key, reads.values(&context));
+            let time_dependent = reads.time_dependent().is_some();
+            let mut inner = lock(&self.inner);
+            inner.sets.put(
+                pending.set,
+                SetReads {
+                    _guard: pending.guard.clone(),
+                    reads,
+                },
+            );
+            while inner.sets.len() > self.config.max_entries.max(1) {
+                inner.sets.pop_lru();
             }
-        };
+            if time_dependent {
+                return Some(Err(Bypass::TimeDependent));
+            }
+        }
         Some(Ok(Ready {
-            key: DecisionKey {
-                set: pending.set,
-                principal: pending.principal,
-                session_issuer: pending.session_issuer,
-                action: pending.action,
-                resource: pending.resource,
-                resource_account: pending.resource_account,
-                values,
-            },
+            key: key.into_vec().into_boxed_slice(),
             guard: pending.guard,
         }))
     }
 
-    /// Remembers a missed decision (one larger than the whole cache is not kept).
+    /// Remembers a missed decision.
     pub(crate) fn store(&self, ready: Ready, verdict: &Verdict) {
         let Ready { key, guard } = ready;
-        let weight = key.weight()
+        let weight = ENTRY_BYTES
+            + key.len()
             + verdict.deciding.as_ref().map_or(0, |d| {
                 d.policy.len() + d.sid.as_ref().map_or(0, String::len)
             });
@@ -895,6 +797,65 @@ mod tests {
             check(&cache, &set, Some(&org), &ask(1), None, false).1,
             Found::Hit(denied)
         );
+    }
+
+    /// Keys whose fields differ only in where one ends and the next begins, in an absent field
+    /// against an empty one, or in a value given once against the same value as a set, are
+    /// different keys.
+    #[test]
+    fn keys_tell_every_field_apart() {
+        let resolved = resolved(0, &[]);
+        let empty = ContextMap::new();
+        let ask = |principal, session_issuer, action, resource_account| Ask {
+            resolved: &resolved,
+            org: None,
+            additions: 0,
+            principal,
+            session_issuer,
+            action,
+            resource: "r",
+            resource_account,
+            context: &empty,
+        };
+        let key = |a: Ask<'_>, values: &[Option<ContextValue>]| {
+            let mut out = KeyBuf::new();
+            a.write_head(a.set_key(), &mut out);
+            write_values(&mut out, values.iter().map(Option::as_ref));
+            out.into_vec()
+        };
+        let keys = [
+            key(ask("ab", None, "c", None), &[]),
+            key(ask("a", None, "bc", None), &[]),
+            key(ask("a", Some(""), "bc", None), &[]),
+            key(ask("a", None, "bc", Some("")), &[]),
+            key(ask("a", None, "bc", None), &[None]),
+            key(
+                ask("a", None, "bc", None),
+                &[Some(ContextValue::single("x"))],
+            ),
+            key(
+                ask("a", None, "bc", None),
+                &[Some(ContextValue::multi(vec!["x".into()]))],
+            ),
+            key(
+                ask("a", None, "bc", None),
+                &[Some(ContextValue::multi(vec![]))],
+            ),
+            key(
+                ask("a", None, "bc", None),
+                &[Some(ContextValue::single("x")), None],
+            ),
+            key(
+                ask("a", None, "bc", None),
+                &[None, Some(ContextValue::single("x"))],
+            ),
+        ];
+        for (i, a) in keys.iter().enumerate() {
+            for b in &keys[i + 1..] {
+                assert_ne!(a, b);
+            }
+        }
+        assert_eq!(keys[1], key(ask("a", None, "bc", None), &[]));
     }
 
     #[test]
