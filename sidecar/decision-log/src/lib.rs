@@ -258,42 +258,6 @@ impl DecisionRecord {
         self
     }
 
-    /// About the bytes the record holds (what the queue's bound counts).
-    fn weight(&self) -> usize {
-        let opt = |o: &Option<String>| o.as_ref().map_or(0, String::len);
-        256 + self.request_id.len()
-            + self.decision_id.len()
-            + opt(&self.traceparent)
-            + opt(&self.tracestate)
-            + opt(&self.principal)
-            + opt(&self.principal_id)
-            + opt(&self.resource_account)
-            + opt(&self.error_code)
-            + self
-                .session_context
-                .as_ref()
-                .map_or(0, |s| 64 + opt(&s.issuer))
-            + opt(&self.access_key_id)
-            + opt(&self.action)
-            + opt(&self.resource)
-            + opt(&self.region)
-            + self.decision.len()
-            + opt(&self.deciding_policy)
-            + opt(&self.deciding_statement)
-            + self.reason.len()
-            + opt(&self.source_ip_address)
-            + opt(&self.user_agent)
-            + self.http_method.len()
-            + self.http_path.len()
-            + opt(&self.shadow_decision)
-            + self.management.as_ref().map_or(0, |m| {
-                256 + m.event_name.len()
-                    + m.user_identity.to_string().len()
-                    + m.request_parameters.to_string().len()
-                    + m.error_message.as_ref().map_or(0, String::len)
-            })
-    }
-
     /// Records the statement that decided: its policy, and `Statement[i]` with its Sid.
     pub fn set_deciding(&mut self, policy: String, statement: usize, sid: Option<&str>) {
         self.deciding_statement = Some(match sid {
@@ -315,7 +279,7 @@ pub enum LogFormat {
     CloudTrail,
 }
 
-/// The most bytes of records waiting for the writer; past it records are dropped and counted.
+/// The most bytes of lines waiting for the writer; past it records are dropped and counted.
 pub const MAX_QUEUED_BYTES: usize = 16 * 1024 * 1024;
 /// How long the writer lets records gather after each batch it writes (what a record may wait).
 const LINGER: std::time::Duration = std::time::Duration::from_millis(2);
@@ -325,6 +289,7 @@ const LINGER: std::time::Duration = std::time::Duration::from_millis(2);
 pub struct DecisionLog {
     /// `None`: a log that writes nothing.
     queue: Option<Arc<Handle>>,
+    format: LogFormat,
     dropped: Arc<AtomicU64>,
     max_queued_bytes: usize,
 }
@@ -334,6 +299,7 @@ impl DecisionLog {
     pub fn disabled() -> Self {
         DecisionLog {
             queue: None,
+            format: LogFormat::Iamlet,
             dropped: Arc::new(AtomicU64::new(0)),
             max_queued_bytes: MAX_QUEUED_BYTES,
         }
@@ -364,35 +330,16 @@ impl DecisionLog {
         let writer = queue.clone();
         tokio::task::spawn_blocking(move || {
             let mut batch = Vec::new();
-            let mut buf = Vec::with_capacity(64 * 1024);
             while writer.take(&mut batch) {
-                let mut weight = 0;
-                let mut ok = true;
-                for (rec, w) in batch.drain(..) {
-                    let serialized = match format {
-                        LogFormat::Iamlet => line::write(&rec, &mut buf),
-                        LogFormat::CloudTrail => {
-                            serde_json::to_writer(&mut buf, &cloudtrail::record(&rec))
-                        }
-                    };
-                    if serialized.is_ok() {
-                        buf.push(b'\n');
-                    }
-                    weight += w;
-                    if buf.len() > 256 * 1024 {
-                        ok = ok && out.write_all(&buf).is_ok();
-                        buf.clear();
-                    }
-                }
-                ok = ok && out.write_all(&buf).is_ok() && out.flush().is_ok();
-                buf.clear();
-                writer.release(weight);
+                let ok = out.write_all(&batch).is_ok() && out.flush().is_ok();
+                writer.release(batch.len());
+                batch.clear();
                 if !ok {
                     // Nothing more can be written: records from now on are dropped and counted.
                     writer.close();
                     break;
                 }
-                // Let records gather before the next batch: a writer that goes back to waiting at
+                // Let lines gather before the next batch: a writer that goes back to waiting at
                 // once is woken (a futex call on the check's thread and a context switch) for
                 // every record under load; this bounds wake-ups to LINGER's rate.
                 std::thread::sleep(LINGER);
@@ -400,6 +347,7 @@ impl DecisionLog {
         });
         Ok(DecisionLog {
             queue: Some(Arc::new(Handle(queue))),
+            format,
             dropped: Arc::new(AtomicU64::new(0)),
             max_queued_bytes: MAX_QUEUED_BYTES,
         })
@@ -411,18 +359,25 @@ impl DecisionLog {
         self
     }
 
-    /// Queues a record (its client input cut short); never waits on the disk. Past the queue's
-    /// bound in bytes or records, the record is dropped and counted.
+    /// Queues a record's line (its client input cut short); never waits on the disk. The line is
+    /// written here, on the caller's thread (see [`queue`] for why). Past the queue's bound in
+    /// bytes or lines, the record is dropped and counted.
     pub fn record(&self, rec: DecisionRecord) {
         let Some(queue) = &self.queue else { return };
         let rec = rec.bounded();
-        let weight = rec.weight();
-        if !queue.0.push(rec, weight, self.max_queued_bytes) {
+        let mut line = Vec::with_capacity(1024);
+        let written = match self.format {
+            LogFormat::Iamlet => line::write(&rec, &mut line),
+            LogFormat::CloudTrail => serde_json::to_writer(&mut line, &cloudtrail::record(&rec)),
+        };
+        drop(rec);
+        line.push(b'\n');
+        if written.is_err() || !queue.0.push(&line, self.max_queued_bytes) {
             self.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
 
-    /// Bytes of records waiting for the writer or being written.
+    /// Bytes of lines waiting for the writer or being written.
     pub fn queued_bytes(&self) -> usize {
         self.queue.as_ref().map_or(0, |q| q.0.bytes())
     }
@@ -555,7 +510,9 @@ mod tests {
         let rec = huge(60 * 1024).bounded();
         assert!(rec.http_path.len() < redact::MAX_LOGGED_BYTES + 40);
         assert!(rec.reason.len() < redact::MAX_LOGGED_BYTES + 40);
-        assert!(rec.weight() < 4 * redact::MAX_LOGGED_BYTES);
+        let mut line = Vec::new();
+        line::write(&rec, &mut line).unwrap();
+        assert!(line.len() < 4 * redact::MAX_LOGGED_BYTES);
 
         // A writer that does not keep up (here: never reads) fills the queue to its bound in bytes,
         // long before its bound in records; the rest is dropped and counted.
@@ -564,7 +521,7 @@ mod tests {
             ..DecisionLog::disabled()
         }
         .with_max_queued_bytes(64 * 1024);
-        let weight = huge(60 * 1024).bounded().weight();
+        let weight = line.len() + 1;
         for _ in 0..1000 {
             log.record(huge(60 * 1024));
             assert!(log.queued_bytes() <= 64 * 1024);
