@@ -580,7 +580,9 @@ class FileWorld(unittest.TestCase):
         from controlplane import BIN, free_port
 
         cls.issuer = Issuer("/file-world")
-        cls.dir = tempfile.mkdtemp(prefix="iamlet-fed-")
+        # Removed when the run exits.
+        cls._tmp = tempfile.TemporaryDirectory(prefix="iamlet-fed-")
+        cls.dir = cls._tmp.name
         provider = f"arn:aws:iam::{ACCOUNT}:oidc-provider/{cls.issuer.host_path}"
         cls.provider = provider
         cls.role = f"arn:aws:iam::{ACCOUNT}:role/nightly"

@@ -83,7 +83,9 @@ class Cli:
 
     def __init__(self, cp, key, secret):
         self.cp = cp
-        self.dir = tempfile.mkdtemp(prefix="iamlet-cli-")
+        # Removed when the driver is collected or the run exits.
+        self._tmp = tempfile.TemporaryDirectory(prefix="iamlet-cli-")
+        self.dir = self._tmp.name
         config = os.path.join(self.dir, "config")
         credentials = os.path.join(self.dir, "credentials")
         for path in (config, credentials):

@@ -82,7 +82,9 @@ class Issuer:
     """`https://127.0.0.1:PORT/PATH`, serving discovery and the JWKS of `self.keys`."""
 
     def __init__(self, path="/cluster"):
-        self.dir = tempfile.mkdtemp(prefix="iamlet-oidc-")
+        # Removed when the issuer is collected or the run exits.
+        self._tmp = tempfile.TemporaryDirectory(prefix="iamlet-oidc-")
+        self.dir = self._tmp.name
         self.ca_key, self.ca_cert = make_ca()
         leaf_key, leaf_cert = make_leaf(self.ca_key, self.ca_cert)
         chain = os.path.join(self.dir, "chain.pem")

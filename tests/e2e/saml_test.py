@@ -566,7 +566,9 @@ class FileWorld(unittest.TestCase):
         from controlplane import BIN, free_port
 
         cls.idp = IdP(entity_id="https://files.example.com/idp")
-        cls.dir = tempfile.mkdtemp(prefix="iamlet-saml-")
+        # Removed when the run exits.
+        cls._tmp = tempfile.TemporaryDirectory(prefix="iamlet-saml-")
+        cls.dir = cls._tmp.name
         cls.provider = f"arn:aws:iam::{ACCOUNT}:saml-provider/files"
         cls.role = f"arn:aws:iam::{ACCOUNT}:role/analyst"
         cls.own_role = f"arn:aws:iam::{ACCOUNT}:role/own-sp"

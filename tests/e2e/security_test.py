@@ -439,7 +439,9 @@ class CredentialsFileRaceTest(unittest.TestCase):
     def test_concurrent_key_commands(self):
         import tempfile
 
-        directory = tempfile.mkdtemp(prefix="iamlet-e2e-keys-")
+        tmp = tempfile.TemporaryDirectory(prefix="iamlet-e2e-keys-")
+        self.addCleanup(tmp.cleanup)
+        directory = tmp.name
         path = os.path.join(directory, "credentials.json")
         accounts = os.path.join(ROOT, "examples", "account.json")
         first = json.loads(e2e.iamlet_cli("keys", "create", "--credentials", path, "--user", "alice",
