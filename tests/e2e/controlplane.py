@@ -204,7 +204,9 @@ class ControlPlane:
         if not os.path.exists(self.log_path):
             return []
         with open(self.log_path) as f:
-            return [json.loads(line) for line in f if line.strip()]
+            # A line without its newline is still being appended (the writer's one write can be seen
+            # half done): not a record yet.
+            return [json.loads(line) for line in f if line.endswith("\n") and line.strip()]
 
     def wait_decision(self, match, timeout=10):
         """The first decision-log line `match(line)` holds for (the log is written asynchronously)."""

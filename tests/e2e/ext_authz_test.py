@@ -277,7 +277,9 @@ class Sidecar:
         if not os.path.exists(self.log_path):
             return []
         with open(self.log_path) as f:
-            return [json.loads(line) for line in f if line.strip()]
+            # A line without its newline is still being appended (the writer's one write can be seen
+            # half done): not a record yet.
+            return [json.loads(line) for line in f if line.endswith("\n") and line.strip()]
 
     def wait_decisions(self, n, timeout=5):
         """The decision log is written by a task of its own: wait for `n` lines."""
