@@ -107,7 +107,7 @@ impl Ask<'_> {
     /// The set and the request's fields: the key but for the context's values.
     fn write_head(&self, set: SetKey, out: &mut KeyBuf) {
         put_len(out, set.0);
-        out.extend_from_slice(&set.1.to_le_bytes());
+        out.put(&set.1.to_le_bytes());
         put_len(out, set.2);
         put_str(out, self.principal);
         put_opt(out, self.session_issuer);
@@ -140,20 +140,37 @@ type DecisionKey = Box<[u8]>;
 /// A key being written: inline up to 512 bytes, so a lookup allocates nothing.
 type KeyBuf = SmallVec<[u8; 512]>;
 
-fn put_len(out: &mut KeyBuf, n: usize) {
-    out.extend_from_slice(&n.to_le_bytes());
+/// Where a key is written: the inline buffer of a lookup, or a missed key's own `Vec`.
+trait KeyOut {
+    fn put(&mut self, bytes: &[u8]);
 }
 
-fn put_str(out: &mut KeyBuf, s: &str) {
+impl KeyOut for KeyBuf {
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+impl KeyOut for Vec<u8> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+fn put_len(out: &mut impl KeyOut, n: usize) {
+    out.put(&n.to_le_bytes());
+}
+
+fn put_str(out: &mut impl KeyOut, s: &str) {
     put_len(out, s.len());
-    out.extend_from_slice(s.as_bytes());
+    out.put(s.as_bytes());
 }
 
-fn put_opt(out: &mut KeyBuf, s: Option<&str>) {
+fn put_opt(out: &mut impl KeyOut, s: Option<&str>) {
     match s {
-        None => out.push(0),
+        None => out.put(&[0]),
         Some(s) => {
-            out.push(1);
+            out.put(&[1]);
             put_str(out, s);
         }
     }
@@ -162,15 +179,15 @@ fn put_opt(out: &mut KeyBuf, s: Option<&str>) {
 /// The values of the keys a set reads, in the set's order: absent, single or multivalued (which
 /// [`ContextValue`]'s equality tells apart), then the strings.
 fn write_values<'c>(
-    out: &mut KeyBuf,
+    out: &mut impl KeyOut,
     values: impl ExactSizeIterator<Item = Option<&'c ContextValue>>,
 ) {
     put_len(out, values.len());
     for v in values {
         match v {
-            None => out.push(0),
+            None => out.put(&[0]),
             Some(v) => {
-                out.push(if v.is_multi() { 2 } else { 1 });
+                out.put(&[if v.is_multi() { 2 } else { 1 }]);
                 put_len(out, v.values().len());
                 for s in v.values() {
                     put_str(out, s);
@@ -325,7 +342,8 @@ impl DecisionCache {
         if (resolved, prepared.additions()) != (pending.set.0, pending.set.1) {
             return None;
         }
-        let mut key = KeyBuf::from_vec(pending.key);
+        // Finished in the `Vec` the miss already holds: one allocation per miss.
+        let mut key = pending.key;
         if let Some(context) = pending.unread {
             // Walked outside the lock: once per set, not per request.
             let reads = Arc::new(prepared.policy_set().context_reads());
@@ -347,7 +365,7 @@ impl DecisionCache {
             }
         }
         Some(Ok(Ready {
-            key: key.into_vec().into_boxed_slice(),
+            key: key.into_boxed_slice(),
             guard: pending.guard,
         }))
     }
