@@ -103,12 +103,19 @@ fn account(root: &Path, dir: &Path) -> PathBuf {
     path
 }
 
-/// The example configuration with the generated account, the decision log in `dir`, and the
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The example configuration with the account at `accounts`, the decision log in `dir`, and the
 /// decision cache on or off.
-fn authorizer(rt: &tokio::runtime::Runtime, dir: &Path, decisions: bool) -> Arc<Authorizer> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let config_path = root.join("sidecar/examples/iamlet.toml");
-    let accounts = account(&root, dir);
+fn authorizer(
+    rt: &tokio::runtime::Runtime,
+    accounts: &Path,
+    dir: &Path,
+    decisions: bool,
+) -> Arc<Authorizer> {
+    let config_path = root().join("sidecar/examples/iamlet.toml");
     let log = dir.join(format!("decisions-{decisions}.jsonl"));
     let mut text = std::fs::read_to_string(&config_path).expect("the example configuration");
     for (from, to) in [
@@ -169,10 +176,11 @@ fn check(c: &mut Criterion<ProcessCpu>) {
         .expect("a runtime");
     let dir = std::env::temp_dir().join(format!("iamlet-bench-check-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("a temporary directory");
+    let accounts = account(&root(), &dir);
     let inputs: Vec<CheckInput> = (0..USERS).map(input).collect();
     let mut group = c.benchmark_group("check");
     for (name, decisions) in [("hit", true), ("miss", false)] {
-        let authz = authorizer(&rt, &dir, decisions);
+        let authz = authorizer(&rt, &accounts, &dir, decisions);
         // Every principal loaded and, with the cache on, every decision stored.
         for i in &inputs {
             let out = rt.block_on(authz.check(i.clone()));
