@@ -377,7 +377,6 @@ impl Authorizer {
             .unwrap_or_else(|| request_id_at(now));
         let decision_id = request_id_at(now);
         let mut rec = DecisionRecord {
-            decision_id: decision_id.clone(),
             traceparent: trace.traceparent,
             tracestate: trace.tracestate,
             access_key_id: self
@@ -391,6 +390,7 @@ impl Authorizer {
             ..DecisionRecord::begin_at(
                 now.into(),
                 request_id.clone(),
+                decision_id.clone(),
                 input.protocol,
                 self.evaluator.name(),
                 self.settings.mode.enforce,

@@ -165,20 +165,24 @@ impl DecisionRecord {
         engine: &'static str,
         enforced: bool,
     ) -> Self {
-        Self::begin_at(chrono::Utc::now(), request_id, protocol, engine, enforced)
+        let decision_id = request_id.clone();
+        let now = chrono::Utc::now();
+        Self::begin_at(now, request_id, decision_id, protocol, engine, enforced)
     }
 
-    /// [`DecisionRecord::begin`] at a time the caller has read (a check reads the clock once).
+    /// [`DecisionRecord::begin`] at a time the caller has read (a check reads the clock once),
+    /// with a decision id of its own.
     pub fn begin_at(
         now: chrono::DateTime<chrono::Utc>,
         request_id: String,
+        decision_id: String,
         protocol: &'static str,
         engine: &'static str,
         enforced: bool,
     ) -> Self {
         DecisionRecord {
             event_time: now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-            decision_id: request_id.clone(),
+            decision_id,
             traceparent: None,
             tracestate: None,
             request_id,
@@ -360,7 +364,7 @@ impl DecisionLog {
     }
 
     /// Queues a record's line (its client input cut short); never waits on the disk. The line is
-    /// written here, on the caller's thread (see [`queue`] for why). Past the queue's bound in
+    /// written here, on the caller's thread (the `queue` module says why). Past the queue's bound in
     /// bytes or lines, the record is dropped and counted.
     pub fn record(&self, rec: DecisionRecord) {
         let Some(queue) = &self.queue else { return };
