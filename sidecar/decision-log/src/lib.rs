@@ -461,7 +461,8 @@ fn decision(v: serde_json::Value) -> Result<LoggedDecision, String> {
 /// Reads every record of a decision log: JSON lines in Iamlet's format or CloudTrail's (blank lines
 /// are skipped), or a CloudTrail log file (`{"Records": [...]}`, as CloudTrail delivers to S3). A
 /// record that is not a decision is an error naming its line: a report built on half a log would
-/// mislead.
+/// mislead. The one exception is a last line cut short with no newline after it: the record a
+/// running sidecar is appending as the log is read, which the next read will find whole.
 pub fn read(path: &std::path::Path) -> Result<Vec<LoggedDecision>, ReadError> {
     let file = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|source| ReadError::Io {
@@ -482,14 +483,15 @@ pub fn read(path: &std::path::Path) -> Result<Vec<LoggedDecision>, ReadError> {
                 .collect();
         }
     }
+    let unterminated = !text.is_empty() && !text.ends_with('\n');
+    let last = text.lines().count();
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| {
-            serde_json::from_str(l)
-                .map_err(|e| e.to_string())
-                .and_then(decision)
-                .map_err(|m| line_error(i + 1, m))
+        .filter_map(|(i, l)| match serde_json::from_str(l) {
+            Ok(v) => Some(decision(v).map_err(|m| line_error(i + 1, m))),
+            Err(e) if unterminated && i + 1 == last && e.is_eof() => None,
+            Err(e) => Some(Err(line_error(i + 1, e.to_string()))),
         })
         .collect()
 }
@@ -556,6 +558,19 @@ mod tests {
         .unwrap();
         let err = read(&bad).unwrap_err().to_string();
         assert!(err.contains("bad.jsonl:2: not a decision record"), "{err}");
+
+        // A live log: its last record half written, no newline yet. Skipped, not an error; the
+        // same cut line followed by a newline (the sidecar never writes one) is an error.
+        let whole = "{\"eventTime\":\"2026-11-23T10:00:00Z\",\"decision\":\"Allow\"}\n";
+        let live = dir.join("live.jsonl");
+        std::fs::write(&live, format!("{whole}{}", &whole[..30])).unwrap();
+        assert_eq!(read(&live).unwrap().len(), 1);
+        std::fs::write(&live, format!("{whole}{}\n", &whole[..30])).unwrap();
+        let err = read(&live).unwrap_err().to_string();
+        assert!(err.contains("live.jsonl:2: not a decision record"), "{err}");
+        // Garbage at the end is not a record being written.
+        std::fs::write(&live, format!("{whole}not json")).unwrap();
+        assert!(read(&live).is_err());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }
