@@ -145,32 +145,32 @@ pub fn check_input(req: CheckRequest) -> CheckInput {
     }
 }
 
-fn header(key: &str, value: &str) -> HeaderValueOption {
+fn header(key: impl Into<String>, value: impl Into<String>) -> HeaderValueOption {
     HeaderValueOption {
         header: Some(HeaderValue {
-            key: key.to_owned(),
-            value: value.to_owned(),
+            key: key.into(),
+            value: value.into(),
             ..HeaderValue::default()
         }),
         ..HeaderValueOption::default()
     }
 }
 
-fn string_value(s: &str) -> Value {
+fn string_value(s: String) -> Value {
     Value {
-        kind: Some(Kind::StringValue(s.to_owned())),
+        kind: Some(Kind::StringValue(s)),
     }
 }
 
 /// What Envoy's ext_authz filter emits as dynamic metadata (under `envoy.filters.http.ext_authz`),
 /// for its access log (`%DYNAMIC_METADATA(envoy.filters.http.ext_authz:decision_id)%`) and later
 /// filters: the decision id, the request id and the decision.
-fn dynamic_metadata(out: &Outcome) -> Struct {
+fn dynamic_metadata(decision_id: String, request_id: String, decision: &str) -> Struct {
     Struct {
         fields: [
-            ("decision_id", out.decision_id.as_str()),
-            ("request_id", out.request_id.as_str()),
-            ("decision", out.decision.as_str()),
+            ("decision_id", decision_id),
+            ("request_id", request_id),
+            ("decision", decision.to_owned()),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_owned(), string_value(v)))
@@ -179,50 +179,54 @@ fn dynamic_metadata(out: &Outcome) -> Struct {
 }
 
 /// The `CheckResponse` for an outcome: OK with headers for upstream, or a denied HTTP response
-/// (403, or 401 without a principal) with a JSON body; dynamic metadata either way.
-pub fn check_response(out: &Outcome) -> CheckResponse {
-    let mut response = check_answer(out);
-    response.dynamic_metadata = Some(dynamic_metadata(out));
-    response
-}
-
-fn check_answer(out: &Outcome) -> CheckResponse {
-    if out.allowed {
-        CheckResponse {
-            status: Some(rpc::Status {
-                code: 0,
-                ..rpc::Status::default()
-            }),
-            http_response: Some(HttpResponse::OkResponse(OkHttpResponse {
-                headers: out
-                    .upstream_headers
-                    .iter()
-                    .map(|(k, v)| header(k, v))
-                    .collect(),
-                ..OkHttpResponse::default()
-            })),
-            ..CheckResponse::default()
-        }
+/// (403, or 401 without a principal) with a JSON body; dynamic metadata either way. The outcome's
+/// strings move into the answer rather than being copied (this runs on every check).
+pub fn check_response(out: Outcome) -> CheckResponse {
+    let Outcome {
+        allowed,
+        status,
+        request_id,
+        decision_id,
+        upstream_headers,
+        body,
+        decision,
+        ..
+    } = out;
+    let (status, http_response, metadata) = if allowed {
+        let answer = HttpResponse::OkResponse(OkHttpResponse {
+            headers: upstream_headers
+                .into_iter()
+                .map(|(k, v)| header(k, v))
+                .collect(),
+            ..OkHttpResponse::default()
+        });
+        let metadata = dynamic_metadata(decision_id, request_id, decision.as_str());
+        (rpc::Status::default(), answer, metadata)
     } else {
-        CheckResponse {
-            status: Some(rpc::Status {
-                code: if out.status == 401 { 16 } else { 7 },
-                message: out.decision.as_str().to_owned(),
-                ..rpc::Status::default()
+        let grpc_status = rpc::Status {
+            code: if status == 401 { 16 } else { 7 },
+            message: decision.as_str().to_owned(),
+            ..rpc::Status::default()
+        };
+        let answer = HttpResponse::DeniedResponse(DeniedHttpResponse {
+            status: Some(HttpStatus {
+                code: i32::from(status),
             }),
-            http_response: Some(HttpResponse::DeniedResponse(DeniedHttpResponse {
-                status: Some(HttpStatus {
-                    code: i32::from(out.status),
-                }),
-                headers: vec![
-                    header("content-type", "application/json"),
-                    header("x-iamlet-request-id", &out.request_id),
-                    header(DECISION_ID_HEADER, &out.decision_id),
-                ],
-                body: out.body.clone(),
-            })),
-            ..CheckResponse::default()
-        }
+            headers: vec![
+                header("content-type", "application/json"),
+                header("x-iamlet-request-id", request_id.as_str()),
+                header(DECISION_ID_HEADER, decision_id.as_str()),
+            ],
+            body,
+        });
+        let metadata = dynamic_metadata(decision_id, request_id, decision.as_str());
+        (grpc_status, answer, metadata)
+    };
+    CheckResponse {
+        status: Some(status),
+        http_response: Some(http_response),
+        dynamic_metadata: Some(metadata),
+        ..CheckResponse::default()
     }
 }
 
@@ -236,7 +240,7 @@ impl Authorization for ExtAuthz {
         let protocol = input.protocol;
         let result = self.service.clone().oneshot(input).await;
         let out = crate::guard::answer(&self.authz, protocol, result);
-        Ok(tonic::Response::new(check_response(&out)))
+        Ok(tonic::Response::new(check_response(out)))
     }
 }
 
