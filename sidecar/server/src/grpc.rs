@@ -226,7 +226,6 @@ pub fn check_response(out: Outcome) -> CheckResponse {
         status: Some(status),
         http_response: Some(http_response),
         dynamic_metadata: Some(metadata),
-        ..CheckResponse::default()
     }
 }
 
