@@ -192,7 +192,7 @@ pub fn check_response(out: Outcome) -> CheckResponse {
         decision,
         ..
     } = out;
-    let (status, http_response, metadata) = if allowed {
+    let (status, http_response) = if allowed {
         let answer = HttpResponse::OkResponse(OkHttpResponse {
             headers: upstream_headers
                 .into_iter()
@@ -200,8 +200,7 @@ pub fn check_response(out: Outcome) -> CheckResponse {
                 .collect(),
             ..OkHttpResponse::default()
         });
-        let metadata = dynamic_metadata(decision_id, request_id, decision.as_str());
-        (rpc::Status::default(), answer, metadata)
+        (rpc::Status::default(), answer)
     } else {
         let grpc_status = rpc::Status {
             code: if status == 401 { 16 } else { 7 },
@@ -219,9 +218,9 @@ pub fn check_response(out: Outcome) -> CheckResponse {
             ],
             body,
         });
-        let metadata = dynamic_metadata(decision_id, request_id, decision.as_str());
-        (grpc_status, answer, metadata)
+        (grpc_status, answer)
     };
+    let metadata = dynamic_metadata(decision_id, request_id, decision.as_str());
     CheckResponse {
         status: Some(status),
         http_response: Some(http_response),
