@@ -483,14 +483,14 @@ pub fn read(path: &std::path::Path) -> Result<Vec<LoggedDecision>, ReadError> {
                 .collect();
         }
     }
-    let unterminated = !text.is_empty() && !text.ends_with('\n');
-    let last = text.lines().count();
+    // Only a last line without its newline may be a record still being appended.
+    let unterminated = (!text.is_empty() && !text.ends_with('\n')).then(|| text.lines().count());
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .filter_map(|(i, l)| match serde_json::from_str(l) {
             Ok(v) => Some(decision(v).map_err(|m| line_error(i + 1, m))),
-            Err(e) if unterminated && i + 1 == last && e.is_eof() => None,
+            Err(e) if Some(i + 1) == unterminated && e.is_eof() => None,
             Err(e) => Some(Err(line_error(i + 1, e.to_string()))),
         })
         .collect()
