@@ -57,6 +57,16 @@ def free_port():
         return s.getsockname()[1]
 
 
+def read_decisions(log_path):
+    """The decision log's records so far (none before the file exists)."""
+    if not os.path.exists(log_path):
+        return []
+    with open(log_path) as f:
+        # A line without its newline is still being appended (the writer's one write can be seen
+        # half done): not a record yet.
+        return [json.loads(line) for line in f if line.endswith("\n") and line.strip()]
+
+
 def config_toml(ports, log_path, database="sqlite:iam.db", extra="", poll="200ms"):
     return f"""
 [listen]
@@ -201,12 +211,7 @@ class ControlPlane:
         return self.client(key=k["AccessKeyId"], secret=k["SecretAccessKey"])
 
     def decisions(self):
-        if not os.path.exists(self.log_path):
-            return []
-        with open(self.log_path) as f:
-            # A line without its newline is still being appended (the writer's one write can be seen
-            # half done): not a record yet.
-            return [json.loads(line) for line in f if line.endswith("\n") and line.strip()]
+        return read_decisions(self.log_path)
 
     def wait_decision(self, match, timeout=10):
         """The first decision-log line `match(line)` holds for (the log is written asynchronously)."""

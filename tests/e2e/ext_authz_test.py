@@ -30,6 +30,8 @@ import unittest
 import urllib.error
 import urllib.request
 
+from controlplane import free_port, read_decisions
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BIN = os.environ.get("IAMLET_BIN", os.path.join(ROOT, "target", "debug", "iamlet"))
 ACCOUNT = "111122223333"
@@ -100,12 +102,6 @@ def setUpModule():
 def tearDownModule():
     if _stub_dir:
         shutil.rmtree(_stub_dir, ignore_errors=True)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def config_toml(ports, log_path, engine="component", enforce=True, accounts=None, shadow=None,
@@ -274,12 +270,7 @@ class Sidecar:
         return self.stderr.read()
 
     def decisions(self):
-        if not os.path.exists(self.log_path):
-            return []
-        with open(self.log_path) as f:
-            # A line without its newline is still being appended (the writer's one write can be seen
-            # half done): not a record yet.
-            return [json.loads(line) for line in f if line.endswith("\n") and line.strip()]
+        return read_decisions(self.log_path)
 
     def wait_decisions(self, n, timeout=5):
         """The decision log is written by a task of its own: wait for `n` lines."""
