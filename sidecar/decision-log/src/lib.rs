@@ -11,6 +11,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cloudtrail;
+mod event_time;
 mod line;
 mod queue;
 pub mod redact;
@@ -181,7 +182,7 @@ impl DecisionRecord {
         enforced: bool,
     ) -> Self {
         DecisionRecord {
-            event_time: now.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            event_time: event_time::format(now),
             decision_id,
             traceparent: None,
             tracestate: None,
