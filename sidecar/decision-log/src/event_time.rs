@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use std::cell::RefCell;
+use std::fmt::Write;
 
 /// `now` as `YYYY-MM-DDTHH:MM:SS.ffffffZ`.
 pub(crate) fn format(now: DateTime<Utc>) -> String {
@@ -25,15 +26,8 @@ pub(crate) fn format(now: DateTime<Utc>) -> String {
         }
         let mut out = String::with_capacity(last.1.len() + 8);
         out.push_str(&last.1);
-        out.push('.');
-        let mut digits = [b'0'; 6];
-        let mut v = micros;
-        for d in digits.iter_mut().rev() {
-            *d = b'0' + (v % 10) as u8;
-            v /= 10;
-        }
-        out.extend(digits.iter().map(|&d| char::from(d)));
-        out.push('Z');
+        // Writing to a String cannot fail.
+        let _ = write!(out, ".{micros:06}Z");
         out
     })
 }
