@@ -432,6 +432,113 @@ class ConnectionFloodTest(e2e.Base):
         self.assertIsNone(self.sidecar.proc.poll(), "still running")
 
 
+def hpack_literal(name, value):
+    """One header as an HPACK literal without indexing and with a new name (RFC 7541, 6.2.2), no
+    Huffman coding: what a client needs to speak HTTP/2 without a library."""
+    def string(s):
+        assert len(s) < 127
+        return bytes([len(s)]) + s.encode()
+    return b"\x00" + string(name) + string(value)
+
+
+def h2_frame(kind, flags, stream, payload=b""):
+    return (len(payload).to_bytes(3, "big") + bytes([kind, flags])
+            + stream.to_bytes(4, "big") + payload)
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
+
+
+class GrpcStreamFloodTest(e2e.Base):
+    """A gRPC client that never lets an answer reach it: it opens its connection with a flow-control
+    window of 0 (so no answer's body can be sent) and asks on thousands of streams, reading nothing.
+    Each stream would hold its answer, its task and its state for as long as the connection lives,
+    on one connection that `max_connections` counts once. The sidecar holds at most `[limits]
+    max_streams_per_connection` of them and refuses the rest; a message larger than a check can be is
+    refused before it is read whole."""
+
+    engine = "native"
+    options = {"limits_extra": "max_streams_per_connection = 50"}
+
+    def flood(self, streams):
+        """Sends `streams` checks on one connection that reads nothing; returns the socket."""
+        # An empty CheckRequest (a 5-byte gRPC message, denied for want of a principal): HTTP/2's
+        # first 64 KiB of request body on the connection need no window update, and HEADERS frames
+        # need none at all, so a client that reads nothing can still send all of these.
+        data = b"\x00" + (0).to_bytes(4, "big")
+        headers = b"".join(hpack_literal(k, v) for k, v in (
+            (":method", "POST"), (":scheme", "http"),
+            (":path", "/envoy.service.auth.v3.Authorization/Check"),
+            (":authority", "127.0.0.1"), ("content-type", "application/grpc"), ("te", "trailers")))
+        out = bytearray(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        # SETTINGS_INITIAL_WINDOW_SIZE = 0: no stream's answer may carry a byte of body.
+        out += h2_frame(0x4, 0, 0, (0x4).to_bytes(2, "big") + (0).to_bytes(4, "big"))
+        for i in range(streams):
+            stream = 2 * i + 1
+            out += h2_frame(0x1, 0x4, stream, headers)  # HEADERS, END_HEADERS
+            out += h2_frame(0x0, 0x1, stream, data)  # DATA, END_STREAM
+        s = socket.create_connection(("127.0.0.1", self.sidecar.ports["grpc"]))
+        s.settimeout(30)
+        try:
+            s.sendall(out)
+        except OSError:
+            pass  # the sidecar may close the connection (GOAWAY) before it has read it all
+        return s
+
+    def test_a_client_that_reads_nothing_holds_a_bounded_number_of_streams(self):
+        pid = self.sidecar.proc.pid
+        # Warm the process up (its first checks allocate what every later check reuses).
+        for _ in range(20):
+            self.assertAllowed(self.check(path=object_path("alice"),
+                                          headers={"x-iamlet-principal": ALICE}), ALICE)
+        before = rss_kib(pid)
+        decided_before = len(self.sidecar.decisions())
+        socks = [self.flood(10_000) for _ in range(5)]
+        try:
+            time.sleep(2)
+            grown = rss_kib(pid) - before
+            # Unbounded, each connection held its 10,000 answers: about 100 MiB in a debug build,
+            # half a GiB for the five. Bounded, the growth is the connections' buffers, 18-28 MiB
+            # whatever the streams.
+            self.assertLess(grown, 96 * 1024, f"resident memory grew {grown} KiB")
+            # At most 50 streams a connection were ever checked; the rest were refused (and a
+            # connection refused too often is closed).
+            decided = len(self.sidecar.decisions()) - decided_before
+            self.assertLessEqual(decided, 5 * 50, decided)
+            # Others are still answered.
+            self.assertAllowed(self.check(path=object_path("alice"),
+                                          headers={"x-iamlet-principal": ALICE}), ALICE)
+        finally:
+            for s in socks:
+                s.close()
+        self.assertIsNone(self.sidecar.proc.poll(), "still running")
+
+    def test_a_client_that_keeps_to_the_limit_is_served_in_full(self):
+        # grpcio, like Envoy, reads SETTINGS_MAX_CONCURRENT_STREAMS and waits for a free stream
+        # (Envoy opens another connection): 200 checks at once on one channel all get answers.
+        stub = self.sidecar.stub()
+        calls = [stub.Check.future(e2e.check_request(path=object_path("alice"),
+                                                     headers={"x-iamlet-principal": ALICE}),
+                                   timeout=30) for _ in range(200)]
+        for call in calls:
+            self.assertAllowed(call.result(), ALICE)
+
+    def test_a_message_larger_than_a_check_is_refused(self):
+        import grpc
+
+        # Headers within `max_header_bytes`, a body over the 1 MiB a check may carry.
+        req = e2e.check_request(path=object_path("alice"), headers={"x-iamlet-principal": ALICE})
+        req.attributes.request.http.raw_body = b"x" * (3 * 1024 * 1024)
+        with self.assertRaises(grpc.RpcError) as caught:
+            self.sidecar.stub().Check(req, timeout=10)
+        self.assertEqual(caught.exception.code(), grpc.StatusCode.OUT_OF_RANGE)
+        # A body within it is checked.
+        req.attributes.request.http.raw_body = b"x" * (512 * 1024)
+        self.assertAllowed(self.sidecar.stub().Check(req, timeout=10), ALICE)
+
+
 class CredentialsFileRaceTest(unittest.TestCase):
     """Finding 7: `iamlet keys` run many times at once loses no update and leaves no temporary file;
     a deactivation that exited 0 stays done whatever runs beside it."""

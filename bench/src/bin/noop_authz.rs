@@ -161,6 +161,9 @@ fn main() -> anyhow::Result<()> {
         tonic::transport::Server::builder()
             .http2_keepalive_interval(Some(HEADER_READ_TIMEOUT))
             .http2_keepalive_timeout(Some(HEADER_READ_TIMEOUT))
+            // The sidecar's defaults for `[limits] max_streams_per_connection` and reset streams.
+            .max_concurrent_streams(100)
+            .http2_max_local_error_reset_streams(Some(1024))
             .add_service(AuthorizationServer::new(Noop))
             .serve_with_incoming(incoming)
             .await

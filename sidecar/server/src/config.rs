@@ -516,10 +516,23 @@ resource = "arn:aws:s3:::{bucket}/{key}"
         let c = Config::parse(base, Path::new("c.toml")).unwrap();
         assert_eq!(c.config.limits.max_connections, 512);
         assert_eq!(c.config.limits.header_read_timeout, Duration::from_secs(30));
-        for bad in ["max_connections = 0", "header_read_timeout = \"0s\""] {
+        assert_eq!(c.config.limits.max_streams_per_connection, 100);
+        for bad in [
+            "max_connections = 0",
+            "header_read_timeout = \"0s\"",
+            "max_streams_per_connection = 0",
+            "max_streams_per_connection = -1",
+        ] {
             let e = Config::parse(&format!("{base}[limits]\n{bad}\n"), Path::new("c.toml"))
-                .unwrap_err();
-            assert!(e.to_string().contains("limits."), "{e}");
+                .unwrap_err()
+                .to_string();
+            // Named: by our check (`limits.key must ...`) or by TOML's (the line, the column).
+            let key = bad.split(' ').next().unwrap();
+            assert!(
+                e.contains(&format!("limits.{key}")) || e.contains("line 4"),
+                "{e}"
+            );
+            assert!(e.contains(key), "{e}");
         }
     }
 }

@@ -1,6 +1,7 @@
 //! `envoy.service.auth.v3.Authorization/Check` over gRPC (tonic, `envoy-types`).
 
 use super::Checks;
+use crate::http::MAX_BODY_BYTES;
 use envoy_types::ext_authz::v3::pb::{
     Authorization, CheckRequest, CheckResponse, DeniedHttpResponse, HeaderValue, HeaderValueOption,
     HttpResponse, HttpStatus, OkHttpResponse,
@@ -25,6 +26,20 @@ impl ExtAuthz {
     pub fn new(service: Checks, authz: Arc<Authorizer>) -> Self {
         ExtAuthz { service, authz }
     }
+}
+
+/// What a `CheckRequest` may hold besides its headers and body: addresses, a client certificate,
+/// filter metadata, context extensions.
+const ATTRIBUTE_BYTES: usize = 64 * 1024;
+
+/// The largest `CheckRequest` read: headers within `max_header_bytes`, a body within what the HTTP
+/// front end reads ([`MAX_BODY_BYTES`]) and the other attributes. tonic's own limit (4 MiB) would
+/// read, on every stream, messages no check can pass; a larger one is refused unread
+/// (tonic answers `OUT_OF_RANGE`, which Envoy with `failure_mode_allow: false` turns into a denial).
+pub(crate) fn max_message_bytes(max_header_bytes: usize) -> usize {
+    max_header_bytes
+        .saturating_add(MAX_BODY_BYTES)
+        .saturating_add(ATTRIBUTE_BYTES)
 }
 
 fn value_to_json(v: &Value) -> serde_json::Value {

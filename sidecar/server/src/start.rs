@@ -557,7 +557,8 @@ pub async fn run(
     };
     let mut grpc_stop = stop_rx.clone();
     // gRPC connections are capped like the others (a stream of accepted connections, each holding
-    // a place until it closes); dead peers are found by HTTP/2 keep-alive pings.
+    // a place until it closes), and so are the streams each one holds open; dead peers are found by
+    // HTTP/2 keep-alive pings.
     let grpc_acceptor = Arc::new(Acceptor::new(grpc_l, cap, "grpc"));
     let incoming = futures_util::stream::unfold(grpc_acceptor, |a| async move {
         let conn = a.accept().await.coalescing();
@@ -567,10 +568,17 @@ pub async fn run(
         tonic::transport::Server::builder()
             .http2_keepalive_interval(Some(limits.header_read_timeout))
             .http2_keepalive_timeout(Some(limits.header_read_timeout))
-            .add_service(AuthorizationServer::new(ExtAuthz::new(
-                guarded,
-                authz.clone(),
-            )))
+            .max_concurrent_streams(limits.max_streams_per_connection)
+            // tonic turns off h2's bound on the streams a client makes the server reset (streams
+            // refused over the limit above count too): past it the connection is closed
+            // (GOAWAY, ENHANCE_YOUR_CALM). 1024 is hyper's and h2's own default.
+            .http2_max_local_error_reset_streams(Some(1024))
+            .add_service(
+                AuthorizationServer::new(ExtAuthz::new(guarded, authz.clone()))
+                    .max_decoding_message_size(crate::grpc::max_message_bytes(
+                        limits.max_header_bytes,
+                    )),
+            )
             .serve_with_incoming_shutdown(incoming, async move {
                 let _ = grpc_stop.changed().await;
             }),

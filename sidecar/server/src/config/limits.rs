@@ -24,6 +24,12 @@ pub struct LimitsSection {
     /// kernel's backlog until one closes.
     #[serde(default = "default_max_connections")]
     pub max_connections: usize,
+    /// Streams one gRPC connection may hold open at once (HTTP/2's `SETTINGS_MAX_CONCURRENT_STREAMS`);
+    /// more are refused (`REFUSED_STREAM`) and Envoy opens another connection. Without it one
+    /// connection holds as many streams as its client opens: a client that reads nothing keeps
+    /// every answer, and its state, in the sidecar's memory.
+    #[serde(default = "default_max_streams_per_connection")]
+    pub max_streams_per_connection: u32,
     /// Time for a request's headers to arrive, and for an idle keep-alive connection's next
     /// request (then it is closed); on gRPC, the HTTP/2 keep-alive ping interval and timeout.
     #[serde(default = "default_header_read_timeout", with = "duration")]
@@ -50,6 +56,10 @@ fn default_grace() -> Duration {
 fn default_max_connections() -> usize {
     512
 }
+/// The least RFC 9113 (5.1.2) recommends, and what gRPC clients assume before a server's SETTINGS.
+fn default_max_streams_per_connection() -> u32 {
+    100
+}
 fn default_header_read_timeout() -> Duration {
     Duration::from_secs(30)
 }
@@ -62,6 +72,7 @@ impl Default for LimitsSection {
             max_header_bytes: default_header_bytes(),
             shutdown_grace: default_grace(),
             max_connections: default_max_connections(),
+            max_streams_per_connection: default_max_streams_per_connection(),
             header_read_timeout: default_header_read_timeout(),
             worker_threads: None,
         }
@@ -79,6 +90,9 @@ impl LimitsSection {
         }
         if self.max_connections == 0 {
             return Err("limits.max_connections must be at least 1".into());
+        }
+        if self.max_streams_per_connection == 0 {
+            return Err("limits.max_streams_per_connection must be at least 1".into());
         }
         if self.header_read_timeout.is_zero() {
             return Err("limits.header_read_timeout must be more than 0".into());
