@@ -270,6 +270,26 @@ class CheckSecurityTest(e2e.Base):
                                  {"x-iamlet-principal": ALICE, "x-padding": "p" * 70_000})
         self.assertEqual(status, 431)
 
+    def test_a_body_over_the_limit_is_denied_and_logged_by_both_front_ends(self):
+        hdr = {"x-iamlet-principal": ALICE}
+        # gRPC: within the message limit (small headers), over the body's.
+        req = e2e.check_request(path=object_path("alice"), headers=hdr)
+        req.attributes.request.http.raw_body = b"x" * (1024 * 1024 + 1)
+        body = self.assertDenied(self.sidecar.stub().Check(req, timeout=10), "Error", 413)
+        self.assertIn("1048577 bytes", body["reason"])
+        self.assertEqual(self.log_line(body["requestId"])["decision"], "Error")
+        # HTTP: refused once the limit is passed, without reading the rest.
+        status, headers, text = self.http("PUT", object_path("alice"), hdr,
+                                          body=b"x" * (1024 * 1024 + 1024))
+        self.assertEqual(status, 413, text)
+        answer = json.loads(text)
+        self.assertEqual(answer["decision"], "Error")
+        self.assertIn("over the limit of 1048576 bytes", answer["reason"])
+        self.assertEqual(self.log_line(answer["requestId"])["decision"], "Error")
+        # At the limit, checked.
+        req.attributes.request.http.raw_body = b"x" * (1024 * 1024)
+        self.assertAllowed(self.sidecar.stub().Check(req, timeout=10), ALICE)
+
     def test_client_input_in_the_log_is_bounded(self):
         long_path = "/unrouted/" + "x" * 50_000
         self.assertDenied(self.check(path=long_path, headers={"x-iamlet-principal": ALICE},

@@ -36,7 +36,7 @@ mod tests;
 
 pub use correlation::Correlation;
 pub use identify::Identity;
-pub use input::{forwarded_for, CheckInput, Origin};
+pub use input::{forwarded_for, CheckInput, Origin, MAX_BODY_BYTES};
 pub use outcome::{CheckDecision, Failure, FailureKind, Outcome, DECISION_ID_HEADER};
 pub use settings::Settings;
 
@@ -359,15 +359,17 @@ impl Authorizer {
         let header_bytes = input.header_bytes();
         let limit = self.settings.max_header_bytes;
         if header_bytes > limit {
-            let mut out = self.failure(
+            return self.too_large(
                 input.protocol,
-                FailureKind::TooLarge,
+                431,
                 format!(
                     "the request's path and headers are {header_bytes} bytes, over the limit of {limit} ([limits] max_header_bytes)"
                 ),
             );
-            out.status = 431;
-            return out;
+        }
+        // The HTTP front end stops reading at the limit; a gRPC check arrives whole.
+        if let Some(body) = input.body.as_ref().filter(|b| b.len() > MAX_BODY_BYTES) {
+            return self.body_too_large(input.protocol, Some(body.len()));
         }
         let now = SystemTime::now();
         let trace = Correlation::of(&input.headers);
@@ -616,6 +618,24 @@ impl Authorizer {
             request_id,
             self.settings.responses.verbose_denials,
         )
+    }
+
+    /// The answer to a request whose body is over [`MAX_BODY_BYTES`] (`len` when it was read
+    /// whole): a 413, logged and counted like any check.
+    pub fn body_too_large(&self, protocol: &'static str, len: Option<usize>) -> Outcome {
+        let size = len.map(|n| format!("{n} bytes, ")).unwrap_or_default();
+        self.too_large(
+            protocol,
+            413,
+            format!("the request's body is {size}over the limit of {MAX_BODY_BYTES} bytes"),
+        )
+    }
+
+    /// A request over one of the size limits: a failure the client caused, with its own status.
+    fn too_large(&self, protocol: &'static str, status: u16, reason: String) -> Outcome {
+        let mut out = self.failure(protocol, FailureKind::TooLarge, reason);
+        out.status = status;
+        out
     }
 
     /// An answer when the check itself could not run (shed, timed out, too large). `fail_open`

@@ -63,7 +63,8 @@ pub enum FailureKind {
     Shed,
     /// No decision within `[limits] check_timeout`.
     Timeout,
-    /// The request's path and headers are over `[limits] max_header_bytes`.
+    /// The request's path and headers are over `[limits] max_header_bytes`, or its body over
+    /// [`crate::MAX_BODY_BYTES`].
     TooLarge,
     /// The identity store cannot answer (a source that has not loaded, or failing past
     /// `max_stale`).

@@ -244,6 +244,18 @@ async fn fail_open_covers_the_store_down_but_never_the_client() {
     big.headers.insert("x-padding".into(), "p".repeat(5000));
     let out = open.check(big).await;
     assert_eq!((out.allowed, out.status), (false, 431));
+    // And a body over the limit, which only a gRPC check brings whole (HTTP stops reading).
+    let mut body = input(Some(ALICE), "/b/home/alice/a.txt");
+    body.body = Some(vec![b'x'; crate::MAX_BODY_BYTES + 1]);
+    let out = open.check(body).await;
+    assert_eq!(
+        (out.allowed, out.status, out.decision),
+        (false, 413, CheckDecision::Error)
+    );
+    assert!(out.reason.contains("1048577 bytes"), "{}", out.reason);
+    let mut body = input(Some(ALICE), "/b/home/alice/a.txt");
+    body.body = Some(vec![b'x'; crate::MAX_BODY_BYTES]);
+    assert!(open.check(body).await.allowed);
     let text = open.metrics().encode();
     assert!(
         text.contains("store_failures_total{kind=\"unavailable\"} 1"),

@@ -1,7 +1,6 @@
 //! `envoy.service.auth.v3.Authorization/Check` over gRPC (tonic, `envoy-types`).
 
 use super::Checks;
-use crate::http::MAX_BODY_BYTES;
 use envoy_types::ext_authz::v3::pb::{
     Authorization, CheckRequest, CheckResponse, DeniedHttpResponse, HeaderValue, HeaderValueOption,
     HttpResponse, HttpStatus, OkHttpResponse,
@@ -9,7 +8,7 @@ use envoy_types::ext_authz::v3::pb::{
 use envoy_types::pb::envoy::config::core::v3::address::Address;
 use envoy_types::pb::google::protobuf::{value::Kind, Struct, Value};
 use envoy_types::pb::google::rpc;
-use iamlet_authz::{Authorizer, CheckInput, Origin, Outcome, DECISION_ID_HEADER};
+use iamlet_authz::{Authorizer, CheckInput, Origin, Outcome, DECISION_ID_HEADER, MAX_BODY_BYTES};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tower::ServiceExt;
@@ -32,8 +31,8 @@ impl ExtAuthz {
 /// filter metadata, context extensions.
 const ATTRIBUTE_BYTES: usize = 64 * 1024;
 
-/// The largest `CheckRequest` read: headers within `max_header_bytes`, a body within what the HTTP
-/// front end reads ([`MAX_BODY_BYTES`]) and the other attributes. tonic's own limit (4 MiB) would
+/// The largest `CheckRequest` read: headers within `max_header_bytes`, a body within
+/// [`MAX_BODY_BYTES`] and the other attributes. tonic's own limit (4 MiB) would
 /// read, on every stream, messages no check can pass; a larger one is refused unread
 /// (tonic answers `OUT_OF_RANGE`, which Envoy with `failure_mode_allow: false` turns into a denial).
 pub(crate) fn max_message_bytes(max_header_bytes: usize) -> usize {

@@ -9,15 +9,13 @@ use super::Checks;
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response, StatusCode};
-use iamlet_authz::{forwarded_for, Authorizer, CheckInput, Origin, DECISION_ID_HEADER};
+use iamlet_authz::{
+    forwarded_for, Authorizer, CheckInput, Origin, Outcome, DECISION_ID_HEADER, MAX_BODY_BYTES,
+};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tower::ServiceExt;
-
-/// The largest body Envoy may send with a check (`with_request_body`'s `max_request_bytes` should
-/// stay below it); a larger one is refused.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 /// What the HTTP front end needs besides the authorizer.
 #[derive(Clone, Debug)]
@@ -196,29 +194,30 @@ impl HttpMode {
                 Ok(b) => {
                     input.body = Some(b.to_bytes().to_vec()).filter(|b| !b.is_empty() && !partial)
                 }
-                Err(_) => return respond(
-                    413,
-                    &[("content-type".into(), "application/json".into())],
-                    serde_json::json!({"error": "RequestEntityTooLarge", "limit": MAX_BODY_BYTES})
-                        .to_string(),
-                ),
+                // Not read further: its size is unknown.
+                Err(_) => return outcome_response(self.authz.body_too_large("http", None)),
             }
         }
         let result = self.service.clone().oneshot(input).await;
-        let out = crate::guard::answer(&self.authz, "http", result);
-        if out.allowed {
-            respond(200, &out.upstream_headers, String::new())
-        } else {
-            respond(
-                out.status,
-                &[
-                    ("content-type".into(), "application/json".into()),
-                    ("x-iamlet-request-id".into(), out.request_id.clone()),
-                    (DECISION_ID_HEADER.into(), out.decision_id.clone()),
-                ],
-                out.body,
-            )
-        }
+        outcome_response(crate::guard::answer(&self.authz, "http", result))
+    }
+}
+
+/// The HTTP answer to an outcome: 200 with the headers for the upstream, or the denial's status
+/// and JSON body.
+fn outcome_response(out: Outcome) -> Response<Full<Bytes>> {
+    if out.allowed {
+        respond(200, &out.upstream_headers, String::new())
+    } else {
+        respond(
+            out.status,
+            &[
+                ("content-type".into(), "application/json".into()),
+                ("x-iamlet-request-id".into(), out.request_id.clone()),
+                (DECISION_ID_HEADER.into(), out.decision_id.clone()),
+            ],
+            out.body,
+        )
     }
 }
 
