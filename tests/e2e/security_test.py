@@ -557,6 +557,14 @@ class GrpcStreamFloodTest(e2e.Base):
         # A body within it is checked.
         req.attributes.request.http.raw_body = b"x" * (512 * 1024)
         self.assertAllowed(self.sidecar.stub().Check(req, timeout=10), ALICE)
+        # So is a check at every limit at once: a path filling `max_header_bytes` (carried twice,
+        # as `path` and `:path`), a whole 1 MiB body and 30 KB of context extensions. It maps to
+        # no route.
+        path = "/" + "a" * 65_000
+        req = e2e.check_request(path=path, headers={"x-iamlet-principal": ALICE, ":path": path},
+                                context_extensions={"note": "c" * 30_000})
+        req.attributes.request.http.raw_body = b"x" * (1024 * 1024)
+        self.assertDenied(self.sidecar.stub().Check(req, timeout=10), "Unmapped")
 
 
 class CredentialsFileRaceTest(unittest.TestCase):

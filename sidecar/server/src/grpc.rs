@@ -31,12 +31,14 @@ impl ExtAuthz {
 /// filter metadata, context extensions.
 const ATTRIBUTE_BYTES: usize = 64 * 1024;
 
-/// The largest `CheckRequest` read: headers within `max_header_bytes`, a body within
-/// [`MAX_BODY_BYTES`] and the other attributes. tonic's own limit (4 MiB) would
-/// read, on every stream, messages no check can pass; a larger one is refused unread
-/// (tonic answers `OUT_OF_RANGE`, which Envoy with `failure_mode_allow: false` turns into a denial).
+/// The largest `CheckRequest` read: headers within `max_header_bytes` (twice: the path is counted
+/// once there but carried as `path` and `:path`), a body within [`MAX_BODY_BYTES`] and the other
+/// attributes. tonic's own limit (4 MiB) would read, on every stream, messages no check can pass;
+/// a larger one is refused unread (tonic answers `OUT_OF_RANGE`, which Envoy with
+/// `failure_mode_allow: false` turns into a denial).
 pub(crate) fn max_message_bytes(max_header_bytes: usize) -> usize {
     max_header_bytes
+        .saturating_mul(2)
         .saturating_add(MAX_BODY_BYTES)
         .saturating_add(ATTRIBUTE_BYTES)
 }
