@@ -272,6 +272,11 @@ class Sidecar:
     def decisions(self):
         return read_decisions(self.log_path)
 
+    def rss_kib(self):
+        """The process's resident memory."""
+        with open(f"/proc/{self.proc.pid}/status") as f:
+            return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+
     def wait_decisions(self, n, timeout=5):
         """The decision log is written by a task of its own: wait for `n` lines."""
         deadline = time.monotonic() + timeout
@@ -1302,9 +1307,7 @@ class SoakTest(unittest.TestCase):
             )
             samples = []
             while gen.poll() is None:
-                with open(f"/proc/{pid}/status") as f:
-                    rss = int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
-                samples.append((rss, len(os.listdir(f"/proc/{pid}/fd"))))
+                samples.append((sidecar.rss_kib(), len(os.listdir(f"/proc/{pid}/fd"))))
                 time.sleep(0.5)
             out, _ = gen.communicate()
             result = json.loads(out.splitlines()[-1])

@@ -279,7 +279,7 @@ class CheckSecurityTest(e2e.Base):
         self.assertIn("1048577 bytes", body["reason"])
         self.assertEqual(self.log_line(body["requestId"])["decision"], "Error")
         # HTTP: refused once the limit is passed, without reading the rest.
-        status, headers, text = self.http("PUT", object_path("alice"), hdr,
+        status, _, text = self.http("PUT", object_path("alice"), hdr,
                                           body=b"x" * (1024 * 1024 + 1024))
         self.assertEqual(status, 413, text)
         answer = json.loads(text)
@@ -466,11 +466,6 @@ def h2_frame(kind, flags, stream, payload=b""):
             + stream.to_bytes(4, "big") + payload)
 
 
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
-
-
 class GrpcStreamFloodTest(e2e.Base):
     """A gRPC client that never lets an answer reach it: it opens its connection with a flow-control
     window of 0 (so no answer's body can be sent) and asks on thousands of streams, reading nothing.
@@ -508,17 +503,16 @@ class GrpcStreamFloodTest(e2e.Base):
         return s
 
     def test_a_client_that_reads_nothing_holds_a_bounded_number_of_streams(self):
-        pid = self.sidecar.proc.pid
         # Warm the process up (its first checks allocate what every later check reuses).
         for _ in range(20):
             self.assertAllowed(self.check(path=object_path("alice"),
                                           headers={"x-iamlet-principal": ALICE}), ALICE)
-        before = rss_kib(pid)
+        before = self.sidecar.rss_kib()
         decided_before = len(self.sidecar.decisions())
         socks = [self.flood(10_000) for _ in range(5)]
         try:
             time.sleep(2)
-            grown = rss_kib(pid) - before
+            grown = self.sidecar.rss_kib() - before
             # Unbounded, each connection held its 10,000 answers: about 100 MiB in a debug build,
             # half a GiB for the five. Bounded, the growth is the connections' buffers, 18-28 MiB
             # whatever the streams.
