@@ -388,6 +388,16 @@ class Base(unittest.TestCase):
     def check(self, **kw):
         return self.sidecar.stub().Check(check_request(**kw), timeout=10)
 
+    def http(self, method, path, headers, body=None):
+        """The HTTP ext_authz port's answer to a request: status, headers, body text."""
+        req = urllib.request.Request(f"http://127.0.0.1:{self.sidecar.ports['http']}{path}",
+                                     method=method, headers=headers, data=body)
+        try:
+            with urllib.request.urlopen(req, timeout=10) as r:
+                return r.status, dict(r.headers), r.read().decode()
+        except urllib.error.HTTPError as e:
+            return e.code, dict(e.headers), e.read().decode()
+
     def log_line(self, request_id):
         """The decision-log line of a request (the log is written by a task of its own)."""
         for _ in range(100):
@@ -579,16 +589,6 @@ class HttpModeTest(Base):
     """Envoy's HTTP ext_authz mode: the original request, forwarded as plain HTTP."""
 
     engine = "native"
-
-    def http(self, method, path, headers):
-        req = urllib.request.Request(
-            f"http://127.0.0.1:{self.sidecar.ports['http']}{path}", method=method, headers=headers
-        )
-        try:
-            with urllib.request.urlopen(req, timeout=10) as r:
-                return r.status, dict(r.headers), r.read().decode()
-        except urllib.error.HTTPError as e:
-            return e.code, dict(e.headers), e.read().decode()
 
     def test_same_decisions_as_grpc(self):
         https = {"x-forwarded-proto": "https", "x-iamlet-principal": ALICE, "x-forwarded-for": "10.1.2.3"}

@@ -226,15 +226,6 @@ class CheckSecurityTest(e2e.Base):
         cls.options = {"prepare": cls.prepare}
         super().setUpClass()
 
-    def http(self, method, path, headers, body=None):
-        req = urllib.request.Request(f"http://127.0.0.1:{self.sidecar.ports['http']}{path}",
-                                     method=method, headers=headers, data=body)
-        try:
-            with urllib.request.urlopen(req, timeout=10) as r:
-                return r.status, dict(r.headers), r.read().decode()
-        except urllib.error.HTTPError as e:
-            return e.code, dict(e.headers), e.read().decode()
-
     def test_paths_are_normalized_and_ambiguity_denied(self):
         hdr = {"x-iamlet-principal": ALICE}
         for path in (f"/buckets/{BUCKET}/objects/home/alice/../bob/notes.txt",
@@ -559,6 +550,42 @@ class GrpcStreamFloodTest(e2e.Base):
                                 context_extensions={"note": "c" * 30_000})
         req.attributes.request.http.raw_body = b"x" * (1024 * 1024)
         self.assertDenied(self.sidecar.stub().Check(req, timeout=10), "Unmapped")
+
+
+class BodyLimitTest(e2e.Base):
+    """`[limits] max_body_bytes` set low, as by a deployment whose checks carry small bodies: both
+    front ends refuse a body over it with a logged 413, and a gRPC message that could only carry a
+    larger one is refused unread."""
+
+    engine = "native"
+    options = {"limits_extra": "max_body_bytes = 4096"}
+
+    def test_bodies_over_the_configured_limit_are_refused_by_both_front_ends(self):
+        import grpc
+
+        hdr = {"x-iamlet-principal": ALICE}
+        req = e2e.check_request(path=object_path("alice"), headers=hdr)
+        req.attributes.request.http.raw_body = b"x" * 4096
+        self.assertAllowed(self.sidecar.stub().Check(req, timeout=10), ALICE)
+        req.attributes.request.http.raw_body = b"x" * 4097
+        body = self.assertDenied(self.sidecar.stub().Check(req, timeout=10), "Error", 413)
+        self.assertIn("4097 bytes, over the limit of 4096 bytes ([limits] max_body_bytes)",
+                      body["reason"])
+        self.assertEqual(self.log_line(body["requestId"])["decision"], "Error")
+        # The message limit follows: twice 64 KiB of headers, 4 KiB of body, 64 KiB of the rest.
+        req.attributes.request.http.raw_body = b"x" * (256 * 1024)
+        with self.assertRaises(grpc.RpcError) as caught:
+            self.sidecar.stub().Check(req, timeout=10)
+        self.assertEqual(caught.exception.code(), grpc.StatusCode.OUT_OF_RANGE)
+
+        https = {**hdr, "x-forwarded-proto": "https"}  # the bucket policy denies plain HTTP
+        status, _, text = self.http("PUT", object_path("alice"), https, body=b"x" * 4096)
+        self.assertEqual(status, 200, text)
+        status, _, text = self.http("PUT", object_path("alice"), https, body=b"x" * 4097)
+        self.assertEqual(status, 413, text)
+        answer = json.loads(text)
+        self.assertIn("over the limit of 4096 bytes", answer["reason"])
+        self.assertEqual(self.log_line(answer["requestId"])["decision"], "Error")
 
 
 class CredentialsFileRaceTest(unittest.TestCase):

@@ -49,10 +49,11 @@ pub struct CheckInput {
     pub body: Option<Vec<u8>>,
 }
 
-/// The largest body a check reads (Envoy's `with_request_body` `max_request_bytes` should stay below
-/// it): the HTTP front end stops reading there and a gRPC check carrying more is refused, both with
-/// 413, logged and counted like any check.
-pub const MAX_BODY_BYTES: usize = 1024 * 1024;
+/// The largest body a check reads unless `[limits] max_body_bytes` says otherwise (Envoy's
+/// `with_request_body` `max_request_bytes` should stay below it): the HTTP front end stops reading
+/// there and a gRPC check carrying more is refused, both with 413, logged and counted like any
+/// check.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 1024 * 1024;
 
 impl Origin {
     /// Whether a proxy describes the client (its forwarding headers are read).

@@ -36,7 +36,7 @@ mod tests;
 
 pub use correlation::Correlation;
 pub use identify::Identity;
-pub use input::{forwarded_for, CheckInput, Origin, MAX_BODY_BYTES};
+pub use input::{forwarded_for, CheckInput, Origin, DEFAULT_MAX_BODY_BYTES};
 pub use outcome::{CheckDecision, Failure, FailureKind, Outcome, DECISION_ID_HEADER};
 pub use settings::Settings;
 
@@ -368,7 +368,11 @@ impl Authorizer {
             );
         }
         // The HTTP front end stops reading at the limit; a gRPC check arrives whole.
-        if let Some(body) = input.body.as_ref().filter(|b| b.len() > MAX_BODY_BYTES) {
+        if let Some(body) = input
+            .body
+            .as_ref()
+            .filter(|b| b.len() > self.settings.max_body_bytes)
+        {
             return self.body_too_large(input.protocol, Some(body.len()));
         }
         let now = SystemTime::now();
@@ -620,14 +624,17 @@ impl Authorizer {
         )
     }
 
-    /// The answer to a request whose body is over [`MAX_BODY_BYTES`] (`len` when it was read
-    /// whole): a 413, logged and counted like any check.
+    /// The answer to a request whose body is over `[limits] max_body_bytes` (`len` when it was
+    /// read whole): a 413, logged and counted like any check.
     pub fn body_too_large(&self, protocol: &'static str, len: Option<usize>) -> Outcome {
         let size = len.map(|n| format!("{n} bytes, ")).unwrap_or_default();
+        let limit = self.settings.max_body_bytes;
         self.too_large(
             protocol,
             413,
-            format!("the request's body is {size}over the limit of {MAX_BODY_BYTES} bytes"),
+            format!(
+                "the request's body is {size}over the limit of {limit} bytes ([limits] max_body_bytes)"
+            ),
         )
     }
 

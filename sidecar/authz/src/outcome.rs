@@ -64,7 +64,7 @@ pub enum FailureKind {
     /// No decision within `[limits] check_timeout`.
     Timeout,
     /// The request's path and headers are over `[limits] max_header_bytes`, or its body over
-    /// [`crate::MAX_BODY_BYTES`].
+    /// `[limits] max_body_bytes`.
     TooLarge,
     /// The identity store cannot answer (a source that has not loaded, or failing past
     /// `max_stale`).

@@ -21,6 +21,9 @@ pub struct Settings {
     pub responses: ResponsesSection,
     /// Total bytes of a request's path and headers accepted.
     pub max_header_bytes: usize,
+    /// The largest body a check accepts (HTTP mode stops reading past it; a gRPC check carrying
+    /// more is refused): over it, a 413.
+    pub max_body_bytes: usize,
     /// The route map.
     pub routes: Routes,
 }

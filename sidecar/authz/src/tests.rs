@@ -86,6 +86,7 @@ fn settings(enforce: bool, allow_unmapped: bool, fail_open: bool) -> Settings {
             ..ResponsesSection::default()
         },
         max_header_bytes: 4096,
+        max_body_bytes: 2048,
         routes: Routes::compile(&[route]).unwrap(),
     }
 }
@@ -246,16 +247,35 @@ async fn fail_open_covers_the_store_down_but_never_the_client() {
     assert_eq!((out.allowed, out.status), (false, 431));
     // And a body over the limit, which only a gRPC check brings whole (HTTP stops reading).
     let mut body = input(Some(ALICE), "/b/home/alice/a.txt");
-    body.body = Some(vec![b'x'; crate::MAX_BODY_BYTES + 1]);
+    body.body = Some(vec![b'x'; 2049]);
     let out = open.check(body).await;
     assert_eq!(
         (out.allowed, out.status, out.decision),
         (false, 413, CheckDecision::Error)
     );
-    assert!(out.reason.contains("1048577 bytes"), "{}", out.reason);
+    assert!(
+        out.reason
+            .contains("2049 bytes, over the limit of 2048 bytes ([limits] max_body_bytes)"),
+        "{}",
+        out.reason
+    );
     let mut body = input(Some(ALICE), "/b/home/alice/a.txt");
-    body.body = Some(vec![b'x'; crate::MAX_BODY_BYTES]);
+    body.body = Some(vec![b'x'; 2048]);
     assert!(open.check(body).await.allowed);
+    // A limit of 0: no body at all, and an empty one is none.
+    let none = authorizer(
+        Settings {
+            max_body_bytes: 0,
+            ..settings(true, false, true)
+        },
+        None,
+    );
+    let mut body = input(Some(ALICE), "/b/home/alice/a.txt");
+    body.body = Some(vec![b'x']);
+    assert_eq!(none.check(body).await.status, 413);
+    let mut empty = input(Some(ALICE), "/b/home/alice/a.txt");
+    empty.body = Some(Vec::new());
+    assert!(none.check(empty).await.allowed);
     let text = open.metrics().encode();
     assert!(
         text.contains("store_failures_total{kind=\"unavailable\"} 1"),

@@ -143,6 +143,7 @@ impl Checked {
             mode: c.mode.clone(),
             responses: c.responses.clone(),
             max_header_bytes: c.limits.max_header_bytes,
+            max_body_bytes: c.limits.max_body_bytes,
             routes: self.routes.clone(),
         }
     }
@@ -517,7 +518,17 @@ resource = "arn:aws:s3:::{bucket}/{key}"
         assert_eq!(c.config.limits.max_connections, 512);
         assert_eq!(c.config.limits.header_read_timeout, Duration::from_secs(30));
         assert_eq!(c.config.limits.max_streams_per_connection, 100);
+        assert_eq!(c.config.limits.max_body_bytes, 1024 * 1024);
+        assert_eq!(c.settings().max_body_bytes, 1024 * 1024);
+        let none = Config::parse(
+            &format!("{base}[limits]\nmax_body_bytes = 0\n"),
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        assert_eq!(none.settings().max_body_bytes, 0);
         for bad in [
+            "max_body_bytes = 67108865",
+            "max_body_bytes = -1",
             "max_connections = 0",
             "header_read_timeout = \"0s\"",
             "max_streams_per_connection = 0",

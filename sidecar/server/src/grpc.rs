@@ -8,7 +8,7 @@ use envoy_types::ext_authz::v3::pb::{
 use envoy_types::pb::envoy::config::core::v3::address::Address;
 use envoy_types::pb::google::protobuf::{value::Kind, Struct, Value};
 use envoy_types::pb::google::rpc;
-use iamlet_authz::{Authorizer, CheckInput, Origin, Outcome, DECISION_ID_HEADER, MAX_BODY_BYTES};
+use iamlet_authz::{Authorizer, CheckInput, Origin, Outcome, DECISION_ID_HEADER};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tower::ServiceExt;
@@ -32,14 +32,14 @@ impl ExtAuthz {
 const ATTRIBUTE_BYTES: usize = 64 * 1024;
 
 /// The largest `CheckRequest` read: headers within `max_header_bytes` (twice: the path is counted
-/// once there but carried as `path` and `:path`), a body within [`MAX_BODY_BYTES`] and the other
+/// once there but carried as `path` and `:path`), a body within `max_body_bytes` and the other
 /// attributes. tonic's own limit (4 MiB) would read, on every stream, messages no check can pass;
 /// a larger one is refused unread (tonic answers `OUT_OF_RANGE`, which Envoy with
 /// `failure_mode_allow: false` turns into a denial).
-pub(crate) fn max_message_bytes(max_header_bytes: usize) -> usize {
+pub(crate) fn max_message_bytes(max_header_bytes: usize, max_body_bytes: usize) -> usize {
     max_header_bytes
         .saturating_mul(2)
-        .saturating_add(MAX_BODY_BYTES)
+        .saturating_add(max_body_bytes)
         .saturating_add(ATTRIBUTE_BYTES)
 }
 

@@ -9,9 +9,7 @@ use super::Checks;
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response, StatusCode};
-use iamlet_authz::{
-    forwarded_for, Authorizer, CheckInput, Origin, Outcome, DECISION_ID_HEADER, MAX_BODY_BYTES,
-};
+use iamlet_authz::{forwarded_for, Authorizer, CheckInput, Origin, Outcome, DECISION_ID_HEADER};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -190,7 +188,8 @@ impl HttpMode {
                 .headers
                 .get("x-envoy-auth-partial-body")
                 .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
-            match Limited::new(body, MAX_BODY_BYTES).collect().await {
+            let limit = self.authz.settings().max_body_bytes;
+            match Limited::new(body, limit).collect().await {
                 Ok(b) => {
                     input.body = Some(b.to_bytes().to_vec()).filter(|b| !b.is_empty() && !partial)
                 }

@@ -577,6 +577,7 @@ pub async fn run(
                 AuthorizationServer::new(ExtAuthz::new(guarded, authz.clone()))
                     .max_decoding_message_size(crate::grpc::max_message_bytes(
                         limits.max_header_bytes,
+                        limits.max_body_bytes,
                     )),
             )
             .serve_with_incoming_shutdown(incoming, async move {

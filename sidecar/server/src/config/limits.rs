@@ -17,6 +17,11 @@ pub struct LimitsSection {
     /// Total bytes of request headers accepted.
     #[serde(default = "default_header_bytes")]
     pub max_header_bytes: usize,
+    /// The largest request body a check accepts (Envoy's `with_request_body`), over it a 413: what
+    /// each connection may make the sidecar hold for one check. 0 for a deployment that sends no
+    /// bodies; at most [`MAX_BODY_BYTES`].
+    #[serde(default = "default_body_bytes")]
+    pub max_body_bytes: usize,
     /// Grace period to drain in-flight checks on shutdown.
     #[serde(default = "default_grace", with = "duration")]
     pub shutdown_grace: Duration,
@@ -50,6 +55,9 @@ fn default_concurrency() -> usize {
 fn default_header_bytes() -> usize {
     64 * 1024
 }
+fn default_body_bytes() -> usize {
+    iamlet_authz::DEFAULT_MAX_BODY_BYTES
+}
 fn default_grace() -> Duration {
     Duration::from_secs(10)
 }
@@ -70,6 +78,7 @@ impl Default for LimitsSection {
             check_timeout: default_timeout(),
             concurrency: default_concurrency(),
             max_header_bytes: default_header_bytes(),
+            max_body_bytes: default_body_bytes(),
             shutdown_grace: default_grace(),
             max_connections: default_max_connections(),
             max_streams_per_connection: default_max_streams_per_connection(),
@@ -81,6 +90,9 @@ impl Default for LimitsSection {
 
 /// More threads than this is a typo, not a machine.
 const MAX_WORKER_THREADS: usize = 1024;
+/// A check's body is read whole into memory (a SigV4 payload hash is checked against it): a larger
+/// limit is an upload, which Envoy should not be sending to an authorizer.
+pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
 impl LimitsSection {
     /// What is wrong with the limits, naming the key.
@@ -93,6 +105,12 @@ impl LimitsSection {
         }
         if self.max_streams_per_connection == 0 {
             return Err("limits.max_streams_per_connection must be at least 1".into());
+        }
+        if self.max_body_bytes > MAX_BODY_BYTES {
+            return Err(format!(
+                "limits.max_body_bytes is {}; it must be at most {MAX_BODY_BYTES} (64 MiB)",
+                self.max_body_bytes
+            ));
         }
         if self.header_read_timeout.is_zero() {
             return Err("limits.header_read_timeout must be more than 0".into());
