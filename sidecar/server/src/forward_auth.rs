@@ -18,11 +18,11 @@
 
 use super::Checks;
 use crate::config::ForwardAuthStyle;
-use crate::http::{header_map, unbuildable};
+use crate::http::{deny_headers, header_map, upstream_headers};
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
-use hyper::{HeaderMap, Request, Response, StatusCode};
-use iamlet_authz::{forwarded_for, Authorizer, CheckInput, Origin, Outcome, DECISION_ID_HEADER};
+use hyper::{HeaderMap, Request, Response};
+use iamlet_authz::{forwarded_for, Authorizer, CheckInput, Origin, Outcome};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -130,32 +130,17 @@ fn check_headers(parts: &HeaderMap, original: &Original) -> HashMap<String, Stri
 }
 
 fn respond(out: &Outcome) -> Response<Full<Bytes>> {
-    let (status, headers, body): (u16, Vec<(&str, &str)>, &str) = if out.allowed {
-        let h = out
-            .upstream_headers
-            .iter()
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .chain([("x-iamlet-request-id", out.request_id.as_str())])
-            .collect();
-        (200, h, "")
+    if out.allowed {
+        // The request id goes upstream too: the proxy copies it into its access log.
+        let headers =
+            upstream_headers(out).chain([("x-iamlet-request-id", out.request_id.as_str())]);
+        crate::http::respond(200, headers, Bytes::new())
     } else {
         // nginx's `auth_request` returns 401 and 403 to the client and turns any other status into
         // a 500: every other denial (a bad request, an oversized one) is a 403, its body saying why.
         let status = if out.status == 401 { 401 } else { 403 };
-        let h = vec![
-            ("content-type", "application/json"),
-            ("x-iamlet-request-id", out.request_id.as_str()),
-            (DECISION_ID_HEADER, out.decision_id.as_str()),
-        ];
-        (status, h, out.body.as_str())
-    };
-    let mut b =
-        Response::builder().status(StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN));
-    for (k, v) in headers {
-        b = b.header(k, v);
+        crate::http::respond(status, deny_headers(out), out.body.clone())
     }
-    b.body(Full::new(Bytes::from(body.to_owned())))
-        .unwrap_or_else(|_| unbuildable())
 }
 
 impl ForwardAuth {

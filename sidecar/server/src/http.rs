@@ -116,14 +116,35 @@ pub(crate) fn header_map(headers: &hyper::HeaderMap) -> HashMap<String, String> 
     out
 }
 
-fn respond(status: u16, headers: &[(String, String)], body: String) -> Response<Full<Bytes>> {
+/// An answer of the check ports (HTTP mode, forward-auth): `status`, `headers`, `body`.
+pub(crate) fn respond<'a>(
+    status: u16,
+    headers: impl IntoIterator<Item = (&'a str, &'a str)>,
+    body: impl Into<Bytes>,
+) -> Response<Full<Bytes>> {
     let mut b =
         Response::builder().status(StatusCode::from_u16(status).unwrap_or(StatusCode::FORBIDDEN));
     for (k, v) in headers {
-        b = b.header(k.as_str(), v.as_str());
+        b = b.header(k, v);
     }
-    b.body(Full::new(Bytes::from(body)))
+    b.body(Full::new(body.into()))
         .unwrap_or_else(|_| unbuildable())
+}
+
+/// The headers of a denial's JSON body: its type, and the ids that find it in the decision log.
+pub(crate) fn deny_headers(out: &Outcome) -> [(&str, &str); 3] {
+    [
+        ("content-type", "application/json"),
+        ("x-iamlet-request-id", out.request_id.as_str()),
+        (DECISION_ID_HEADER, out.decision_id.as_str()),
+    ]
+}
+
+/// The headers an allow passes to the upstream (the principal, the action).
+pub(crate) fn upstream_headers(out: &Outcome) -> impl Iterator<Item = (&str, &str)> {
+    out.upstream_headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
 }
 
 /// The answer when an answer could not be built (a header value that is not a valid HTTP header,
@@ -204,19 +225,12 @@ impl HttpMode {
 
 /// The HTTP answer to an outcome: 200 with the headers for the upstream, or the denial's status
 /// and JSON body.
-fn outcome_response(out: Outcome) -> Response<Full<Bytes>> {
+fn outcome_response(mut out: Outcome) -> Response<Full<Bytes>> {
     if out.allowed {
-        respond(200, &out.upstream_headers, String::new())
+        respond(200, upstream_headers(&out), Bytes::new())
     } else {
-        respond(
-            out.status,
-            &[
-                ("content-type".into(), "application/json".into()),
-                ("x-iamlet-request-id".into(), out.request_id.clone()),
-                (DECISION_ID_HEADER.into(), out.decision_id.clone()),
-            ],
-            out.body,
-        )
+        let body = std::mem::take(&mut out.body);
+        respond(out.status, deny_headers(&out), body)
     }
 }
 
@@ -293,11 +307,7 @@ mod tests {
 
     #[test]
     fn an_answer_that_cannot_be_built_is_a_deny() {
-        let r = respond(
-            200,
-            &[("x-iamlet-principal".into(), "bad\nvalue".into())],
-            String::new(),
-        );
+        let r = respond(200, [("x-iamlet-principal", "bad\nvalue")], Bytes::new());
         assert_eq!(r.status(), StatusCode::FORBIDDEN);
     }
 }
