@@ -291,6 +291,11 @@ impl Routes {
         Ok(Routes { routes })
     }
 
+    /// The action of each route, in the map's order.
+    pub fn actions(&self) -> impl Iterator<Item = &str> {
+        self.routes.iter().map(|r| r.action.as_str())
+    }
+
     /// The number of routes.
     pub fn len(&self) -> usize {
         self.routes.len()

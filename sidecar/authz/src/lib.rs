@@ -65,6 +65,7 @@ pub struct Authorizer {
     metrics: Arc<Metrics>,
     authenticator: Option<Arc<Authenticator>>,
     decisions: Option<DecisionCache>,
+    read_only: map::ReadOnly,
 }
 
 /// The authorizer as a `tower::Service`: the innermost service of the servers' stack.
@@ -160,6 +161,7 @@ impl Authorizer {
         metrics: Arc<Metrics>,
     ) -> Self {
         Authorizer {
+            read_only: map::ReadOnly::of(&settings.routes),
             settings,
             store,
             shadow,
@@ -491,7 +493,7 @@ impl Authorizer {
         rec.action = Some(mapped.action.clone());
         rec.resource = Some(mapped.resource.clone());
         rec.resource_account = mapped.resource_account.clone();
-        rec.read_only = read_only(&mapped.action);
+        rec.read_only = self.read_only.get(&mapped.action);
         if let Err(e) = context::check_signed_region(&self.settings.context, &identity, &mapped) {
             return unauthenticated(e);
         }
@@ -698,15 +700,6 @@ fn store_failure(e: StoreError) -> Result<Decided, Failure> {
             message: e.to_string(),
         }),
     }
-}
-
-/// Whether an action only reads: its access level in the catalog is List or Read (`None` for an
-/// action the catalog does not know).
-fn read_only(action: &str) -> Option<bool> {
-    use iamlet_engine::catalog::{AccessLevel, Catalog};
-    let (service, name) = action.split_once(':')?;
-    let level = Catalog::embedded().service(service)?.action(name)?.level();
-    Some(matches!(level, AccessLevel::List | AccessLevel::Read))
 }
 
 /// What a shadow store decided, when it differs from the live one: its decision, or

@@ -183,11 +183,12 @@ enum Outcome<V> {
 }
 
 type Flight<V> = Arc<OnceCell<Outcome<V>>>;
+type Hasher = foldhash::fast::RandomState;
 
 #[derive(Debug)]
 struct State<K: Hash + Eq, V> {
-    lru: LruCache<K, Entry<V>>,
-    inflight: HashMap<K, Flight<V>>,
+    lru: LruCache<K, Entry<V>, Hasher>,
+    inflight: HashMap<K, Flight<V>, Hasher>,
     generation: u64,
 }
 
@@ -209,8 +210,8 @@ where
         Cache {
             config,
             state: Mutex::new(State {
-                lru: LruCache::new(config.capacity),
-                inflight: HashMap::new(),
+                lru: LruCache::with_hasher(config.capacity, Hasher::default()),
+                inflight: HashMap::default(),
                 generation: 0,
             }),
             metrics: Arc::new(CacheMetrics::default()),
