@@ -256,7 +256,9 @@ impl Service {
     }
 }
 
-/// A name in ASCII lower case, copied only when it has upper-case letters.
+/// A name in ASCII lower case, copied only when it has upper-case letters. ASCII only, unlike the
+/// context's `lowered`: service and action names are ASCII, and Unicode folding would let a name
+/// spelled with a character that lowercases to an ASCII letter (KELVIN SIGN to `k`) pass for one.
 fn ascii_lowered(name: &str) -> std::borrow::Cow<'_, str> {
     if name.bytes().any(|b| b.is_ascii_uppercase()) {
         std::borrow::Cow::Owned(name.to_ascii_lowercase())
@@ -484,6 +486,10 @@ mod tests {
         );
         let s3 = c.service("S3").map(|s| s.actions().len());
         assert_eq!(s3, Some(3));
+        // Case folds in ASCII only: KELVIN SIGN lowercases to `k` but names nothing.
+        let kelvin = "ListAllMyBuc\u{212A}ets";
+        assert_eq!(kelvin.to_lowercase(), "listallmybuckets");
+        assert!(c.service("s3").and_then(|s| s.action(kelvin)).is_none());
         assert_eq!(c.expand("s3:get*"), vec!["s3:GetObject"]);
         assert_eq!(
             c.actions_matching("S3:*Object"),
