@@ -135,6 +135,18 @@ pub struct Outcome {
 /// The header carrying the decision id to the upstream (and on denials, to the client).
 pub const DECISION_ID_HEADER: &str = "x-iamlet-decision-id";
 
+impl Outcome {
+    /// The headers of a denial's JSON body, on every port (gRPC, HTTP mode, forward-auth): its
+    /// type, and the ids that find it in the decision log.
+    pub fn deny_headers(&self) -> [(&'static str, &str); 3] {
+        [
+            ("content-type", "application/json"),
+            ("x-iamlet-request-id", self.request_id.as_str()),
+            (DECISION_ID_HEADER, self.decision_id.as_str()),
+        ]
+    }
+}
+
 /// What an answer is made of, before its body is written.
 #[derive(Debug)]
 pub(crate) struct Answer {
@@ -226,6 +238,14 @@ mod tests {
         assert!(
             out.upstream_headers.is_empty(),
             "no headers upstream on a deny"
+        );
+        assert_eq!(
+            out.deny_headers(),
+            [
+                ("content-type", "application/json"),
+                ("x-iamlet-request-id", "r1"),
+                (DECISION_ID_HEADER, "d1")
+            ]
         );
         let out = deny(401, None).into_outcome("r2".into(), "d2".into(), true);
         let body: serde_json::Value = serde_json::from_str(&out.body).unwrap();

@@ -18,7 +18,7 @@
 
 use super::Checks;
 use crate::config::ForwardAuthStyle;
-use crate::http::{deny_headers, header_map, upstream_headers};
+use crate::http::{header_map, upstream_headers};
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::{HeaderMap, Request, Response};
@@ -139,7 +139,7 @@ fn respond(out: &Outcome) -> Response<Full<Bytes>> {
         // nginx's `auth_request` returns 401 and 403 to the client and turns any other status into
         // a 500: every other denial (a bad request, an oversized one) is a 403, its body saying why.
         let status = if out.status == 401 { 401 } else { 403 };
-        crate::http::respond(status, deny_headers(out), out.body.clone())
+        crate::http::respond(status, out.deny_headers(), out.body.clone())
     }
 }
 

@@ -8,7 +8,7 @@ use envoy_types::ext_authz::v3::pb::{
 use envoy_types::pb::envoy::config::core::v3::address::Address;
 use envoy_types::pb::google::protobuf::{value::Kind, Struct, Value};
 use envoy_types::pb::google::rpc;
-use iamlet_authz::{Authorizer, CheckInput, Origin, Outcome, DECISION_ID_HEADER};
+use iamlet_authz::{Authorizer, CheckInput, Origin, Outcome};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tower::ServiceExt;
@@ -198,6 +198,11 @@ fn dynamic_metadata(decision_id: String, request_id: String, decision: &str) -> 
 /// (403, or 401 without a principal) with a JSON body; dynamic metadata either way. The outcome's
 /// strings move into the answer rather than being copied (this runs on every check).
 pub fn check_response(out: Outcome) -> CheckResponse {
+    let deny_headers: Vec<HeaderValueOption> = if out.allowed {
+        Vec::new()
+    } else {
+        out.deny_headers().map(|(k, v)| header(k, v)).into()
+    };
     let Outcome {
         allowed,
         status,
@@ -227,11 +232,7 @@ pub fn check_response(out: Outcome) -> CheckResponse {
             status: Some(HttpStatus {
                 code: i32::from(status),
             }),
-            headers: vec![
-                header("content-type", "application/json"),
-                header("x-iamlet-request-id", request_id.as_str()),
-                header(DECISION_ID_HEADER, decision_id.as_str()),
-            ],
+            headers: deny_headers,
             body,
         });
         (grpc_status, answer)
@@ -302,5 +303,44 @@ mod tests {
             .keys()
             .all(|k| !k.bytes().any(|b| b.is_ascii_uppercase())));
         assert_eq!((mixed.method.as_str(), mixed.path.as_str()), ("GET", "/k"));
+    }
+
+    #[test]
+    fn a_denial_carries_the_deny_headers_and_an_allow_none_of_them() {
+        let out = |allowed: bool| Outcome {
+            allowed,
+            status: if allowed { 200 } else { 403 },
+            request_id: "r1".into(),
+            decision_id: "d1".into(),
+            upstream_headers: Vec::new(),
+            body: if allowed { String::new() } else { "{}".into() },
+            decision: if allowed {
+                iamlet_authz::CheckDecision::Allow
+            } else {
+                iamlet_authz::CheckDecision::ImplicitDeny
+            },
+            reason: String::new(),
+        };
+        let pairs = |hs: &[HeaderValueOption]| -> Vec<(String, String)> {
+            hs.iter()
+                .filter_map(|h| h.header.as_ref())
+                .map(|h| (h.key.clone(), h.value.clone()))
+                .collect()
+        };
+        let denied = out(false);
+        let want: Vec<(String, String)> = denied
+            .deny_headers()
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        let Some(HttpResponse::DeniedResponse(d)) = check_response(denied).http_response else {
+            unreachable!("a denial is a DeniedResponse")
+        };
+        assert_eq!(pairs(&d.headers), want);
+        assert_eq!(d.status.map(|s| s.code), Some(403));
+        let Some(HttpResponse::OkResponse(ok)) = check_response(out(true)).http_response else {
+            unreachable!("an allow is an OkResponse")
+        };
+        assert!(pairs(&ok.headers).iter().all(|(k, _)| k != "content-type"));
     }
 }

@@ -9,7 +9,7 @@ use super::Checks;
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response, StatusCode};
-use iamlet_authz::{forwarded_for, Authorizer, CheckInput, Origin, Outcome, DECISION_ID_HEADER};
+use iamlet_authz::{forwarded_for, Authorizer, CheckInput, Origin, Outcome};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -131,15 +131,6 @@ pub(crate) fn respond<'a>(
         .unwrap_or_else(|_| unbuildable())
 }
 
-/// The headers of a denial's JSON body: its type, and the ids that find it in the decision log.
-pub(crate) fn deny_headers(out: &Outcome) -> [(&str, &str); 3] {
-    [
-        ("content-type", "application/json"),
-        ("x-iamlet-request-id", out.request_id.as_str()),
-        (DECISION_ID_HEADER, out.decision_id.as_str()),
-    ]
-}
-
 /// The headers an allow passes to the upstream (the principal, the action).
 pub(crate) fn upstream_headers(out: &Outcome) -> impl Iterator<Item = (&str, &str)> {
     out.upstream_headers
@@ -230,7 +221,7 @@ fn outcome_response(mut out: Outcome) -> Response<Full<Bytes>> {
         respond(200, upstream_headers(&out), Bytes::new())
     } else {
         let body = std::mem::take(&mut out.body);
-        respond(out.status, deny_headers(&out), body)
+        respond(out.status, out.deny_headers(), body)
     }
 }
 
