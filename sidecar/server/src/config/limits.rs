@@ -19,7 +19,7 @@ pub struct LimitsSection {
     pub max_header_bytes: usize,
     /// The largest request body a check accepts (Envoy's `with_request_body`), over it a 413: what
     /// each connection may make the sidecar hold for one check. 0 for a deployment that sends no
-    /// bodies; at most [`MAX_BODY_BYTES`].
+    /// bodies; at most [`MAX_BODY_BYTES_SETTING`].
     #[serde(default = "default_body_bytes")]
     pub max_body_bytes: usize,
     /// Grace period to drain in-flight checks on shutdown.
@@ -92,7 +92,7 @@ impl Default for LimitsSection {
 const MAX_WORKER_THREADS: usize = 1024;
 /// A check's body is read whole into memory (a SigV4 payload hash is checked against it): a larger
 /// limit is an upload, which Envoy should not be sending to an authorizer.
-pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+pub const MAX_BODY_BYTES_SETTING: usize = 64 * 1024 * 1024;
 
 impl LimitsSection {
     /// What is wrong with the limits, naming the key.
@@ -106,9 +106,9 @@ impl LimitsSection {
         if self.max_streams_per_connection == 0 {
             return Err("limits.max_streams_per_connection must be at least 1".into());
         }
-        if self.max_body_bytes > MAX_BODY_BYTES {
+        if self.max_body_bytes > MAX_BODY_BYTES_SETTING {
             return Err(format!(
-                "limits.max_body_bytes is {}; it must be at most {MAX_BODY_BYTES} (64 MiB)",
+                "limits.max_body_bytes is {}; it must be at most {MAX_BODY_BYTES_SETTING} (64 MiB)",
                 self.max_body_bytes
             ));
         }
