@@ -194,6 +194,11 @@ impl ContextMap {
         self.entries.get(lowered(key).as_ref()).map(|(_, v)| v)
     }
 
+    /// The value of a key named by a constant (no case folding to do).
+    pub fn get_known(&self, key: KnownKey) -> Option<&ContextValue> {
+        self.entries.get(key.lower).map(|(_, v)| v)
+    }
+
     /// The entries by lower-cased key, in its order.
     pub(crate) fn lower_entries(&self) -> impl Iterator<Item = (&str, &ContextValue)> {
         self.entries.iter().map(|(k, (_, v))| (k.as_ref(), v))
@@ -332,6 +337,14 @@ mod tests {
             given.insert(key.name(), "v");
             assert_eq!(known, given, "{}", key.name());
             assert!(known.get(&key.name().to_uppercase()).is_some());
+            // Given in any case, a known key finds it.
+            let mut shouted = ContextMap::new();
+            shouted.insert(&key.name().to_uppercase(), "v");
+            assert_eq!(
+                shouted.get_known(key).map(ContextValue::values),
+                Some(&["v".to_owned()][..])
+            );
+            assert!(ContextMap::new().get_known(key).is_none());
             // Either way in, the other spelling replaces it.
             given.insert_known(key, "w");
             known.insert(&key.name().to_lowercase(), "w");
