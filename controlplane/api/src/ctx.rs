@@ -139,8 +139,7 @@ impl Ctx<'_> {
         let (because, explicit) = match verdict {
             Ok(Decided::Engine(v)) => {
                 if let Some(d) = &v.deciding {
-                    self.rec
-                        .set_deciding(d.policy.clone(), d.statement, d.sid.as_deref());
+                    d.note(self.rec);
                 }
                 self.rec.decision = v.decision.to_string();
                 match v.decision {

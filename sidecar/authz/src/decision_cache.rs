@@ -203,7 +203,8 @@ const ENTRY_BYTES: usize = 96;
 
 struct Stored {
     _guard: Guard,
-    verdict: Verdict,
+    /// Shared with every hit: a hit copies no string of it.
+    verdict: Arc<Verdict>,
     weight: usize,
 }
 
@@ -235,7 +236,7 @@ impl std::fmt::Debug for DecisionCache {
 /// What a lookup found.
 pub(crate) enum Lookup {
     /// The decision stored for this set and request.
-    Hit(Verdict),
+    Hit(Arc<Verdict>),
     /// None yet: prepare ([`DecisionCache::prepared`]), decide, then [`DecisionCache::store`] it.
     Miss(Pending),
     /// Not to be cached.
@@ -371,13 +372,14 @@ impl DecisionCache {
     }
 
     /// Remembers a missed decision.
-    pub(crate) fn store(&self, ready: Ready, verdict: &Verdict) {
+    pub(crate) fn store(&self, ready: Ready, verdict: &Arc<Verdict>) {
         let Ready { key, guard } = ready;
         let weight = ENTRY_BYTES
             + key.len()
             + verdict.deciding.as_ref().map_or(0, |d| {
-                d.policy.len() + d.sid.as_ref().map_or(0, String::len)
-            });
+                d.policy.len() + d.sid.as_ref().map_or(0, String::len) + d.label.len()
+            })
+            + verdict.summary.len();
         if weight > self.config.max_bytes || self.config.max_entries == 0 {
             return;
         }
@@ -660,10 +662,10 @@ mod tests {
         }
         let want = fresh(&p);
         let found = match cache.lookup(&ask, reads_trust) {
-            Lookup::Hit(v) => Found::Hit(v),
+            Lookup::Hit(v) => Found::Hit(Verdict::clone(&v)),
             Lookup::Miss(pending) => match cache.prepared(pending, &p) {
                 Some(Ok(ready)) => {
-                    cache.store(ready, &want);
+                    cache.store(ready, &Arc::new(want.clone()));
                     Found::Miss
                 }
                 Some(Err(b)) => Found::Bypass(b),
@@ -676,18 +678,13 @@ mod tests {
 
     fn fresh(p: &Prepared) -> Verdict {
         let v = p.policy_set().decide(p.request());
-        Verdict {
-            decision: v.decision,
-            deciding: v
-                .deciding
+        Verdict::new(
+            v.decision,
+            v.deciding
                 .into_iter()
                 .next()
-                .map(|d| crate::engine::Deciding {
-                    policy: d.policy,
-                    statement: d.statement,
-                    sid: d.sid,
-                }),
-        }
+                .map(|d| crate::engine::Deciding::new(d.policy, d.statement, d.sid)),
+        )
     }
 
     proptest! {

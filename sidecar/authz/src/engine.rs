@@ -23,6 +23,25 @@ pub struct Verdict {
     pub decision: Decision,
     /// The first deciding statement: `policy` and `Statement[i]` (with its Sid).
     pub deciding: Option<Deciding>,
+    /// The decision and what decided it, in words (`Allow by Statement[0] (Read) of `p``): the
+    /// reason a check logs, written once with the verdict, which the decision cache then logs on
+    /// every hit.
+    pub summary: String,
+}
+
+impl Verdict {
+    /// A decision, `deciding` what decided it.
+    pub fn new(decision: Decision, deciding: Option<Deciding>) -> Self {
+        let summary = match &deciding {
+            Some(d) => format!("{decision} by {} of `{}`", d.label, d.policy),
+            None => decision.to_string(),
+        };
+        Verdict {
+            decision,
+            deciding,
+            summary,
+        }
+    }
 }
 
 /// A statement that decided.
@@ -34,6 +53,28 @@ pub struct Deciding {
     pub statement: usize,
     /// Its Sid.
     pub sid: Option<String>,
+    /// `Statement[i]` with its Sid, as the decision log names it: written once with the verdict,
+    /// which the decision cache then logs on every hit.
+    pub label: String,
+}
+
+impl Deciding {
+    /// The statement `statement` (with `sid`) of `policy`.
+    pub fn new(policy: String, statement: usize, sid: Option<String>) -> Self {
+        let label = iamlet_decision_log::statement_label(statement, sid.as_deref());
+        Deciding {
+            policy,
+            statement,
+            sid,
+            label,
+        }
+    }
+
+    /// Notes it in a decision record: its policy and its label.
+    pub fn note(&self, rec: &mut iamlet_decision_log::DecisionRecord) {
+        rec.deciding_policy = Some(self.policy.clone());
+        rec.deciding_statement = Some(self.label.clone());
+    }
 }
 
 /// The engine failed; the caller denies.
@@ -125,14 +166,13 @@ impl Evaluator {
         match &self.0 {
             Engine::Native => {
                 let v = prepared.policy_set().decide(prepared.request());
-                Ok(Verdict {
-                    decision: v.decision,
-                    deciding: v.deciding.into_iter().next().map(|d| Deciding {
-                        policy: d.policy,
-                        statement: d.statement,
-                        sid: d.sid,
-                    }),
-                })
+                Ok(Verdict::new(
+                    v.decision,
+                    v.deciding
+                        .into_iter()
+                        .next()
+                        .map(|d| Deciding::new(d.policy, d.statement, d.sid)),
+                ))
             }
             Engine::Component { host, sets, turns } => {
                 let set = Self::guest_set(host, sets, prepared)?;
@@ -145,18 +185,17 @@ impl Evaluator {
                 let e = host
                     .evaluate_packed(&set, &request)
                     .map_err(EngineFailure)?;
-                Ok(Verdict {
-                    decision: match e.decision {
+                Ok(Verdict::new(
+                    match e.decision {
                         iamlet_wasm_host::Decision::Allow => Decision::Allow,
                         iamlet_wasm_host::Decision::ExplicitDeny => Decision::ExplicitDeny,
                         iamlet_wasm_host::Decision::ImplicitDeny => Decision::ImplicitDeny,
                     },
-                    deciding: e.deciding.into_iter().next().map(|d| Deciding {
-                        policy: d.policy,
-                        statement: d.statement as usize,
-                        sid: d.sid,
-                    }),
-                })
+                    e.deciding
+                        .into_iter()
+                        .next()
+                        .map(|d| Deciding::new(d.policy, d.statement as usize, d.sid)),
+                ))
             }
         }
     }
@@ -197,5 +236,40 @@ impl Evaluator {
             },
         );
         Ok(set)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_verdict_names_what_decided_once_as_the_log_writes_it() {
+        let with_sid = Deciding::new("p".into(), 2, Some("Read".into()));
+        assert_eq!(with_sid.label, "Statement[2] (Read)");
+        let without = Deciding::new("q".into(), 0, None);
+        assert_eq!(without.label, "Statement[0]");
+        let mut rec =
+            iamlet_decision_log::DecisionRecord::begin("r".into(), "grpc", "native", true);
+        rec.set_deciding("p".into(), 2, Some("Read"));
+        let mut noted =
+            iamlet_decision_log::DecisionRecord::begin("r".into(), "grpc", "native", true);
+        with_sid.note(&mut noted);
+        assert_eq!(
+            (&noted.deciding_policy, &noted.deciding_statement),
+            (&rec.deciding_policy, &rec.deciding_statement)
+        );
+        assert_eq!(
+            Verdict::new(Decision::Allow, Some(with_sid)).summary,
+            "Allow by Statement[2] (Read) of `p`"
+        );
+        assert_eq!(
+            Verdict::new(Decision::ExplicitDeny, Some(without)).summary,
+            "ExplicitDeny by Statement[0] of `q`"
+        );
+        assert_eq!(
+            Verdict::new(Decision::ImplicitDeny, None).summary,
+            "ImplicitDeny"
+        );
     }
 }

@@ -45,10 +45,10 @@ use engine::{Evaluator, Verdict};
 use iamlet_auth::sigv4::SigV4Error;
 use iamlet_auth::{Authenticator, CredentialSource};
 use iamlet_decision_log::{redact, DecisionLog, DecisionRecord, SessionContext};
-use iamlet_engine::{ContextMap, Decision};
+use iamlet_engine::{ContextMap, Decision, KnownKey};
 use iamlet_routes::{Mapped, Unmapped};
 use iamlet_store::{Query, Store, StoreError};
-use metrics::{CheckLabels, KindLabels, Metrics};
+use metrics::{KindLabels, Metrics};
 use outcome::Answer;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -93,6 +93,25 @@ impl tower::Service<CheckInput> for AuthorizeService {
 
 static REQUEST_SEQ: AtomicU64 = AtomicU64::new(0);
 
+/// The next id's sequence number: unique in the process, increasing on each thread. Each thread
+/// takes a block of numbers at a time, so that the workers do not pass one counter's cache line
+/// between them twice a check (a request id and a decision id).
+fn next_seq() -> u64 {
+    const BLOCK: u64 = 1024;
+    thread_local! {
+        static NEXT: std::cell::Cell<(u64, u64)> = const { std::cell::Cell::new((0, 0)) };
+    }
+    NEXT.with(|next| {
+        let (mut n, mut end) = next.get();
+        if n == end {
+            n = REQUEST_SEQ.fetch_add(BLOCK, Ordering::Relaxed);
+            end = n.saturating_add(BLOCK);
+        }
+        next.set((n + 1, end));
+        n
+    })
+}
+
 /// A request id of our own: `iamlet-<microseconds>-<sequence>`, in hexadecimal.
 pub fn new_request_id() -> String {
     request_id_at(SystemTime::now())
@@ -117,7 +136,7 @@ fn request_id_at(now: SystemTime) -> String {
             out.push(char::from(d));
         }
     }
-    let n = REQUEST_SEQ.fetch_add(1, Ordering::Relaxed);
+    let n = next_seq();
     let t = now
         .duration_since(SystemTime::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
@@ -132,8 +151,8 @@ fn request_id_at(now: SystemTime) -> String {
 /// What the store and the engine made of a request.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Decided {
-    /// The engine decided.
-    Engine(Verdict),
+    /// The engine decided (shared with the decision cache when it remembers it).
+    Engine(Arc<Verdict>),
     /// The store does not know the principal: nothing allows it (an implicit deny).
     UnknownPrincipal(String),
 }
@@ -338,14 +357,15 @@ impl Authorizer {
             }
             None => None,
         };
-        let verdict = self
-            .evaluator
-            .decide(&prepared)
-            .await
-            .map_err(|e| Failure {
-                kind: e.kind(),
-                message: e.to_string(),
-            })?;
+        let verdict = Arc::new(
+            self.evaluator
+                .decide(&prepared)
+                .await
+                .map_err(|e| Failure {
+                    kind: e.kind(),
+                    message: e.to_string(),
+                })?,
+        );
         if let Some((c, ready)) = ready {
             c.store(ready, &verdict);
         }
@@ -416,14 +436,8 @@ impl Authorizer {
         rec.reason = answer.reason.clone();
         rec.latency_micros = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
         self.metrics
-            .checks
-            .get_or_create(&CheckLabels::of(
-                input.protocol,
-                answer.decision,
-                answer.allowed,
-            ))
-            .inc();
-        self.metrics.latency.observe(latency.as_secs_f64());
+            .count_check(input.protocol, answer.decision, answer.allowed);
+        self.metrics.latency.observe(latency);
         self.log.record(rec);
         answer.into_outcome(
             request_id,
@@ -506,7 +520,7 @@ impl Authorizer {
             now.into(),
         );
         rec.region = ctx
-            .get("aws:RequestedRegion")
+            .get_known(KnownKey::REQUESTED_REGION)
             .and_then(|v| v.values().first().cloned())
             .or_else(|| identity.signed_region.clone());
         let shadow_ctx = self.shadow.as_ref().map(|_| ctx.clone());
@@ -524,15 +538,14 @@ impl Authorizer {
         match decided {
             Ok(Decided::Engine(v)) => {
                 if let Some(d) = &v.deciding {
-                    rec.set_deciding(d.policy.clone(), d.statement, d.sid.as_deref());
+                    d.note(rec);
                 }
-                let reason = match (&v.decision, &rec.deciding_policy, &rec.deciding_statement) {
-                    (Decision::ImplicitDeny, _, _) => format!(
+                let reason = match v.decision {
+                    Decision::ImplicitDeny => format!(
                         "no policy allows `{}` on `{}` for `{}`",
                         mapped.action, mapped.resource, identity.principal
                     ),
-                    (d, Some(p), Some(s)) => format!("{d} by {s} of `{p}`"),
-                    (d, _, _) => d.to_string(),
+                    _ => v.summary.clone(),
                 };
                 let allowed = v.decision == Decision::Allow;
                 Answer {
@@ -540,13 +553,16 @@ impl Authorizer {
                     status: if allowed { 200 } else { 403 },
                     decision: v.decision.into(),
                     reason,
-                    upstream_headers: vec![
-                        (
+                    upstream_headers: {
+                        // Room for the decision id, which the outcome adds.
+                        let mut h = Vec::with_capacity(3);
+                        h.push((
                             self.settings.responses.principal_header.clone(),
                             identity.principal.clone(),
-                        ),
-                        ("x-iamlet-action".to_owned(), mapped.action.clone()),
-                    ],
+                        ));
+                        h.push(("x-iamlet-action".to_owned(), mapped.action.clone()));
+                        h
+                    },
                     aws_error: None,
                 }
             }
@@ -592,13 +608,7 @@ impl Authorizer {
     pub fn bad_request(&self, protocol: &'static str, reason: String) -> Outcome {
         let allowed = !self.settings.mode.enforce;
         self.metrics
-            .checks
-            .get_or_create(&CheckLabels::of(
-                protocol,
-                CheckDecision::BadRequest,
-                allowed,
-            ))
-            .inc();
+            .count_check(protocol, CheckDecision::BadRequest, allowed);
         let request_id = new_request_id();
         self.log.record(DecisionRecord {
             decision: CheckDecision::BadRequest.as_str().to_owned(),
@@ -654,9 +664,7 @@ impl Authorizer {
             || (self.settings.responses.fail_open && !kind.client_caused());
         self.count_failure(kind);
         self.metrics
-            .checks
-            .get_or_create(&CheckLabels::of(protocol, CheckDecision::Error, allow))
-            .inc();
+            .count_check(protocol, CheckDecision::Error, allow);
         let request_id = new_request_id();
         self.log.record(DecisionRecord {
             decision: CheckDecision::Error.as_str().to_owned(),

@@ -1,12 +1,15 @@
 //! Prometheus metrics: one registry, served at the admin port's `/metrics`.
 
+mod striped;
+
 use crate::outcome::CheckDecision;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
-use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
+use std::sync::OnceLock;
+pub use striped::{DurationHistogram, StripedCounter, DURATION_BUCKETS};
 
 /// Labels of a check.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -50,10 +53,10 @@ pub struct KindLabels {
 /// The sidecar's metrics.
 #[derive(Debug)]
 pub struct Metrics {
-    /// Checks by outcome.
-    pub checks: Family<CheckLabels, Counter>,
+    /// Checks by outcome (counted through [`Metrics::count_check`]).
+    pub checks: Family<CheckLabels, StripedCounter>,
     /// Time per check.
-    pub latency: Histogram,
+    pub latency: DurationHistogram,
     /// Engine failures (`trap`, `timeout`, `memory`, …), each a deny.
     pub engine_failures: Family<KindLabels, Counter>,
     /// Store failures (`unavailable`, …), each a deny.
@@ -86,7 +89,7 @@ pub struct Metrics {
     /// Decision log lines dropped.
     pub log_dropped: Gauge,
     /// Decisions answered from the decision cache.
-    pub decision_cache_hits: Counter,
+    pub decision_cache_hits: StripedCounter,
     /// Decisions looked up in the decision cache and not found (then decided and stored).
     pub decision_cache_misses: Counter,
     /// Decisions the cache was not used for, by reason (`time_dependent`, `role_trust`).
@@ -95,18 +98,24 @@ pub struct Metrics {
     pub decision_cache_entries: Gauge,
     /// Bytes they hold (about), refreshed at each scrape.
     pub decision_cache_bytes: Gauge,
+    /// The check counters of the front ends' protocols, taken from `checks` at their first use:
+    /// a check then counts without the family's lock and hash.
+    resolved: [ByOutcome; PROTOCOLS.len()],
     registry: Registry,
 }
+
+/// The protocols whose check counters are resolved once ([`Metrics::count_check`]).
+const PROTOCOLS: [&str; 4] = ["grpc", "http", "forward_auth", "sts"];
+
+/// One protocol's counters, by decision and by whether the check was let through.
+type ByOutcome = [[OnceLock<StripedCounter>; 2]; CheckDecision::ALL.len()];
 
 impl Metrics {
     /// A registry with every metric registered.
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("iamlet");
-        let checks = Family::<CheckLabels, Counter>::default();
-        let latency = Histogram::new([
-            0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1,
-            0.25, 0.5, 1.0,
-        ]);
+        let checks = Family::<CheckLabels, StripedCounter>::default();
+        let latency = DurationHistogram::default();
         let engine_failures = Family::<KindLabels, Counter>::default();
         let store_failures = Family::<KindLabels, Counter>::default();
         let m = Metrics {
@@ -127,11 +136,12 @@ impl Metrics {
             cache_resyncs: Gauge::default(),
             cache_entries: Gauge::default(),
             log_dropped: Gauge::default(),
-            decision_cache_hits: Counter::default(),
+            decision_cache_hits: StripedCounter::default(),
             decision_cache_misses: Counter::default(),
             decision_cache_bypasses: Family::default(),
             decision_cache_entries: Gauge::default(),
             decision_cache_bytes: Gauge::default(),
+            resolved: Default::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -243,6 +253,17 @@ impl Metrics {
         Metrics { registry, ..m }
     }
 
+    /// Counts a check by its labels.
+    pub fn count_check(&self, protocol: &'static str, decision: CheckDecision, allowed: bool) {
+        let labels = || CheckLabels::of(protocol, decision, allowed);
+        match PROTOCOLS.iter().position(|p| *p == protocol) {
+            Some(i) => self.resolved[i][decision as usize][usize::from(allowed)]
+                .get_or_init(|| self.checks.get_or_create(&labels()).clone())
+                .inc(),
+            None => self.checks.get_or_create(&labels()).inc(),
+        }
+    }
+
     /// The text exposition.
     pub fn encode(&self) -> String {
         let mut out = String::new();
@@ -256,5 +277,37 @@ impl Metrics {
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checks_count_under_their_labels_resolved_or_not() {
+        let m = Metrics::new();
+        m.count_check("grpc", CheckDecision::Allow, true);
+        m.count_check("grpc", CheckDecision::Allow, true);
+        m.count_check("grpc", CheckDecision::ImplicitDeny, false);
+        m.count_check("forward_auth", CheckDecision::Error, true);
+        // A protocol not resolved beforehand counts through the family.
+        m.count_check("other", CheckDecision::Unmapped, false);
+        let text = m.encode();
+        for line in [
+            r#"iamlet_checks_total{protocol="grpc",decision="Allow",allowed="true"} 2"#,
+            r#"iamlet_checks_total{protocol="grpc",decision="ImplicitDeny",allowed="false"} 1"#,
+            r#"iamlet_checks_total{protocol="forward_auth",decision="Error",allowed="true"} 1"#,
+            r#"iamlet_checks_total{protocol="other",decision="Unmapped",allowed="false"} 1"#,
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
+        }
+        assert_eq!(
+            text.lines()
+                .filter(|l| l.starts_with("iamlet_checks_total{"))
+                .count(),
+            4,
+            "no series for what was not counted"
+        );
     }
 }

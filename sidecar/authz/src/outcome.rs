@@ -26,6 +26,17 @@ pub enum CheckDecision {
 }
 
 impl CheckDecision {
+    /// Every decision, in the order of their discriminants (`as usize` indexes this).
+    pub const ALL: [CheckDecision; 7] = [
+        CheckDecision::Allow,
+        CheckDecision::ExplicitDeny,
+        CheckDecision::ImplicitDeny,
+        CheckDecision::Unauthenticated,
+        CheckDecision::Unmapped,
+        CheckDecision::BadRequest,
+        CheckDecision::Error,
+    ];
+
     /// The name in logs, metrics and bodies.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -275,6 +286,13 @@ mod tests {
                 (DECISION_ID_HEADER.to_owned(), "d".to_owned())
             ]
         );
+    }
+
+    #[test]
+    fn every_decision_is_listed_at_its_discriminant() {
+        for (i, d) in CheckDecision::ALL.iter().enumerate() {
+            assert_eq!(*d as usize, i, "{d}");
+        }
     }
 
     #[test]

@@ -377,4 +377,22 @@ fn request_ids_are_the_time_and_a_sequence_in_hexadecimal() {
         "{t1} {t2} {now}"
     );
     assert!(n2 > n1);
+    // Unique across threads, each taking its numbers in blocks.
+    let ids: Vec<String> = std::thread::scope(|s| {
+        let workers: Vec<_> = (0..4)
+            .map(|_| {
+                s.spawn(|| {
+                    (0..3000)
+                        .map(|_| crate::new_request_id())
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
+    });
+    let seqs: std::collections::HashSet<u64> = ids.iter().map(|id| parse(id).1).collect();
+    assert_eq!(seqs.len(), ids.len());
 }

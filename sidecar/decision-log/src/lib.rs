@@ -265,11 +265,17 @@ impl DecisionRecord {
 
     /// Records the statement that decided: its policy, and `Statement[i]` with its Sid.
     pub fn set_deciding(&mut self, policy: String, statement: usize, sid: Option<&str>) {
-        self.deciding_statement = Some(match sid {
-            Some(sid) => format!("Statement[{statement}] ({sid})"),
-            None => format!("Statement[{statement}]"),
-        });
+        self.deciding_statement = Some(statement_label(statement, sid));
         self.deciding_policy = Some(policy);
+    }
+}
+
+/// How the log names a policy's statement: `Statement[i]`, with its Sid in parentheses when it has
+/// one.
+pub fn statement_label(statement: usize, sid: Option<&str>) -> String {
+    match sid {
+        Some(sid) => format!("Statement[{statement}] ({sid})"),
+        None => format!("Statement[{statement}]"),
     }
 }
 

@@ -191,7 +191,7 @@ impl Sts {
             match verdict {
                 Ok(Decided::Engine(v)) => {
                     if let Some(d) = &v.deciding {
-                        rec.set_deciding(d.policy.clone(), d.statement, d.sid.as_deref());
+                        d.note(rec);
                     }
                     if v.decision != Decision::Allow {
                         rec.decision = v.decision.to_string();
