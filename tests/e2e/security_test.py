@@ -530,6 +530,24 @@ class GrpcStreamFloodTest(e2e.Base):
         for call in calls:
             self.assertAllowed(call.result(), ALICE)
 
+    def test_only_check_is_served(self):
+        import grpc
+
+        # The service is written by hand (its answer is): any other method, of this service or
+        # another, is UNIMPLEMENTED, as the generated server answers it; Check still works after.
+        self.sidecar.stub()
+        req = e2e.check_request(path=object_path("alice"), headers={"x-iamlet-principal": ALICE})
+        for method in ("/envoy.service.auth.v3.Authorization/Other",
+                       "/envoy.service.auth.v2.Authorization/Check",
+                       "/grpc.health.v1.Health/Check"):
+            call = self.sidecar.channel.unary_unary(
+                method, request_serializer=lambda m: m.SerializeToString(),
+                response_deserializer=lambda b: b)
+            with self.assertRaises(grpc.RpcError) as caught:
+                call(req, timeout=10)
+            self.assertEqual(caught.exception.code(), grpc.StatusCode.UNIMPLEMENTED, method)
+        self.assertAllowed(self.sidecar.stub().Check(req, timeout=10), ALICE)
+
     def test_a_message_larger_than_a_check_is_refused(self):
         import grpc
 

@@ -1,13 +1,15 @@
-//! `envoy.service.auth.v3.Authorization/Check` over gRPC (tonic, `envoy-types`).
+//! `envoy.service.auth.v3.Authorization/Check` over gRPC (tonic, `envoy-types`): the request
+//! taken apart here, the answer written by [`answer`], the service in [`service`].
+
+mod answer;
+mod service;
+
+pub(crate) use service::AuthorizationService;
 
 use super::Checks;
-use envoy_types::ext_authz::v3::pb::{
-    Authorization, CheckRequest, CheckResponse, DeniedHttpResponse, HeaderValue, HeaderValueOption,
-    HttpResponse, HttpStatus, OkHttpResponse,
-};
+use envoy_types::ext_authz::v3::pb::CheckRequest;
 use envoy_types::pb::envoy::config::core::v3::address::Address;
 use envoy_types::pb::google::protobuf::{value::Kind, Struct, Value};
-use envoy_types::pb::google::rpc;
 use iamlet_authz::{Authorizer, CheckInput, Origin, Outcome};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -161,101 +163,14 @@ pub fn check_input(req: CheckRequest) -> CheckInput {
     }
 }
 
-fn header(key: impl Into<String>, value: impl Into<String>) -> HeaderValueOption {
-    HeaderValueOption {
-        header: Some(HeaderValue {
-            key: key.into(),
-            value: value.into(),
-            ..HeaderValue::default()
-        }),
-        ..HeaderValueOption::default()
-    }
-}
-
-fn string_value(s: String) -> Value {
-    Value {
-        kind: Some(Kind::StringValue(s)),
-    }
-}
-
-/// What Envoy's ext_authz filter emits as dynamic metadata (under `envoy.filters.http.ext_authz`),
-/// for its access log (`%DYNAMIC_METADATA(envoy.filters.http.ext_authz:decision_id)%`) and later
-/// filters: the decision id, the request id and the decision.
-fn dynamic_metadata(decision_id: String, request_id: String, decision: &str) -> Struct {
-    Struct {
-        fields: [
-            ("decision_id", decision_id),
-            ("request_id", request_id),
-            ("decision", decision.to_owned()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), string_value(v)))
-        .collect(),
-    }
-}
-
-/// The `CheckResponse` for an outcome: OK with headers for upstream, or a denied HTTP response
-/// (403, or 401 without a principal) with a JSON body; dynamic metadata either way. The outcome's
-/// strings move into the answer rather than being copied (this runs on every check).
-pub fn check_response(out: Outcome) -> CheckResponse {
-    let deny_headers: Vec<HeaderValueOption> = if out.allowed {
-        Vec::new()
-    } else {
-        out.deny_headers().map(|(k, v)| header(k, v)).into()
-    };
-    let Outcome {
-        allowed,
-        status,
-        request_id,
-        decision_id,
-        upstream_headers,
-        body,
-        decision,
-        ..
-    } = out;
-    let (status, http_response) = if allowed {
-        let answer = HttpResponse::OkResponse(OkHttpResponse {
-            headers: upstream_headers
-                .into_iter()
-                .map(|(k, v)| header(k, v))
-                .collect(),
-            ..OkHttpResponse::default()
-        });
-        (rpc::Status::default(), answer)
-    } else {
-        let grpc_status = rpc::Status {
-            code: if status == 401 { 16 } else { 7 },
-            message: decision.as_str().to_owned(),
-            ..rpc::Status::default()
-        };
-        let answer = HttpResponse::DeniedResponse(DeniedHttpResponse {
-            status: Some(HttpStatus {
-                code: i32::from(status),
-            }),
-            headers: deny_headers,
-            body,
-        });
-        (grpc_status, answer)
-    };
-    let metadata = dynamic_metadata(decision_id, request_id, decision.as_str());
-    CheckResponse {
-        status: Some(status),
-        http_response: Some(http_response),
-        dynamic_metadata: Some(metadata),
-    }
-}
-
-#[tonic::async_trait]
-impl Authorization for ExtAuthz {
-    async fn check(
-        &self,
-        request: tonic::Request<CheckRequest>,
-    ) -> Result<tonic::Response<CheckResponse>, tonic::Status> {
-        let input = check_input(request.into_inner());
+impl ExtAuthz {
+    /// Decides a `CheckRequest`: the guarded authorizer's outcome (or the guard's, for a check it
+    /// refused), which [`answer`] writes as the `CheckResponse`.
+    async fn outcome(&self, request: CheckRequest) -> Outcome {
+        let input = check_input(request);
         let protocol = input.protocol;
         let result = self.service.clone().oneshot(input).await;
-        let out = crate::guard::answer(&self.authz, protocol, result);
-        Ok(tonic::Response::new(check_response(out)))
+        crate::guard::answer(&self.authz, protocol, result)
     }
 }
 
@@ -303,44 +218,5 @@ mod tests {
             .keys()
             .all(|k| !k.bytes().any(|b| b.is_ascii_uppercase())));
         assert_eq!((mixed.method.as_str(), mixed.path.as_str()), ("GET", "/k"));
-    }
-
-    #[test]
-    fn a_denial_carries_the_deny_headers_and_an_allow_none_of_them() {
-        let out = |allowed: bool| Outcome {
-            allowed,
-            status: if allowed { 200 } else { 403 },
-            request_id: "r1".into(),
-            decision_id: "d1".into(),
-            upstream_headers: Vec::new(),
-            body: if allowed { String::new() } else { "{}".into() },
-            decision: if allowed {
-                iamlet_authz::CheckDecision::Allow
-            } else {
-                iamlet_authz::CheckDecision::ImplicitDeny
-            },
-            reason: String::new(),
-        };
-        let pairs = |hs: &[HeaderValueOption]| -> Vec<(String, String)> {
-            hs.iter()
-                .filter_map(|h| h.header.as_ref())
-                .map(|h| (h.key.clone(), h.value.clone()))
-                .collect()
-        };
-        let denied = out(false);
-        let want: Vec<(String, String)> = denied
-            .deny_headers()
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        let Some(HttpResponse::DeniedResponse(d)) = check_response(denied).http_response else {
-            unreachable!("a denial is a DeniedResponse")
-        };
-        assert_eq!(pairs(&d.headers), want);
-        assert_eq!(d.status.map(|s| s.code), Some(403));
-        let Some(HttpResponse::OkResponse(ok)) = check_response(out(true)).http_response else {
-            unreachable!("an allow is an OkResponse")
-        };
-        assert!(pairs(&ok.headers).iter().all(|(k, _)| k != "content-type"));
     }
 }

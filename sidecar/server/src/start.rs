@@ -6,12 +6,11 @@ use crate::admin::{self, Admin};
 use crate::config::SigV4Section;
 use crate::config::{Checked, Config, EngineKind};
 use crate::forward_auth::ForwardAuth;
-use crate::grpc::ExtAuthz;
+use crate::grpc::{AuthorizationService, ExtAuthz};
 use crate::http::HttpMode;
 use crate::listener::Acceptor;
 use crate::sts::Sts;
 use anyhow::Context as _;
-use envoy_types::ext_authz::v3::pb::AuthorizationServer;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use iamlet_auth::{Authenticator, CredentialSource, Credentials, Secret, WatchedCredentials};
@@ -573,13 +572,10 @@ pub async fn run(
             // refused over the limit above count too): past it the connection is closed
             // (GOAWAY, ENHANCE_YOUR_CALM). 1024 is hyper's and h2's own default.
             .http2_max_local_error_reset_streams(Some(1024))
-            .add_service(
-                AuthorizationServer::new(ExtAuthz::new(guarded, authz.clone()))
-                    .max_decoding_message_size(crate::grpc::max_message_bytes(
-                        limits.max_header_bytes,
-                        limits.max_body_bytes,
-                    )),
-            )
+            .add_service(AuthorizationService::new(
+                ExtAuthz::new(guarded, authz.clone()),
+                crate::grpc::max_message_bytes(limits.max_header_bytes, limits.max_body_bytes),
+            ))
             .serve_with_incoming_shutdown(incoming, async move {
                 let _ = grpc_stop.changed().await;
             }),
