@@ -63,7 +63,7 @@ pub const DURATION_BUCKETS: [f64; 14] = [
 ];
 
 /// One thread's durations: how many, their sum in nanoseconds, and a count per bucket (the last
-/// for `+Inf`). Seventeen words: two cache lines.
+/// for `+Inf`): seventeen words, padded to two 128-byte lines.
 #[derive(Debug, Default)]
 #[repr(align(128))]
 struct DurationStripe {

@@ -12,7 +12,9 @@
 //! - an allow: `status` (an empty `google.rpc.Status`), `ok_response` with the upstream headers;
 //! - a denial: `status` (`PERMISSION_DENIED`, or `UNAUTHENTICATED` for a 401, with the decision as
 //!   its message), `denied_response` with the HTTP status, the deny headers and the JSON body;
-//! - either way, `dynamic_metadata`: `decision_id`, `request_id` and `decision` as strings.
+//! - either way, `dynamic_metadata`: `decision_id`, `request_id` and `decision` as strings, which
+//!   Envoy's ext_authz filter emits under `envoy.filters.http.ext_authz` for its access log
+//!   (`%DYNAMIC_METADATA(envoy.filters.http.ext_authz:decision_id)%`) and later filters.
 
 use bytes::BufMut;
 use iamlet_authz::Outcome;
