@@ -12,6 +12,7 @@ pub mod path;
 
 use path::{NormalizedPath, PathError};
 use serde::Deserialize;
+use smallvec::SmallVec;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
@@ -318,11 +319,15 @@ impl Routes {
     }
 }
 
+/// Whether a host matches a route's (lower-cased) pattern: exactly, or for `*.suffix` any host
+/// ending in `.suffix`; ASCII letters in any case, as DNS compares them.
 fn host_matches(pattern: &str, host: &str) -> bool {
-    let host = host.to_ascii_lowercase();
+    let host = host.as_bytes();
     match pattern.strip_prefix("*.") {
-        Some(suffix) => host.ends_with(&format!(".{suffix}")),
-        None => pattern == host,
+        Some(suffix) => host.len().checked_sub(suffix.len() + 1).is_some_and(|dot| {
+            host[dot] == b'.' && host[dot + 1..].eq_ignore_ascii_case(suffix.as_bytes())
+        }),
+        None => host.eq_ignore_ascii_case(pattern.as_bytes()),
     }
 }
 
@@ -368,6 +373,45 @@ fn decode_strict(s: &str) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// A value a route's path captured, borrowed from the normalized path: one segment, or the
+/// rest's segments, joined by `/` as they are written (no joined copy is made to be copied again).
+#[derive(Clone, Copy, Debug)]
+enum Captured<'p> {
+    One(&'p str),
+    Rest(&'p [Cow<'p, str>]),
+}
+
+impl Captured<'_> {
+    fn len(self) -> usize {
+        match self {
+            Captured::One(s) => s.len(),
+            Captured::Rest(r) => {
+                r.iter().map(|s| s.len()).sum::<usize>() + r.len().saturating_sub(1)
+            }
+        }
+    }
+
+    fn write(self, out: &mut String) {
+        match self {
+            Captured::One(s) => out.push_str(s),
+            Captured::Rest(r) => {
+                for (i, s) in r.iter().enumerate() {
+                    if i > 0 {
+                        out.push('/');
+                    }
+                    out.push_str(s);
+                }
+            }
+        }
+    }
+
+    fn to_owned_string(self) -> String {
+        let mut s = String::with_capacity(self.len());
+        self.write(&mut s);
+        s
+    }
+}
+
 impl Route {
     /// The request in IAM's terms if this route matches it; an error when it matches but reading
     /// it would be ambiguous.
@@ -386,8 +430,8 @@ impl Route {
                 return Ok(None);
             }
         }
-        // Borrowed from the path, except a rest of several segments, joined.
-        let mut captures: Vec<(&str, Cow<'_, str>)> = Vec::with_capacity(self.segments.len());
+        // Borrowed from the path, a rest of several segments too (joined as it is written).
+        let mut captures: SmallVec<[(&str, Captured<'_>); 4]> = SmallVec::new();
         let parts = path.segments();
         let mut i = 0;
         for seg in &self.segments {
@@ -402,16 +446,11 @@ impl Route {
                     let Some(v) = parts.get(i).filter(|v| !v.is_empty()) else {
                         return Ok(None);
                     };
-                    captures.push((n, Cow::Borrowed(v.as_ref())));
+                    captures.push((n, Captured::One(v.as_ref())));
                     i += 1;
                 }
                 Segment::Rest(n) => {
-                    let rest = parts.get(i..).unwrap_or_default();
-                    let joined = match rest {
-                        [one] => Cow::Borrowed(one.as_ref()),
-                        _ => Cow::Owned(rest.join("/")),
-                    };
-                    captures.push((n, joined));
+                    captures.push((n, Captured::Rest(parts.get(i..).unwrap_or_default())));
                     i = parts.len();
                 }
             }
@@ -426,21 +465,28 @@ impl Route {
             captures
                 .iter()
                 .find(|(n, _)| *n == name)
-                .map(|(_, v)| v.as_ref())
+                .map_or(Captured::One(""), |(_, v)| *v)
         };
-        // Written into one string from borrowed pieces, not collected from a copy of each.
-        let resource: String = self
+        // Written into one string of its final length from borrowed pieces.
+        let pieces: SmallVec<[Captured<'_>; 8]> = self
             .resource
             .iter()
             .map(|p| match p {
-                Piece::Text(t) => t.as_str(),
-                Piece::Var(v) => get(v).unwrap_or_default(),
+                Piece::Text(t) => Captured::One(t),
+                Piece::Var(v) => get(v),
             })
             .collect();
+        let mut resource = String::with_capacity(pieces.iter().map(|p| p.len()).sum());
+        for p in pieces {
+            p.write(&mut resource);
+        }
         let mut context = Vec::with_capacity(self.context.len());
         for (k, src) in &self.context {
             let v = match src {
-                Source::Path(n) => get(n).map(str::to_owned),
+                Source::Path(n) => captures
+                    .iter()
+                    .find(|(c, _)| c == n)
+                    .map(|(_, v)| v.to_owned_string()),
                 Source::Query(n) => {
                     let mut values = query_values(req.query, n)?;
                     if values.len() > 1 {
@@ -500,6 +546,19 @@ mod tests {
     }
 
     #[test]
+    fn hosts_match_exactly_or_by_suffix_in_any_case() {
+        assert!(host_matches("api.example.com", "API.Example.com"));
+        assert!(!host_matches("api.example.com", "api.example.co"));
+        assert!(!host_matches("api.example.com", "xapi.example.com"));
+        assert!(host_matches("*.example.com", "a.b.EXAMPLE.com"));
+        assert!(!host_matches("*.example.com", "example.com"));
+        assert!(!host_matches("*.example.com", ".example.com.evil"));
+        assert!(!host_matches("*.example.com", "aexample.com"));
+        assert!(!host_matches("*.example.com", "é.example.co"));
+        assert!(host_matches("*.example.com", "é.example.com"));
+    }
+
+    #[test]
     fn maps_requests() {
         let mut get = spec(
             "GET",
@@ -511,6 +570,10 @@ mod tests {
             .insert("s3:prefix".into(), "query:prefix".into());
         get.context
             .insert("aws:RequestTag/team".into(), "header:x-team".into());
+        get.context
+            .insert("s3:ExistingObjectTag/key".into(), "path:key".into());
+        get.context
+            .insert("s3:ExistingObjectTag/bucket".into(), "path:bucket".into());
         let list = spec(
             "GET",
             "/buckets/{bucket}",
@@ -533,6 +596,11 @@ mod tests {
         assert!(m
             .context
             .contains(&("aws:RequestTag/team".into(), "red".into())));
+        // A capture read as a condition key: a rest of several segments joined, one segment.
+        for (key, value) in [("key", "home/alice/a b.txt"), ("bucket", "b1")] {
+            let key = format!("s3:ExistingObjectTag/{key}");
+            assert!(m.context.contains(&(key, value.into())), "{:?}", m.context);
+        }
         let m = routes.map(&parts("get", "/buckets/b1", "", &h)).unwrap();
         assert_eq!(m.action, "s3:ListBucket");
         assert_eq!(
