@@ -9,7 +9,8 @@
 use crate::error::StoreError;
 use crate::organization::Organization;
 use iamlet_engine::{
-    ContextMap, ContextValue, Policy, PolicySet, Principal, PrincipalKind, Request, RequestError,
+    ContextMap, ContextValue, Policy, PolicySet, PrincipalKind, PrincipalName, Request,
+    RequestError,
 };
 use serde::Serialize;
 use std::fmt;
@@ -43,25 +44,29 @@ impl PrincipalKey {
     /// The key of a principal ARN. `issuer` is needed for federated user sessions only: the ARN of
     /// the IAM user that issued it.
     pub fn for_principal(principal: &str, issuer: Option<&str>) -> Result<Self, StoreError> {
-        let p = Principal::parse(principal)?;
+        // Read in place: this runs on every check, and the key copies one string at most.
+        let p = PrincipalName::parse(principal)?;
+        let arn = || p.arn().into_owned();
         Ok(match p.kind() {
-            PrincipalKind::User => PrincipalKey::User(p.arn().to_owned()),
-            PrincipalKind::Role => PrincipalKey::Role(p.arn().to_owned()),
-            PrincipalKind::AssumedRole => PrincipalKey::RoleSession(p.principal_arn().to_owned()),
+            PrincipalKind::User => PrincipalKey::User(arn()),
+            PrincipalKind::Role => PrincipalKey::Role(arn()),
+            PrincipalKind::AssumedRole => {
+                PrincipalKey::RoleSession(p.session_role_arn().unwrap_or_else(arn))
+            }
             PrincipalKind::FederatedUser => match issuer {
                 Some(i) => PrincipalKey::FederatedUser {
-                    arn: p.arn().to_owned(),
+                    arn: arn(),
                     issuer: i.to_owned(),
                 },
-                None => return Err(StoreError::MissingIssuer(p.arn().to_owned())),
+                None => return Err(StoreError::MissingIssuer(arn())),
             },
             PrincipalKind::Root => PrincipalKey::Root(p.account().unwrap_or_default().to_owned()),
-            PrincipalKind::Service => PrincipalKey::Service(p.arn().to_owned()),
+            PrincipalKind::Service => PrincipalKey::Service(arn()),
             // A provider is no principal of the store's: it has no policies, and only STS's
             // federation calls evaluate it, against a role's trust policy alone.
             PrincipalKind::WebIdentity => {
                 return Err(StoreError::Request(iamlet_engine::RequestError::Principal(
-                    p.arn().to_owned(),
+                    arn(),
                 )))
             }
             PrincipalKind::Anonymous => PrincipalKey::Anonymous,
@@ -374,6 +379,62 @@ impl LevelSummary {
         LevelSummary {
             level: level.to_owned(),
             policies: policies.iter().map(|p| p.name().to_owned()).collect(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_principal_has_its_key() {
+        let key = |p: &str, issuer: Option<&str>| PrincipalKey::for_principal(p, issuer);
+        let user = "arn:aws:iam::111122223333:user/division/alice";
+        assert_eq!(key(user, None), Ok(PrincipalKey::User(user.into())));
+        let role = "arn:aws-cn:iam::111122223333:role/ops/Admin";
+        assert_eq!(key(role, None), Ok(PrincipalKey::Role(role.into())));
+        // Every session of a role shares the role's key (its ARN without the path).
+        for session in ["s1", "s2"] {
+            assert_eq!(
+                key(
+                    &format!("arn:aws-cn:sts::111122223333:assumed-role/Admin/{session}"),
+                    None
+                ),
+                Ok(PrincipalKey::RoleSession(
+                    "arn:aws-cn:iam::111122223333:role/Admin".into()
+                ))
+            );
+        }
+        let fed = "arn:aws:sts::111122223333:federated-user/bob";
+        assert_eq!(
+            key(fed, Some(user)),
+            Ok(PrincipalKey::FederatedUser {
+                arn: fed.into(),
+                issuer: user.into()
+            })
+        );
+        assert_eq!(key(fed, None), Err(StoreError::MissingIssuer(fed.into())));
+        for root in ["111122223333", "arn:aws:iam::111122223333:root"] {
+            assert_eq!(
+                key(root, None),
+                Ok(PrincipalKey::Root("111122223333".into()))
+            );
+        }
+        assert_eq!(
+            key("ec2.amazonaws.com", None),
+            Ok(PrincipalKey::Service("ec2.amazonaws.com".into()))
+        );
+        for anonymous in ["anonymous", "*"] {
+            assert_eq!(key(anonymous, None), Ok(PrincipalKey::Anonymous));
+        }
+        for bad in [
+            "arn:aws:iam::111122223333:oidc-provider/example.com",
+            "arn:aws:sts::111122223333:assumed-role/Admin",
+            "arn:aws:iam:::user/alice",
+            "bob",
+        ] {
+            assert!(key(bad, None).is_err(), "{bad}");
         }
     }
 }

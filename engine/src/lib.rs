@@ -37,4 +37,4 @@ pub use policy::{
     Effect, ParsePolicyTypeError, Policy, PolicyType, QuotaFinding, SizeCount, Version,
 };
 pub use reads::ContextReads;
-pub use request::{resource_account, Principal, PrincipalKind, Request};
+pub use request::{resource_account, Principal, PrincipalKind, PrincipalName, Request};

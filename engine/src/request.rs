@@ -6,6 +6,7 @@ use crate::context::{Context, ContextMap, ContextValue};
 use crate::error::RequestError;
 use crate::policy::Service;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::sync::OnceLock;
 
 /// What kind of principal makes the request; the evaluation flow differs per kind.
@@ -65,6 +66,121 @@ impl PrincipalKind {
     }
 }
 
+/// A principal as its text names it, read without copying: what [`Principal::parse`] reads, for
+/// callers that only need its kind and parts (a cache key, on every check).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PrincipalName<'a> {
+    text: &'a str,
+    kind: PrincipalKind,
+    account: Option<&'a str>,
+    partition: &'a str,
+    /// User name, role name, or federated user name.
+    name: Option<&'a str>,
+}
+
+impl<'a> PrincipalName<'a> {
+    /// Reads a principal: an IAM user, role, root or account id, assumed-role session, federated
+    /// user session, a service principal (`ec2.amazonaws.com`), or `anonymous`.
+    pub fn parse(text: &'a str) -> Result<Self, RequestError> {
+        let bad = || RequestError::Principal(text.to_owned());
+        let named = |kind, account, partition, name| PrincipalName {
+            text,
+            kind,
+            account,
+            partition,
+            name,
+        };
+        if text == "anonymous" || text == "*" {
+            return Ok(named(PrincipalKind::Anonymous, None, "aws", None));
+        }
+        if text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit()) {
+            return Ok(named(PrincipalKind::Root, Some(text), "aws", None));
+        }
+        let Some(arn) = Arn::parse(text) else {
+            if !text.is_empty()
+                && text.contains('.')
+                && !text.contains(':')
+                && !text.contains(char::is_whitespace)
+            {
+                return Ok(named(PrincipalKind::Service, None, "aws", Some(text)));
+            }
+            return Err(bad());
+        };
+        if arn.account.is_empty() {
+            return Err(bad());
+        }
+        let last = |path: &'a str| path.rsplit('/').next();
+        let (kind, name) = match (arn.service, arn.resource.split_once('/')) {
+            ("iam", None) if arn.resource == "root" => (PrincipalKind::Root, None),
+            ("iam", Some(("user", path))) if !path.is_empty() => (PrincipalKind::User, last(path)),
+            ("iam", Some(("role", path))) if !path.is_empty() => (PrincipalKind::Role, last(path)),
+            ("sts", Some(("assumed-role", rest))) => match rest.split_once('/') {
+                Some((role, session)) if !role.is_empty() && !session.is_empty() => {
+                    (PrincipalKind::AssumedRole, Some(role))
+                }
+                _ => return Err(bad()),
+            },
+            ("sts", Some(("federated-user", name))) if !name.is_empty() => {
+                (PrincipalKind::FederatedUser, Some(name))
+            }
+            ("iam", Some(("oidc-provider" | "saml-provider", name))) if !name.is_empty() => {
+                (PrincipalKind::WebIdentity, Some(name))
+            }
+            _ => return Err(bad()),
+        };
+        Ok(named(kind, Some(arn.account), arn.partition, name))
+    }
+
+    /// The kind of principal.
+    pub fn kind(&self) -> PrincipalKind {
+        self.kind
+    }
+
+    /// The principal's account, if it has one.
+    pub fn account(&self) -> Option<&'a str> {
+        self.account
+    }
+
+    /// The text read, which is the principal's ARN for every principal named by one.
+    pub fn text(&self) -> &'a str {
+        self.text
+    }
+
+    /// The principal's ARN (or service name): the text, except for an account id (its root's
+    /// ARN) and `*` (`anonymous`).
+    pub fn arn(&self) -> Cow<'a, str> {
+        match self.kind {
+            PrincipalKind::Anonymous => Cow::Borrowed("anonymous"),
+            PrincipalKind::Root if !self.text.starts_with("arn:") => {
+                Cow::Owned(format!("arn:aws:iam::{}:root", self.text))
+            }
+            _ => Cow::Borrowed(self.text),
+        }
+    }
+
+    /// A role session's role ARN (derived without a path, since session ARNs do not carry it).
+    pub fn session_role_arn(&self) -> Option<String> {
+        match (self.kind, self.account, self.name) {
+            (PrincipalKind::AssumedRole, Some(account), Some(role)) => {
+                Some(format!("arn:{}:iam::{account}:role/{role}", self.partition))
+            }
+            _ => None,
+        }
+    }
+
+    /// The principal, owned.
+    pub fn to_principal(&self) -> Principal {
+        Principal {
+            arn: self.arn().into_owned(),
+            kind: self.kind,
+            account: self.account.map(str::to_owned),
+            partition: self.partition.to_owned(),
+            name: self.name.map(str::to_owned),
+            issuer: self.session_role_arn(),
+        }
+    }
+}
+
 /// The principal making a request, parsed from its ARN.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Principal {
@@ -108,86 +224,7 @@ impl Principal {
     /// Parses a principal: an IAM user, role, root or account id, assumed-role session, federated user
     /// session, a service principal (`ec2.amazonaws.com`), or `anonymous`.
     pub fn parse(text: &str) -> Result<Self, RequestError> {
-        let bad = || RequestError::Principal(text.to_owned());
-        if text == "anonymous" || text == "*" {
-            return Ok(Principal {
-                arn: "anonymous".into(),
-                kind: PrincipalKind::Anonymous,
-                account: None,
-                partition: "aws".into(),
-                name: None,
-                issuer: None,
-            });
-        }
-        if text.len() == 12 && text.bytes().all(|b| b.is_ascii_digit()) {
-            return Ok(Principal {
-                arn: format!("arn:aws:iam::{text}:root"),
-                kind: PrincipalKind::Root,
-                account: Some(text.to_owned()),
-                partition: "aws".into(),
-                name: None,
-                issuer: None,
-            });
-        }
-        let Some(arn) = Arn::parse(text) else {
-            if !text.is_empty()
-                && text.contains('.')
-                && !text.contains(':')
-                && !text.contains(char::is_whitespace)
-            {
-                return Ok(Principal {
-                    arn: text.to_owned(),
-                    kind: PrincipalKind::Service,
-                    account: None,
-                    partition: "aws".into(),
-                    name: Some(text.to_owned()),
-                    issuer: None,
-                });
-            }
-            return Err(bad());
-        };
-        if arn.account.is_empty() {
-            return Err(bad());
-        }
-        let last = |path: &str| path.rsplit('/').next().map(str::to_owned);
-        let (kind, name, issuer) = match (arn.service, arn.resource.split_once('/')) {
-            ("iam", None) if arn.resource == "root" => (PrincipalKind::Root, None, None),
-            ("iam", Some(("user", path))) if !path.is_empty() => {
-                (PrincipalKind::User, last(path), None)
-            }
-            ("iam", Some(("role", path))) if !path.is_empty() => {
-                (PrincipalKind::Role, last(path), None)
-            }
-            ("sts", Some(("assumed-role", rest))) => {
-                let Some((role, session)) = rest.split_once('/') else {
-                    return Err(bad());
-                };
-                if role.is_empty() || session.is_empty() {
-                    return Err(bad());
-                }
-                let role_arn = format!("arn:{}:iam::{}:role/{}", arn.partition, arn.account, role);
-                (
-                    PrincipalKind::AssumedRole,
-                    Some(role.to_owned()),
-                    Some(role_arn),
-                )
-            }
-            ("sts", Some(("federated-user", name))) if !name.is_empty() => {
-                (PrincipalKind::FederatedUser, Some(name.to_owned()), None)
-            }
-            ("iam", Some(("oidc-provider" | "saml-provider", name))) if !name.is_empty() => {
-                (PrincipalKind::WebIdentity, Some(name.to_owned()), None)
-            }
-            _ => return Err(bad()),
-        };
-        Ok(Principal {
-            arn: text.to_owned(),
-            kind,
-            account: Some(arn.account.to_owned()),
-            partition: arn.partition.to_owned(),
-            name,
-            issuer,
-        })
+        PrincipalName::parse(text).map(|p| p.to_principal())
     }
 
     /// The principal's ARN (or service name).
