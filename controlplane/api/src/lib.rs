@@ -26,7 +26,9 @@ pub use action::Action;
 use ctx::{Authenticated, Ctx};
 use iamlet_auth::sigv4::{HttpRequest, SigV4Error, SigV4ErrorCode};
 use iamlet_auth::Authenticator;
-use iamlet_authz::{new_request_id, Authorizer, CheckDecision, CheckInput, Identity, Origin};
+use iamlet_authz::{
+    new_request_id, Authorizer, CheckDecision, CheckInput, Identity, Origin, Protocol,
+};
 use iamlet_decision_log::{redact, DecisionRecord};
 use iamlet_iam_store::{ErrorCode, Iam, IamError};
 use iamlet_query::{error_document, success_document, Fault, Params};
@@ -143,7 +145,7 @@ impl IamApi {
         let request_id = new_request_id();
         let query = req.path.split_once('?').map_or("", |(_, q)| q).to_owned();
         let input = CheckInput {
-            protocol: "iam",
+            protocol: Protocol::Iam,
             origin: Origin::Direct,
             source_address: Some(req.peer.ip().to_string()),
             source_principal: None,
@@ -163,7 +165,7 @@ impl IamApi {
             http_path: redact::path_only(&input.path).to_owned(),
             ..DecisionRecord::begin(
                 request_id.clone(),
-                "iam",
+                input.protocol.as_str(),
                 self.authz.evaluator().name(),
                 true,
             )

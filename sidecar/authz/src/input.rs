@@ -19,11 +19,55 @@ pub enum Origin {
     Direct,
 }
 
+/// The front end a check came through: a label of its metrics and a field of its log record.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Protocol {
+    /// Envoy's gRPC ext_authz service.
+    #[default]
+    Grpc,
+    /// Envoy's HTTP ext_authz mode.
+    Http,
+    /// The forward-auth listener (nginx, Caddy, Traefik).
+    ForwardAuth,
+    /// STS's own calls.
+    Sts,
+    /// The IAM API's calls.
+    Iam,
+}
+
+impl Protocol {
+    /// Every protocol, in declaration order (`ALL[p as usize] == p`).
+    pub const ALL: [Protocol; 5] = [
+        Protocol::Grpc,
+        Protocol::Http,
+        Protocol::ForwardAuth,
+        Protocol::Sts,
+        Protocol::Iam,
+    ];
+
+    /// The name in metrics and logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Protocol::Grpc => "grpc",
+            Protocol::Http => "http",
+            Protocol::ForwardAuth => "forward_auth",
+            Protocol::Sts => "sts",
+            Protocol::Iam => "iam",
+        }
+    }
+}
+
+impl std::fmt::Display for Protocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A request to authorize, as Envoy describes it.
 #[derive(Clone, Debug, Default)]
 pub struct CheckInput {
-    /// `grpc`, `http` or `sts`.
-    pub protocol: &'static str,
+    /// The front end it came through.
+    pub protocol: Protocol,
     /// Whether a proxy forwards the request or the client connected itself.
     pub origin: Origin,
     /// The downstream peer's IP address.

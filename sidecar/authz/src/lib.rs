@@ -36,7 +36,7 @@ mod tests;
 
 pub use correlation::Correlation;
 pub use identify::Identity;
-pub use input::{forwarded_for, CheckInput, Origin, DEFAULT_MAX_BODY_BYTES};
+pub use input::{forwarded_for, CheckInput, Origin, Protocol, DEFAULT_MAX_BODY_BYTES};
 pub use outcome::{CheckDecision, Failure, FailureKind, Outcome, DECISION_ID_HEADER};
 pub use settings::Settings;
 
@@ -419,7 +419,7 @@ impl Authorizer {
                 now.into(),
                 request_id.clone(),
                 decision_id.clone(),
-                input.protocol,
+                input.protocol.as_str(),
                 self.evaluator.name(),
                 self.settings.mode.enforce,
             )
@@ -605,7 +605,7 @@ impl Authorizer {
     /// An answer to a request a front end could not read as a check (a forward-auth subrequest
     /// without its original method, URI or host, or with one of them twice): a bad request, logged
     /// and counted like any check; let through only in a dry run, as every denial is.
-    pub fn bad_request(&self, protocol: &'static str, reason: String) -> Outcome {
+    pub fn bad_request(&self, protocol: Protocol, reason: String) -> Outcome {
         let allowed = !self.settings.mode.enforce;
         self.metrics
             .count_check(protocol, CheckDecision::BadRequest, allowed);
@@ -616,7 +616,7 @@ impl Authorizer {
             reason: reason.clone(),
             ..DecisionRecord::begin(
                 request_id.clone(),
-                protocol,
+                protocol.as_str(),
                 self.evaluator.name(),
                 self.settings.mode.enforce,
             )
@@ -638,7 +638,7 @@ impl Authorizer {
 
     /// The answer to a request whose body is over `[limits] max_body_bytes` (`len` when it was
     /// read whole): a 413, logged and counted like any check.
-    pub fn body_too_large(&self, protocol: &'static str, len: Option<usize>) -> Outcome {
+    pub fn body_too_large(&self, protocol: Protocol, len: Option<usize>) -> Outcome {
         let size = len.map(|n| format!("{n} bytes, ")).unwrap_or_default();
         let limit = self.settings.max_body_bytes;
         self.too_large(
@@ -651,7 +651,7 @@ impl Authorizer {
     }
 
     /// A request over one of the size limits: a failure the client caused, with its own status.
-    fn too_large(&self, protocol: &'static str, status: u16, reason: String) -> Outcome {
+    fn too_large(&self, protocol: Protocol, status: u16, reason: String) -> Outcome {
         let mut out = self.failure(protocol, FailureKind::TooLarge, reason);
         out.status = status;
         out
@@ -659,7 +659,7 @@ impl Authorizer {
 
     /// An answer when the check itself could not run (shed, timed out, too large). `fail_open`
     /// covers Iamlet's own failures only: what the client caused is always a denial.
-    pub fn failure(&self, protocol: &'static str, kind: FailureKind, reason: String) -> Outcome {
+    pub fn failure(&self, protocol: Protocol, kind: FailureKind, reason: String) -> Outcome {
         let allow = !self.settings.mode.enforce
             || (self.settings.responses.fail_open && !kind.client_caused());
         self.count_failure(kind);
@@ -672,7 +672,7 @@ impl Authorizer {
             reason: format!("{}: {reason}", kind.as_str()),
             ..DecisionRecord::begin(
                 request_id.clone(),
-                protocol,
+                protocol.as_str(),
                 self.evaluator.name(),
                 self.settings.mode.enforce,
             )

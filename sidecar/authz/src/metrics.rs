@@ -2,6 +2,7 @@
 
 mod striped;
 
+use crate::input::Protocol;
 use crate::outcome::CheckDecision;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
@@ -14,7 +15,7 @@ pub use striped::{DurationHistogram, StripedCounter, DURATION_BUCKETS};
 /// Labels of a check.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct CheckLabels {
-    /// `grpc`, `http` or `sts`.
+    /// The front end ([`Protocol::as_str`]).
     pub protocol: &'static str,
     /// `Allow`, `ExplicitDeny`, `ImplicitDeny`, `Unauthenticated`, `Unmapped`, `BadRequest`, `Error`
     /// ([`CheckDecision::as_str`]).
@@ -25,9 +26,9 @@ pub struct CheckLabels {
 
 impl CheckLabels {
     /// The labels of a check's outcome.
-    pub fn of(protocol: &'static str, decision: CheckDecision, allowed: bool) -> Self {
+    pub fn of(protocol: Protocol, decision: CheckDecision, allowed: bool) -> Self {
         CheckLabels {
-            protocol,
+            protocol: protocol.as_str(),
             decision: decision.as_str(),
             allowed: if allowed { "true" } else { "false" },
         }
@@ -98,14 +99,11 @@ pub struct Metrics {
     pub decision_cache_entries: Gauge,
     /// Bytes they hold (about), refreshed at each scrape.
     pub decision_cache_bytes: Gauge,
-    /// The check counters of the front ends' protocols, taken from `checks` at their first use:
-    /// a check then counts without the family's lock and hash.
-    resolved: [ByOutcome; PROTOCOLS.len()],
+    /// The check counters by protocol, taken from `checks` at their first use: a check then
+    /// counts without the family's lock and hash.
+    resolved: [ByOutcome; Protocol::ALL.len()],
     registry: Registry,
 }
-
-/// The protocols whose check counters are resolved once ([`Metrics::count_check`]).
-const PROTOCOLS: [&str; 4] = ["grpc", "http", "forward_auth", "sts"];
 
 /// One protocol's counters, by decision and by whether the check was let through.
 type ByOutcome = [[OnceLock<StripedCounter>; 2]; CheckDecision::ALL.len()];
@@ -254,14 +252,14 @@ impl Metrics {
     }
 
     /// Counts a check by its labels.
-    pub fn count_check(&self, protocol: &'static str, decision: CheckDecision, allowed: bool) {
-        let labels = || CheckLabels::of(protocol, decision, allowed);
-        match PROTOCOLS.iter().position(|p| *p == protocol) {
-            Some(i) => self.resolved[i][decision as usize][usize::from(allowed)]
-                .get_or_init(|| self.checks.get_or_create(&labels()).clone())
-                .inc(),
-            None => self.checks.get_or_create(&labels()).inc(),
-        }
+    pub fn count_check(&self, protocol: Protocol, decision: CheckDecision, allowed: bool) {
+        self.resolved[protocol as usize][decision as usize][usize::from(allowed)]
+            .get_or_init(|| {
+                self.checks
+                    .get_or_create(&CheckLabels::of(protocol, decision, allowed))
+                    .clone()
+            })
+            .inc();
     }
 
     /// The text exposition.
@@ -285,20 +283,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn checks_count_under_their_labels_resolved_or_not() {
+    fn checks_count_under_their_labels() {
         let m = Metrics::new();
-        m.count_check("grpc", CheckDecision::Allow, true);
-        m.count_check("grpc", CheckDecision::Allow, true);
-        m.count_check("grpc", CheckDecision::ImplicitDeny, false);
-        m.count_check("forward_auth", CheckDecision::Error, true);
-        // A protocol not resolved beforehand counts through the family.
-        m.count_check("other", CheckDecision::Unmapped, false);
+        m.count_check(Protocol::Grpc, CheckDecision::Allow, true);
+        m.count_check(Protocol::Grpc, CheckDecision::Allow, true);
+        m.count_check(Protocol::Grpc, CheckDecision::ImplicitDeny, false);
+        m.count_check(Protocol::ForwardAuth, CheckDecision::Error, true);
+        m.count_check(Protocol::Sts, CheckDecision::Unmapped, false);
         let text = m.encode();
         for line in [
             r#"iamlet_checks_total{protocol="grpc",decision="Allow",allowed="true"} 2"#,
             r#"iamlet_checks_total{protocol="grpc",decision="ImplicitDeny",allowed="false"} 1"#,
             r#"iamlet_checks_total{protocol="forward_auth",decision="Error",allowed="true"} 1"#,
-            r#"iamlet_checks_total{protocol="other",decision="Unmapped",allowed="false"} 1"#,
+            r#"iamlet_checks_total{protocol="sts",decision="Unmapped",allowed="false"} 1"#,
         ] {
             assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
         }
@@ -309,5 +306,12 @@ mod tests {
             4,
             "no series for what was not counted"
         );
+    }
+
+    #[test]
+    fn every_protocol_indexes_its_own_counters() {
+        for (i, p) in Protocol::ALL.iter().enumerate() {
+            assert_eq!(*p as usize, i, "{p}");
+        }
     }
 }

@@ -104,7 +104,7 @@ fn authorizer(settings: Settings, shadow: Option<Arc<Store>>) -> Authorizer {
 
 fn input(principal: Option<&str>, path: &str) -> CheckInput {
     let mut input = CheckInput {
-        protocol: "grpc",
+        protocol: crate::Protocol::Grpc,
         method: "GET".into(),
         scheme: "https".into(),
         host: "storage.example.com".into(),
@@ -334,19 +334,19 @@ async fn a_shadow_store_decides_beside_the_live_one() {
 #[tokio::test]
 async fn failures_of_the_check_itself_follow_fail_open() {
     let closed = authorizer(settings(true, false, false), None);
-    let out = closed.failure("grpc", FailureKind::Timeout, "late".into());
+    let out = closed.failure(crate::Protocol::Grpc, FailureKind::Timeout, "late".into());
     assert_eq!(
         (out.allowed, out.status, out.decision),
         (false, 403, CheckDecision::Error)
     );
     let open = authorizer(settings(true, false, true), None);
     assert!(
-        open.failure("grpc", FailureKind::Shed, "busy".into())
+        open.failure(crate::Protocol::Grpc, FailureKind::Shed, "busy".into())
             .allowed
     );
     assert!(
         !open
-            .failure("grpc", FailureKind::TooLarge, "big".into())
+            .failure(crate::Protocol::Grpc, FailureKind::TooLarge, "big".into())
             .allowed
     );
     assert_eq!(

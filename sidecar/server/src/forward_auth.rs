@@ -22,14 +22,11 @@ use crate::http::{header_map, upstream_headers};
 use http_body_util::Full;
 use hyper::body::{Bytes, Incoming};
 use hyper::{HeaderMap, Request, Response};
-use iamlet_authz::{forwarded_for, Authorizer, CheckInput, Origin, Outcome};
+use iamlet_authz::{forwarded_for, Authorizer, CheckInput, Origin, Outcome, Protocol};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tower::ServiceExt;
-
-/// The protocol label of forward-auth checks (metrics, decision log).
-const PROTOCOL: &str = "forward_auth";
 
 /// What the forward-auth front end needs besides the authorizer.
 #[derive(Clone, Debug)]
@@ -149,7 +146,7 @@ impl ForwardAuth {
         let (parts, _body) = req.into_parts();
         let original = match original(self.style, &parts.headers) {
             Ok(o) => o,
-            Err(reason) => return respond(&self.authz.bad_request(PROTOCOL, reason)),
+            Err(reason) => return respond(&self.authz.bad_request(Protocol::ForwardAuth, reason)),
         };
         let headers = check_headers(&parts.headers, &original);
         // The proxy appends the address it received the request from: the last entry, as in
@@ -159,7 +156,7 @@ impl ForwardAuth {
             .and_then(|x| forwarded_for(x, 1))
             .or_else(|| Some(peer.ip().to_string()));
         let input = CheckInput {
-            protocol: PROTOCOL,
+            protocol: Protocol::ForwardAuth,
             origin: Origin::ForwardAuth,
             source_address,
             source_principal: None,
@@ -173,7 +170,11 @@ impl ForwardAuth {
             body: None,
         };
         let result = self.service.clone().oneshot(input).await;
-        respond(&crate::guard::answer(&self.authz, PROTOCOL, result))
+        respond(&crate::guard::answer(
+            &self.authz,
+            Protocol::ForwardAuth,
+            result,
+        ))
     }
 }
 

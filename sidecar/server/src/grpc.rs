@@ -10,7 +10,7 @@ use super::Checks;
 use envoy_types::ext_authz::v3::pb::CheckRequest;
 use envoy_types::pb::envoy::config::core::v3::address::Address;
 use envoy_types::pb::google::protobuf::{value::Kind, Struct, Value};
-use iamlet_authz::{Authorizer, CheckInput, Origin, Outcome};
+use iamlet_authz::{Authorizer, CheckInput, Origin, Outcome, Protocol};
 use std::collections::HashMap;
 use std::sync::Arc;
 use tower::ServiceExt;
@@ -148,7 +148,7 @@ pub fn check_input(req: CheckRequest) -> CheckInput {
         })
         .unwrap_or_default();
     CheckInput {
-        protocol: "grpc",
+        protocol: Protocol::Grpc,
         source_address,
         source_principal,
         method,

@@ -3,7 +3,7 @@
 //! [`GuardError::Elapsed`]). It knows nothing of answers: the front end turns its errors into the
 //! authorizer's failure answer ([`answer`]), so Envoy gets a well-formed deny either way.
 
-use iamlet_authz::{Authorizer, CheckInput, FailureKind, Outcome};
+use iamlet_authz::{Authorizer, CheckInput, FailureKind, Outcome, Protocol};
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
@@ -36,7 +36,7 @@ impl From<GuardError> for FailureKind {
 /// The outcome of a guarded check: its own, or the authorizer's failure answer for a guard error.
 pub fn answer(
     authz: &Authorizer,
-    protocol: &'static str,
+    protocol: Protocol,
     result: Result<Outcome, GuardError>,
 ) -> Outcome {
     match result {
@@ -46,10 +46,10 @@ pub fn answer(
             match e {
                 // Debug, not warn: under overload a line per shed check would add to the load.
                 GuardError::Overloaded => {
-                    tracing::debug!(protocol, "check shed: too many in flight")
+                    tracing::debug!(%protocol, "check shed: too many in flight")
                 }
                 GuardError::Elapsed(timeout) => tracing::warn!(
-                    protocol,
+                    %protocol,
                     request_id = %out.request_id,
                     ?timeout,
                     "check timed out; answered with the failure response"
@@ -164,7 +164,7 @@ mod tests {
 
     fn input() -> CheckInput {
         CheckInput {
-            protocol: "grpc",
+            protocol: Protocol::Grpc,
             ..CheckInput::default()
         }
     }
@@ -221,14 +221,14 @@ mod tests {
     #[test]
     fn guard_errors_are_answered_as_failures_that_fail_closed() {
         let authz = authorizer(false);
-        let shed = answer(&authz, "grpc", Err(GuardError::Overloaded));
+        let shed = answer(&authz, Protocol::Grpc, Err(GuardError::Overloaded));
         assert_eq!(shed.decision, iamlet_authz::CheckDecision::Error);
         assert!(!shed.allowed, "fail closed");
         assert_eq!(shed.status, 403);
         assert_eq!(authz.metrics().shed.get(), 1);
         let late = answer(
             &authz,
-            "grpc",
+            Protocol::Grpc,
             Err(GuardError::Elapsed(Duration::from_millis(250))),
         );
         assert!(!late.allowed);
@@ -238,7 +238,7 @@ mod tests {
         let open = authorizer(true);
         let late = answer(
             &open,
-            "grpc",
+            Protocol::Grpc,
             Err(GuardError::Elapsed(Duration::from_millis(250))),
         );
         assert!(late.allowed);

@@ -9,7 +9,7 @@ use super::Checks;
 use http_body_util::{BodyExt as _, Full, Limited};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response, StatusCode};
-use iamlet_authz::{forwarded_for, Authorizer, CheckInput, Origin, Outcome};
+use iamlet_authz::{forwarded_for, Authorizer, CheckInput, Origin, Outcome, Protocol};
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -174,7 +174,7 @@ impl HttpMode {
             .and_then(|x| forwarded_for(x, 1))
             .or_else(|| Some(peer.ip().to_string()));
         let mut input = CheckInput {
-            protocol: "http",
+            protocol: Protocol::Http,
             origin: Origin::Proxied,
             body: None,
             source_address,
@@ -206,11 +206,11 @@ impl HttpMode {
                     input.body = Some(b.to_bytes().to_vec()).filter(|b| !b.is_empty() && !partial)
                 }
                 // Not read further: its size is unknown.
-                Err(_) => return outcome_response(self.authz.body_too_large("http", None)),
+                Err(_) => return outcome_response(self.authz.body_too_large(Protocol::Http, None)),
             }
         }
         let result = self.service.clone().oneshot(input).await;
-        outcome_response(crate::guard::answer(&self.authz, "http", result))
+        outcome_response(crate::guard::answer(&self.authz, Protocol::Http, result))
     }
 }
 

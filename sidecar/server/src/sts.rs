@@ -33,7 +33,7 @@ use iamlet_auth::session::Session;
 use iamlet_auth::sigv4::{self, HttpRequest, SigV4Error, SigV4ErrorCode};
 use iamlet_auth::{AttemptLimiter, Caller, Credentials};
 use iamlet_authz::metrics::StsLabels;
-use iamlet_authz::{new_request_id, Authorizer, CheckDecision, CheckInput, Origin};
+use iamlet_authz::{new_request_id, Authorizer, CheckDecision, CheckInput, Origin, Protocol};
 use iamlet_decision_log::{redact, DecisionRecord};
 use iamlet_engine::Arn;
 use iamlet_store::StoreError;
@@ -131,7 +131,7 @@ impl Sts {
             // STS clients connect directly: the address and the scheme are the connection's, never
             // what `X-Forwarded-*` headers claim, and no header becomes a request tag.
             input: CheckInput {
-                protocol: "sts",
+                protocol: Protocol::Sts,
                 origin: Origin::Direct,
                 source_address: Some(peer.ip().to_string()),
                 source_principal: None,
@@ -181,7 +181,12 @@ impl Sts {
             user_agent: call.input.headers.get("user-agent").cloned(),
             http_method: call.input.method.clone(),
             http_path: redact::path_only(&call.input.path).to_owned(),
-            ..DecisionRecord::begin(request_id, "sts", self.authz.evaluator().name(), true)
+            ..DecisionRecord::begin(
+                request_id,
+                Protocol::Sts.as_str(),
+                self.authz.evaluator().name(),
+                true,
+            )
         };
         let result = match action {
             Some(a) => self.run(call, a, &mut rec).await,

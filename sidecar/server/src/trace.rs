@@ -49,7 +49,7 @@ where
         // request's `traceparent` ties it to the caller's trace.
         let span = tracing::debug_span!(
             "check",
-            protocol = input.protocol,
+            protocol = input.protocol.as_str(),
             method = %input.method,
             host = %input.host,
             path = %redact::truncate(redact::path_only(&input.path)),
@@ -153,7 +153,7 @@ mod tests {
             Ok::<_, Infallible>(outcome(decision))
         });
         let mut input = CheckInput {
-            protocol: "grpc",
+            protocol: iamlet_authz::Protocol::Grpc,
             method: "GET".into(),
             host: "api".into(),
             path: "/buckets/b?token=secret".into(),
