@@ -553,16 +553,13 @@ impl Authorizer {
                     status: if allowed { 200 } else { 403 },
                     decision: v.decision.into(),
                     reason,
-                    upstream_headers: {
-                        // Room for the decision id, which the outcome adds.
-                        let mut h = Vec::with_capacity(3);
-                        h.push((
+                    upstream_headers: Answer::upstream_headers([
+                        (
                             self.settings.responses.principal_header.clone(),
                             identity.principal.clone(),
-                        ));
-                        h.push(("x-iamlet-action".to_owned(), mapped.action.clone()));
-                        h
-                    },
+                        ),
+                        ("x-iamlet-action".to_owned(), mapped.action.clone()),
+                    ]),
                     aws_error: None,
                 }
             }

@@ -165,6 +165,7 @@ pub(crate) struct Answer {
     pub(crate) status: u16,
     pub(crate) decision: CheckDecision,
     pub(crate) reason: String,
+    /// Headers for the upstream ([`Answer::upstream_headers`]), the decision id's to come.
     pub(crate) upstream_headers: Vec<(String, String)>,
     /// A signature that did not verify: its AWS error code and message go in the body, so the
     /// client's SDK reports them as it would AWS's.
@@ -172,6 +173,16 @@ pub(crate) struct Answer {
 }
 
 impl Answer {
+    /// An allowed request's headers for the upstream, with room for the decision id's, which
+    /// [`Answer::into_outcome`] adds.
+    pub(crate) fn upstream_headers<const N: usize>(
+        headers: [(String, String); N],
+    ) -> Vec<(String, String)> {
+        let mut h = Vec::with_capacity(N + 1);
+        h.extend(headers);
+        h
+    }
+
     /// The outcome, its body written once.
     pub(crate) fn into_outcome(
         self,
