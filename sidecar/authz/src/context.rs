@@ -57,17 +57,18 @@ pub(crate) fn check_signed_region(
     }
 }
 
-/// The request's condition keys, `aws:CurrentTime` and `aws:EpochTime` at `now`.
+/// The request's condition keys but the clock's (`aws:CurrentTime`, `aws:EpochTime`: no cached
+/// decision depends on them, so they are added only when a decision is made, by
+/// [`ContextMap::insert_time`]). `source_ip` is [`source_ip`]'s answer for the input.
 pub(crate) fn derive(
     settings: &ContextSection,
     input: &CheckInput,
+    source_ip: Option<&str>,
     identity: &Identity,
     mapped: &Mapped,
-    now: chrono::DateTime<chrono::Utc>,
 ) -> ContextMap {
     let mut ctx = ContextMap::new();
-    ctx.insert_time(now);
-    if let Some(ip) = source_ip(settings, input) {
+    if let Some(ip) = source_ip {
         ctx.insert_known(KnownKey::SOURCE_IP, ip);
     }
     let secure = input.scheme.eq_ignore_ascii_case("https") || input.source_principal.is_some();

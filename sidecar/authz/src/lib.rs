@@ -243,13 +243,11 @@ impl Authorizer {
     /// The condition keys of a request (stage 3), for front ends that decide requests of their own
     /// (STS).
     pub fn context(&self, input: &CheckInput, identity: &Identity, mapped: &Mapped) -> ContextMap {
-        context::derive(
-            &self.settings.context,
-            input,
-            identity,
-            mapped,
-            chrono::Utc::now(),
-        )
+        let settings = &self.settings.context;
+        let source_ip = context::source_ip(settings, input);
+        let mut ctx = context::derive(settings, input, source_ip.as_deref(), identity, mapped);
+        ctx.insert_time(chrono::Utc::now());
+        ctx
     }
 
     /// Decides a request (stage 4): the store prepares it (principal and resource side), the
@@ -261,18 +259,27 @@ impl Authorizer {
         mapped: &Mapped,
         context: ContextMap,
     ) -> Result<Decided, Failure> {
-        self.decide_noting(store, identity, mapped, context, &mut None)
-            .await
+        self.decide_noting(
+            store,
+            identity,
+            mapped,
+            context,
+            SystemTime::now(),
+            &mut None,
+        )
+        .await
     }
 
-    /// [`Authorizer::decide`], noting the principal's unique id (for the decision log) when the
-    /// store knows it.
+    /// [`Authorizer::decide`] at `now` (the time keys are added when the decision is made rather
+    /// than looked up), noting the principal's unique id (for the decision log) when the store
+    /// knows it.
     async fn decide_noting(
         &self,
         store: &Store,
         identity: &Identity,
         mapped: &Mapped,
-        context: ContextMap,
+        mut context: ContextMap,
+        now: SystemTime,
         unique_id: &mut Option<String>,
     ) -> Result<Decided, Failure> {
         // The live store's decisions only (not a shadow's).
@@ -326,6 +333,7 @@ impl Authorizer {
             }
             None => None,
         };
+        context.insert_time(now.into());
         let query = Query {
             principal: identity.principal.clone(),
             session_issuer: identity.session_issuer.clone(),
@@ -515,9 +523,9 @@ impl Authorizer {
         let ctx = context::derive(
             &self.settings.context,
             input,
+            rec.source_ip_address.as_deref(),
             &identity,
             &mapped,
-            now.into(),
         );
         rec.region = ctx
             .get_known(KnownKey::REQUESTED_REGION)
@@ -525,10 +533,19 @@ impl Authorizer {
             .or_else(|| identity.signed_region.clone());
         let shadow_ctx = self.shadow.as_ref().map(|_| ctx.clone());
         let decided = self
-            .decide_noting(&self.store, &identity, &mapped, ctx, &mut rec.principal_id)
+            .decide_noting(
+                &self.store,
+                &identity,
+                &mapped,
+                ctx,
+                now,
+                &mut rec.principal_id,
+            )
             .await;
         if let (Some(shadow), Some(ctx)) = (&self.shadow, shadow_ctx) {
-            let theirs = self.decide(shadow, &identity, &mapped, ctx).await;
+            let theirs = self
+                .decide_noting(shadow, &identity, &mapped, ctx, now, &mut None)
+                .await;
             if let Some(disagreement) = shadow_disagreement(&decided, &theirs) {
                 self.metrics.shadow_disagreements.inc();
                 rec.shadow_decision = Some(disagreement);

@@ -12,6 +12,7 @@ use settings::{ContextSection, ModeSection, PrincipalSection, ResponsesSection};
 
 const ALICE: &str = "arn:aws:iam::111122223333:user/alice";
 const DOWN: &str = "arn:aws:iam::111122223333:user/down";
+const TIMED: &str = "arn:aws:iam::111122223333:user/timed";
 
 /// alice may read her own folder and is denied `secret/`; `down` is a principal whose source
 /// fails; everyone else is unknown. `allow_bob` lets alice read bob's folder too (a shadow's
@@ -39,6 +40,19 @@ impl Fetcher for Stub {
                     let mut parts = Parts::empty(PrincipalKind::User, ALICE, Some("111122223333"));
                     parts.identity.push(
                         Policy::parse_named("user/alice:inline/home", &text, PolicyType::Identity)
+                            .map_err(|e| FetchError::Failed(e.to_string()))?,
+                    );
+                    Ok(parts)
+                }
+                // Allowed only while the clock says so: the request must carry both time keys.
+                TIMED => {
+                    let text = r#"{"Version":"2012-10-17","Statement":[{"Effect":"Allow",
+                        "Action":"s3:GetObject","Resource":"*","Condition":{
+                        "DateLessThan":{"aws:CurrentTime":"2100-01-01T00:00:00Z"},
+                        "NumericGreaterThan":{"aws:EpochTime":"1700000000"}}}]}"#;
+                    let mut parts = Parts::empty(PrincipalKind::User, TIMED, Some("111122223333"));
+                    parts.identity.push(
+                        Policy::parse_named("user/timed:inline/until", text, PolicyType::Identity)
                             .map_err(|e| FetchError::Failed(e.to_string()))?,
                     );
                     Ok(parts)
@@ -119,6 +133,17 @@ fn input(principal: Option<&str>, path: &str) -> CheckInput {
 
 fn body(out: &Outcome) -> serde_json::Value {
     serde_json::from_str(&out.body).unwrap()
+}
+
+/// The clock's keys are added after the decision cache is looked up, when a decision is made:
+/// they reach the engine all the same, every time (a set that reads them is never cached).
+#[tokio::test]
+async fn the_clock_s_keys_reach_the_engine() {
+    let authz = authorizer(settings(true, false, false), None);
+    for _ in 0..2 {
+        let out = authz.check(input(Some(TIMED), "/b/a.txt")).await;
+        assert_eq!(out.decision, CheckDecision::Allow, "{}", out.reason);
+    }
 }
 
 #[tokio::test]
