@@ -4,7 +4,9 @@
 //! and each allocation is memory a loaded sidecar's two cores pass around (mimalloc's allocation
 //! and free were 7–9% of its CPU under the closed loop, BENCHMARKS.md).
 //!
-//! `cargo bench -p iamlet-server --bench check_allocs`
+//! `cargo bench -p iamlet-server --bench check_allocs [-- hit|miss]`; with `DHAT_PROFILE=FILE`, dhat's
+//! profile of the checks is written there too, each allocation site with its backtrace (open it in
+//! dhat's viewer, `dh_view.html`).
 
 #![allow(
     clippy::expect_used,
@@ -26,14 +28,26 @@ fn main() {
     } else {
         20
     };
+    // A name given after `--` picks the mode (as criterion's filter does).
+    let filter = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .unwrap_or_default();
     let fixture = Fixture::new("check-allocs");
-    let modes = [
-        ("hit", fixture.warmed(true)),
-        ("miss", fixture.warmed(false)),
-    ];
+    let modes: Vec<_> = [("hit", true), ("miss", false)]
+        .into_iter()
+        .filter(|(name, _)| name.contains(filter.as_str()))
+        .map(|(name, cached)| (name, fixture.warmed(cached)))
+        .collect();
     // Started once the fixture is built: only what follows is counted (and has its backtrace
-    // taken). Testing mode: the figures are read here, and no profile file is written.
-    let _profiler = dhat::Profiler::builder().testing().build();
+    // taken). Testing mode unless a profile is asked for: the figures are read here.
+    let _profiler = match std::env::var_os("DHAT_PROFILE") {
+        Some(file) => dhat::Profiler::builder()
+            .file_name(file)
+            .trim_backtraces(Some(32))
+            .build(),
+        None => dhat::Profiler::builder().testing().build(),
+    };
     for (name, authz) in &modes {
         // Cloned beforehand: the request as a front end hands it over is not the check's doing.
         let inputs: Vec<_> = fixture.inputs.iter().take(checks).cloned().collect();
