@@ -292,6 +292,8 @@ pub enum LogFormat {
 
 /// The most bytes of lines waiting for the writer; past it records are dropped and counted.
 pub const MAX_QUEUED_BYTES: usize = 16 * 1024 * 1024;
+/// The most a thread's line buffer keeps between records ([`DecisionLog::record`]).
+const LINE_KEPT_BYTES: usize = 16 * 1024;
 /// How long the writer lets records gather after each batch it writes (what a record may wait).
 const LINGER: std::time::Duration = std::time::Duration::from_millis(2);
 
@@ -376,14 +378,29 @@ impl DecisionLog {
     pub fn record(&self, rec: DecisionRecord) {
         let Some(queue) = &self.queue else { return };
         let rec = rec.bounded();
-        let mut line = Vec::with_capacity(1024);
-        let written = match self.format {
-            LogFormat::Iamlet => line::write(&rec, &mut line),
-            LogFormat::CloudTrail => serde_json::to_writer(&mut line, &cloudtrail::record(&rec)),
-        };
+        // Written in a buffer of the thread's, kept between records: the queue copies the line, so
+        // a buffer of its own per record would be a kilobyte allocated and freed on every check.
+        thread_local! {
+            static LINE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        }
+        let queued = LINE.with_borrow_mut(|line| {
+            line.clear();
+            let written = match self.format {
+                LogFormat::Iamlet => line::write(&rec, line),
+                LogFormat::CloudTrail => {
+                    serde_json::to_writer(&mut *line, &cloudtrail::record(&rec))
+                }
+            };
+            line.push(b'\n');
+            let queued = written.is_ok() && queue.0.push(line, self.max_queued_bytes);
+            // A record far longer than most does not keep its buffer's size on the thread.
+            if line.capacity() > LINE_KEPT_BYTES {
+                *line = Vec::new();
+            }
+            queued
+        });
         drop(rec);
-        line.push(b'\n');
-        if written.is_err() || !queue.0.push(&line, self.max_queued_bytes) {
+        if !queued {
             self.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
