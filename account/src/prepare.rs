@@ -131,15 +131,18 @@ pub fn trusted_role<'a>(action: &str, resource: &'a str) -> Option<&'a str> {
 /// principal, the resource and the organization alone — before the request is built, so a caller
 /// that remembers decisions can name the policy set ([`ResourceSide::additions`]) without
 /// preparing the request.
+///
+/// It borrows what it is worked out from (the principal, the request's fields, the organization):
+/// a check that finds its decision cached copies nothing of it.
 #[derive(Debug)]
-pub struct ResourceSide<'o> {
+pub struct ResourceSide<'a> {
     /// The resource-based policy that applies (from the organization file).
-    policy: Option<&'o Policy>,
+    policy: Option<&'a Policy>,
     /// The account set with the request: given, or the one the organization file names for the
     /// resource.
-    set_account: Option<String>,
+    set_account: Option<&'a str>,
     /// The account owning the resource ([`iamlet_engine::resource_account`]).
-    account: Option<String>,
+    account: Option<&'a str>,
     /// Whether the resource's account's RCP levels replace the principal's.
     rcps_differ: bool,
     additions: u64,
@@ -156,12 +159,12 @@ impl ResourceSide<'_> {
 /// The resource's side of a request on `resource` by `resolved`'s principal: the resource-based
 /// policy that applies, the resource's account, and, for a resource in another account, that
 /// account's RCP levels instead of the principal's.
-pub fn resource_side<'o>(
-    resolved: &Resolved,
-    resource: &str,
-    resource_account: Option<&str>,
-    org: Option<&'o Organization>,
-) -> ResourceSide<'o> {
+pub fn resource_side<'a>(
+    resolved: &'a Resolved,
+    resource: &'a str,
+    resource_account: Option<&'a str>,
+    org: Option<&'a Organization>,
+) -> ResourceSide<'a> {
     let resource_policy = org.and_then(|o| o.resource_policy(resource));
     let set_account = resource_account
         .or_else(|| resource_policy.and_then(|rp| rp.account.as_deref()))
@@ -182,8 +185,8 @@ pub fn resource_side<'o>(
     }
     ResourceSide {
         policy,
-        set_account: set_account.map(str::to_owned),
-        account: account.map(str::to_owned),
+        set_account,
+        account,
         rcps_differ,
         additions,
     }
@@ -219,7 +222,7 @@ pub fn prepare(
     if let Some(a) = side.set_account {
         request = request.with_resource_account(a);
     }
-    if let (Some(o), Some(acct)) = (org, side.account.as_deref()) {
+    if let (Some(o), Some(acct)) = (org, side.account) {
         if let Some((id, path)) = o.principal_org_keys(acct) {
             let context = request.context_mut();
             if !context.contains("aws:ResourceOrgID") {
@@ -237,7 +240,7 @@ pub fn prepare(
     } else {
         let mut set = if side.rcps_differ {
             let mut set = resolved.policy_set_without_rcps().clone();
-            if let (Some(o), Some(acct)) = (org, side.account.as_deref()) {
+            if let (Some(o), Some(acct)) = (org, side.account) {
                 for level in o.levels(acct) {
                     set.add_rcp_level(level.rcps.clone());
                 }
