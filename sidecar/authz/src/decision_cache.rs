@@ -20,14 +20,13 @@
 //! Never used: when the set reads a key whose value changes with the clock alone (`aws:CurrentTime`,
 //! `aws:EpochTime`, `aws:TokenIssueTime`, `aws:MultiFactorAuthAge`), or when the request reads a
 //! role's trust policy (which the caller's set does not own). Bounded in entries and in bytes;
-//! the least recently used entry goes first (as [`Recency`] tells it: an entry used within the
-//! last quarter of the bound's insertions never does).
+//! the least recently used entry goes first.
 
 use crate::engine::Verdict;
 use iamlet_engine::{ContextMap, ContextReads, ContextValue};
 use iamlet_store::organization::Organization;
-use iamlet_store::recency::Recency;
 use iamlet_store::{Prepared, Resolved};
+use lru::LruCache;
 use smallvec::SmallVec;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
@@ -215,8 +214,8 @@ struct Stored {
 type Hasher = foldhash::fast::RandomState;
 
 struct Inner {
-    sets: Recency<SetKey, SetReads, Hasher>,
-    decisions: Recency<DecisionKey, Stored, Hasher>,
+    sets: LruCache<SetKey, SetReads, Hasher>,
+    decisions: LruCache<DecisionKey, Stored, Hasher>,
     bytes: usize,
 }
 
@@ -270,8 +269,8 @@ impl DecisionCache {
         DecisionCache {
             config,
             inner: Mutex::new(Inner {
-                sets: Recency::unbounded(config.max_entries, Hasher::default()),
-                decisions: Recency::unbounded(config.max_entries, Hasher::default()),
+                sets: LruCache::unbounded_with_hasher(Hasher::default()),
+                decisions: LruCache::unbounded_with_hasher(Hasher::default()),
                 bytes: 0,
             }),
         }
@@ -304,38 +303,32 @@ impl DecisionCache {
         let mut key = KeyBuf::new();
         ask.write_head(set, &mut key);
         let mut guard = lock(&self.inner);
-        let Inner {
-            sets, decisions, ..
-        } = &mut *guard;
-        // The set's reads borrowed, not cloned: an `Arc` counted up and down by both workers is a
-        // cache line passed between the cores on every check. Neither entry is moved on a hit
-        // while it is near the front (`Recency`): a hit writes nothing both cores share but the
-        // lock.
-        let found = sets.read(&set, |s| {
-            if s.reads.time_dependent().is_some() {
-                return Err(Bypass::TimeDependent);
-            }
-            write_values(&mut key, s.reads.values(ask.context));
-            Ok(decisions.read(&key[..], |d| d.verdict.clone()))
-        });
-        drop(guard);
-        match found {
-            Some(Ok(Some(verdict))) => Lookup::Hit(verdict),
-            Some(Err(bypass)) => Lookup::Bypass(bypass),
-            // A set met for the first time: its reads are worked out once its request is prepared.
-            None => Lookup::Miss(Pending {
+        // Borrowed, not cloned: an `Arc` counted up and down by both workers is a cache line
+        // passed between the cores on every check.
+        let inner = &mut *guard;
+        let Some(reads) = inner.sets.get(&set).map(|s| &s.reads) else {
+            drop(guard);
+            return Lookup::Miss(Pending {
                 set,
                 guard: ask.guard(),
                 key: key.into_vec(),
                 unread: Some(ask.context.clone()),
-            }),
-            Some(Ok(None)) => Lookup::Miss(Pending {
-                set,
-                guard: ask.guard(),
-                key: key.into_vec(),
-                unread: None,
-            }),
+            });
+        };
+        if reads.time_dependent().is_some() {
+            return Lookup::Bypass(Bypass::TimeDependent);
         }
+        write_values(&mut key, reads.values(ask.context));
+        if let Some(s) = inner.decisions.get(&key[..]) {
+            return Lookup::Hit(s.verdict.clone());
+        }
+        drop(guard);
+        Lookup::Miss(Pending {
+            set,
+            guard: ask.guard(),
+            key: key.into_vec(),
+            unread: None,
+        })
     }
 
     /// Finishes a miss once its request is prepared: a set met for the first time has its reads
@@ -358,7 +351,7 @@ impl DecisionCache {
             write_values(&mut key, reads.values(&context));
             let time_dependent = reads.time_dependent().is_some();
             let mut inner = lock(&self.inner);
-            inner.sets.push(
+            inner.sets.put(
                 pending.set,
                 SetReads {
                     _guard: pending.guard.clone(),
@@ -391,7 +384,7 @@ impl DecisionCache {
             return;
         }
         let mut inner = lock(&self.inner);
-        if let Some((_, old)) = inner.decisions.push(
+        if let Some(old) = inner.decisions.put(
             key,
             Stored {
                 _guard: guard,

@@ -1,5 +1,4 @@
-//! The per-principal cache: a size-bounded LRU of compiled policy sets with a TTL ([`Recency`]: a
-//! hit moves nothing while its entry is near the front).
+//! The per-principal cache: a size-bounded LRU of compiled policy sets with a TTL.
 //!
 //! - **Single flight.** Concurrent misses of one key share one fetch: the first caller fetches, the
 //!   others wait on the same [`tokio::sync::OnceCell`]. If the fetching caller is cancelled, a waiting
@@ -18,7 +17,7 @@
 //! Time is `tokio::time::Instant`, so tests drive TTLs with a paused clock.
 
 use super::FetchError;
-use crate::recency::Recency;
+use lru::LruCache;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::future::Future;
@@ -188,7 +187,7 @@ type Hasher = foldhash::fast::RandomState;
 
 #[derive(Debug)]
 struct State<K: Hash + Eq, V> {
-    lru: Recency<K, Entry<V>, Hasher>,
+    lru: LruCache<K, Entry<V>, Hasher>,
     inflight: HashMap<K, Flight<V>, Hasher>,
     generation: u64,
 }
@@ -211,7 +210,7 @@ where
         Cache {
             config,
             state: Mutex::new(State {
-                lru: Recency::bounded(config.capacity, Hasher::default()),
+                lru: LruCache::with_hasher(config.capacity, Hasher::default()),
                 inflight: HashMap::default(),
                 generation: 0,
             }),
@@ -269,7 +268,12 @@ where
     /// under way are not kept either (they may have read the data before the change).
     pub fn invalidate_where(&self, affected: impl Fn(&K) -> bool) -> usize {
         let mut st = self.lock();
-        let gone: Vec<K> = st.lru.keys().filter(|k| affected(k)).cloned().collect();
+        let gone: Vec<K> = st
+            .lru
+            .iter()
+            .filter(|(k, _)| affected(k))
+            .map(|(k, _)| k.clone())
+            .collect();
         for k in &gone {
             st.lru.pop(k);
         }
@@ -291,31 +295,30 @@ where
         let (flight, generation) = {
             let mut st = self.lock();
             let now = Instant::now();
-            let config = &self.config;
-            // Read without moving the entry while it is near the front (`Recency`).
-            let found = st.lru.read(key, |entry| match entry {
-                Entry::Found { value, fetched, .. }
-                    if now.duration_since(*fetched) < config.ttl =>
+            match st.lru.get_mut(key) {
+                Some(Entry::Found { value, fetched, .. })
+                    if now.duration_since(*fetched) < self.config.ttl =>
                 {
-                    Some((&m.hits, Ok(value.clone())))
+                    CacheMetrics::inc(&m.hits);
+                    return Ok(value.clone());
                 }
-                Entry::Found {
+                Some(Entry::Found {
                     value,
                     fetched,
                     failed: Some(failed),
-                } if now.duration_since(*failed) < config.retry_after_error
-                    && now.duration_since(*fetched) <= config.max_stale =>
+                }) if now.duration_since(*failed) < self.config.retry_after_error
+                    && now.duration_since(*fetched) <= self.config.max_stale =>
                 {
-                    Some((&m.stale_serves, Ok(value.clone())))
+                    CacheMetrics::inc(&m.stale_serves);
+                    return Ok(value.clone());
                 }
-                Entry::Missing { at } if now.duration_since(*at) < config.negative_ttl => {
-                    Some((&m.negative_hits, Err(CacheError::NotFound)))
+                Some(Entry::Missing { at })
+                    if now.duration_since(*at) < self.config.negative_ttl =>
+                {
+                    CacheMetrics::inc(&m.negative_hits);
+                    return Err(CacheError::NotFound);
                 }
-                _ => None,
-            });
-            if let Some((counter, answer)) = found.flatten() {
-                CacheMetrics::inc(counter);
-                return answer;
+                _ => {}
             }
             CacheMetrics::inc(&m.misses);
             let flight = st

@@ -30,7 +30,6 @@ pub mod file;
 pub mod http;
 pub mod iam_api;
 mod publish;
-pub mod recency;
 mod source;
 
 use publish::{build_organization, build_snapshot, SnapshotFetcher, Watched};
