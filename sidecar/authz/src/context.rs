@@ -86,7 +86,7 @@ pub(crate) fn derive(
     if input.origin.proxied() {
         let mut tag_keys = Vec::new();
         for (header, tag) in &settings.request_tags {
-            if let Some(v) = input.headers.get(&header.to_ascii_lowercase()) {
+            if let Some(v) = input.headers.get(header.as_str()) {
                 ctx.insert(&format!("aws:RequestTag/{tag}"), v.as_str());
                 tag_keys.push(tag.clone());
             }

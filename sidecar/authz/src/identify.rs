@@ -142,7 +142,7 @@ pub(crate) fn identify(
     };
     Ok(input
         .headers
-        .get(&header.to_ascii_lowercase())
+        .get(header.as_str())
         .map(|p| p.trim())
         .filter(|p| !p.is_empty())
         .map(|p| Identity::named(p.to_owned())))

@@ -28,6 +28,35 @@ pub struct Settings {
     pub routes: Routes,
 }
 
+/// A header's name as the front ends key a request's headers: lower-cased once, when the
+/// configuration is read, rather than on every check that looks it up.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct HeaderName(String);
+
+impl HeaderName {
+    /// The name, lower-cased (header names are ASCII and case-insensitive).
+    pub fn new(name: &str) -> Self {
+        HeaderName(name.to_ascii_lowercase())
+    }
+
+    /// The lower-cased name.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&str> for HeaderName {
+    fn from(name: &str) -> Self {
+        HeaderName::new(name)
+    }
+}
+
+impl<'de> Deserialize<'de> for HeaderName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(|name| HeaderName::new(&name))
+    }
+}
+
 /// How the principal is established, in this order: an AWS SigV4 signature (header or presigned
 /// URL) verified with the credentials file, mTLS (SPIFFE rules), verified JWT claims, a trusted
 /// header.
@@ -43,7 +72,7 @@ pub struct PrincipalSection {
     /// A header holding the principal ARN, trusted only because it is named here (Envoy must strip
     /// it from client requests).
     #[serde(default)]
-    pub trusted_header: Option<String>,
+    pub trusted_header: Option<HeaderName>,
     /// SigV4-signed requests, verified with IAM users' access keys.
     #[serde(default)]
     pub sigv4: Option<SigV4Section>,
@@ -153,7 +182,7 @@ pub struct ContextSection {
     pub trusted_hops: usize,
     /// Headers copied into `aws:RequestTag/<tag>` (and `aws:TagKeys`): header name → tag key.
     #[serde(default)]
-    pub request_tags: BTreeMap<String, String>,
+    pub request_tags: BTreeMap<HeaderName, String>,
     /// The region requests are served in: `aws:RequestedRegion` unless a route sets it.
     #[serde(default)]
     pub region: Option<String>,
@@ -294,5 +323,24 @@ mod tests {
         assert!(parse_duration("99999999999999999h")
             .unwrap_err()
             .contains("too long"));
+    }
+
+    /// Requests' header names are lower-case: a configured name in another case is read the same.
+    #[test]
+    fn configured_header_names_are_lower_cased() {
+        let principal: PrincipalSection =
+            serde_json::from_str(r#"{"trusted_header":"X-Iamlet-Principal"}"#).unwrap();
+        assert_eq!(
+            principal.trusted_header.as_ref().map(HeaderName::as_str),
+            Some("x-iamlet-principal")
+        );
+        let context: ContextSection =
+            serde_json::from_str(r#"{"request_tags":{"X-Team":"team"}}"#).unwrap();
+        let names: Vec<&str> = context
+            .request_tags
+            .keys()
+            .map(HeaderName::as_str)
+            .collect();
+        assert_eq!(names, ["x-team"]);
     }
 }
