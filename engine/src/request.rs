@@ -141,11 +141,6 @@ impl<'a> PrincipalName<'a> {
         self.account
     }
 
-    /// The text read, which is the principal's ARN for every principal named by one.
-    pub fn text(&self) -> &'a str {
-        self.text
-    }
-
     /// The principal's ARN (or service name): the text, except for an account id (its root's
     /// ARN) and `*` (`anonymous`).
     pub fn arn(&self) -> Cow<'a, str> {

@@ -399,7 +399,6 @@ impl DecisionLog {
             }
             queued
         });
-        drop(rec);
         if !queued {
             self.dropped.fetch_add(1, Ordering::Relaxed);
         }
