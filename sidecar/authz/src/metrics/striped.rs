@@ -56,11 +56,36 @@ impl EncodeMetric for StripedCounter {
     }
 }
 
-/// Upper bounds of the check-duration buckets, in seconds (`+Inf` follows).
-pub const DURATION_BUCKETS: [f64; 14] = [
-    0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
-    1.0,
+/// Upper bounds of the check-duration buckets, in nanoseconds: an observation is placed without
+/// converting it.
+const BOUNDS_NANOS: [u64; 14] = [
+    50_000,
+    100_000,
+    250_000,
+    500_000,
+    1_000_000,
+    2_500_000,
+    5_000_000,
+    10_000_000,
+    25_000_000,
+    50_000_000,
+    100_000_000,
+    250_000_000,
+    500_000_000,
+    1_000_000_000,
 ];
+
+/// The same bounds in seconds, as the exposition gives them (`+Inf` follows). Each is the `f64`
+/// nearest its decimal (a division of two exact integers, rounded once).
+pub const DURATION_BUCKETS: [f64; BOUNDS_NANOS.len()] = {
+    let mut seconds = [0.0; BOUNDS_NANOS.len()];
+    let mut i = 0;
+    while i < BOUNDS_NANOS.len() {
+        seconds[i] = BOUNDS_NANOS[i] as f64 / 1e9;
+        i += 1;
+    }
+    seconds
+};
 
 /// One thread's durations: how many, their sum in nanoseconds, and a count per bucket (the last
 /// for `+Inf`): seventeen words, padded to two 128-byte lines.
@@ -74,29 +99,16 @@ struct DurationStripe {
 
 /// A histogram of durations over [`DURATION_BUCKETS`], striped per thread. Sums are kept in whole
 /// nanoseconds (an `f64` sum would need a compare-and-swap loop to add).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub struct DurationHistogram {
     stripes: Arc<[DurationStripe; STRIPES]>,
-    /// The buckets' bounds in nanoseconds, to place an observation without converting it.
-    bounds_nanos: [u64; DURATION_BUCKETS.len()],
-}
-
-impl Default for DurationHistogram {
-    fn default() -> Self {
-        DurationHistogram {
-            stripes: Arc::default(),
-            // The bounds are whole microseconds and more: exact in nanoseconds.
-            bounds_nanos: DURATION_BUCKETS.map(|s| (s * 1e9).round() as u64),
-        }
-    }
 }
 
 impl DurationHistogram {
     /// Records one duration.
     pub fn observe(&self, d: Duration) {
         let nanos = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
-        let bucket = self
-            .bounds_nanos
+        let bucket = BOUNDS_NANOS
             .iter()
             .position(|&b| nanos <= b)
             .unwrap_or(DURATION_BUCKETS.len());
