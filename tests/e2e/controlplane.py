@@ -9,6 +9,7 @@ built `target/debug/iamlet` (IAMLET_BIN overrides).
 
 import json
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -51,10 +52,48 @@ def signed_get(port, key, bucket="data", object_key="q1.csv"):
         return e.code, dict(e.headers), e.read().decode()
 
 
+def _ports_outside_the_ephemeral_range():
+    """Ports the kernel never gives an outgoing connection: below its ephemeral range (Linux's
+    `ip_local_port_range`), else above it."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low, high = map(int, f.read().split())
+    except (OSError, ValueError):
+        low, high = 32768, 60999
+    if low > 11000:
+        return range(max(10000, low - 20000), low)
+    if high < 64000:
+        return range(high + 1, 65536)
+    return None
+
+
+_OUTSIDE = _ports_outside_the_ephemeral_range()
+_HANDED_OUT = set()
+_RANDOM = random.Random(os.getpid() ^ time.monotonic_ns())
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nothing is bound to, for a server a test starts. Not one the kernel picks for port 0:
+    that comes from the ephemeral range, where any outgoing connection (a client's, a sidecar's to
+    its store) can take it between this check and the server's bind, and the server then fails with
+    `Address already in use` (seen in CI). Never the same port twice in one test process."""
+    for _ in range(1000):
+        if _OUTSIDE is None:
+            with socket.socket() as s:
+                s.bind(("127.0.0.1", 0))
+                port = s.getsockname()[1]
+        else:
+            port = _RANDOM.choice(_OUTSIDE)
+        if port in _HANDED_OUT:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _HANDED_OUT.add(port)
+        return port
+    raise RuntimeError("no free port found for a test server")
 
 
 def read_decisions(log_path):
